@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test test-unit bench browser clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Debian's Chromium, for kaleido image export and the browser tests (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -q && apt-get install -y -q chromium chromium-driver) >/dev/null || echo "could not install chromium"; \
+	  else echo "chromium is missing: install the Debian packages chromium and chromium-driver"; fi; }
+
+run: $(VENV)/.installed
+	$(VENV)/bin/streamlit run app.py
+
+test: $(VENV)/.installed-dev browser
+	$(PY) -m pytest -q
+
+test-unit: $(VENV)/.installed-dev
+	$(PY) -m pytest -q tests/unit
+
+bench: $(VENV)/.installed
+	$(PY) bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,246 @@
+"""Tokenise an input, run the model once, and keep every layer's and head's attention."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from models.loading import LoadedModel
+from models.longformer_attention import banded_to_dense
+from models.result import AttentionResult, ModelInfo
+
+CHARS_PER_TOKEN_CAP = 40  # text beyond max_tokens * this is cut before tokenising
+
+ERR_EMPTY = "The text is empty. Type or paste a sentence to analyse."
+ERR_NO_TOKENS = "The text produced no tokens the model can read. Try ordinary words."
+ERR_NOT_TEXT = "The input must be text; got {kind}."
+ERR_GLOBAL = (
+    "Global token position {position} is out of range: this input has {n} tokens "
+    "(positions 0 to {last})."
+)
+ERR_GLOBAL_DENSE = "Global tokens only apply to Longformer models; '{key}' attends densely."
+
+NOTICE_TRUNCATED = (
+    "The input is longer than the model's limit of {limit} tokens, so it was cut "
+    "to the first {limit}; about {dropped} tokens were left out."
+)
+NOTICE_MARKERS = (
+    "Recognised the typed {markers} and used the model's own special tokens instead, "
+    "so they are not doubled."
+)
+NOTICE_PAIR_SPLIT = "The typed {sep} in the middle splits the text into a sentence pair."
+
+
+class InputError(ValueError):
+    """The input cannot be analysed; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class PreparedText:
+    """The text(s) to tokenise after typed special markers were removed."""
+
+    first: str
+    first_offset: int  # where `first` starts in the original text
+    second: str | None
+    second_offset: int  # where `second` starts in its source string
+    markers: tuple[str, ...]
+    split_at_typed_sep: bool
+
+
+def prepare_text(text: str, text_b: str | None, cls_token: str, sep_token: str) -> PreparedText:
+    """Strip a typed leading cls marker and trailing sep markers; split at one typed middle sep.
+
+    "[CLS] The dog barked . [SEP]" becomes "The dog barked ." with markers ("[CLS]", "[SEP]").
+    "[CLS] A . [SEP] B . [SEP]" becomes the pair ("A .", "B .").
+    """
+    markers: list[str] = []
+    cls_re, sep_re = re.escape(cls_token), re.escape(sep_token)
+    start, end = 0, len(text)
+    lead = re.match(rf"\s*{cls_re}", text)
+    if lead:
+        markers.append(cls_token)
+        start = lead.end()
+    tail = re.search(rf"{sep_re}\s*$", text[start:])
+    if tail:
+        markers.append(sep_token)
+        end = start + tail.start()
+    first, first_offset = text[start:end], start
+    second, second_offset, split = text_b, 0, False
+    if text_b is None:
+        middle = [m for m in re.finditer(sep_re, first)]
+        if len(middle) == 1:
+            cut = middle[0]
+            second, second_offset = first[cut.end():], first_offset + cut.end()
+            first = first[: cut.start()]
+            markers.append(sep_token)
+            split = True
+    else:
+        b_tail = re.search(rf"{sep_re}\s*$", text_b)
+        if b_tail:
+            markers.append(sep_token)
+            second = text_b[: b_tail.start()]
+    return PreparedText(first, first_offset, second, second_offset, tuple(dict.fromkeys(markers)), split)
+
+
+def extract(
+    loaded: LoadedModel,
+    text: str,
+    text_b: str | None = None,
+    global_positions: tuple[int, ...] | list[int] | None = None,
+) -> AttentionResult:
+    """Run `loaded` once on `text` (and `text_b`) and return every layer's attention.
+
+    For Longformer models `global_positions` picks the global tokens (default: the
+    cls token); for dense models it must be empty.
+    """
+    if not isinstance(text, str):
+        raise InputError(ERR_NOT_TEXT.format(kind=type(text).__name__))
+    if text_b is not None and not isinstance(text_b, str):
+        raise InputError(ERR_NOT_TEXT.format(kind=type(text_b).__name__))
+    if text_b is not None and not text_b.strip():
+        text_b = None
+    if not text.strip():
+        raise InputError(ERR_EMPTY)
+    is_longformer = loaded.family == "longformer"
+    if global_positions and not is_longformer:
+        raise InputError(ERR_GLOBAL_DENSE.format(key=loaded.name))
+
+    tokenizer = loaded.tokenizer
+    limit = loaded.spec.max_tokens
+    prepared = prepare_text(text, text_b, tokenizer.cls_token, tokenizer.sep_token)
+    char_cap = limit * CHARS_PER_TOKEN_CAP
+    first, second = prepared.first[:char_cap], prepared.second[:char_cap] if prepared.second else None
+    chars_cut = len(first) < len(prepared.first) or (second is not None and len(second) < len(prepared.second))
+    if not first.strip() and not (second and second.strip()):
+        raise InputError(ERR_EMPTY)
+
+    with loaded.lock:  # fast tokenizers are not safe under concurrent calls
+        full_length = len(
+            tokenizer(first, second, truncation=False, split_special_tokens=True, verbose=False)["input_ids"]
+        )
+        encoding = tokenizer(
+            first,
+            second,
+            truncation=True,
+            max_length=limit,
+            split_special_tokens=True,
+            return_special_tokens_mask=True,
+            return_offsets_mapping=True,
+            return_tensors="pt",
+        )
+        ids = encoding["input_ids"][0]
+        special_mask = encoding["special_tokens_mask"][0].numpy().astype(bool)
+        if special_mask.all():
+            raise InputError(ERR_NO_TOKENS)
+        n = ids.shape[0]
+        if is_longformer:
+            if global_positions is None:
+                global_positions = tuple(int(i) for i in np.nonzero(ids.numpy() == tokenizer.cls_token_id)[0][:1])
+            global_positions = _check_globals(global_positions, n)
+        else:
+            global_positions = ()
+        layer_attention = _run(loaded, encoding, global_positions)
+        tokens = tuple(tokenizer.convert_ids_to_tokens(ids.tolist()))
+        sequence_ids = encoding.sequence_ids(0)
+
+    truncated = chars_cut or full_length > limit
+    spans = _spans(encoding["offset_mapping"][0].tolist(), sequence_ids, special_mask, prepared)
+    notices = []
+    if truncated:
+        dropped = max(full_length - n, 0)
+        notices.append(NOTICE_TRUNCATED.format(limit=limit, dropped=dropped if not chars_cut else f"{dropped}+"))
+    if prepared.markers:
+        notices.append(NOTICE_MARKERS.format(markers=" and ".join(prepared.markers)))
+    if prepared.split_at_typed_sep:
+        notices.append(NOTICE_PAIR_SPLIT.format(sep=tokenizer.sep_token))
+
+    return AttentionResult(
+        text=text,
+        text_b=text_b,
+        tokens=tokens,
+        spans=spans,
+        segment_ids=_segments(sequence_ids),
+        special_mask=_frozen(special_mask),
+        cls_positions=_positions(ids, special_mask, tokenizer.cls_token_id),
+        sep_positions=_positions(ids, special_mask, tokenizer.sep_token_id),
+        global_positions=global_positions,
+        truncated=truncated,
+        typed_markers=prepared.markers,
+        notices=tuple(notices),
+        model=ModelInfo(
+            key=loaded.name,
+            family=loaded.family,
+            layers=loaded.layers,
+            heads=loaded.heads,
+            window=loaded.window,
+            description=loaded.spec.description,
+        ),
+        layer_attention=layer_attention,
+    )
+
+
+def _check_globals(positions, n: int) -> tuple[int, ...]:
+    checked = set()
+    for position in positions:
+        if isinstance(position, bool) or not isinstance(position, (int, np.integer)) or not 0 <= position < n:
+            raise InputError(ERR_GLOBAL.format(position=position, n=n, last=n - 1))
+        checked.add(int(position))
+    return tuple(sorted(checked))
+
+
+def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """One forward pass; returns L read-only float32 arrays [H, N, N]."""
+    inputs = {"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"]}
+    if "token_type_ids" in encoding and loaded.family != "distilbert":
+        inputs["token_type_ids"] = encoding["token_type_ids"]
+    if loaded.family == "longformer":
+        global_mask = torch.zeros_like(encoding["input_ids"])
+        global_mask[0, list(global_positions)] = 1
+        inputs["global_attention_mask"] = global_mask
+    with torch.inference_mode():
+        output = loaded.model(**inputs, output_attentions=True)
+    if not output.attentions:
+        raise RuntimeError("The model returned no attention weights; it must be loaded with eager attention.")
+    if loaded.family == "longformer":
+        layers = []
+        for index, banded in enumerate(output.attentions):
+            global_rows = output.global_attentions[index][0].numpy() if global_positions else None
+            layers.append(_frozen(banded_to_dense(banded[0].numpy(), global_rows, global_positions)))
+        return tuple(layers)
+    return tuple(_frozen(layer[0].float().numpy()) for layer in output.attentions)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+def _positions(ids: torch.Tensor, special_mask: np.ndarray, token_id: int | None) -> tuple[int, ...]:
+    if token_id is None:
+        return ()
+    return tuple(int(i) for i in np.nonzero(special_mask & (ids.numpy() == token_id))[0])
+
+
+def _segments(sequence_ids: list[int | None]) -> tuple[int, ...]:
+    """Segment of each token; a special token belongs to the segment before it (0 at the start)."""
+    segments, current = [], 0
+    for sequence_id in sequence_ids:
+        if sequence_id is not None:
+            current = sequence_id
+        segments.append(current)
+    return tuple(segments)
+
+
+def _spans(offsets, sequence_ids, special_mask, prepared: PreparedText) -> tuple[tuple[int, int], ...]:
+    """Character spans in the original strings (see AttentionResult.spans)."""
+    spans = []
+    for (start, end), sequence_id, special in zip(offsets, sequence_ids, special_mask):
+        if special or sequence_id is None:
+            spans.append((0, 0))
+            continue
+        shift = prepared.first_offset if sequence_id == 0 else prepared.second_offset
+        spans.append((start + shift, end + shift))
+    return tuple(spans)

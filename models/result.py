@@ -1,0 +1,72 @@
+"""The one result type that crosses from `models/` to `viz/`, `app.py` and `cli.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from models.registry import Family
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    key: str
+    family: Family
+    layers: int
+    heads: int
+    window: int | None  # Longformer attention window (full band width), None when dense
+    description: str
+
+
+@dataclass(frozen=True, eq=False)
+class AttentionResult:
+    """Every layer's and head's attention for one input, plus what is needed to read it.
+
+    N is the number of tokens fed to the model (after truncation); L layers; H heads.
+    A[i, j] is the attention *from* query token i *to* key token j; each row sums to 1.
+
+    Fields:
+      text, text_b      the input as given (text_b is None for a single sentence)
+      tokens            [N] token strings, special tokens included
+      spans             [N] (start, end) character span of each token: into `text` for
+                        segment 0 (and for a pair split at a typed [SEP]), into `text_b` for
+                        segment 1 of an explicit pair; (0, 0) for special tokens
+      segment_ids       [N] 0 for the first sentence, 1 for the second of a pair
+      special_mask      [N] bool, from the tokenizer's special-tokens mask
+      cls_positions     positions of the tokenizer's cls token (BERT [CLS], RoBERTa <s>)
+      sep_positions     positions of the tokenizer's sep token (BERT [SEP], RoBERTa </s>)
+      global_positions  Longformer global tokens (ascending); () for dense models
+      truncated         True when the input was cut to the model's limit
+      typed_markers     special markers the user typed and the extractor removed, e.g. ("[CLS]", "[SEP]")
+      notices           plain-language messages for the user (truncation, typed markers)
+      model             what produced the attention
+      layer_attention   L read-only float32 arrays [H, N, N] (one per layer, not copied)
+    """
+
+    text: str
+    text_b: str | None
+    tokens: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]
+    segment_ids: tuple[int, ...]
+    special_mask: np.ndarray  # [N] bool
+    cls_positions: tuple[int, ...]
+    sep_positions: tuple[int, ...]
+    global_positions: tuple[int, ...]
+    truncated: bool
+    typed_markers: tuple[str, ...]
+    notices: tuple[str, ...]
+    model: ModelInfo
+    layer_attention: tuple[np.ndarray, ...]  # L × [H, N, N]
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.tokens)
+
+    @cached_property
+    def attention(self) -> np.ndarray:
+        """All layers stacked: float32 [L, H, N, N], read-only (built on first use)."""
+        stacked = np.stack(self.layer_attention)
+        stacked.setflags(write=False)
+        return stacked
