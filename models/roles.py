@@ -153,12 +153,14 @@ def diagnose(
                 "the middle of the stack pools the sentence's information. This is normal.",
             )
         )
-    look_back = float(cls_out[upper].mean())
-    if look_back >= thresholds.look_back:
+    per_layer_out = cls_out.mean(axis=1)
+    looking = [int(layer) for layer in upper if per_layer_out[layer] >= thresholds.look_back]
+    if looking:
+        share = float(per_layer_out[looking].mean())
         found.append(
             Diagnosis(
                 "info",
-                f"In {_span(upper)}, [CLS] spends {look_back:.0%} of its own attention on the words: "
+                f"In {_span(np.array(looking))}, [CLS] spends {share:.0%} of its own attention on the words: "
                 "it looks back over the sentence, getting ready to summarise it.",
             )
         )

@@ -27,8 +27,6 @@ LOG_FLOOR = 1e-30  # p log p is 0 at p = 0; clamping keeps log finite
 
 Attention = Sequence[np.ndarray]  # L × [H, N, N]
 
-# torch.from_numpy warns on read-only arrays; the tensors made here are only read.
-warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 
 def query_rows(special_mask: np.ndarray, exclude_special: bool = False) -> np.ndarray:
@@ -112,7 +110,9 @@ def next_score(attention: Attention, query_mask=None) -> np.ndarray:
 
 def row_entropy(weights: np.ndarray) -> np.ndarray:
     """H(A[i, :]) in nats for every row of one layer [H, N, N] → [H, N]."""
-    probs = torch.from_numpy(np.ascontiguousarray(weights))
+    with warnings.catch_warnings():  # read-only arrays warn; the tensor is only read here
+        warnings.simplefilter("ignore", UserWarning)
+        probs = torch.from_numpy(np.ascontiguousarray(weights))
     logs = torch.empty(probs.shape[-2:], dtype=probs.dtype)  # one head at a time stays in cache
     out = torch.empty(probs.shape[:-1], dtype=torch.float64)
     for head in range(probs.shape[0]):

@@ -1,0 +1,42 @@
+"""Shared fixtures. Tiers: unit (no model), model (tiny random models), integration
+(embedded MiniLM), app (AppTest), browser (Chromium). Fixtures are read-only."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    import torch
+
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    from models.loading import load_model
+
+    return load_model("minilm")
+
+
+@pytest.fixture(scope="session")
+def minilm_longformer():
+    from models.loading import load_model
+
+    return load_model("minilm-longformer", 16)

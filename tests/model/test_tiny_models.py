@@ -1,0 +1,132 @@
+"""Tiny random BERT and Longformer built from a config: extraction and the banded rebuild."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from transformers import BertConfig, BertModel, LongformerConfig, LongformerModel
+
+from models.extract import extract
+from models.loading import LoadedModel, ModelLoadError, embedded_model_path, load_model
+from models.registry import ModelSpec
+
+REBUILD_TOL = 1e-5
+ROW_TOL = 1e-5
+SENTENCE = "the quick brown fox jumps over the lazy dog , and then it runs far away into the dark forest ."
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(embedded_model_path()))
+
+
+def _tiny_config(cls, **extra):
+    torch.manual_seed(0)
+    return cls(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        **extra,
+    )
+
+
+def _loaded(model, tokenizer, family, window=None):
+    spec = ModelSpec(key=f"tiny-{family}", source="local", family=family, max_tokens=120, description="tiny test model")
+    model.config._attn_implementation = "eager"
+    return LoadedModel(spec.key, spec, model.eval(), tokenizer, window)
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tokenizer):
+    return _loaded(BertModel(_tiny_config(BertConfig)), tokenizer, "bert")
+
+
+@pytest.fixture(scope="module")
+def tiny_longformer(tokenizer):
+    config = _tiny_config(LongformerConfig, attention_window=[4, 8, 6], pad_token_id=0)
+    return _loaded(LongformerModel(config), tokenizer, "longformer", window=8)
+
+
+def test_tiny_bert_shapes_and_rows(tiny_bert):
+    result = extract(tiny_bert, SENTENCE)
+    attention = result.attention
+    assert attention.shape == (3, 4, result.n_tokens, result.n_tokens)
+    assert attention.dtype == np.float32
+    np.testing.assert_allclose(attention.sum(-1), 1.0, atol=ROW_TOL)
+    assert not attention.flags.writeable
+
+
+def _independent_longformer(model, input_ids, global_positions):
+    """Dense masked softmax from each layer's own query/key(+global) weights: [L, H, N, N]."""
+    n = input_ids.shape[1]
+    global_mask = torch.zeros_like(input_ids)
+    global_mask[0, list(global_positions)] = 1
+    with torch.no_grad():
+        out = model(input_ids=input_ids, global_attention_mask=global_mask, output_hidden_states=True)
+        layers = []
+        for index, layer in enumerate(model.encoder.layer):
+            attn = layer.attention.self
+            heads, dim = attn.num_heads, attn.head_dim
+            hidden = out.hidden_states[index][0]  # [N, hidden]
+
+            def split(x):
+                return x.view(n, heads, dim).transpose(0, 1)  # [H, N, d]
+
+            half = model.config.attention_window[index] // 2
+            distance = (torch.arange(n)[:, None] - torch.arange(n)[None, :]).abs()
+            allowed = distance <= half
+            allowed[:, list(global_positions)] = True
+            scores = split(attn.query(hidden)) @ split(attn.key(hidden)).transpose(1, 2) / math.sqrt(dim)
+            probs = scores.masked_fill(~allowed, float("-inf")).softmax(-1)
+            global_scores = split(attn.query_global(hidden)) @ split(attn.key_global(hidden)).transpose(1, 2)
+            global_probs = (global_scores / math.sqrt(dim)).softmax(-1)
+            for position in global_positions:
+                probs[:, position] = global_probs[:, position]
+            layers.append(probs)
+    return torch.stack(layers).numpy()
+
+
+@pytest.mark.parametrize("global_positions", [(0,), (0, 5, 11), ()])
+def test_longformer_rebuild_matches_independent_softmax(tiny_longformer, tokenizer, global_positions):
+    result = extract(tiny_longformer, SENTENCE, global_positions=global_positions or None)
+    if not global_positions:
+        global_positions = (0,)  # the default: [CLS]
+    assert result.global_positions == global_positions
+    ids = torch.tensor([tokenizer(SENTENCE)["input_ids"]])
+    expected = _independent_longformer(tiny_longformer.model, ids, global_positions)
+    assert np.abs(result.attention - expected).max() <= REBUILD_TOL
+    np.testing.assert_allclose(result.attention.sum(-1), 1.0, atol=ROW_TOL)
+
+
+def test_longformer_windows_differ_per_layer(tiny_longformer):
+    result = extract(tiny_longformer, SENTENCE, global_positions=[0])
+    n = result.n_tokens
+    distance = np.abs(np.arange(n)[:, None] - np.arange(n)[None, :])
+    for layer, window in enumerate((4, 8, 6)):
+        outside = (distance > window // 2)
+        outside[:, 0] = False
+        outside[0, :] = False
+        assert result.attention[layer][:, outside].max() == 0.0
+        assert result.attention[layer][:, distance == window // 2].min() > 0.0
+
+
+def test_local_directory_round_trip(tmp_path, tiny_bert, tokenizer):
+    tiny_bert.model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    loaded = load_model(str(tmp_path))
+    assert loaded.family == "bert" and loaded.layers == 3 and loaded.heads == 4
+    assert loaded.spec.max_tokens == 128
+    expected = extract(tiny_bert, "a small test").attention
+    np.testing.assert_allclose(extract(loaded, "a small test").attention, expected, atol=1e-6)
+
+
+def test_local_directory_without_safetensors(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelLoadError, match="safetensors"):
+        load_model(str(tmp_path))
