@@ -118,9 +118,6 @@ def extract(
         raise InputError(ERR_EMPTY)
 
     with loaded.lock:  # fast tokenizers are not safe under concurrent calls
-        full_length = len(
-            tokenizer(first, second, truncation=False, split_special_tokens=True, verbose=False)["input_ids"]
-        )
         encoding = tokenizer(
             first,
             second,
@@ -136,6 +133,11 @@ def extract(
         if special_mask.all():
             raise InputError(ERR_NO_TOKENS)
         n = ids.shape[0]
+        full_length = n
+        if n >= limit:  # only a full-length encoding can have been cut: count what was dropped
+            full_length = len(
+                tokenizer(first, second, truncation=False, split_special_tokens=True, verbose=False)["input_ids"]
+            )
         if is_longformer:
             if global_positions is None:
                 global_positions = tuple(int(i) for i in np.nonzero(ids.numpy() == tokenizer.cls_token_id)[0][:1])

@@ -24,6 +24,7 @@ PART_NAMES: tuple[PartName, ...] = get_args(PartName)
 PUNCTUATION = frozenset({".", ","})
 SUBWORD_MARKS = ("##", "Ġ", "▁")
 LOG_FLOOR = 1e-30  # p log p is 0 at p = 0; clamping keeps log finite
+LOG_MIN = math.log(LOG_FLOOR)
 
 Attention = Sequence[np.ndarray]  # L × [H, N, N]
 
@@ -116,8 +117,8 @@ def row_entropy(weights: np.ndarray) -> np.ndarray:
     logs = torch.empty(probs.shape[-2:], dtype=probs.dtype)  # one head at a time stays in cache
     out = torch.empty(probs.shape[:-1], dtype=torch.float64)
     for head in range(probs.shape[0]):
-        torch.clamp(probs[head], min=LOG_FLOOR, out=logs)
-        logs.log_()
+        torch.log(probs[head], out=logs)
+        logs.clamp_(min=LOG_MIN)  # log 0 = -inf, and 0 · -inf would be nan; 0 log 0 is 0
         out[head] = -torch.linalg.vecdot(probs[head], logs).double()
     return out.numpy()
 
@@ -183,20 +184,19 @@ def mass_partition(
     n = attention[0].shape[-1]
     rows = _rows(query_mask, n)
     out = np.zeros((len(attention), attention[0].shape[0], len(PART_NAMES)))
-    near_rows, near_keys = [], []
+    near_slots = []  # per offset: (slots in `rows`, keys), each row at most once per offset
     for offset in (-1, 0, 1):
         keys = rows + offset
         ok = (keys >= 0) & (keys < n)
         ok[ok] &= ~special_mask[keys[ok]]
-        near_rows.append(np.nonzero(ok)[0])
-        near_keys.append(keys[ok])
-    near_rows, near_keys = np.concatenate(near_rows), np.concatenate(near_keys)
+        near_slots.append((np.nonzero(ok)[0], keys[ok]))
     cls_keys, sep_keys = list(cls_positions), list(sep_positions)
     for layer, weights in enumerate(attention):
         to_cls = weights[:, :, cls_keys][:, rows].sum(axis=-1, dtype=np.float64)  # [H, R]
         to_sep = weights[:, :, sep_keys][:, rows].sum(axis=-1, dtype=np.float64)
         near = np.zeros_like(to_cls)
-        np.add.at(near, (slice(None), near_rows), weights[:, rows[near_rows], near_keys].astype(np.float64))
+        for slots, keys in near_slots:
+            near[:, slots] += weights[:, rows[slots], keys]
         rest = np.maximum(1.0 - to_cls - to_sep - near, 0.0)
         parts = np.stack([to_cls, to_sep, near, rest], axis=-1)
         parts /= parts.sum(axis=-1, keepdims=True)
