@@ -5,10 +5,11 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test test-unit bench browser clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt scripts/fetch_bertviz_assets.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	bash scripts/fetch_bertviz_assets.sh
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
