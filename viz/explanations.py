@@ -1,0 +1,57 @@
+"""Plain-language help texts shown in the app's collapsible sections (markdown, no HTML)."""
+
+from __future__ import annotations
+
+SCORE_HELP: dict[str, str] = {
+    "cls": "How much of each token's attention lands on the [CLS] token at the start. "
+    "Heads that park most of their attention here are often doing little with the words themselves.",
+    "sep": "How much attention lands on [SEP], the end-of-sentence marker. Like [CLS], it works as a "
+    "place to put attention when a head has nothing specific to look at.",
+    "diagonal": "How much each token attends to itself.",
+    "prev": "How much each token attends to the token just before it: a sign of a head that reads "
+    "word order.",
+    "next": "How much each token attends to the token just after it.",
+    "punct": "How much attention goes to full stops and commas.",
+    "entropy": "How spread out each token's attention is, from 0 (all on one token) to 1 (spread "
+    "evenly over every token).",
+    "cls_out": "How much of the [CLS] token's own attention goes to the words rather than to "
+    "special tokens: high values mean [CLS] is reading the sentence.",
+}
+
+ROLE_HELP: dict[str, str] = {
+    "local": "Most attention goes to one fixed neighbour (the previous token, the token itself, "
+    "or the next token).",
+    "cls": "Most attention goes to [CLS] (together with [SEP]), with [CLS] taking the larger part.",
+    "sep": "Most attention goes to [SEP] (together with [CLS]), with [SEP] taking the larger part.",
+    "punct": "Most attention goes to full stops and commas.",
+    "broad": "Attention is spread widely over the sentence, like an average of the words.",
+    "mixed": "None of the patterns above dominates.",
+}
+
+PART_HELP = (
+    "Each bar splits a layer's attention (averaged over its heads and query tokens) into four parts "
+    "that add up to 100%: attention to [CLS], to [SEP], to the token itself and its direct neighbours, "
+    "and to every other token."
+)
+
+LAYER_STORY = """\
+In a trained BERT the layers tend to tell a story from bottom to top:
+
+* **Lower layers look at their neighbours.** Many heads attend to the previous or next token,
+  so the model first builds up local, word-order information.
+* **Middle layers gather into [CLS] and [SEP].** A large share of attention goes to the special
+  tokens. This often means a head has nothing useful to do for this input and uses the special
+  token as a resting place, while the sentence is pooled into one spot.
+* **Top layers' [CLS] looks back over the sentence.** The [CLS] row spreads its attention across
+  the words again, which is what makes it usable as a summary of the sentence.
+
+**A warning sign:** if nearly every head in every layer only looks at [CLS] or [SEP], the model
+is not reading the words of this input, and its output for it deserves less trust.
+"""
+
+HEATMAP_HELP = (
+    "Each row is a query token (the one doing the looking) and each column a key token (the one "
+    "being looked at); a row sums to 1. Special and global tokens are outlined with dotted red lines, "
+    "and global tokens carry a ★. Hiding special tokens drops their columns and rescales each row "
+    "to sum to 1 again, so the attention between words becomes visible."
+)

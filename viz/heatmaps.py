@@ -1,0 +1,185 @@
+"""Token-level heatmaps: one head, every head of a layer, and two heads side by side.
+
+All weights are A[query, key] with queries on the y axis and keys on the x axis.
+Inputs are never modified; anything that changes the numbers works on a copy.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from viz.labels import SPECIAL_COLOUR, special_positions, token_labels
+
+COLOURSCALE = "Blues"
+DIFF_COLOURSCALE = "RdBu_r"
+HOVER = "%{y} → %{x}: %{z:.3f}<extra></extra>"
+GRID_COLUMNS = 4
+CELL_PX = 22  # height per token row of a single-head heatmap
+MIN_HEIGHT, MAX_HEIGHT = 320, 900
+
+
+def hide_special_keys(weights: np.ndarray, special_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the special-token key columns and renormalise each row to sum to 1.
+
+    weights [..., N_query, N] → ([..., N_query, K], kept key positions [K]).  Rows whose
+    whole mass sat on special tokens stay all zero.  Works on a copy.
+    """
+    keep = np.flatnonzero(~np.asarray(special_mask, dtype=bool))
+    kept = np.array(weights, dtype=np.float64, copy=True)[..., keep]
+    totals = kept.sum(axis=-1, keepdims=True)
+    np.divide(kept, totals, out=kept, where=totals > 0)
+    return kept, keep
+
+
+def _height(n_rows: int) -> int:
+    return int(min(MAX_HEIGHT, max(MIN_HEIGHT, CELL_PX * n_rows + 160)))
+
+
+def _mark_specials(fig: go.Figure, x_labels: list[str], y_labels: list[str], marked: set[str], **where) -> None:
+    """Outline the rows and columns of special/global tokens with thin red lines."""
+    for label in x_labels:
+        if label in marked:
+            fig.add_vline(x=label, line_width=1, line_dash="dot", line_color=SPECIAL_COLOUR, **where)
+    for label in y_labels:
+        if label in marked:
+            fig.add_hline(y=label, line_width=1, line_dash="dot", line_color=SPECIAL_COLOUR, **where)
+
+
+def head_heatmap(
+    weights: np.ndarray,
+    tokens: Sequence[str],
+    special_mask: np.ndarray,
+    global_positions: Sequence[int] = (),
+    hide_special: bool = False,
+    title: str = "",
+    zmax: float | None = None,
+) -> go.Figure:
+    """Heatmap of one head: weights [N, N] (query, key)."""
+    weights = np.asarray(weights)
+    labels = token_labels(tokens, global_positions)
+    x_labels = labels
+    z = weights
+    if hide_special:
+        z, keep = hide_special_keys(weights, special_mask)
+        x_labels = [labels[k] for k in keep]
+    marked = {labels[p] for p in special_positions(special_mask, global_positions)}
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=x_labels,
+            y=labels,
+            colorscale=COLOURSCALE,
+            zmin=0.0,
+            zmax=zmax if zmax is not None else (float(np.max(z)) if z.size else 1.0) or 1.0,
+            hovertemplate=HOVER,
+            colorbar=dict(title="weight"),
+        )
+    )
+    _mark_specials(fig, x_labels, labels, marked)
+    fig.update_layout(
+        title=title,
+        height=_height(len(labels)),
+        xaxis=dict(title="key (attended to)", type="category", tickangle=-60),
+        yaxis=dict(title="query (attending)", type="category", autorange="reversed"),
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
+    return fig
+
+
+def layer_grid(
+    layer_weights: np.ndarray,
+    tokens: Sequence[str],
+    title: str = "",
+    head_titles: Sequence[str] | None = None,
+) -> go.Figure:
+    """Small multiples of every head of one layer: layer_weights [H, N, N], one colour scale."""
+    layer_weights = np.asarray(layer_weights)
+    n_heads = layer_weights.shape[0]
+    rows = math.ceil(n_heads / GRID_COLUMNS)
+    titles = list(head_titles) if head_titles else [f"head {h + 1}" for h in range(n_heads)]
+    fig = make_subplots(
+        rows=rows,
+        cols=GRID_COLUMNS,
+        subplot_titles=titles,
+        horizontal_spacing=0.02,
+        vertical_spacing=0.06 if rows > 1 else 0.0,
+    )
+    labels = token_labels(tokens)
+    for head in range(n_heads):
+        fig.add_trace(
+            go.Heatmap(
+                z=layer_weights[head],
+                x=labels,
+                y=labels,
+                coloraxis="coloraxis",
+                hovertemplate=f"{titles[head]}<br>" + HOVER,
+            ),
+            row=head // GRID_COLUMNS + 1,
+            col=head % GRID_COLUMNS + 1,
+        )
+    fig.update_xaxes(showticklabels=False, type="category")
+    fig.update_yaxes(showticklabels=False, type="category", autorange="reversed")
+    fig.update_layout(
+        title=title,
+        coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=float(layer_weights.max()) or 1.0),
+        height=230 * rows + 80,
+        margin=dict(l=10, r=10, t=70, b=10),
+    )
+    return fig
+
+
+def compare_heads(
+    left: np.ndarray,
+    right: np.ndarray,
+    tokens: Sequence[str],
+    left_title: str,
+    right_title: str,
+) -> go.Figure:
+    """Two heads [N, N] on the same colour scale, and their difference (left − right)."""
+    left, right = np.asarray(left), np.asarray(right)  # [N, N] each
+    if left.shape != right.shape:
+        raise ValueError(f"Cannot compare heads of shapes {left.shape} and {right.shape}.")
+    labels = token_labels(tokens)
+    diff = left.astype(np.float64) - right.astype(np.float64)
+    bound = float(np.abs(diff).max()) or 1.0
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        subplot_titles=[left_title, right_title, f"difference ({left_title} − {right_title})"],
+        horizontal_spacing=0.09,
+    )
+    for col, z in ((1, left), (2, right)):
+        fig.add_trace(
+            go.Heatmap(z=z, x=labels, y=labels, coloraxis="coloraxis", hovertemplate=HOVER), row=1, col=col
+        )
+    fig.add_trace(
+        go.Heatmap(
+            z=diff,
+            x=labels,
+            y=labels,
+            coloraxis="coloraxis2",
+            hovertemplate="%{y} → %{x}: %{z:+.3f}<extra></extra>",
+        ),
+        row=1,
+        col=3,
+    )
+    cmax = float(max(left.max(), right.max())) or 1.0
+    fig.update_xaxes(type="category", showticklabels=len(labels) <= 40, tickangle=-60)
+    fig.update_yaxes(type="category", autorange="reversed", showticklabels=False)
+    fig.update_yaxes(showticklabels=len(labels) <= 40, row=1, col=1)
+    fig.update_layout(
+        coloraxis=dict(
+            colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=dict(x=0.64, len=0.9, thickness=12, title="weight")
+        ),
+        coloraxis2=dict(
+            colorscale=DIFF_COLOURSCALE, cmin=-bound, cmax=bound, colorbar=dict(x=1.0, len=0.9, thickness=12, title="Δ")
+        ),
+        height=_height(len(labels)),
+        margin=dict(l=10, r=10, t=60, b=10),
+    )
+    return fig
