@@ -302,22 +302,15 @@ def downloads_section(result: AttentionResult, analysis: Analysis, layer: int, h
     if not available:
         columns[2].caption(reason)
         return
-    columns[2].download_button(
-        "Head heatmap (PNG)",
-        lambda: export.figure_image(head_figure(layer, head), "png"),
-        file_name=f"{stem}.png",
-        mime="image/png",
-        on_click="ignore",
-        key="dl_png",
-    )
-    columns[2].download_button(
-        "Head heatmap (SVG)",
-        lambda: export.figure_image(head_figure(layer, head), "svg"),
-        file_name=f"{stem}.svg",
-        mime="image/svg+xml",
-        on_click="ignore",
-        key="dl_svg",
-    )
+    for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
+        columns[2].download_button(
+            f"Head heatmap ({fmt.upper()})",
+            lambda fmt=fmt: export.figure_image(head_figure(layer, head), fmt),
+            file_name=f"{stem}.{fmt}",
+            mime=mime,
+            on_click="ignore",
+            key=f"dl_{fmt}",
+        )
     columns[2].download_button(
         f"Every head of layer {layer} (ZIP of PNGs)",
         lambda: export.figures_zip(
