@@ -8,11 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models.banded import BandedLayer
 from models.loading import LoadedModel
 from models.longformer_attention import banded_to_dense
 from models.result import AttentionResult, ModelInfo
 
 CHARS_PER_TOKEN_CAP = 40  # text beyond max_tokens * this is cut before tokenising
+DENSE_LIMIT = 1024  # Longformer inputs longer than this stay banded (no [H, N, N] per layer)
+QUERY_KEY_SUFFIXES = ((".attention.self.query", ".attention.self.key"), (".attention.q_lin", ".attention.k_lin"))
 
 ERR_EMPTY = "The text is empty. Type or paste a sentence to analyse."
 ERR_NO_TOKENS = "The text produced no tokens the model can read. Try ordinary words."
@@ -90,11 +93,15 @@ def extract(
     text: str,
     text_b: str | None = None,
     global_positions: tuple[int, ...] | list[int] | None = None,
+    banded: bool | None = None,
 ) -> AttentionResult:
     """Run `loaded` once on `text` (and `text_b`) and return every layer's attention.
 
     For Longformer models `global_positions` picks the global tokens (default: the
-    cls token); for dense models it must be empty.
+    cls token); for dense models it must be empty.  Longformer attention stays banded
+    (models.banded.BandedLayer) when `banded` is True, or when it is None and the input
+    has more than DENSE_LIMIT tokens; otherwise it is rebuilt to dense [H, N, N].
+    Dense results also keep each layer's queries and keys (for LSH in models.sparse).
     """
     if not isinstance(text, str):
         raise InputError(ERR_NOT_TEXT.format(kind=type(text).__name__))
@@ -144,7 +151,8 @@ def extract(
             global_positions = _check_globals(global_positions, n)
         else:
             global_positions = ()
-        layer_attention = _run(loaded, encoding, global_positions)
+        keep_banded = is_longformer and (n > DENSE_LIMIT if banded is None else banded)
+        layer_attention, queries, keys = _run(loaded, encoding, global_positions, keep_banded)
         tokens = tuple(tokenizer.convert_ids_to_tokens(ids.tolist()))
         sequence_ids = encoding.sequence_ids(0)
 
@@ -181,6 +189,8 @@ def extract(
             description=loaded.spec.description,
         ),
         layer_attention=layer_attention,
+        queries=queries,
+        keys=keys,
     )
 
 
@@ -193,8 +203,13 @@ def _check_globals(positions, n: int) -> tuple[int, ...]:
     return tuple(sorted(checked))
 
 
-def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...]) -> tuple[np.ndarray, ...]:
-    """One forward pass; returns L read-only float32 arrays [H, N, N]."""
+def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_banded: bool):
+    """One forward pass → (L layers [H, N, N] or BandedLayer, queries, keys).
+
+    queries/keys: L read-only float32 arrays [H, N, d] each, captured by forward hooks on
+    the self-attention projections; None for banded results (they are only needed for
+    the sparse explorer, which works on dense inputs).
+    """
     inputs = {"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"]}
     if "token_type_ids" in encoding and loaded.family != "distilbert":
         inputs["token_type_ids"] = encoding["token_type_ids"]
@@ -202,17 +217,58 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...]) -> tu
         global_mask = torch.zeros_like(encoding["input_ids"])
         global_mask[0, list(global_positions)] = 1
         inputs["global_attention_mask"] = global_mask
-    with torch.inference_mode():
-        output = loaded.model(**inputs, output_attentions=True)
+    n = encoding["input_ids"].shape[1]
+    captured: dict[str, list[torch.Tensor]] = {"query": [], "key": []}
+    seq_first = loaded.family == "longformer"  # Longformer projects [N_padded, batch, hidden]
+    hooks = [] if keep_banded else _capture_query_key(loaded.model, captured, n, seq_first)
+    try:
+        with torch.inference_mode():
+            output = loaded.model(**inputs, output_attentions=True)
+    finally:
+        for hook in hooks:
+            hook.remove()
     if not output.attentions:
         raise RuntimeError("The model returned no attention weights; it must be loaded with eager attention.")
+    queries = keys = None
+    if len(captured["query"]) == len(output.attentions) == len(captured["key"]):
+        heads = loaded.heads
+        queries, keys = (
+            tuple(_frozen(t.reshape(n, heads, -1).transpose(0, 1).float().numpy().copy()) for t in captured[kind])
+            for kind in ("query", "key")
+        )
     if loaded.family == "longformer":
         layers = []
-        for index, banded in enumerate(output.attentions):
-            global_rows = output.global_attentions[index][0].numpy() if global_positions else None
-            layers.append(_frozen(banded_to_dense(banded[0].numpy(), global_rows, global_positions)))
-        return tuple(layers)
-    return tuple(_frozen(layer[0].float().numpy()) for layer in output.attentions)
+        for index, band in enumerate(output.attentions):
+            global_rows = output.global_attentions[index][0, :, :n].numpy() if global_positions else None
+            if keep_banded:
+                layers.append(
+                    BandedLayer(
+                        _frozen(band[0].numpy()),
+                        _frozen(global_rows) if global_rows is not None else None,
+                        global_positions,
+                    )
+                )
+            else:
+                layers.append(_frozen(banded_to_dense(band[0].numpy(), global_rows, global_positions)))
+        return tuple(layers), queries, keys
+    return tuple(_frozen(layer[0].float().numpy()) for layer in output.attentions), queries, keys
+
+
+def _capture_query_key(model: torch.nn.Module, captured: dict, n: int, seq_first: bool) -> list:
+    """Forward hooks that append each layer's query and key projections [N, H·d] (batch 0)."""
+    hooks = []
+    for name, module in model.named_modules():
+        for query_suffix, key_suffix in QUERY_KEY_SUFFIXES:
+            for suffix, kind in ((query_suffix, "query"), (key_suffix, "key")):
+                if name.endswith(suffix):
+                    hooks.append(
+                        module.register_forward_hook(
+                            lambda _m, _i, out, kind=kind: captured[kind].append(
+                                (out[:n, 0] if seq_first else out[0, :n]).detach()
+                            )
+                        )
+                    )
+    return hooks
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
+from models.banded import BandedLayer, Layer
 from models.registry import Family
 
 
@@ -42,7 +43,10 @@ class AttentionResult:
       typed_markers     special markers the user typed and the extractor removed, e.g. ("[CLS]", "[SEP]")
       notices           plain-language messages for the user (truncation, typed markers)
       model             what produced the attention
-      layer_attention   L read-only float32 arrays [H, N, N] (one per layer, not copied)
+      layer_attention   L read-only float32 arrays [H, N, N] (one per layer, not copied), or
+                        for long Longformer inputs L models.banded.BandedLayer (no N×N)
+      queries, keys     L read-only float32 arrays [H, N, d]: each layer's query and key
+                        projections (None for banded results)
     """
 
     text: str
@@ -58,15 +62,27 @@ class AttentionResult:
     typed_markers: tuple[str, ...]
     notices: tuple[str, ...]
     model: ModelInfo
-    layer_attention: tuple[np.ndarray, ...]  # L × [H, N, N]
+    layer_attention: tuple[Layer, ...]  # L × [H, N, N] or L × BandedLayer
+    queries: tuple[np.ndarray, ...] | None = None  # L × [H, N, d]
+    keys: tuple[np.ndarray, ...] | None = None  # L × [H, N, d]
 
     @property
     def n_tokens(self) -> int:
         return len(self.tokens)
 
+    @property
+    def is_banded(self) -> bool:
+        """True when the attention stays in Longformer's banded form (long inputs)."""
+        return isinstance(self.layer_attention[0], BandedLayer)
+
     @cached_property
     def attention(self) -> np.ndarray:
-        """All layers stacked: float32 [L, H, N, N], read-only (built on first use)."""
+        """All layers stacked: float32 [L, H, N, N], read-only (built on first use).
+
+        Not available for banded results: that is the N² array they avoid.
+        """
+        if self.is_banded:
+            raise ValueError("This long input keeps its attention banded; read it through models.banded.")
         stacked = np.stack(self.layer_attention)
         stacked.setflags(write=False)
         return stacked

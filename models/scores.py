@@ -1,7 +1,7 @@
 """Per-head attention scores: pure functions, one value per layer × head.
 
 Every function takes `attention`, a sequence of L arrays [H, N, N] (an [L, H, N, N]
-array works too), where A[i, j] is the attention from query i to key j, and
+array works too, and so do banded Longformer layers, read through models.banded), where A[i, j] is the attention from query i to key j, and
 returns float64 [L, H].  Inputs are never modified.  Scores average over the query
 rows selected by `query_mask` ([N] bool; None = every token), after Clark et al.
 2019, "What Does BERT Look At?".
@@ -10,11 +10,12 @@ rows selected by `query_mask` ([N] bool; None = every token), after Clark et al.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Literal, Sequence, get_args
 
 import numpy as np
-import torch
+
+from models.banded import LOG_FLOOR, Layer, columns, offset_values, query_row
+from models.banded import row_entropy as _row_entropy
 
 ScoreName = Literal["cls", "sep", "diagonal", "prev", "next", "punct", "entropy", "cls_out"]
 SCORE_NAMES: tuple[ScoreName, ...] = get_args(ScoreName)
@@ -23,10 +24,7 @@ PART_NAMES: tuple[PartName, ...] = get_args(PartName)
 
 PUNCTUATION = frozenset({".", ","})
 SUBWORD_MARKS = ("##", "Ġ", "▁")
-LOG_FLOOR = 1e-30  # p log p is 0 at p = 0; clamping keeps log finite
-LOG_MIN = math.log(LOG_FLOOR)
-
-Attention = Sequence[np.ndarray]  # L × [H, N, N]
+Attention = Sequence[Layer]  # L × [H, N, N], or L banded Longformer layers (models.banded)
 
 
 
@@ -63,7 +61,7 @@ def mass_to(attention: Attention, keys: Sequence[int], query_mask: np.ndarray | 
         return scores
     rows = _rows(query_mask, attention[0].shape[-1])
     for layer, weights in enumerate(attention):
-        scores[layer] = weights[:, :, keys][:, rows].sum(axis=-1, dtype=np.float64).mean(axis=-1)
+        scores[layer] = columns(weights, keys)[:, rows].sum(axis=-1, dtype=np.float64).mean(axis=-1)
     return scores
 
 
@@ -87,13 +85,10 @@ def offset_score(attention: Attention, offset: int, query_mask: np.ndarray | Non
 
     offset 0 is the diagonal, -1 the previous token, +1 the next token.
     """
-    n = attention[0].shape[-1]
-    rows = _rows(query_mask, n)
-    keys = rows + offset
-    inside = (keys >= 0) & (keys < n)
+    rows = _rows(query_mask, attention[0].shape[-1])
     scores = np.zeros((len(attention), attention[0].shape[0]))
     for layer, weights in enumerate(attention):
-        scores[layer] = weights[:, rows[inside], keys[inside]].sum(axis=-1, dtype=np.float64) / rows.size
+        scores[layer] = offset_values(weights, offset)[:, rows].sum(axis=-1, dtype=np.float64) / rows.size
     return scores
 
 
@@ -109,18 +104,9 @@ def next_score(attention: Attention, query_mask=None) -> np.ndarray:
     return offset_score(attention, 1, query_mask)
 
 
-def row_entropy(weights: np.ndarray) -> np.ndarray:
-    """H(A[i, :]) in nats for every row of one layer [H, N, N] → [H, N]."""
-    with warnings.catch_warnings():  # read-only arrays warn; the tensor is only read here
-        warnings.simplefilter("ignore", UserWarning)
-        probs = torch.from_numpy(np.ascontiguousarray(weights))
-    logs = torch.empty(probs.shape[-2:], dtype=probs.dtype)  # one head at a time stays in cache
-    out = torch.empty(probs.shape[:-1], dtype=torch.float64)
-    for head in range(probs.shape[0]):
-        torch.log(probs[head], out=logs)
-        logs.clamp_(min=LOG_MIN)  # log 0 = -inf, and 0 · -inf would be nan; 0 log 0 is 0
-        out[head] = -torch.linalg.vecdot(probs[head], logs).double()
-    return out.numpy()
+def row_entropy(weights: Layer) -> np.ndarray:
+    """H(A[i, :]) in nats for every row of one layer → float64 [H, N]."""
+    return _row_entropy(weights)
 
 
 def entropy_score(attention: Attention, query_mask: np.ndarray | None = None) -> np.ndarray:
@@ -145,7 +131,7 @@ def cls_out_score(attention: Attention, cls_positions: Sequence[int], special_ma
         return scores
     cls, content = cls_positions[0], np.nonzero(~np.asarray(special_mask, dtype=bool))[0]
     for layer, weights in enumerate(attention):
-        scores[layer] = weights[:, cls, content].sum(axis=-1, dtype=np.float64)
+        scores[layer] = query_row(weights, cls)[:, content].sum(axis=-1, dtype=np.float64)
     return scores
 
 
@@ -159,7 +145,7 @@ def cls_breadth(attention: Attention, cls_positions: Sequence[int], special_mask
     if not cls_positions or content.size < 2:
         return scores
     for layer, weights in enumerate(attention):
-        row = weights[:, cls_positions[0], content].astype(np.float64)  # [H, n_content]
+        row = query_row(weights, cls_positions[0])[:, content].astype(np.float64)  # [H, n_content]
         total = row.sum(axis=-1, keepdims=True)
         probs = np.divide(row, total, out=np.zeros_like(row), where=total > 0)
         logs = np.log(np.maximum(probs, LOG_FLOOR))
@@ -192,11 +178,11 @@ def mass_partition(
         near_slots.append((np.nonzero(ok)[0], keys[ok]))
     cls_keys, sep_keys = list(cls_positions), list(sep_positions)
     for layer, weights in enumerate(attention):
-        to_cls = weights[:, :, cls_keys][:, rows].sum(axis=-1, dtype=np.float64)  # [H, R]
-        to_sep = weights[:, :, sep_keys][:, rows].sum(axis=-1, dtype=np.float64)
+        to_cls = columns(weights, cls_keys)[:, rows].sum(axis=-1, dtype=np.float64)  # [H, R]
+        to_sep = columns(weights, sep_keys)[:, rows].sum(axis=-1, dtype=np.float64)
         near = np.zeros_like(to_cls)
-        for slots, keys in near_slots:
-            near[:, slots] += weights[:, rows[slots], keys]
+        for offset, (slots, _keys) in zip((-1, 0, 1), near_slots):
+            near[:, slots] += offset_values(weights, offset)[:, rows[slots]]
         rest = np.maximum(1.0 - to_cls - to_sep - near, 0.0)
         parts = np.stack([to_cls, to_sep, near, rest], axis=-1)
         parts /= parts.sum(axis=-1, keepdims=True)

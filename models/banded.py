@@ -1,0 +1,245 @@
+"""Longformer attention kept in its banded form, and the few reads every score needs.
+
+A dense layer is an array [H, N, N]. A long Longformer input would need H·N² floats per
+layer (6.7 GB over MiniLM's six layers at 4096 tokens), so it stays banded instead:
+
+  band         [H, N, x + w + 1]  columns [:x]: attention to the k-th global token
+                                  (ascending positions); column x + j: the key at
+                                  i − w/2 + j.  Global keys inside the band are 0 there,
+                                  and the rows of global queries are all 0.
+  global_rows  [H, N, x]          column k: the k-th global token's full attention row.
+
+The functions below (`columns`, `offset_values`, `query_row`, `row_entropy`, `block`,
+`pooled`, `masked_mass`) take either form and return the same numbers, so the scores in
+models/scores.py never need to know which one they were given.  Nothing is modified.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Sequence, Union
+
+import numpy as np
+import torch
+
+LOG_FLOOR = 1e-30  # p log p is 0 at p = 0; clamping keeps log finite
+LOG_MIN = math.log(LOG_FLOOR)
+POOL_CELLS = 512  # a pooled overview has at most this many cells per side
+
+
+@dataclass(frozen=True, eq=False)
+class BandedLayer:
+    """One layer's Longformer attention in banded form (see the module docstring)."""
+
+    band: np.ndarray  # [H, N, x + w + 1] float32, read-only
+    global_rows: np.ndarray | None  # [H, N, x] float32, read-only; None when x == 0
+    global_positions: tuple[int, ...]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """The dense shape (H, N, N) this layer stands for."""
+        heads, n, _ = self.band.shape
+        return heads, n, n
+
+    @property
+    def n_global(self) -> int:
+        return len(self.global_positions)
+
+    @property
+    def window(self) -> int:
+        """The full window w (w/2 keys on each side)."""
+        return self.band.shape[-1] - self.n_global - 1
+
+    @property
+    def nbytes(self) -> int:
+        return self.band.nbytes + (self.global_rows.nbytes if self.global_rows is not None else 0)
+
+    @cached_property
+    def is_global(self) -> np.ndarray:
+        """[N] bool."""
+        mask = np.zeros(self.shape[1], dtype=bool)
+        mask[list(self.global_positions)] = True
+        return mask
+
+    def dense(self) -> np.ndarray:
+        """The full [H, N, N] matrix (float32).  For tests and short inputs only."""
+        n = self.shape[1]
+        return block(self, slice(0, n), slice(0, n))
+
+
+Layer = Union[np.ndarray, BandedLayer]  # [H, N, N] or banded
+
+
+def _band_keys(layer: BandedLayer, rows: np.ndarray) -> np.ndarray:
+    """[R, w + 1] key position of every band column for the query `rows`."""
+    half = layer.window // 2
+    return rows[:, None] + np.arange(-half, half + 1)[None, :]
+
+
+def columns(layer: Layer, keys: Sequence[int]) -> np.ndarray:
+    """A[:, :, keys] → [H, N, K] float32."""
+    keys = np.asarray(list(keys), dtype=np.int64)
+    if isinstance(layer, np.ndarray):
+        return layer[:, :, keys]
+    heads, n, _ = layer.shape
+    out = np.zeros((heads, n, keys.size), dtype=np.float32)
+    half, x = layer.window // 2, layer.n_global
+    local = np.flatnonzero(~layer.is_global)
+    for slot, key in enumerate(keys):
+        if layer.is_global[key]:
+            out[:, local, slot] = layer.band[:, local, layer.global_positions.index(int(key))]
+        else:
+            rows = np.arange(max(0, key - half), min(n, key + half + 1))
+            out[:, rows, slot] = layer.band[:, rows, x + key - rows + half]
+        for k, position in enumerate(layer.global_positions):
+            out[:, position, slot] = layer.global_rows[:, key, k]
+    return out
+
+
+def offset_values(layer: Layer, offset: int) -> np.ndarray:
+    """[H, N]: A[i, i + offset] for every query i (0 where i + offset is outside 0..N−1)."""
+    heads, n, _ = layer.shape
+    rows = np.arange(n)
+    keys = rows + offset
+    inside = (keys >= 0) & (keys < n)
+    out = np.zeros((heads, n), dtype=np.float32)
+    if isinstance(layer, np.ndarray):
+        out[:, inside] = layer[:, rows[inside], keys[inside]]
+        return out
+    half, x = layer.window // 2, layer.n_global
+    if abs(offset) <= half:
+        local_key = inside.copy()
+        local_key[inside] &= ~layer.is_global[keys[inside]]
+        out[:, local_key] = layer.band[:, local_key, x + half + offset]
+    for k, position in enumerate(layer.global_positions):
+        query = position - offset
+        if 0 <= query < n and not layer.is_global[query]:
+            out[:, query] = layer.band[:, query, k]
+        if inside[position]:
+            out[:, position] = layer.global_rows[:, position + offset, k]
+    return out
+
+
+def query_row(layer: Layer, query: int) -> np.ndarray:
+    """A[:, query, :] → [H, N] float32."""
+    if isinstance(layer, np.ndarray):
+        return layer[:, query, :]
+    return block(layer, slice(query, query + 1), slice(0, layer.shape[1]))[:, 0]
+
+
+def row_entropy(layer: Layer) -> np.ndarray:
+    """H(A[i, :]) in nats for every query row → float64 [H, N].
+
+    A banded row holds every nonzero weight of its dense row, so its entropy is the same.
+    """
+    if isinstance(layer, np.ndarray):
+        out = _entropy_rows(layer)
+    else:
+        out = _entropy_rows(layer.band)
+        if layer.n_global:
+            global_entropy = _entropy_rows(np.swapaxes(layer.global_rows, 1, 2))  # [H, x]
+            out[:, list(layer.global_positions)] = global_entropy
+    return out
+
+
+def _entropy_rows(probs_array: np.ndarray) -> np.ndarray:
+    """−Σ p log p over the last axis of [H, R, K] → float64 [H, R], one head at a time."""
+    with warnings.catch_warnings():  # read-only arrays warn; the tensor is only read here
+        warnings.simplefilter("ignore", UserWarning)
+        probs = torch.from_numpy(np.ascontiguousarray(probs_array))
+    logs = torch.empty(probs.shape[-2:], dtype=probs.dtype)
+    out = torch.empty(probs.shape[:-1], dtype=torch.float64)
+    for head in range(probs.shape[0]):
+        torch.log(probs[head], out=logs)
+        logs.clamp_(min=LOG_MIN)
+        out[head] = -torch.linalg.vecdot(probs[head], logs).double()
+    return out.numpy()
+
+
+def block(layer: Layer, rows: slice, cols: slice, head: int | None = None) -> np.ndarray:
+    """Dense A[:, rows, cols] ([R, C] for one head), built only for that range."""
+    if isinstance(layer, np.ndarray):
+        part = layer[:, rows, cols] if head is None else layer[head, rows, cols]
+        return np.array(part, dtype=np.float32)
+    heads, n, _ = layer.shape
+    row_ids = np.arange(n)[rows]
+    col_start, col_stop, _ = cols.indices(n)
+    band = layer.band if head is None else layer.band[head : head + 1]
+    out = np.zeros((band.shape[0], row_ids.size, col_stop - col_start), dtype=np.float32)
+    if row_ids.size and col_stop > col_start:
+        keys = _band_keys(layer, row_ids)  # [R, w + 1]
+        ok = (keys >= col_start) & (keys < col_stop)
+        ok[ok] &= ~layer.is_global[keys[ok]]
+        r, j = np.nonzero(ok)
+        out[:, r, keys[r, j] - col_start] = band[:, row_ids[r], layer.n_global + j]
+        local = ~layer.is_global[row_ids]
+        for k, position in enumerate(layer.global_positions):
+            if col_start <= position < col_stop:
+                out[:, local, position - col_start] = band[:, row_ids[local], k]
+            slot = np.flatnonzero(row_ids == position)
+            if slot.size:
+                source = layer.global_rows if head is None else layer.global_rows[head : head + 1]
+                out[:, slot[0], :] = source[:, col_start:col_stop, k]
+    return out if head is None else out[0]
+
+
+def pool_edges(n: int, cells: int = POOL_CELLS) -> np.ndarray:
+    """[P + 1] block boundaries splitting 0..n into P = min(n, cells) near-equal blocks."""
+    return np.linspace(0, n, min(n, cells) + 1).round().astype(np.int64)
+
+
+def pooled(layer: Layer, head: int, cells: int = POOL_CELLS) -> tuple[np.ndarray, np.ndarray]:
+    """Mean-pool one head's [N, N] matrix into at most cells × cells blocks.
+
+    Returns (pooled [P, P] float32, edges [P + 1]): cell (p, q) is the mean weight over
+    queries edges[p]:edges[p+1] and keys edges[q]:edges[q+1].  Mean pooling keeps the
+    total mass: Σ pooled · block areas = Σ A.
+    """
+    n = layer.shape[1]
+    edges = pool_edges(n, cells)
+    cell_of = np.searchsorted(edges, np.arange(n), side="right") - 1  # [N] block of each position
+    sizes = np.diff(edges).astype(np.float64)
+    p = sizes.size
+    sums = np.zeros(p * p, dtype=np.float64)
+    if isinstance(layer, np.ndarray):
+        flat = cell_of[:, None] * p + cell_of[None, :]
+        sums += np.bincount(flat.ravel(), weights=layer[head].ravel(), minlength=p * p)
+    else:
+        rows = np.arange(n)
+        keys = _band_keys(layer, rows)
+        ok = (keys >= 0) & (keys < n)
+        r, j = np.nonzero(ok)
+        flat = cell_of[r] * p + cell_of[keys[r, j]]
+        sums += np.bincount(flat, weights=layer.band[head, r, layer.n_global + j], minlength=p * p)
+        local = np.flatnonzero(~layer.is_global)
+        for k, position in enumerate(layer.global_positions):
+            sums += np.bincount(
+                cell_of[local] * p + cell_of[position], weights=layer.band[head, local, k], minlength=p * p
+            )
+            sums += np.bincount(
+                cell_of[position] * p + cell_of, weights=layer.global_rows[head, :, k], minlength=p * p
+            )
+    means = sums.reshape(p, p) / np.outer(sizes, sizes)
+    return means.astype(np.float32), edges
+
+
+def masked_mass(layer: Layer, mask: np.ndarray) -> np.ndarray:
+    """[H, N]: Σ_j A[i, j] · mask[i, j] for every query i; mask [N, N] bool (or [H, N, N])."""
+    if isinstance(layer, np.ndarray):
+        return np.einsum("hij,...ij->hi", layer, mask.astype(layer.dtype), dtype=np.float64)
+    if mask.ndim != 2:
+        raise ValueError("A per-head mask needs dense attention.")
+    heads, n, _ = layer.shape
+    rows = np.arange(n)
+    keys = _band_keys(layer, rows)
+    ok = (keys >= 0) & (keys < n)
+    allowed = np.zeros(keys.shape, dtype=np.float32)
+    allowed[ok] = mask[np.nonzero(ok)[0], keys[ok]]
+    out = np.einsum("hik,ik->hi", layer.band[:, :, layer.n_global :], allowed, dtype=np.float64)
+    for k, position in enumerate(layer.global_positions):
+        out += layer.band[:, :, k] * mask[:, position]  # global rows' band is 0
+        out[:, position] = layer.global_rows[:, :, k] @ mask[position].astype(np.float64)
+    return out
