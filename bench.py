@@ -1,17 +1,26 @@
 """Benchmark: the bare forward pass (our physical limit) against the full analysis.
 
-  python bench.py [--repeats R]
+  python bench.py [--repeats R] [--long-repeats R] [--skip-short] [--skip-long]
 
-For N = 16, 128 and 512 tokens on the embedded `minilm`, prints the median time of
+Short section: for N = 16, 128 and 512 tokens on the embedded `minilm`, the median time of
   forward   model(**inputs, output_attentions=True) alone
   analysis  extract() + analyze(): forward, every score, roles and diagnosis
 and their ratio.  Target: ratio ≤ 1.10 at N = 128 and 512.
+
+Long section: `minilm-longformer` with window 512 (global [CLS]) at N = 1024, 2048 and
+4096.  Each measurement runs in a fresh process, so its peak resident memory (ru_maxrss)
+is its own.  Prints forward and analysis time (target ratio ≤ 1.2) and the peak memory
+of the analysis against the forward pass alone (target ≤ 1.5×).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
@@ -22,6 +31,9 @@ from models.loading import load_model
 
 LENGTHS = (16, 128, 512)
 TARGET_RATIO = 1.10
+LONG_LENGTHS = (1024, 2048, 4096)
+LONG_WINDOW = 512
+LONG_TIME_TARGET, LONG_MEMORY_TARGET = 1.2, 1.5
 WORDS = "the quick brown fox jumps over the lazy dog while a cat sleeps in the warm sun".split()
 
 
@@ -29,7 +41,7 @@ def text_of(loaded, n_tokens: int) -> str:
     """A sentence that tokenises to exactly n_tokens (special tokens included)."""
     words = (WORDS * (n_tokens // len(WORDS) + 2))[: n_tokens - 2]
     text = " ".join(words)
-    assert len(loaded.tokenizer(text)["input_ids"]) == n_tokens
+    assert len(loaded.tokenizer(text, verbose=False)["input_ids"]) == n_tokens
     return text
 
 
@@ -43,12 +55,9 @@ def median_ms(work, repeats: int) -> float:
     return statistics.median(times) * 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=15)
-    args = parser.parse_args()
+def short_section(repeats: int) -> None:
     loaded = load_model("minilm")
-    print(f"minilm, torch threads {torch.get_num_threads()}, median of {args.repeats}")
+    print(f"minilm, torch threads {torch.get_num_threads()}, median of {repeats}")
     print(f"{'N':>5} {'forward ms':>11} {'analysis ms':>12} {'ratio':>6}  target")
     for n in LENGTHS:
         text = text_of(loaded, n)
@@ -61,9 +70,69 @@ def main() -> None:
         def full():
             analyze(extract(loaded, text))
 
-        bare, whole = median_ms(forward, args.repeats), median_ms(full, args.repeats)
+        bare, whole = median_ms(forward, repeats), median_ms(full, repeats)
         target = f"≤ {TARGET_RATIO}" if n >= 128 else "-"
         print(f"{n:>5} {bare:>11.1f} {whole:>12.1f} {whole / bare:>6.2f}  {target}")
+
+
+def long_child(mode: str, n: int, repeats: int) -> dict:
+    """One long measurement in this (fresh) process: median seconds and peak RSS in MB."""
+    loaded = load_model("minilm-longformer", LONG_WINDOW)
+    text = text_of(loaded, n)
+    inputs = loaded.tokenizer(text, return_tensors="pt")
+    global_mask = torch.zeros_like(inputs["input_ids"])
+    global_mask[0, 0] = 1  # [CLS], as extract() does by default
+
+    def forward():
+        with torch.inference_mode():
+            loaded.model(**inputs, global_attention_mask=global_mask, output_attentions=True)
+
+    def full():
+        result = extract(loaded, text)
+        assert result.is_banded
+        analyze(result)
+
+    loaded_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds = median_ms(forward if mode == "forward" else full, repeats) / 1000
+    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "loaded_mb": loaded_mb}
+
+
+def long_section(repeats: int) -> None:
+    print(f"\nminilm-longformer, window {LONG_WINDOW}, global [CLS], median of {repeats}, fresh process per cell")
+    print(f"{'N':>5} {'forward s':>10} {'analysis s':>11} {'ratio':>6} {'fwd peak MB':>12} {'ana peak MB':>12} {'mem ratio':>9}")
+    for n in LONG_LENGTHS:
+        cells = {}
+        for mode in ("forward", "analysis"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", mode, str(n), "--long-repeats", str(repeats)],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            cells[mode] = json.loads(out.strip().splitlines()[-1])
+        bare, whole = cells["forward"], cells["analysis"]
+        print(
+            f"{n:>5} {bare['seconds']:>10.2f} {whole['seconds']:>11.2f} {whole['seconds'] / bare['seconds']:>6.2f}"
+            f" {bare['peak_mb']:>12.0f} {whole['peak_mb']:>12.0f} {whole['peak_mb'] / bare['peak_mb']:>9.2f}"
+        )
+    print(f"targets: time ratio ≤ {LONG_TIME_TARGET}, memory ratio ≤ {LONG_MEMORY_TARGET}"
+          " (the model itself, loaded, is about "
+          f"{cells['forward']['loaded_mb']:.0f} MB of each peak)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--long-repeats", type=int, default=3)
+    parser.add_argument("--skip-short", action="store_true")
+    parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(long_child(args.child[0], int(args.child[1]), args.long_repeats)))
+        return
+    if not args.skip_short:
+        short_section(args.repeats)
+    if not args.skip_long:
+        long_section(args.long_repeats)
 
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ def _entropy_rows(probs_array: np.ndarray) -> np.ndarray:
     """−Σ p log p over the last axis of [H, R, K] → float64 [H, R], one head at a time."""
     with warnings.catch_warnings():  # read-only arrays warn; the tensor is only read here
         warnings.simplefilter("ignore", UserWarning)
-        probs = torch.from_numpy(np.ascontiguousarray(probs_array))
+        probs = torch.from_numpy(probs_array if min(probs_array.strides) >= 0 else probs_array.copy())
     logs = torch.empty(probs.shape[-2:], dtype=probs.dtype)
     out = torch.empty(probs.shape[:-1], dtype=torch.float64)
     for head in range(probs.shape[0]):

@@ -14,7 +14,7 @@ from models.longformer_attention import banded_to_dense
 from models.result import AttentionResult, ModelInfo
 
 CHARS_PER_TOKEN_CAP = 40  # text beyond max_tokens * this is cut before tokenising
-DENSE_LIMIT = 1024  # Longformer inputs longer than this stay banded (no [H, N, N] per layer)
+DENSE_LIMIT = 512  # Longformer inputs longer than this stay banded (no [H, N, N] per layer)
 QUERY_KEY_SUFFIXES = ((".attention.self.query", ".attention.self.key"), (".attention.q_lin", ".attention.k_lin"))
 
 ERR_EMPTY = "The text is empty. Type or paste a sentence to analyse."
