@@ -11,7 +11,7 @@ import streamlit as st
 from models.analysis import Analysis, analyze, to_json_dict
 from models.extract import InputError, extract
 from models.loading import LoadedModel, ModelLoadError, load_model
-from models.registry import DEFAULT_MODEL, DEFAULT_WINDOW, MAX_WINDOW, REGISTRY
+from models.registry import DEFAULT_MODEL, DEFAULT_WINDOW, MAX_WINDOW, MIN_WINDOW, REGISTRY
 from models.result import AttentionResult
 from models.roles import ROLE_LABELS, ROLES
 from models.scores import SCORE_NAMES
@@ -120,7 +120,7 @@ def inputs() -> tuple[str, str | None, str, int, bool]:
             window = int(
                 st.number_input(
                     "Attention window (even)",
-                    min_value=2,
+                    min_value=MIN_WINDOW,
                     max_value=MAX_WINDOW,
                     value=DEFAULT_WINDOW,
                     step=2,

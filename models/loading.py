@@ -17,7 +17,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
 from models.longformer_convert import bert_to_longformer
-from models.registry import DEFAULT_WINDOW, MAX_WINDOW, REGISTRY, Family, ModelSpec, find_spec
+from models.registry import DEFAULT_WINDOW, MAX_WINDOW, MIN_WINDOW, REGISTRY, Family, ModelSpec, find_spec
 
 hf_logging.set_verbosity_error()
 hf_logging.disable_progress_bar()
@@ -35,7 +35,7 @@ ERR_OFFLINE = (
     "or pass a local model directory. The embedded 'minilm' model always works offline."
 )
 ERR_LOCAL = "Cannot load the local model in '{path}': {problem}"
-ERR_WINDOW = "The attention window must be an even whole number between 2 and {max}; got {window!r}."
+ERR_WINDOW = "The attention window must be an even whole number between {min} and {max}; got {window!r}."
 ERR_FAMILY = (
     "Model type '{model_type}' is not supported; supported families are BERT, RoBERTa, "
     "DistilBERT and Longformer."
@@ -85,12 +85,12 @@ def validate_window(window: object) -> int:
         try:
             as_float = float(window)  # "16" or 16.0 from a form field
         except (TypeError, ValueError):
-            raise ModelLoadError(ERR_WINDOW.format(max=MAX_WINDOW, window=window)) from None
+            raise ModelLoadError(ERR_WINDOW.format(min=MIN_WINDOW, max=MAX_WINDOW, window=window)) from None
         if not as_float.is_integer():
-            raise ModelLoadError(ERR_WINDOW.format(max=MAX_WINDOW, window=window))
+            raise ModelLoadError(ERR_WINDOW.format(min=MIN_WINDOW, max=MAX_WINDOW, window=window))
         window = int(as_float)
-    if window < 2 or window > MAX_WINDOW or window % 2:
-        raise ModelLoadError(ERR_WINDOW.format(max=MAX_WINDOW, window=window))
+    if window < MIN_WINDOW or window > MAX_WINDOW or window % 2:
+        raise ModelLoadError(ERR_WINDOW.format(min=MIN_WINDOW, max=MAX_WINDOW, window=window))
     return window
 
 

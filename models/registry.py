@@ -15,6 +15,7 @@ Source = Literal["embedded", "embedded-longformer", "hub", "local"]
 
 DEFAULT_MODEL = "minilm"
 DEFAULT_WINDOW = 16
+MIN_WINDOW = 4  # transformers' Longformer fails on window 2 (one key each side)
 MAX_WINDOW = 1024
 
 

@@ -139,6 +139,28 @@ def attention_npz(attention: np.ndarray, tokens: Sequence[str], special_mask: np
     return buffer.getvalue()
 
 
+def banded_npz(layer_attention: Sequence, tokens: Sequence[str], special_mask: np.ndarray) -> bytes:
+    """Compressed .npz of a long Longformer input in its banded form (no N×N matrix).
+
+    band_<l> [H, N, x + w + 1] and global_rows_<l> [H, N, x] per layer l (0-based), plus
+    global_positions, tokens and special_mask; see models/banded.py for the layout.
+    """
+    arrays = {}
+    for index, layer in enumerate(layer_attention):
+        arrays[f"band_{index}"] = layer.band
+        if layer.global_rows is not None:
+            arrays[f"global_rows_{index}"] = layer.global_rows
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        **arrays,
+        global_positions=np.asarray(layer_attention[0].global_positions, dtype=np.int64),
+        tokens=np.asarray(list(tokens), dtype=str),
+        special_mask=np.asarray(special_mask, dtype=bool),
+    )
+    return buffer.getvalue()
+
+
 def figures_zip(figures: dict[str, go.Figure], fmt: ImageFormat = "png") -> bytes:
     """ZIP of one image per figure, named by the dict key (e.g. "layer1_head3.png")."""
     buffer = io.BytesIO()

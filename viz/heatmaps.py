@@ -58,16 +58,22 @@ def head_heatmap(
     hide_special: bool = False,
     title: str = "",
     zmax: float | None = None,
+    first_position: int = 0,
 ) -> go.Figure:
-    """Heatmap of one head: weights [N, N] (query, key)."""
+    """Heatmap of one head: weights [N, N] (query, key).
+
+    For a zoomed range of a long input, `tokens` and `special_mask` cover the range,
+    `first_position` is its first position and `global_positions` are whole-input positions.
+    """
     weights = np.asarray(weights)
-    labels = token_labels(tokens, global_positions)
+    labels = token_labels(tokens, global_positions, first_position)
     x_labels = labels
     z = weights
     if hide_special:
         z, keep = hide_special_keys(weights, special_mask)
         x_labels = [labels[k] for k in keep]
-    marked = {labels[p] for p in special_positions(special_mask, global_positions)}
+    in_range = [p - first_position for p in global_positions if 0 <= p - first_position < len(labels)]
+    marked = {labels[p] for p in special_positions(special_mask, in_range)}
     fig = go.Figure(
         go.Heatmap(
             z=z,
@@ -181,5 +187,56 @@ def compare_heads(
         ),
         height=_height(len(labels)),
         margin=dict(l=10, r=10, t=60, b=10),
+    )
+    return fig
+
+
+def layer_animation(
+    head_by_layer: np.ndarray,
+    tokens: Sequence[str],
+    head: int,
+    axis_labels: Sequence[str] | None = None,
+) -> go.Figure:
+    """One head through every layer: head_by_layer [L, N, N], a play button and a layer slider.
+
+    All frames share one colour scale, so a brighter cell in a later layer is really larger.
+    `axis_labels` replaces the token labels (e.g. token ranges for a pooled long input).
+    """
+    head_by_layer = np.asarray(head_by_layer, dtype=np.float32)  # [L, N, N]
+    n_layers = head_by_layer.shape[0]
+    labels = list(axis_labels) if axis_labels is not None else token_labels(tokens)
+    cmax = float(head_by_layer.max()) or 1.0
+
+    def trace(layer: int) -> go.Heatmap:
+        return go.Heatmap(
+            z=head_by_layer[layer], x=labels, y=labels, coloraxis="coloraxis",
+            hovertemplate=f"layer {layer + 1}<br>" + HOVER,
+        )
+
+    frames = [go.Frame(data=[trace(layer)], name=str(layer + 1)) for layer in range(n_layers)]
+    step = dict(frame=dict(duration=700, redraw=True), transition=dict(duration=0), mode="immediate")
+    fig = go.Figure(data=[trace(0)], frames=frames)
+    fig.update_layout(
+        title=f"Head {head}, layer by layer",
+        coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=dict(title="weight")),
+        xaxis=dict(type="category", showticklabels=len(labels) <= 60, tickangle=-60, title="key"),
+        yaxis=dict(type="category", autorange="reversed", showticklabels=len(labels) <= 60, title="query"),
+        height=_height(len(labels)) + 80,
+        margin=dict(l=10, r=10, t=50, b=10),
+        updatemenus=[
+            dict(
+                type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left", yanchor="top",
+                buttons=[
+                    dict(label="▶ play", method="animate", args=[None, dict(step, fromcurrent=True)]),
+                    dict(label="❚❚ pause", method="animate", args=[[None], dict(step, mode="immediate")]),
+                ],
+            )
+        ],
+        sliders=[
+            dict(
+                active=0, x=0.15, y=-0.08, len=0.85, currentvalue=dict(prefix="layer "),
+                steps=[dict(label=str(layer + 1), method="animate", args=[[str(layer + 1)], step]) for layer in range(n_layers)],
+            )
+        ],
     )
     return fig
