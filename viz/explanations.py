@@ -55,3 +55,37 @@ HEATMAP_HELP = (
     "and global tokens carry a ★. Hiding special tokens drops their columns and rescales each row "
     "to sum to 1 again, so the attention between words becomes visible."
 )
+
+SPARSE_HELP = """
+Dense attention scores every query against every key: N² numbers. Sparse patterns decide in
+advance which pairs to compute, and everything else is treated as zero.
+
+- **Local window W**: each token sees W/2 tokens on each side. Cheap (N·W scores) and
+  matches the lower layers, which mostly look at their neighbours.
+- **Dilated window**: the same number of keys, spread out with gaps of d tokens, so one
+  layer sees further at the same cost.
+- **Global tokens**: a few chosen "hub" tokens see every token and are seen by every token.
+  Alone they carry only what flows through the hubs.
+- **Longformer**: window plus hubs. Any token reaches any other in at most two hops: up to
+  a hub, then down from it.
+- **BigBird**: window plus hubs plus r random blocks of b keys for each block of queries;
+  the random links shorten paths between far-apart tokens.
+- **LSH (Reformer)**: queries and keys are hashed with random rotations into buckets, and a
+  query only sees keys in its own bucket, so similar vectors meet. It is computed from the
+  model's own queries and keys, so it differs per layer and head.
+- **Top-k of the real attention**: for each query, the k keys the model actually weighs most.
+  No fixed pattern can keep more attention with the same number of pairs, so it is the
+  yardstick for the others ("top-k at same density").
+
+**Coverage** is the share of the dense model's real attention that falls inside a pattern.
+A pattern with high coverage at low density throws away little of what the model does.
+"""
+
+DENSE_VS_WINDOW_HELP = (
+    "`minilm` and `minilm-longformer` carry the same trained weights; the only difference is "
+    "which keys each token may look at. Below, the same sentence runs densely and under "
+    "Longformer's sliding window (with [CLS] global). Where a head's dense attention lay "
+    "outside the window, the window renormalises it onto the keys it can still see: the "
+    "difference map shows where that mass went, and the sweep shows how scores and roles "
+    "change as the window shrinks."
+)

@@ -139,6 +139,13 @@ def attention_npz(attention: np.ndarray, tokens: Sequence[str], special_mask: np
     return buffer.getvalue()
 
 
+def arrays_npz(**arrays: np.ndarray) -> bytes:
+    """Compressed .npz of the given named arrays (e.g. a sparse mask and its coverage)."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{name: np.asarray(value) for name, value in arrays.items()})
+    return buffer.getvalue()
+
+
 def banded_npz(layer_attention: Sequence, tokens: Sequence[str], special_mask: np.ndarray) -> bytes:
     """Compressed .npz of a long Longformer input in its banded form (no N×N matrix).
 

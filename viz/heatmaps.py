@@ -58,27 +58,29 @@ def head_heatmap(
     hide_special: bool = False,
     title: str = "",
     zmax: float | None = None,
-    first_position: int = 0,
+    rows: slice | None = None,
+    cols: slice | None = None,
 ) -> go.Figure:
     """Heatmap of one head: weights [N, N] (query, key).
 
-    For a zoomed range of a long input, `tokens` and `special_mask` cover the range,
-    `first_position` is its first position and `global_positions` are whole-input positions.
+    For a zoom into a long input, `weights` is [R, C] for the query positions `rows` and
+    key positions `cols`, while `tokens`, `special_mask` and `global_positions` describe
+    the whole input (hide_special then applies to a square, unzoomed matrix only).
     """
     weights = np.asarray(weights)
-    labels = token_labels(tokens, global_positions, first_position)
-    x_labels = labels
+    labels = token_labels(tokens, global_positions)
+    marked = {labels[p] for p in special_positions(special_mask, global_positions)}
+    rows, cols = rows or slice(0, len(labels)), cols or slice(0, len(labels))
+    y_labels, x_labels = labels[rows], labels[cols]
     z = weights
     if hide_special:
         z, keep = hide_special_keys(weights, special_mask)
         x_labels = [labels[k] for k in keep]
-    in_range = [p - first_position for p in global_positions if 0 <= p - first_position < len(labels)]
-    marked = {labels[p] for p in special_positions(special_mask, in_range)}
     fig = go.Figure(
         go.Heatmap(
             z=z,
             x=x_labels,
-            y=labels,
+            y=y_labels,
             colorscale=COLOURSCALE,
             zmin=0.0,
             zmax=zmax if zmax is not None else (float(np.max(z)) if z.size else 1.0) or 1.0,
@@ -86,10 +88,10 @@ def head_heatmap(
             colorbar=dict(title="weight"),
         )
     )
-    _mark_specials(fig, x_labels, labels, marked)
+    _mark_specials(fig, x_labels, y_labels, marked)
     fig.update_layout(
         title=title,
-        height=_height(len(labels)),
+        height=_height(len(y_labels)),
         xaxis=dict(title="key (attended to)", type="category", tickangle=-60),
         yaxis=dict(title="query (attending)", type="category", autorange="reversed"),
         margin=dict(l=10, r=10, t=50, b=10),

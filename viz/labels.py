@@ -13,16 +13,12 @@ SPECIAL_COLOUR = "#d62728"
 def token_labels(
     tokens: Sequence[str],
     global_positions: Sequence[int] = (),
-    first_position: int = 0,
 ) -> list[str]:
     """One label per position, e.g. "3·the"; plotly merges equal category labels, so the
-    position prefix keeps repeated tokens apart.  Global tokens get a trailing star.
-    `first_position` is the position of tokens[0] (for a zoomed range of a long input);
-    `global_positions` are positions in the whole input."""
+    position prefix keeps repeated tokens apart.  Global tokens get a trailing star."""
     globals_ = set(global_positions)
     return [
-        f"{i}·{token}{GLOBAL_MARK if i in globals_ else ''}"
-        for i, token in enumerate(tokens, start=first_position)
+        f"{i}·{token}{GLOBAL_MARK if i in globals_ else ''}" for i, token in enumerate(tokens)
     ]
 
 

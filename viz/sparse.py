@@ -1,0 +1,396 @@
+"""Figures for the sparse-attention explorer: masks, coverage, reachability and pooled maps.
+
+Every function takes plain numpy arrays (the fields of the sparse engine's report) and returns
+a plotly figure.  Matrices are [query, key] with queries on the y axis (top to bottom) and keys
+on the x axis.  Inputs are never modified.
+
+Figures stay small on the wire: z is sent as a compact numpy array (plotly base64-encodes it),
+never as per-cell text.  Matrices over MAX_CELLS tokens are pooled into at most
+MAX_CELLS × MAX_CELLS blocks of near-equal size, each showing the block mean.
+
+Category words in the hover ("allowed", "blocked", hops) come without per-cell text: the visible
+trace holds every cell and carries the hover of one category; an invisible overlay on top holds
+the other cells (NaN elsewhere, hoverongaps=False), so plotly shows the overlay's hover where it
+has a value and falls through to the visible trace everywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import plotly.colors
+import plotly.graph_objects as go
+
+from models.banded import pool_edges
+from viz.labels import GLOBAL_MARK, token_labels
+from viz.overview import head_names, layer_names
+
+MAX_CELLS = 512  # largest matrix side drawn cell by cell; bigger ones are pooled to this many blocks
+ALLOWED_COLOUR = "#1f77b4"
+BLOCKED_COLOUR = "#eeeeee"
+TWO_HOP_COLOUR = "#9ecae1"
+COLOURSCALE = "Blues"
+PATTERN_COLOURS = plotly.colors.qualitative.Plotly
+TOKEN_CHARS = 12  # longest token shown in a pooled block's hover label
+AXIS_TICKS = 24  # tick labels kept on a pooled axis
+CELL_PX = 22
+MIN_HEIGHT, MAX_HEIGHT = 320, 900
+MARGIN = dict(l=10, r=10, t=50, b=10)
+
+# Reachability codes, as produced by the engine's reachability(): [N, N] int8.
+NOT_REACHED, ONE_HOP, TWO_HOPS = 0, 1, 2
+REACH_LABELS = {NOT_REACHED: "not within 2 hops", ONE_HOP: "1 hop", TWO_HOPS: "2 hops"}
+
+
+def payload_bytes(fig: go.Figure) -> int:
+    """Size of the figure's JSON, i.e. roughly what the browser receives."""
+    return len(fig.to_json())
+
+
+def pool_blocks(
+    matrix: np.ndarray, max_cells: int = MAX_CELLS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of matrix [N, N] over blocks: (pooled [P, P] float64, edges [P + 1]), P ≤ max_cells.
+
+    Block (p, q) averages rows edges[p]:edges[p+1] and columns edges[q]:edges[q+1]; a bool
+    matrix gives the share of true cells.  With N ≤ max_cells every block is one cell.
+    """
+    matrix = np.asarray(matrix)
+    edges = pool_edges(matrix.shape[0], max_cells)
+    starts, sizes = edges[:-1], np.diff(edges)
+    sums = np.add.reduceat(np.add.reduceat(matrix, starts, axis=0, dtype=np.float64), starts, axis=1)
+    return sums / np.outer(sizes, sizes), edges
+
+
+def block_labels(
+    edges: np.ndarray, tokens: Sequence[str], global_positions: Sequence[int] = ()
+) -> tuple[list[str], list[str]]:
+    """Per block: (hover label "12–19 (the…)", tick label "12–19"); a star marks a global inside."""
+    globals_ = sorted(global_positions)
+    hover, ticks = [], []
+    for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist()):
+        star = GLOBAL_MARK if any(start <= g < stop for g in globals_) else ""
+        span = f"{start}" if stop - start == 1 else f"{start}–{stop - 1}"
+        first = str(tokens[start])[:TOKEN_CHARS] if start < len(tokens) else "?"
+        more = "…" if stop - start > 1 else ""
+        ticks.append(span + star)
+        hover.append(f"{span}{star} ({first}{more})")
+    return hover, ticks
+
+
+def _height(n_rows: int) -> int:
+    return int(min(MAX_HEIGHT, max(MIN_HEIGHT, CELL_PX * n_rows + 160)))
+
+
+def _check_tokens(n: int, tokens: Sequence[str]) -> None:
+    if len(tokens) != n:
+        raise ValueError(f"The matrix has {n} positions, while there are {len(tokens)} tokens: pass one token per position.")
+
+
+def _discrete_scale(colours: Sequence[str]) -> list[list]:
+    """Colour scale with one flat band per category 0..len(colours)-1 (cmin −0.5, cmax len − 0.5)."""
+    scale, bands = [], len(colours)
+    for index, colour in enumerate(colours):
+        scale += [[index / bands, colour], [(index + 1) / bands, colour]]
+    return scale
+
+
+def _token_axes(fig: go.Figure, n: int) -> None:
+    fig.update_layout(
+        height=_height(n),
+        xaxis=dict(title="key (attended to)", type="category", tickangle=-60),
+        yaxis=dict(title="query (attending)", type="category", autorange="reversed"),
+        margin=MARGIN,
+    )
+
+
+def _categorical_figure(
+    codes: np.ndarray,
+    labels: list[str],
+    colours: Sequence[str],
+    names: Sequence[str],
+    base_hover: str,
+    overlay: np.ndarray,
+    overlay_hover: str,
+    title: str,
+) -> go.Figure:
+    """Categorical heatmap of codes [N, N] (0..len(colours)-1) with a hover-only overlay [N, N]."""
+    bands = len(colours)
+    fig = go.Figure(
+        [
+            go.Heatmap(
+                z=codes,
+                x=labels,
+                y=labels,
+                colorscale=_discrete_scale(colours),
+                zmin=-0.5,
+                zmax=bands - 0.5,
+                hovertemplate=base_hover,
+                colorbar=dict(tickvals=list(range(bands)), ticktext=list(names), thickness=14, len=0.5),
+            ),
+            go.Heatmap(
+                z=overlay,
+                x=labels,
+                y=labels,
+                opacity=0.0,
+                showscale=False,
+                hoverongaps=False,
+                hovertemplate=overlay_hover,
+            ),
+        ]
+    )
+    fig.update_layout(title=title)
+    _token_axes(fig, len(labels))
+    return fig
+
+
+def _pooled_figure(
+    pooled: np.ndarray,
+    row_edges: np.ndarray,
+    col_edges: np.ndarray,
+    tokens: Sequence[str],
+    title: str,
+    hovertemplate: str,
+    colorscale,
+    zmax: float,
+    colourbar_title: str,
+    global_positions: Sequence[int] = (),
+) -> go.Figure:
+    """Heatmap of pooled [P, Q] with range categories; hover names carry the first token."""
+    row_hover, row_ticks = block_labels(row_edges, tokens, global_positions)
+    col_hover, col_ticks = block_labels(col_edges, tokens, global_positions)
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.asarray(pooled, dtype=np.float32),
+            x=col_hover,
+            y=row_hover,
+            colorscale=colorscale,
+            zmin=0.0,
+            zmax=zmax,
+            hovertemplate=hovertemplate,
+            colorbar=dict(title=colourbar_title),
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=_height(len(row_hover)),
+        xaxis=dict(title="keys (attended to)", type="category", tickangle=-60, **_ticks(col_hover, col_ticks)),
+        yaxis=dict(title="queries (attending)", type="category", autorange="reversed", **_ticks(row_hover, row_ticks)),
+        margin=MARGIN,
+    )
+    return fig
+
+
+def _pooled_title(title: str, n: int, edges: np.ndarray, colour_means: str) -> str:
+    """Title plus a subtitle saying the matrix was pooled and what a cell's colour means."""
+    blocks = len(edges) - 1
+    note = f"{n} tokens pooled into {blocks}×{blocks} blocks of ~{n / blocks:.3g}; colour = {colour_means}"
+    return f"{title}<br><sup>{note}</sup>" if title else note
+
+
+def _ticks(categories: list[str], short: list[str]) -> dict:
+    """Show the short range label on at most AXIS_TICKS evenly spaced categories."""
+    step = max(1, -(-len(categories) // AXIS_TICKS))
+    return dict(tickmode="array", tickvals=categories[::step], ticktext=short[::step])
+
+
+def mask_figure(
+    mask: np.ndarray,
+    tokens: Sequence[str],
+    global_positions: Sequence[int] = (),
+    title: str = "",
+    *,
+    max_cells: int = MAX_CELLS,
+) -> go.Figure:
+    """Allowed (1) / blocked (0) cells of mask [N, N] bool; over max_cells tokens, the allowed share per block."""
+    mask = np.asarray(mask, dtype=bool)
+    n = mask.shape[0]
+    _check_tokens(n, tokens)
+    if n > max_cells:
+        pooled, edges = pool_blocks(mask, max_cells)
+        return _pooled_figure(
+            pooled,
+            edges,
+            edges,
+            tokens,
+            _pooled_title(title, n, edges, "share of allowed pairs"),
+            "queries %{y} → keys %{x}: %{z:.0%} allowed<extra></extra>",
+            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]],
+            1.0,
+            "allowed share",
+            global_positions,
+        )
+    allowed = np.where(mask, np.float32(1.0), np.float32(np.nan))  # hover-only overlay [N, N]
+    return _categorical_figure(
+        mask.astype(np.uint8),
+        token_labels(tokens, global_positions),
+        (BLOCKED_COLOUR, ALLOWED_COLOUR),
+        ("blocked", "allowed"),
+        "%{y} → %{x}: blocked<extra></extra>",
+        allowed,
+        "%{y} → %{x}: allowed<extra></extra>",
+        title,
+    )
+
+
+def reachability_figure(
+    hops: np.ndarray,
+    tokens: Sequence[str],
+    title: str = "",
+    *,
+    max_cells: int = MAX_CELLS,
+) -> go.Figure:
+    """Hops [N, N] int8 (0 = not within 2, 1, 2) as categories; over max_cells tokens, the share
+    of pairs reachable within 2 hops per block."""
+    hops = np.asarray(hops)
+    n = hops.shape[0]
+    _check_tokens(n, tokens)
+    if n > max_cells:
+        pooled, edges = pool_blocks(hops > NOT_REACHED, max_cells)
+        return _pooled_figure(
+            pooled,
+            edges,
+            edges,
+            tokens,
+            _pooled_title(title, n, edges, "share reachable within 2 hops"),
+            "queries %{y} → keys %{x}: %{z:.0%} within 2 hops<extra></extra>",
+            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]],
+            1.0,
+            "within 2 hops",
+        )
+    reached = np.where(hops > NOT_REACHED, hops.astype(np.float32), np.float32(np.nan))  # overlay [N, N]
+    return _categorical_figure(
+        hops.astype(np.int8),
+        token_labels(tokens),
+        (BLOCKED_COLOUR, ALLOWED_COLOUR, TWO_HOP_COLOUR),
+        tuple(REACH_LABELS[code] for code in (NOT_REACHED, ONE_HOP, TWO_HOPS)),
+        "%{y} → %{x}: " + REACH_LABELS[NOT_REACHED] + "<extra></extra>",
+        reached,
+        "%{y} → %{x}: hops = %{z}<extra></extra>",
+        title,
+    )
+
+
+def pooled_heatmap(
+    pooled: np.ndarray,
+    row_edges: np.ndarray,
+    col_edges: np.ndarray,
+    tokens: Sequence[str],
+    title: str = "",
+    zmax: float | None = None,
+) -> go.Figure:
+    """Already pooled attention [P, Q]: cell (p, q) is the mean weight over query rows
+    row_edges[p]:row_edges[p+1] and key columns col_edges[q]:col_edges[q+1]."""
+    pooled = np.asarray(pooled)
+    row_edges, col_edges = np.asarray(row_edges), np.asarray(col_edges)
+    if pooled.shape != (len(row_edges) - 1, len(col_edges) - 1):
+        raise ValueError(
+            f"Pooled matrix {pooled.shape} does not match {len(row_edges)} row edges and "
+            f"{len(col_edges)} column edges: pass P + 1 row edges and Q + 1 column edges."
+        )
+    top = zmax if zmax is not None else (float(np.max(pooled)) if pooled.size else 1.0) or 1.0
+    return _pooled_figure(
+        pooled,
+        row_edges,
+        col_edges,
+        tokens,
+        title,
+        "queries %{y} → keys %{x}: mean %{z:.3f}<extra></extra>",
+        COLOURSCALE,
+        top,
+        "mean weight",
+    )
+
+
+def coverage_heatmap(coverage: np.ndarray, title: str = "") -> go.Figure:
+    """Share of attention mass a pattern keeps, per layer (y) × head (x): coverage [L, H] in 0..1."""
+    coverage = np.asarray(coverage)
+    n_layers, n_heads = coverage.shape
+    fig = go.Figure(
+        go.Heatmap(
+            z=coverage,
+            x=head_names(n_heads),
+            y=layer_names(n_layers),
+            colorscale="Viridis",
+            zmin=0.0,
+            zmax=1.0,
+            texttemplate="%{z:.2f}",
+            hovertemplate="%{y}, %{x}: %{z:.1%} of the attention kept<extra></extra>",
+            colorbar=dict(title="coverage"),
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=max(260, 34 * n_layers + 120),
+        yaxis=dict(autorange="reversed"),
+        margin=MARGIN,
+    )
+    return fig
+
+
+def coverage_curves(
+    curves: Mapping[str, np.ndarray],
+    oracle: Mapping[str, np.ndarray] | None = None,
+) -> go.Figure:
+    """Coverage per layer for each pattern: curves[name] [L]; oracle[name] [L] (top-k at the
+    same density) is dashed in the pattern's colour."""
+    fig = go.Figure()
+    for index, (name, values) in enumerate(curves.items()):
+        colour = PATTERN_COLOURS[index % len(PATTERN_COLOURS)]
+        layers = np.arange(1, len(values) + 1)
+        fig.add_trace(
+            go.Scatter(
+                x=layers,
+                y=np.asarray(values),
+                name=name,
+                legendgroup=name,
+                mode="lines+markers",
+                line=dict(color=colour),
+                hovertemplate=f"{name}, layer %{{x}}: %{{y:.1%}} kept<extra></extra>",
+            )
+        )
+        if oracle is not None and name in oracle:
+            fig.add_trace(
+                go.Scatter(
+                    x=layers,
+                    y=np.asarray(oracle[name]),
+                    name=f"{name}: best at same density",
+                    legendgroup=name,
+                    mode="lines",
+                    line=dict(color=colour, dash="dash"),
+                    hovertemplate=f"{name}, layer %{{x}}: best possible %{{y:.1%}}<extra></extra>",
+                )
+            )
+    fig.update_layout(
+        title="Share of attention each pattern keeps, by layer",
+        xaxis=dict(title="layer", dtick=1),
+        yaxis=dict(title="coverage", tickformat=".0%", range=[0, 1.02]),
+        height=380,
+        margin=MARGIN,
+    )
+    return fig
+
+
+def min_window_figure(min_window: np.ndarray, n_tokens: int, share: float) -> go.Figure:
+    """Smallest window W (W/2 tokens each side) keeping `share` of each layer's mass: min_window [L]."""
+    min_window = np.asarray(min_window)
+    full = 2 * max(n_tokens - 1, 0)  # the window that allows every pair
+    fig = go.Figure(
+        go.Bar(
+            x=layer_names(len(min_window)),
+            y=min_window,
+            marker_color=ALLOWED_COLOUR,
+            hovertemplate=f"%{{x}}: W = %{{y}} keeps {share:.0%} of the attention<extra></extra>",
+        )
+    )
+    fig.add_hline(
+        y=full, line_dash="dot", line_color="#888888", annotation_text=f"full attention (W = {full})"
+    )
+    fig.update_layout(
+        title=f"Smallest local window keeping {share:.0%} of the attention, by layer",
+        yaxis=dict(title="window W (W/2 tokens each side)", range=[0, 1.08 * max(full, 1)]),
+        height=380,
+        margin=MARGIN,
+    )
+    return fig

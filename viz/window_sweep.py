@@ -1,0 +1,97 @@
+"""Figures for the dense-vs-window comparison: what each window takes away from the same weights."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from models.roles import ROLE_LABELS, ROLES
+from viz.overview import SCORE_LABELS
+
+ROLE_COLOURS = {
+    "local": "#2ca02c",
+    "cls": "#1f77b4",
+    "sep": "#ff7f0e",
+    "punct": "#9467bd",
+    "broad": "#8c564b",
+    "mixed": "#bbbbbb",
+}
+
+
+def score_lines(labels: Sequence[str], scores: Mapping[str, np.ndarray]) -> go.Figure:
+    """One line per score across the sweep: labels [W] ("dense", "64", …), scores name → [W]."""
+    fig = go.Figure()
+    for name, values in scores.items():
+        fig.add_trace(
+            go.Scatter(
+                x=list(labels),
+                y=np.asarray(values, dtype=np.float64),
+                mode="lines+markers",
+                name=SCORE_LABELS.get(name, name),
+                hovertemplate="%{x}: %{y:.3f}<extra>" + name + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title="Scores (mean over layers and heads) as the window shrinks",
+        xaxis=dict(title="attention", type="category"),
+        yaxis=dict(title="share of attention", range=[0, 1]),
+        height=380,
+        margin=dict(l=10, r=10, t=50, b=10),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
+def role_bars(labels: Sequence[str], role_shares: np.ndarray) -> go.Figure:
+    """Stacked share of all heads in each role: role_shares [W, len(ROLES)], rows sum to 1."""
+    role_shares = np.asarray(role_shares, dtype=np.float64)
+    fig = go.Figure()
+    for k, role in enumerate(ROLES):
+        fig.add_trace(
+            go.Bar(
+                x=list(labels),
+                y=role_shares[:, k],
+                name=ROLE_LABELS[role],
+                marker_color=ROLE_COLOURS[role],
+                hovertemplate="%{x}: %{y:.0%}<extra>" + ROLE_LABELS[role] + "</extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        title="Head roles as the window shrinks",
+        xaxis=dict(title="attention", type="category"),
+        yaxis=dict(title="share of heads", range=[0, 1], tickformat=".0%"),
+        height=380,
+        margin=dict(l=10, r=10, t=50, b=10),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
+def moved_heatmap(labels: Sequence[str], moved: np.ndarray) -> go.Figure:
+    """Share of attention moved per layer: moved [W, L] (mean over heads and rows), 0..1."""
+    moved = np.asarray(moved, dtype=np.float64)
+    fig = go.Figure(
+        go.Heatmap(
+            z=moved.T,
+            x=list(labels),
+            y=[f"layer {layer + 1}" for layer in range(moved.shape[1])],
+            colorscale="Reds",
+            zmin=0.0,
+            zmax=1.0,
+            text=np.round(moved.T, 2),
+            texttemplate="%{text}",
+            hovertemplate="%{y}, %{x}: %{z:.3f} of each row moved<extra></extra>",
+            colorbar=dict(title="moved"),
+        )
+    )
+    fig.update_layout(
+        title="How much of each row's attention the window moved (½ Σ|A_window − A_dense|)",
+        xaxis=dict(title="attention", type="category"),
+        yaxis=dict(autorange="reversed"),
+        height=320,
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
+    return fig
