@@ -2,7 +2,13 @@
 
   python cli.py analyze TEXT [--pair TEXT_B] [--model KEY_OR_PATH] [--window W]
                              [--global POS ...] [--exclude-special] [--format json|table]
+  python cli.py sparse TEXT --pattern local|dilated|global|longformer|bigbird|lsh|topk
+                            [--window W] [--dilation D] [--global POS ...] [--block B]
+                            [--random R] [--buckets K] [--topk K] [--seed S] [--share F]
+                            [--pair TEXT_B] [--model KEY_OR_PATH] [--format json|table]
   python cli.py models
+
+A window W means W/2 tokens on each side, as in Longformer: --window 2 allows |i − j| ≤ 1.
 
 Bad input prints one line on stderr and exits with status 2.
 """
@@ -41,6 +47,26 @@ def build_parser() -> argparse.ArgumentParser:
                          help="leave special tokens' query rows out of the averages")
     analyze.add_argument("--format", choices=("json", "table"), default="json")
     commands.add_parser("models", help="list the model registry")
+
+    from models.sparse import PATTERNS, PatternParams
+
+    defaults = PatternParams()
+    sparse = commands.add_parser("sparse", help="measure a sparse attention pattern against the real attention")
+    sparse.add_argument("text", help="the sentence to analyse")
+    sparse.add_argument("--pattern", choices=PATTERNS, required=True)
+    sparse.add_argument("--pair", metavar="TEXT_B", help="second sentence of a pair")
+    sparse.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory (dense runs)")
+    sparse.add_argument("--window", type=int, default=defaults.window, help="local window W (W/2 each side)")
+    sparse.add_argument("--dilation", type=int, default=defaults.dilation)
+    sparse.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
+                        help="global token positions (default: [CLS])")
+    sparse.add_argument("--block", type=int, default=defaults.block, help="BigBird block size")
+    sparse.add_argument("--random", type=int, default=defaults.random_blocks, help="BigBird random blocks per query block")
+    sparse.add_argument("--buckets", type=int, default=defaults.buckets, help="LSH buckets (even)")
+    sparse.add_argument("--topk", type=int, default=defaults.topk, help="keys kept per query for topk")
+    sparse.add_argument("--seed", type=int, default=defaults.seed)
+    sparse.add_argument("--share", type=float, default=0.9, help="share of the mass for the minimum window")
+    sparse.add_argument("--format", choices=("json", "table"), default="json")
     return parser
 
 
@@ -95,10 +121,73 @@ def run_analyze(args: argparse.Namespace) -> str:
     return format_table(document)
 
 
+SPARSE_DECIMALS = 6
+
+
+def run_sparse(args: argparse.Namespace) -> str:
+    from models.extract import InputError, extract
+    from models.loading import ModelLoadError, load_model
+    from models.sparse import PatternParams, explore
+
+    if not args.text.strip():
+        raise CliError("the text is empty: give a sentence to analyse")
+    if not 0 < args.share <= 1:
+        raise CliError(f"--share must be above 0 and at most 1; got {args.share}")
+    try:
+        result = extract(load_model(args.model), args.text, args.pair)
+    except (ModelLoadError, InputError) as error:
+        raise CliError(str(error)) from None
+    if result.is_banded:
+        raise CliError(f"sparse patterns are measured on N×N attention; this input has {result.n_tokens} tokens (at most 512)")
+    globals_ = tuple(args.global_positions) if args.global_positions else result.cls_positions[:1]
+    params = PatternParams(
+        window=args.window, dilation=args.dilation, global_positions=globals_, block=args.block,
+        random_blocks=args.random, buckets=args.buckets, topk=args.topk, seed=args.seed,
+    )
+    try:
+        report = explore(result.layer_attention, args.pattern, params, args.share, result.queries, result.keys)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    document = {
+        "pattern": args.pattern,
+        "model": result.model.key,
+        "tokens": list(result.tokens),
+        "params": {
+            "window": params.window, "dilation": params.dilation, "global": list(params.global_positions),
+            "block": params.block, "random": params.random_blocks, "buckets": params.buckets,
+            "topk": params.topk, "seed": params.seed,
+        },
+        "density": round(float(report.density), SPARSE_DECIMALS),
+        "computed": int(report.computed),
+        "total": report.n * report.n,
+        "complexity": report.complexity,
+        "coverage": [[round(float(v), SPARSE_DECIMALS) for v in row] for row in report.coverage],
+        "layer_coverage": [round(float(v), SPARSE_DECIMALS) for v in report.layer_coverage],
+        "topk_same_density": [[round(float(v), SPARSE_DECIMALS) for v in row] for row in report.oracle],
+        "share": args.share,
+        "min_window": [int(w) for w in report.min_window],
+    }
+    if args.format == "json":
+        return json.dumps(document, ensure_ascii=False)
+    lines = [
+        f"pattern {args.pattern} on {result.model.key}, {report.n} tokens",
+        f"density {report.density:.3f} ({report.computed} of {report.n * report.n} scores), {report.complexity}",
+        "",
+        f"{'layer':>5} {'coverage':>9} {'top-k same density':>19} {'min window':>11}",
+    ]
+    for layer, coverage in enumerate(report.layer_coverage):
+        lines.append(
+            f"{layer + 1:>5} {coverage:>9.3f} {report.oracle[layer].mean():>19.3f} {int(report.min_window[layer]):>11}"
+        )
+    lines.append(f"(min window keeps {args.share:.0%} of each layer's attention)")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        output = run_models() if args.command == "models" else run_analyze(args)
+        commands = {"models": lambda _args: run_models(), "analyze": run_analyze, "sparse": run_sparse}
+        output = commands[args.command](args)
     except CliError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

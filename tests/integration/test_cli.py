@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import ROOT
@@ -60,3 +61,71 @@ def test_bad_input(args, needle):
     assert "Traceback" not in completed.stderr
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0]
+
+
+SPARSE_SENTENCE = "The quick brown fox jumps over the lazy dog ."
+SPARSE_TOL = 2e-5
+
+
+def _independent_attention():
+    """MiniLM's attention straight from transformers: [L, H, N, N] float64."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from models.loading import embedded_model_path
+
+    path = str(embedded_model_path())
+    model = AutoModel.from_pretrained(path, attn_implementation="eager").eval()
+    inputs = AutoTokenizer.from_pretrained(path)(SPARSE_SENTENCE, return_tensors="pt")
+    with torch.no_grad():
+        attentions = model(**inputs, output_attentions=True).attentions
+    return torch.stack([a[0] for a in attentions]).double().numpy()
+
+
+def test_sparse_local_json_matches_an_independent_band_sum():
+    completed = _cli("sparse", SPARSE_SENTENCE, "--pattern", "local", "--window", "2", "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    attention = _independent_attention()
+    n = attention.shape[-1]
+    band = sum(np.diagonal(attention, offset=o, axis1=2, axis2=3).sum(-1) for o in (-1, 0, 1))  # [L, H]
+    assert document["pattern"] == "local"
+    assert document["density"] == pytest.approx((3 * n - 2) / n**2, abs=1e-6)
+    np.testing.assert_allclose(np.array(document["coverage"]), band / n, atol=SPARSE_TOL)
+    assert len(document["min_window"]) == 6 and all(w % 2 == 0 for w in document["min_window"])
+
+
+@pytest.mark.parametrize("pattern", ["dilated", "global", "longformer", "bigbird", "lsh", "topk"])
+def test_sparse_every_pattern_runs(pattern):
+    completed = _cli("sparse", SPARSE_SENTENCE, "--pattern", pattern, "--window", "4", "--topk", "3", "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    coverage = np.array(document["coverage"])
+    assert coverage.shape == (6, 12) and 0 < document["density"] <= 1
+    assert ((coverage >= 0) & (coverage <= 1 + 1e-6)).all()
+
+
+def test_sparse_pattern_allowing_everything_covers_everything():
+    completed = _cli("sparse", SPARSE_SENTENCE, "--pattern", "local", "--window", "64")
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    assert document["density"] == 1.0
+    np.testing.assert_allclose(np.array(document["coverage"]), 1.0, atol=SPARSE_TOL)
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("sparse", "hi", "--pattern", "local", "--window", "3"), "even"),
+        (("sparse", "hi", "--pattern", "nope"), "invalid choice"),
+        (("sparse", "hi", "--pattern", "global", "--global", "50"), "out of range"),
+        (("sparse", "hi", "--pattern", "lsh", "--buckets", "5"), "buckets"),
+        (("sparse", "  ", "--pattern", "local"), "empty"),
+        (("sparse", "hi", "--pattern", "local", "--share", "1.5"), "share"),
+    ],
+)
+def test_sparse_bad_input(args, needle):
+    completed = _cli(*args)
+    assert completed.returncode == 2
+    assert needle in completed.stderr and "Traceback" not in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1
