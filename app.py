@@ -6,8 +6,11 @@ global tokens) and is cached; layer, head and chart choices only redraw figures.
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
+import sparse_app
+from models import banded
 from models.analysis import Analysis, analyze, to_json_dict
 from models.extract import InputError, extract
 from models.loading import LoadedModel, ModelLoadError, load_model
@@ -17,13 +20,19 @@ from models.roles import ROLE_LABELS, ROLES
 from models.scores import SCORE_NAMES
 from viz import explanations as help_text
 from viz import export, heatmaps, overview
+from viz import sparse as sparse_figures
 from viz.bertviz_view import BertvizTooLarge, bertviz_html
 from viz.labels import token_labels
 
 DEFAULT_TEXT = "The cat sat on the mat because it was tired."
 QUERY_TEXT_LIMIT = 1500  # longer texts are not written into the shareable URL
-MAX_HEATMAP_TOKENS = 512  # larger inputs show the first tokens only
+MAX_HEATMAP_TOKENS = 512  # larger inputs get a pooled overview and a zoom
+ZOOM_TOKENS = 128  # default zoom span on long inputs
+MAX_ZOOM_TOKENS = 256  # widest zoom drawn at full resolution
 MAX_GRID_TOKENS = 160
+MAX_ANIMATION_TOKENS = 96  # above this the layer animation shows a pooled view
+MAX_COMPARE_TOKENS = 256  # above this the comparison shows pooled matrices (three heatmaps)
+PAGES = ("Attention analysis", "Sparse patterns", "Dense vs window")
 BERTVIZ_MAX_HEIGHT = 1600  # pixels; taller views scroll inside the frame
 
 
@@ -65,6 +74,8 @@ def init_state() -> None:
     state["text"] = params.get("text", DEFAULT_TEXT)
     model = params.get("model", DEFAULT_MODEL)
     state["model"] = model if model in REGISTRY else DEFAULT_MODEL
+    page = params.get("page", PAGES[0])
+    state["page"] = page if page in PAGES else PAGES[0]
     for key in ("layer", "head"):
         value = params.get(key, "")
         if value.isdigit():
@@ -81,7 +92,7 @@ def clamp_choice(key: str, count: int, default: int = 1) -> None:
 
 
 def share_state(text: str, model: str, layer: int | None, head: int | None) -> None:
-    params = {"model": model}
+    params = {"model": model, "page": st.session_state.get("page", PAGES[0])}
     if len(text) <= QUERY_TEXT_LIMIT:
         params["text"] = text
     if layer is not None and head is not None:
@@ -105,6 +116,7 @@ def inputs() -> tuple[str, str | None, str, int, bool]:
         help="Commit with Ctrl+Enter or by clicking away.",
     )
     text_b = st.text_input("Optional second sentence (analysed as a pair)", key="text_b")
+    st.radio("Page", PAGES, key="page", horizontal=True, label_visibility="collapsed")
     with st.sidebar:
         st.header("Model")
         model = st.selectbox(
@@ -176,23 +188,74 @@ def overview_section(result: AttentionResult, analysis: Analysis) -> None:
     st.dataframe(overview.role_share_table(analysis.layer_roles), hide_index=True)
 
 
+def head_matrix(result: AttentionResult, layer: int, head: int, n: int):
+    """The first n × n weights of one head (1-based layer and head), dense or banded."""
+    return banded.block(result.layer_attention[layer - 1], slice(0, n), slice(0, n), head=head - 1)
+
+
 def head_section(result: AttentionResult, analysis: Analysis, layer: int, head: int) -> None:
     st.subheader(f"Layer {layer}, head {head}: {ROLE_LABELS[analysis.roles[layer - 1, head - 1]]}")
     hide = st.checkbox("Hide special tokens and rescale rows", key="hide_special")
-    n = min(result.n_tokens, MAX_HEATMAP_TOKENS)
-    if result.n_tokens > n:
-        st.caption(f"Showing the first {n} of {result.n_tokens} tokens.")
-    weights = result.layer_attention[layer - 1][head - 1][:n, :n]
+    if result.n_tokens > MAX_HEATMAP_TOKENS:
+        long_head_section(result, layer, head, hide)
+        return
     fig = heatmaps.head_heatmap(
-        weights,
-        result.tokens[:n],
-        result.special_mask[:n],
-        [p for p in result.global_positions if p < n],
+        head_matrix(result, layer, head, result.n_tokens),
+        result.tokens,
+        result.special_mask,
+        result.global_positions,
         hide_special=hide,
         title=f"Layer {layer}, head {head}",
     )
     st.plotly_chart(fig, key="head_chart")
     st.caption(help_text.HEATMAP_HELP)
+
+
+def long_head_section(result: AttentionResult, layer: int, head: int, hide: bool) -> None:
+    """A pooled overview of the whole matrix, then any token range at full resolution."""
+    n = result.n_tokens
+    weights = result.layer_attention[layer - 1]
+    pooled, edges = banded.pooled(weights, head - 1)
+    block = int(round(n / (len(edges) - 1)))
+    st.plotly_chart(
+        sparse_figures.pooled_heatmap(
+            pooled, edges, edges, result.tokens, title=f"Layer {layer}, head {head}: all {n} tokens, pooled"
+        ),
+        key="pooled_chart",
+    )
+    st.caption(
+        f"Pooled view: each cell is the mean weight over a block of about {block} × {block} tokens "
+        f"({len(edges) - 1} × {len(edges) - 1} cells), so no mass is lost. Zoom below for single tokens."
+    )
+    left, right = st.columns(2)
+    default = (0, min(n, ZOOM_TOKENS))
+    queries = left.slider("Zoom: query tokens", 0, n, default, key="zoom_rows")
+    keys = right.slider("Zoom: key tokens", 0, n, default, key="zoom_cols")
+    rows, cols = _zoom_range(*queries), _zoom_range(*keys)
+    if rows.stop - rows.start < queries[1] - queries[0] or cols.stop - cols.start < keys[1] - keys[0]:
+        st.caption(f"The zoom draws at most {MAX_ZOOM_TOKENS} tokens per side; the range was shortened.")
+    if hide:  # rescale over the whole row's non-special keys, then cut to the zoom
+        z, keep = heatmaps.hide_special_keys(banded.block(weights, rows, slice(0, n), head=head - 1), result.special_mask)
+        full = np.zeros((z.shape[0], n), dtype=np.float32)
+        full[:, keep] = z
+        z = full[:, cols]
+    else:
+        z = banded.block(weights, rows, cols, head=head - 1)
+    fig = heatmaps.head_heatmap(
+        z,
+        result.tokens,
+        result.special_mask,
+        result.global_positions,
+        title=f"Layer {layer}, head {head}: queries {rows.start}–{rows.stop - 1}, keys {cols.start}–{cols.stop - 1}",
+        rows=rows,
+        cols=cols,
+    )
+    st.plotly_chart(fig, key="zoom_chart")
+
+
+def _zoom_range(start: int, stop: int) -> slice:
+    stop = max(stop, start + 1)
+    return slice(start, min(stop, start + MAX_ZOOM_TOKENS))
 
 
 def grid_section(result: AttentionResult, analysis: Analysis, layer: int) -> None:
@@ -220,16 +283,35 @@ def compare_section(result: AttentionResult) -> None:
                 layer = 1
             head = st.selectbox(f"Head {side.upper()}", range(1, n_heads + 1), key=f"cmp_head_{side}")
             picks.append((layer, head))
-    n = min(result.n_tokens, MAX_HEATMAP_TOKENS)
     (la, ha), (lb, hb) = picks
-    fig = heatmaps.compare_heads(
-        result.layer_attention[la - 1][ha - 1][:n, :n],
-        result.layer_attention[lb - 1][hb - 1][:n, :n],
-        result.tokens[:n],
-        f"L{la} H{ha}",
-        f"L{lb} H{hb}",
-    )
+    names = (f"L{la} H{ha}", f"L{lb} H{hb}")
+    if result.n_tokens <= MAX_COMPARE_TOKENS:
+        n = result.n_tokens
+        fig = heatmaps.compare_heads(head_matrix(result, la, ha, n), head_matrix(result, lb, hb, n), result.tokens, *names)
+    else:
+        (left, edges), (right, _) = (
+            banded.pooled(result.layer_attention[layer - 1], head - 1, MAX_COMPARE_TOKENS) for layer, head in picks
+        )
+        labels, _ = sparse_figures.block_labels(edges, result.tokens, result.global_positions)
+        fig = heatmaps.compare_heads(left, right, result.tokens, *names, axis_labels=labels)
+        st.caption(f"Pooled to {len(labels)} × {len(labels)} blocks of tokens (mean weight per block).")
     st.plotly_chart(fig, key="compare_chart")
+
+
+def animation_section(result: AttentionResult, head: int) -> None:
+    """One head through the layers, played in the browser (no rerun per frame)."""
+    st.subheader(f"Head {head} through the layers")
+    if result.n_tokens <= MAX_ANIMATION_TOKENS:
+        frames = np.stack([head_matrix(result, layer, head, result.n_tokens) for layer in range(1, result.model.layers + 1)])
+        fig = heatmaps.layer_animation(frames, result.tokens, head)
+    else:
+        pooled = [banded.pooled(weights, head - 1, MAX_ANIMATION_TOKENS) for weights in result.layer_attention]
+        edges = pooled[0][1]
+        labels, _ = sparse_figures.block_labels(edges, result.tokens, result.global_positions)
+        fig = heatmaps.layer_animation(np.stack([p for p, _ in pooled]), result.tokens, head, axis_labels=labels)
+        st.caption(f"Pooled to {len(labels)} × {len(labels)} blocks of tokens (mean weight per block).")
+    st.plotly_chart(fig, key="animation_chart")
+    st.caption("Press play, or drag the layer slider under the chart: every layer shares one colour scale.")
 
 
 def bertviz_section(result: AttentionResult) -> None:
@@ -256,11 +338,16 @@ def downloads_section(result: AttentionResult, analysis: Analysis, layer: int, h
     n = min(result.n_tokens, MAX_HEATMAP_TOKENS)
 
     def head_figure(layer_: int, head_: int):
+        if result.n_tokens > n:
+            pooled, edges = banded.pooled(result.layer_attention[layer_ - 1], head_ - 1)
+            return sparse_figures.pooled_heatmap(
+                pooled, edges, edges, result.tokens, title=f"Layer {layer_}, head {head_} (pooled)"
+            )
         return heatmaps.head_heatmap(
-            result.layer_attention[layer_ - 1][head_ - 1][:n, :n],
-            result.tokens[:n],
-            result.special_mask[:n],
-            [p for p in result.global_positions if p < n],
+            head_matrix(result, layer_, head_, n),
+            result.tokens,
+            result.special_mask,
+            result.global_positions,
             title=f"Layer {layer_}, head {head_}",
         )
 
@@ -284,7 +371,11 @@ def downloads_section(result: AttentionResult, analysis: Analysis, layer: int, h
     )
     columns[1].download_button(
         "Raw attention (NPZ)",
-        lambda: export.attention_npz(result.attention, result.tokens, result.special_mask),
+        lambda: (
+            export.banded_npz(result.layer_attention, result.tokens, result.special_mask)
+            if result.is_banded
+            else export.attention_npz(result.attention, result.tokens, result.special_mask)
+        ),
         file_name="attention.npz",
         mime="application/octet-stream",
         on_click="ignore",
@@ -354,18 +445,26 @@ def main() -> None:
     info = result.model
     st.caption(f"{info.key}: {info.layers} layers × {info.heads} heads, {result.n_tokens} tokens.")
     messages(result, analysis)
-    overview_section(result, analysis)
-
+    page = st.session_state.get("page", PAGES[0])
+    if page == PAGES[0]:
+        overview_section(result, analysis)
     clamp_choice("layer", result.model.layers)
     clamp_choice("head", result.model.heads)
     left, right = st.columns(2)
     layer = left.selectbox("Layer", range(1, result.model.layers + 1), key="layer")
     head = right.selectbox("Head", range(1, result.model.heads + 1), key="head")
-    head_section(result, analysis, layer, head)
-    grid_section(result, analysis, layer)
-    compare_section(result)
-    bertviz_section(result)
-    downloads_section(result, analysis, layer, head)
+    if page == PAGES[1]:
+        result_key = (name, window, text, text_b, result.global_positions)
+        sparse_app.explorer_page(result, result_key, layer, head)
+    elif page == PAGES[2]:
+        sparse_app.dense_vs_window_page(st.session_state["model"], text, text_b, exclude_special, layer, head)
+    else:
+        head_section(result, analysis, layer, head)
+        grid_section(result, analysis, layer)
+        compare_section(result)
+        animation_section(result, head)
+        bertviz_section(result)
+        downloads_section(result, analysis, layer, head)
     explanations_section()
     share_state(text, st.session_state["model"], layer, head)
 

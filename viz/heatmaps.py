@@ -147,12 +147,16 @@ def compare_heads(
     tokens: Sequence[str],
     left_title: str,
     right_title: str,
+    axis_labels: Sequence[str] | None = None,
 ) -> go.Figure:
-    """Two heads [N, N] on the same colour scale, and their difference (left − right)."""
+    """Two heads [N, N] on the same colour scale, and their difference (left − right).
+
+    `axis_labels` replaces the token labels (e.g. token ranges of pooled matrices).
+    """
     left, right = np.asarray(left), np.asarray(right)  # [N, N] each
     if left.shape != right.shape:
         raise ValueError(f"Cannot compare heads of shapes {left.shape} and {right.shape}.")
-    labels = token_labels(tokens)
+    labels = list(axis_labels) if axis_labels is not None else token_labels(tokens)
     diff = left.astype(np.float64) - right.astype(np.float64)
     bound = float(np.abs(diff).max()) or 1.0
     fig = make_subplots(

@@ -159,3 +159,74 @@ def test_download_buttons_are_offered(app):
     assert {"Scores (CSV)", "Scores and roles (JSON)", "Raw attention (NPZ)"} <= set(labels)
     if os.path.exists("/usr/bin/chromium") or shutil.which("chromium"):
         assert "Head heatmap (PNG)" in labels and "Head heatmap (SVG)" in labels
+
+
+def _chart_specs(at: AppTest) -> list[dict]:
+    import json
+
+    return [json.loads(chart.proto.spec) for chart in _charts(at)]
+
+
+def _chart_titled(at: AppTest, words: str) -> dict:
+    for spec in _chart_specs(at):
+        title = spec.get("layout", {}).get("title", {})
+        text = title.get("text", "") if isinstance(title, dict) else str(title)
+        if words in text:
+            return spec
+    raise AssertionError(f"no chart titled with {words!r}")
+
+
+def test_layer_animation_has_one_frame_per_layer(app):
+    spec = _chart_titled(app, "layer by layer")
+    assert [frame["name"] for frame in spec["frames"]] == [str(layer) for layer in range(1, 7)]
+    steps = spec["layout"]["sliders"][0]["steps"]
+    assert [step["label"] for step in steps] == [str(layer) for layer in range(1, 7)]
+    assert spec["layout"]["updatemenus"][0]["buttons"][0]["args"][1]["fromcurrent"] is True
+
+
+def test_sparse_patterns_page(app):
+    app.radio(key="page").set_value("Sparse patterns").run()
+    assert not app.exception and not app.error
+    assert app.query_params["page"] == "Sparse patterns"
+    table = app.dataframe[0].value
+    assert len(table) == 7
+    assert ((table["coverage"] >= 0) & (table["coverage"] <= 1 + 1e-9)).all()
+    # the top-k yardstick is never beaten by a pattern with the same density
+    assert (table["top-k at same density"] >= table["coverage"] - 1e-3).all()
+    for pattern in ("local", "dilated", "global", "longformer", "bigbird", "lsh", "topk"):
+        app.selectbox(key="sp_pattern").set_value(pattern).run()
+        assert not app.exception and not app.error, pattern
+        assert len(_charts(app)) >= 4, pattern
+    app.number_input(key="sp_window").set_value(0).run()
+    app.multiselect(key="sp_globals").set_value([]).run()
+    assert not app.exception and not app.error
+
+
+def test_dense_vs_window_page(app):
+    app.radio(key="page").set_value("Dense vs window").run()
+    assert not app.exception and not app.error
+    compare = _chart_titled(app, "Scores (mean over layers")
+    assert compare["data"][0]["x"][0] == "dense"
+    app.select_slider(key="dv_window").set_value(4).run()
+    assert not app.exception and not app.error
+    assert any("window 4" in str(spec["layout"].get("annotations", "")) for spec in _chart_specs(app))
+
+
+def test_long_longformer_input_shows_a_pooled_overview_and_a_zoom(app):
+    app.selectbox(key="model").set_value("minilm-longformer").run()
+    app.number_input(key="window").set_value(64).run()
+    words = "the river bends past the old mill , and the miller counts his sacks of grain before dusk ."
+    app.text_area(key="text").set_value(" ".join([words] * 60)).run()
+    assert not app.exception and not app.error
+    pooled = _chart_titled(app, "pooled")
+    assert len(pooled["data"][0]["y"]) <= 512
+    assert any("mean weight over a block" in caption.value for caption in app.caption)
+    zoom = _chart_titled(app, "queries 0–127")
+    assert len(zoom["data"][0]["y"]) == 128
+    app.slider(key="zoom_rows").set_value((500, 560)).run()
+    assert not app.exception and not app.error
+    assert len(_chart_titled(app, "queries 500–559")["data"][0]["y"]) == 60
+    assert all(len(chart.proto.spec) < 5_000_000 for chart in _charts(app))
+    app.radio(key="page").set_value("Sparse patterns").run()
+    assert not app.exception
+    assert any("up to 512 tokens" in info.value for info in app.info)
