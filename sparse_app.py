@@ -172,7 +172,7 @@ def explorer_page(result: AttentionResult, result_key: tuple, layer: int, head: 
     with right:
         st.plotly_chart(sparse_figures.min_window_figure(report.min_window, result.n_tokens, share), key="sp_minwin")
     stem = f"{pattern}_{result.model.key}".replace("/", "_")
-    columns = st.columns(3)
+    columns = st.columns(4)
     columns[0].download_button(
         "Coverage table (CSV)",
         lambda: export.table_csv(_coverage_table(report)),
@@ -188,6 +188,15 @@ def explorer_page(result: AttentionResult, result_key: tuple, layer: int, head: 
         lambda: export.figure_html(mask_fig),
         file_name=f"mask_{stem}.html", mime="text/html", on_click="ignore", key="sp_dl_html",
     )
+    available, reason = export.image_export_available()
+    if available:
+        columns[3].download_button(
+            "Mask (PNG)",
+            lambda: export.figure_image(mask_fig, "png"),
+            file_name=f"mask_{stem}.png", mime="image/png", on_click="ignore", key="sp_dl_png",
+        )
+    else:
+        columns[3].caption(reason)
 
 
 def _coverage_table(report: sparse.PatternReport) -> dict[str, list]:

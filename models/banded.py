@@ -188,7 +188,7 @@ def block(layer: Layer, rows: slice, cols: slice, head: int | None = None) -> np
 
 def pool_edges(n: int, cells: int = POOL_CELLS) -> np.ndarray:
     """[P + 1] block boundaries splitting 0..n into P = min(n, cells) near-equal blocks."""
-    return np.linspace(0, n, min(n, cells) + 1).round().astype(np.int64)
+    return np.linspace(0, n, max(1, min(n, cells)) + 1).round().astype(np.int64)
 
 
 def pooled(layer: Layer, head: int, cells: int = POOL_CELLS) -> tuple[np.ndarray, np.ndarray]:
