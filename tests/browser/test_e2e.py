@@ -78,4 +78,11 @@ def test_type_commit_switch_layer_download_and_bertviz(server, tmp_path):
         frame = page.frame_locator("iframe").first
         frame.locator("svg rect").first.wait_for(timeout=60_000)
         assert frame.locator("svg text").count() > 0
+
+        # the sparse-pattern explorer draws on the same sentence
+        page.get_by_text("Sparse patterns", exact=True).click()
+        page.get_by_text("Every pattern at a glance").wait_for(timeout=120_000)
+        page.get_by_text("Who reaches whom").first.wait_for(timeout=60_000)
+        assert page.locator(".js-plotly-plot").count() >= 4
+        assert page.get_by_text("Traceback").count() == 0
         browser.close()
