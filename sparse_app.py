@@ -127,8 +127,9 @@ def explorer_page(result: AttentionResult, result_key: tuple, layer: int, head: 
         return
     st.markdown(
         "**Every pattern at a glance.** *Coverage* is the share of the model's real attention that the pattern "
-        "keeps, averaged over layers, heads and queries; *top-k at same density* is the best any pattern "
-        "with that many pairs could keep."
+        "keeps, averaged over layers, heads and queries; *top-k at same density* keeps the model's own "
+        "largest weights with the same number of keys in every row: no pattern with that many keys per "
+        "query can keep more."
     )
     table = _summary_rows(reports)
     st.dataframe(table, hide_index=True)

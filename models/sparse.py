@@ -39,6 +39,7 @@ ERR_TOPK = "Top-k must keep at least 1 key per query; got {k}."
 ERR_SHARE = "The share of attention to keep must be above 0 and at most 1; got {share}."
 ERR_GLOBAL = "Global token position {position} is out of range: this input has {n} tokens (positions 0 to {last})."
 ERR_QK = "The LSH pattern hashes the model's own queries and keys, and this result has none."
+ERR_QK_LAYERS = "LSH needs queries and keys for each of the {layers} layers; got {queries} and {keys}."
 ERR_PATTERN = "Unknown pattern '{pattern}'; choose one of: {choices}."
 
 
@@ -323,6 +324,8 @@ def pattern_mask(
     if pattern == "lsh":
         if queries is None or keys is None:
             raise ValueError(ERR_QK)
+        if not len(queries) == len(keys) == len(attention):
+            raise ValueError(ERR_QK_LAYERS.format(layers=len(attention), queries=len(queries), keys=len(keys)))
         return np.stack([lsh_mask(q, k, p.buckets, p.seed) for q, k in zip(queries, keys)])
     if pattern == "topk":
         return np.stack([topk_mask(weights, p.topk) for weights in attention])
@@ -344,7 +347,7 @@ def explore(
     mask = pattern_mask(pattern, attention, params, queries, keys)
     allowed = float(np.mean(density(mask)))
     covered = coverage(attention, mask)
-    return PatternReport(
+    report = PatternReport(
         pattern=pattern,
         params=params,
         n=n,
@@ -359,3 +362,7 @@ def explore(
         share=share,
         hops=reachability(mask) if mask.ndim == 2 else None,
     )
+    for array in (report.mask, report.coverage, report.layer_coverage, report.oracle, report.min_window, report.hops):
+        if array is not None:
+            array.setflags(write=False)
+    return report

@@ -153,3 +153,16 @@ def test_bad_params_raise_clear_errors(params, message):
 def test_lsh_without_queries_says_so():
     with pytest.raises(ValueError, match="queries and keys"):
         S.explore(_random_attention(), "lsh")
+
+
+def test_lsh_with_missing_layers_says_so():
+    attention = _random_attention()
+    qk = [np.ones((3, 10, 4))]  # one layer of queries/keys for two layers of attention
+    with pytest.raises(ValueError, match="each of the 2 layers"):
+        S.explore(attention, "lsh", S.PatternParams(), 0.9, qk, qk)
+
+
+def test_report_arrays_are_read_only():
+    report = S.explore(_random_attention(), "local")
+    with pytest.raises(ValueError):
+        report.coverage[0, 0] = 2.0
