@@ -166,10 +166,10 @@ def choose_globals(
     return run_analysis(name, window, text, text_b, positions, exclude_special)
 
 
-def messages(result: AttentionResult, analysis: Analysis) -> None:
+def messages(result: AttentionResult, analysis: Analysis, diagnosis: bool) -> None:
     for notice in result.notices:
         st.info(notice)
-    for item in analysis.diagnosis:
+    for item in analysis.diagnosis if diagnosis else ():
         (st.warning if item.level == "warning" else st.info)(item.message)
 
 
@@ -226,6 +226,12 @@ def long_head_section(result: AttentionResult, layer: int, head: int, hide: bool
     st.caption(
         f"Pooled view: each cell is the mean weight over a block of about {block} × {block} tokens "
         f"({len(edges) - 1} × {len(edges) - 1} cells), so no mass is lost. Zoom below for single tokens."
+        + (
+            " On minilm-longformer, faint stripes about every 512 tokens come from the conversion, which tiles "
+            "BERT's 512 learned positions out to 4096."
+            if result.model.key == "minilm-longformer"
+            else ""
+        )
     )
     left, right = st.columns(2)
     default = (0, min(n, ZOOM_TOKENS))
@@ -444,8 +450,8 @@ def main() -> None:
 
     info = result.model
     st.caption(f"{info.key}: {info.layers} layers × {info.heads} heads, {result.n_tokens} tokens.")
-    messages(result, analysis)
     page = st.session_state.get("page", PAGES[0])
+    messages(result, analysis, diagnosis=page == PAGES[0])
     if page == PAGES[0]:
         overview_section(result, analysis)
     clamp_choice("layer", result.model.layers)

@@ -14,12 +14,13 @@ from models.dense_vs_sparse import SWEEP_WINDOWS, as_longformer, window_sweep
 from models.extract import InputError, extract
 from models.loading import LoadedModel, ModelLoadError, load_model
 from models.result import AttentionResult
-from models.roles import ROLES
+from models.roles import ROLE_LABELS, ROLES
 from viz import explanations as help_text
 from viz import export, heatmaps, window_sweep as sweep_figures
 from viz import sparse as sparse_figures
 from viz.labels import token_labels
 
+HUB_PATTERNS = ("global", "longformer", "bigbird")
 EXPLORER_MAX_TOKENS = 512  # masks and coverage compare N×N matrices with the dense attention
 COMPARE_MAX_TOKENS = 256  # three token-level heatmaps stay under 5 MB of plotly JSON
 PATTERN_LABELS: dict[str, str] = {
@@ -69,6 +70,8 @@ def _global_picker(result: AttentionResult, key: str) -> tuple[int, ...]:
     if key not in state or any(label not in labels for label in state[key]):
         state[key] = [labels[p] for p in (result.global_positions or result.cls_positions[:1] or (0,))]
     chosen = st.multiselect("Global (hub) tokens", labels, key=key, help="Click to add or remove tokens.")
+    if not chosen:
+        st.caption("No hub token chosen: the global pattern allows no pair at all.")
     return tuple(sorted(labels.index(label) for label in chosen))
 
 
@@ -85,11 +88,20 @@ def _params(result: AttentionResult) -> tuple[sparse.PatternParams, float]:
     topk = columns[3].number_input("Top-k keys per query", 1, max(1, n), min(8, n), key="sp_topk")
     seed = columns[1].number_input("Random seed", 0, 2**31 - 1, 0, key="sp_seed")
     share = columns[1].slider("Share of attention to keep", 0.5, 0.99, 0.9, 0.01, key="sp_share")
+    window, buckets = _even(int(window), "window"), _even(int(buckets), "number of LSH buckets")
     params = sparse.PatternParams(
-        window=int(window), dilation=int(dilation), global_positions=globals_, block=int(block),
-        random_blocks=int(random_blocks), buckets=int(buckets), topk=int(topk), seed=int(seed),
+        window=window, dilation=int(dilation), global_positions=globals_, block=int(block),
+        random_blocks=int(random_blocks), buckets=buckets, topk=int(topk), seed=int(seed),
     )
     return params, float(share)
+
+
+def _even(value: int, what: str) -> int:
+    """Round a typed odd value down to even, and say so (the patterns need even values)."""
+    if value % 2 == 0:
+        return value
+    st.caption(f"The {what} must be even, so {value - 1} is used instead of {value}.")
+    return value - 1
 
 
 def _summary_rows(reports: dict[str, sparse.PatternReport]) -> dict[str, list]:
@@ -105,7 +117,7 @@ def _summary_rows(reports: dict[str, sparse.PatternReport]) -> dict[str, list]:
         table["coverage"].append(round(float(report.coverage.mean()), 3))
         table["top-k at same density"].append(round(float(report.oracle.mean()), 3))
         reach = sparse.reach_summary(report.hops)["two_hops"] if report.hops is not None else None
-        table["reach ≤ 2 hops"].append(round(reach, 3) if reach is not None else None)  # per-head masks
+        table["reach ≤ 2 hops"].append(f"{reach:.0%}" if reach is not None else "per head")
     return table
 
 
@@ -133,7 +145,7 @@ def explorer_page(result: AttentionResult, result_key: tuple, layer: int, head: 
     )
     table = _summary_rows(reports)
     st.dataframe(table, hide_index=True)
-    st.caption("Reach is left empty for LSH and top-k: their masks differ per head.")
+    st.caption("LSH and top-k masks differ per layer and head, so their reach is not one number.")
     st.plotly_chart(
         sparse_figures.coverage_curves(
             {PATTERN_LABELS[p]: r.layer_coverage for p, r in reports.items()},
@@ -149,8 +161,8 @@ def explorer_page(result: AttentionResult, result_key: tuple, layer: int, head: 
     where = "" if report.mask.ndim == 2 else f" (layer {layer}, head {head}: it differs per head)"
     left, right = st.columns(2)
     with left:
-        mask_fig = sparse_figures.mask_figure(mask, result.tokens, params.global_positions,
-                                              title=f"{PATTERN_LABELS[pattern]}{where}")
+        hubs = params.global_positions if pattern in HUB_PATTERNS else ()
+        mask_fig = sparse_figures.mask_figure(mask, result.tokens, hubs, title=f"{PATTERN_LABELS[pattern]}{where}")
         st.plotly_chart(mask_fig, key="sp_mask")
     with right:
         coverage_fig = sparse_figures.coverage_heatmap(report.coverage, title=f"Coverage of {PATTERN_LABELS[pattern]}")
@@ -163,10 +175,14 @@ def explorer_page(result: AttentionResult, result_key: tuple, layer: int, head: 
                 key="sp_reach",
             )
             summary = sparse.reach_summary(report.hops)
+            story = (
+                " With hub tokens every pair connects in two steps: any token reaches a hub, and the hub reaches everyone."
+                if pattern in HUB_PATTERNS and params.global_positions
+                else " Without hub tokens, far-apart tokens need many layers to reach each other."
+            )
             st.caption(
-                f"{summary['one_hop']:.0%} of token pairs are connected directly, {summary['two_hops']:.0%} within two "
-                "hops. A window plus a few hub tokens connects every pair in two steps: any token reaches a hub, "
-                "and the hub reaches everyone."
+                f"{summary['one_hop']:.0%} of token pairs are connected directly, {summary['two_hops']:.0%} within two hops."
+                + story
             )
         else:
             st.caption("This pattern differs per head, so reachability is not drawn for it.")
@@ -236,8 +252,14 @@ def dense_vs_window_page(model: str, text: str, text_b: str | None, exclude_spec
     except (InputError, ModelLoadError, ValueError) as error:
         st.error(str(error))
         return
+    for notice in dense.notices:
+        st.info(f"Dense model: {notice}")
+    st.caption(
+        f"This page runs `{name}` densely and under its own window slider (4 to 64); the sidebar's "
+        "window applies to the other pages."
+    )
     if dense.n_tokens > COMPARE_MAX_TOKENS:
-        st.info(f"Comparing the first {COMPARE_MAX_TOKENS} tokens.")
+        st.info(f"The heatmaps show the first {COMPARE_MAX_TOKENS} tokens; the sweep uses all {dense.n_tokens}.")
     n = min(dense.n_tokens, COMPARE_MAX_TOKENS)
     fig = heatmaps.compare_heads(
         dense.layer_attention[layer - 1][head - 1][:n, :n],
@@ -265,7 +287,7 @@ def dense_vs_window_page(model: str, text: str, text_b: str | None, exclude_spec
     st.plotly_chart(sweep_figures.moved_heatmap(labels, np.stack([p.moved.mean(axis=1) for p in ordered])), key="dv_moved")
     dense_roles = ordered[0].layer_roles.mean(axis=0)
     narrow = ordered[-1]
-    changes = [f"{role}: {dense_roles[k]:.0%} → {narrow.layer_roles.mean(axis=0)[k]:.0%}"
+    changes = [f"{ROLE_LABELS[role]}: {dense_roles[k]:.0%} → {narrow.layer_roles.mean(axis=0)[k]:.0%}"
                for k, role in enumerate(ROLES) if abs(dense_roles[k] - narrow.layer_roles.mean(axis=0)[k]) >= 0.01]
     if changes:
         st.caption(f"Role shares, dense → window {narrow.window}: " + "; ".join(changes) + ".")

@@ -21,6 +21,8 @@ HOVER = "%{y} → %{x}: %{z:.3f}<extra></extra>"
 GRID_COLUMNS = 4
 CELL_PX = 22  # height per token row of a single-head heatmap
 MIN_HEIGHT, MAX_HEIGHT = 320, 900
+MIN_DIFF_RANGE = 0.01  # the difference colour scale spans at least ±this
+CONTROLS_PX = 190  # room under an animated heatmap for tick labels, play buttons and slider
 
 
 def hide_special_keys(weights: np.ndarray, special_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +160,7 @@ def compare_heads(
         raise ValueError(f"Cannot compare heads of shapes {left.shape} and {right.shape}.")
     labels = list(axis_labels) if axis_labels is not None else token_labels(tokens)
     diff = left.astype(np.float64) - right.astype(np.float64)
-    bound = float(np.abs(diff).max()) or 1.0
+    bound = max(float(np.abs(diff).max()), MIN_DIFF_RANGE)  # float noise stays white
     fig = make_subplots(
         rows=1,
         cols=3,
@@ -225,13 +227,14 @@ def layer_animation(
     fig.update_layout(
         title=f"Head {head}, layer by layer",
         coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=dict(title="weight")),
-        xaxis=dict(type="category", showticklabels=len(labels) <= 60, tickangle=-60, title="key"),
+        xaxis=dict(type="category", showticklabels=len(labels) <= 60, tickangle=-60),
         yaxis=dict(type="category", autorange="reversed", showticklabels=len(labels) <= 60, title="query"),
-        height=_height(len(labels)) + 80,
-        margin=dict(l=10, r=10, t=50, b=10),
+        height=_height(len(labels)) + CONTROLS_PX,
+        margin=dict(l=10, r=10, t=50, b=CONTROLS_PX),
         updatemenus=[
             dict(
-                type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left", yanchor="top",
+                type="buttons", direction="left", x=0.0, y=0, xanchor="left", yanchor="top",
+                pad=dict(t=CONTROLS_PX - 95),
                 buttons=[
                     dict(label="▶ play", method="animate", args=[None, dict(step, fromcurrent=True)]),
                     dict(label="❚❚ pause", method="animate", args=[[None], dict(step, mode="immediate")]),
@@ -240,7 +243,8 @@ def layer_animation(
         ],
         sliders=[
             dict(
-                active=0, x=0.15, y=-0.08, len=0.85, currentvalue=dict(prefix="layer "),
+                active=0, x=0.3, y=0, yanchor="top", len=0.7, currentvalue=dict(prefix="layer "),
+                pad=dict(t=CONTROLS_PX - 120),
                 steps=[dict(label=str(layer + 1), method="animate", args=[[str(layer + 1)], step]) for layer in range(n_layers)],
             )
         ],

@@ -35,7 +35,7 @@ def score_lines(labels: Sequence[str], scores: Mapping[str, np.ndarray]) -> go.F
         )
     fig.update_layout(
         title="Scores (mean over layers and heads) as the window shrinks",
-        xaxis=dict(title="attention", type="category"),
+        xaxis=dict(title="attention window (dense = every key)", type="category"),
         yaxis=dict(title="share of attention", range=[0, 1]),
         height=380,
         margin=dict(l=10, r=10, t=50, b=10),
@@ -61,7 +61,7 @@ def role_bars(labels: Sequence[str], role_shares: np.ndarray) -> go.Figure:
     fig.update_layout(
         barmode="stack",
         title="Head roles as the window shrinks",
-        xaxis=dict(title="attention", type="category"),
+        xaxis=dict(title="attention window (dense = every key)", type="category"),
         yaxis=dict(title="share of heads", range=[0, 1], tickformat=".0%"),
         height=380,
         margin=dict(l=10, r=10, t=50, b=10),
@@ -89,7 +89,7 @@ def moved_heatmap(labels: Sequence[str], moved: np.ndarray) -> go.Figure:
     )
     fig.update_layout(
         title="How much of each row's attention the window moved (½ Σ|A_window − A_dense|)",
-        xaxis=dict(title="attention", type="category"),
+        xaxis=dict(title="attention window (dense = every key)", type="category"),
         yaxis=dict(autorange="reversed"),
         height=320,
         margin=dict(l=10, r=10, t=50, b=10),
