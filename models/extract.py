@@ -233,7 +233,7 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
     if len(captured["query"]) == len(output.attentions) == len(captured["key"]):
         heads = loaded.heads
         queries, keys = (
-            tuple(_frozen(t.reshape(n, heads, -1).transpose(0, 1).float().numpy().copy()) for t in captured[kind])
+            tuple(_frozen(t.reshape(n, heads, -1).transpose(0, 1).float().numpy()) for t in captured[kind])
             for kind in ("query", "key")
         )
     if loaded.family == "longformer":
