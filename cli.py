@@ -80,11 +80,19 @@ def run_models() -> str:
     )
 
 
+TABLE_TOKENS = 64  # the table lists at most this many tokens; JSON has them all
+
+
+def _token_line(tokens: list[str]) -> str:
+    shown = " ".join(tokens[:TABLE_TOKENS])
+    return shown if len(tokens) <= TABLE_TOKENS else f"{shown} … ({len(tokens) - TABLE_TOKENS} more)"
+
+
 def format_table(document: dict) -> str:
     model = document["model"]
     lines = [
         f"model {model['key']} ({model['family']}, {model['layers']} layers × {model['heads']} heads)",
-        f"tokens ({len(document['tokens'])}): {' '.join(document['tokens'])}",
+        f"tokens ({len(document['tokens'])}): {_token_line(document['tokens'])}",
         "",
         f"{'layer':>5} {'cls':>6} {'sep':>6} {'diag':>6} {'entropy':>7} {'cls_out':>7}  roles",
     ]
