@@ -164,7 +164,7 @@ def compare_heads(
     fig = make_subplots(
         rows=1,
         cols=3,
-        subplot_titles=[left_title, right_title, f"difference ({left_title} − {right_title})"],
+        subplot_titles=[left_title, right_title, "difference (left − right)"],
         horizontal_spacing=0.09,
     )
     for col, z in ((1, left), (2, right)):
