@@ -13,6 +13,7 @@ from models import sparse
 from models.dense_vs_sparse import SWEEP_WINDOWS, as_longformer, window_sweep
 from models.extract import InputError, extract
 from models.loading import LoadedModel, ModelLoadError, load_model
+from models.registry import REGISTRY
 from models.result import AttentionResult
 from models.roles import ROLE_LABELS, ROLES
 from viz import explanations as help_text
@@ -50,15 +51,21 @@ def explore_all(
     }
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def bert_twin(name: str, window: int) -> LoadedModel:
-    """`name`'s BERT weights under Longformer attention with `window`."""
-    return as_longformer(load_model(name), window)
+@st.cache_resource(max_entries=2, show_spinner="Loading the model…")
+def dense_model(name: str) -> LoadedModel:
+    return load_model(name)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Running the sentence under the window…")
+def windowed_run(name: str, window: int, text: str, text_b: str | None) -> AttentionResult:
+    """`text` through `name`'s BERT weights under Longformer attention with `window`."""
+    return extract(as_longformer(dense_model(name), window), text, text_b, banded=False)
 
 
 @st.cache_resource(max_entries=8, show_spinner=f"Running the sentence densely and under {len(SWEEP_WINDOWS)} windows…")
 def sweep(name: str, text: str, text_b: str | None, exclude_special: bool):
-    return window_sweep(load_model(name), text, text_b, SWEEP_WINDOWS, exclude_special=exclude_special)
+    """(points, dense result): the dense run and one summary per window of SWEEP_WINDOWS."""
+    return window_sweep(dense_model(name), text, text_b, SWEEP_WINDOWS, exclude_special=exclude_special)
 
 
 # ---------------------------------------------------------------- explorer
@@ -230,10 +237,11 @@ def _coverage_table(report: sparse.PatternReport) -> dict[str, list]:
 
 
 def dense_name(model: str) -> str | None:
-    """The BERT model whose weights a page comparison uses (minilm-longformer → minilm)."""
+    """The BERT model whose weights the comparison uses (minilm-longformer shares minilm's)."""
     if model == "minilm-longformer":
         return "minilm"
-    return model if model in ("minilm", "bert-base-uncased") else None
+    spec = REGISTRY.get(model)
+    return model if spec is not None and spec.family == "bert" else None
 
 
 def dense_vs_window_page(model: str, text: str, text_b: str | None, exclude_special: bool, layer: int, head: int) -> None:
@@ -246,9 +254,8 @@ def dense_vs_window_page(model: str, text: str, text_b: str | None, exclude_spec
         return
     window = int(st.select_slider("Window", options=SWEEP_WINDOWS, value=8, key="dv_window"))
     try:
-        dense_model = load_model(name)
-        dense = extract(dense_model, text, text_b)
-        windowed = extract(bert_twin(name, window), text, text_b, banded=False)
+        points, dense = sweep(name, text, text_b, exclude_special)
+        windowed = windowed_run(name, window, text, text_b)
     except (InputError, ModelLoadError, ValueError) as error:
         st.error(str(error))
         return
@@ -269,7 +276,6 @@ def dense_vs_window_page(model: str, text: str, text_b: str | None, exclude_spec
         f"window {window} L{layer} H{head}",
     )
     st.plotly_chart(fig, key="dv_compare")
-    points, _ = sweep(name, text, text_b, exclude_special)
     # dense first, then the widest window: read left to right as the window shrinks
     ordered = (points[0],) + tuple(sorted(points[1:], key=lambda p: -p.window))
     labels = ["dense"] + [str(p.window) for p in ordered[1:]]
