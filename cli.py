@@ -31,8 +31,22 @@ class Parser(argparse.ArgumentParser):
         raise CliError(message)
 
 
+def window_argument(minimum: int):
+    """An argparse type: the project's one window rule, its message kept on error."""
+    from models.window import validate_window
+
+    def parse(value: str) -> int:
+        try:
+            return validate_window(value, minimum=minimum)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from models.registry import DEFAULT_MODEL, DEFAULT_WINDOW
+    from models.registry import DEFAULT_MODEL
+    from models.window import MIN_WINDOW, PATTERN_MIN_WINDOW
 
     parser = Parser(prog="cli.py", description="Attention-map analysis of BERT and Longformer heads.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -40,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("text", help="the sentence to analyse")
     analyze.add_argument("--pair", metavar="TEXT_B", help="second sentence of a pair")
     analyze.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory")
-    analyze.add_argument("--window", default=DEFAULT_WINDOW, help="Longformer attention window (even)")
+    analyze.add_argument("--window", type=window_argument(MIN_WINDOW),
+                         help="Longformer attention window (even; default 16 for windowed models)")
     analyze.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
                          help="Longformer global token positions (default: [CLS])")
     analyze.add_argument("--exclude-special", action="store_true",
@@ -56,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     sparse.add_argument("--pattern", choices=PATTERNS, required=True)
     sparse.add_argument("--pair", metavar="TEXT_B", help="second sentence of a pair")
     sparse.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory (dense runs)")
-    sparse.add_argument("--window", type=int, default=defaults.window, help="local window W (W/2 each side)")
+    sparse.add_argument("--window", type=window_argument(PATTERN_MIN_WINDOW), default=defaults.window,
+                        help="local window W (W/2 each side)")
     sparse.add_argument("--dilation", type=int, default=defaults.dilation)
     sparse.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
                         help="global token positions (default: [CLS])")

@@ -191,12 +191,13 @@ def pool_edges(n: int, cells: int = POOL_CELLS) -> np.ndarray:
     return np.linspace(0, n, max(1, min(n, cells)) + 1).round().astype(np.int64)
 
 
-def pooled(layer: Layer, head: int, cells: int = POOL_CELLS) -> tuple[np.ndarray, np.ndarray]:
+def pooled(layer: Layer, head: int = 0, cells: int = POOL_CELLS) -> tuple[np.ndarray, np.ndarray]:
     """Mean-pool one head's [N, N] matrix into at most cells × cells blocks.
 
-    Returns (pooled [P, P] float32, edges [P + 1]): cell (p, q) is the mean weight over
-    queries edges[p]:edges[p+1] and keys edges[q]:edges[q+1].  Mean pooling keeps the
-    total mass: Σ pooled · block areas = Σ A.
+    `layer` is [H, N, N] (any dtype: a bool mask [1, N, N] gives the share of true cells
+    per block) or banded.  Returns (pooled [P, P] float32, edges [P + 1]): cell (p, q) is
+    the mean over rows edges[p]:edges[p+1] and columns edges[q]:edges[q+1].  Mean
+    pooling keeps the total: Σ pooled · block areas = Σ A.
     """
     n = layer.shape[1]
     edges = pool_edges(n, cells)
@@ -206,7 +207,7 @@ def pooled(layer: Layer, head: int, cells: int = POOL_CELLS) -> tuple[np.ndarray
     sums = np.zeros(p * p, dtype=np.float64)
     if isinstance(layer, np.ndarray):
         flat = cell_of[:, None] * p + cell_of[None, :]
-        sums += np.bincount(flat.ravel(), weights=layer[head].ravel(), minlength=p * p)
+        sums += np.bincount(flat.ravel(), weights=np.asarray(layer[head], dtype=np.float64).ravel(), minlength=p * p)
     else:
         rows = np.arange(n)
         keys = _band_keys(layer, rows)
@@ -229,7 +230,8 @@ def pooled(layer: Layer, head: int, cells: int = POOL_CELLS) -> tuple[np.ndarray
 def masked_mass(layer: Layer, mask: np.ndarray) -> np.ndarray:
     """[H, N]: Σ_j A[i, j] · mask[i, j] for every query i; mask [N, N] bool (or [H, N, N])."""
     if isinstance(layer, np.ndarray):
-        return np.einsum("hij,...ij->hi", layer, mask.astype(layer.dtype), dtype=np.float64)
+        subscripts = "hij,hij->hi" if mask.ndim == 3 else "hij,ij->hi"
+        return np.einsum(subscripts, layer, mask.astype(layer.dtype), dtype=np.float64)
     if mask.ndim != 2:
         raise ValueError("A per-head mask needs dense attention.")
     heads, n, _ = layer.shape

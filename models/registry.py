@@ -3,6 +3,10 @@
 A new model is a new entry here, not a new branch in the loader.  Any local
 directory holding a config, a tokenizer and safetensors weights also loads
 (see `models.loading.load_model`).
+
+A *windowed twin* (`windowed_from`) is another entry's BERT weights run under
+Longformer's sliding window + global attention, converted at load time: the two
+share every weight, which is what the dense-vs-window comparison relies on.
 """
 
 from __future__ import annotations
@@ -11,12 +15,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 Family = Literal["bert", "longformer", "roberta", "distilbert"]
-Source = Literal["embedded", "embedded-longformer", "hub", "local"]
+Source = Literal["embedded", "hub", "local"]
 
 DEFAULT_MODEL = "minilm"
-DEFAULT_WINDOW = 16
-MIN_WINDOW = 4  # transformers' Longformer fails on window 2 (one key each side)
-MAX_WINDOW = 1024
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,12 @@ class ModelSpec:
     max_tokens: int
     description: str
     hub_id: str | None = None  # only for source == "hub"
+    windowed_from: str | None = None  # the registry key whose BERT weights run under a window
 
     @property
     def windowed(self) -> bool:
         """True when the model takes a user-chosen attention window."""
-        return self.source == "embedded-longformer"
+        return self.windowed_from is not None
 
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -49,7 +51,7 @@ REGISTRY: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             key="minilm-longformer",
-            source="embedded-longformer",
+            source="embedded",
             family="longformer",
             max_tokens=4096,
             description=(
@@ -57,6 +59,7 @@ REGISTRY: dict[str, ModelSpec] = {
                 "global attention (converted at load time). Not a model pre-trained with "
                 "sparse attention."
             ),
+            windowed_from="minilm",
         ),
         ModelSpec(
             key="bert-base-uncased",
@@ -101,4 +104,12 @@ def find_spec(name: str) -> ModelSpec | None:
     for spec in REGISTRY.values():
         if spec.hub_id == name:
             return spec
+    return None
+
+
+def windowed_twin(name: str) -> str | None:
+    """The registry key of the windowed twin of `name` (minilm → minilm-longformer), or None."""
+    for spec in REGISTRY.values():
+        if spec.windowed_from == name:
+            return spec.key
     return None

@@ -17,6 +17,9 @@ from typing import Literal, Sequence, get_args
 
 import numpy as np
 
+from models.banded import masked_mass
+from models.window import PATTERN_MIN_WINDOW, validate_window
+
 PatternName = Literal["local", "dilated", "global", "longformer", "bigbird", "lsh", "topk"]
 PATTERNS: tuple[PatternName, ...] = get_args(PatternName)
 
@@ -30,7 +33,6 @@ COMPLEXITY: dict[PatternName, str] = {
     "topk": "O(N·k) kept; choosing them needs all O(N²) scores",
 }
 
-ERR_WINDOW = "The window must be an even whole number of at least 0; got {window}."
 ERR_DILATION = "The dilation must be at least 1; got {dilation}."
 ERR_BLOCK = "The BigBird block size must be at least 1; got {block}."
 ERR_RANDOM = "The number of BigBird random blocks must be at least 0; got {random}."
@@ -64,11 +66,6 @@ def _distance(n: int) -> np.ndarray:
     return positions[:, None] - positions[None, :]
 
 
-def _check_window(window: int) -> None:
-    if isinstance(window, bool) or int(window) != window or window < 0 or window % 2:
-        raise ValueError(ERR_WINDOW.format(window=window))
-
-
 def _check_globals(n: int, positions: Sequence[int]) -> None:
     for position in positions:
         if not 0 <= position < n:
@@ -77,13 +74,13 @@ def _check_globals(n: int, positions: Sequence[int]) -> None:
 
 def local_mask(n: int, window: int) -> np.ndarray:
     """[N, N]: |i − j| ≤ W/2."""
-    _check_window(window)
+    validate_window(window, minimum=PATTERN_MIN_WINDOW)
     return np.abs(_distance(n)) <= window // 2
 
 
 def dilated_mask(n: int, window: int, dilation: int) -> np.ndarray:
     """[N, N]: |i − j| ≤ (W/2)·d and (i − j) divisible by d: W/2 keys each side, d apart."""
-    _check_window(window)
+    validate_window(window, minimum=PATTERN_MIN_WINDOW)
     if dilation < 1:
         raise ValueError(ERR_DILATION.format(dilation=dilation))
     distance = _distance(n)
@@ -210,12 +207,9 @@ def density(mask: np.ndarray) -> float | np.ndarray:
 def coverage(attention: Sequence[np.ndarray], mask: np.ndarray) -> np.ndarray:
     """[L, H]: mean over query rows of Σ_j A[i, j] · mask[i, j]; mask [N, N] or [L, H, N, N]."""
     mask = np.asarray(mask, dtype=bool)
-    out = np.zeros((len(attention), attention[0].shape[0]))
-    for layer, weights in enumerate(attention):
-        layer_mask = mask if mask.ndim == 2 else mask[layer]
-        kept = np.where(layer_mask, weights, 0.0)
-        out[layer] = kept.sum(axis=-1, dtype=np.float64).mean(axis=-1)
-    return out
+    return np.stack(
+        [masked_mass(weights, mask if mask.ndim == 2 else mask[layer]).mean(axis=-1) for layer, weights in enumerate(attention)]
+    )
 
 
 def distance_mass(attention: Sequence[np.ndarray]) -> np.ndarray:

@@ -19,11 +19,17 @@ from typing import Literal, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-ImageFormat = Literal["png", "svg"]
-IMAGE_FORMATS: tuple[ImageFormat, ...] = ("png", "svg")
+ImageFormat = Literal["png", "svg", "pdf"]
+IMAGE_FORMATS: tuple[ImageFormat, ...] = ("png", "svg", "pdf")
+MIME_TYPES: dict[str, str] = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "html": "text/html",
+}
 
 ERR_NO_BROWSER = (
-    "Image export (PNG/SVG) needs Chrome or Chromium, which kaleido could not start here "
+    "Image export (PNG/SVG/PDF) needs Chrome or Chromium, which kaleido could not start here "
     "({problem}). Install the Debian package 'chromium' (or set BROWSER_PATH to a Chrome "
     "binary) and restart; the HTML, CSV, JSON and NPZ downloads work without it."
 )
@@ -94,17 +100,12 @@ def image_export_available() -> tuple[bool, str]:
     return _SERVER.available()
 
 
-def figure_image(
-    fig: go.Figure,
-    fmt: ImageFormat = "png",
-    width: int | None = None,
-    height: int | None = None,
-    scale: float = 1.0,
-) -> bytes:
-    """PNG or SVG bytes of `fig`; raises ExportUnavailable when there is no browser."""
+def figure_image(fig: go.Figure, fmt: ImageFormat = "png", scale: float = 2.0) -> bytes:
+    """PNG, SVG or PDF bytes of `fig` at its own layout size; raises ExportUnavailable when
+    there is no browser.  `scale` multiplies a PNG's pixels (vector formats ignore it)."""
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"Image format must be one of {IMAGE_FORMATS}; got {fmt!r}.")
-    return _SERVER.image(fig, fmt, width, height, scale)
+    return _SERVER.image(fig, fmt, None, None, scale if fmt == "png" else 1.0)
 
 
 def figure_html(fig: go.Figure) -> bytes:
@@ -168,10 +169,10 @@ def banded_npz(layer_attention: Sequence, tokens: Sequence[str], special_mask: n
     return buffer.getvalue()
 
 
-def figures_zip(figures: dict[str, go.Figure], fmt: ImageFormat = "png") -> bytes:
+def figures_zip(figures: dict[str, go.Figure], fmt: ImageFormat = "png", scale: float = 2.0) -> bytes:
     """ZIP of one image per figure, named by the dict key (e.g. "layer1_head3.png")."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, fig in figures.items():
-            archive.writestr(f"{name}.{fmt}", figure_image(fig, fmt))
+            archive.writestr(f"{name}.{fmt}", figure_image(fig, fmt, scale))
     return buffer.getvalue()

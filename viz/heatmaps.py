@@ -1,7 +1,13 @@
-"""Token-level heatmaps: one head, every head of a layer, and two heads side by side.
+"""Token-level heatmaps: one head, every head of a layer, two heads side by side, and one
+head through the layers.
 
-All weights are A[query, key] with queries on the y axis and keys on the x axis.
-Inputs are never modified; anything that changes the numbers works on a copy.
+All weights are A[query, key] with queries on the y axis and keys on the x axis.  Every
+figure is sized by viz.layout from its labels, so the token labels fall inside the
+canvas on screen and in every export.  Inputs are never modified.
+
+An axis is described by `categories` (unique per position, e.g. "3·the", which plotly
+needs to keep repeated tokens apart) and optionally the `ticks` drawn for them (e.g. a
+pooled block's first token).
 """
 
 from __future__ import annotations
@@ -11,18 +17,18 @@ from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from viz.labels import SPECIAL_COLOUR, special_positions, token_labels
+from viz.layout import WEIGHT_BAR, FigureSettings, MatrixLayout, axis_ticks, finish, matrix_layout, thinning_note
 
 COLOURSCALE = "Blues"
 DIFF_COLOURSCALE = "RdBu_r"
 HOVER = "%{y} → %{x}: %{z:.3f}<extra></extra>"
 GRID_COLUMNS = 4
-CELL_PX = 22  # height per token row of a single-head heatmap
-MIN_HEIGHT, MAX_HEIGHT = 320, 900
 MIN_DIFF_RANGE = 0.01  # the difference colour scale spans at least ±this
-CONTROLS_PX = 190  # room under an animated heatmap for tick labels, play buttons and slider
+COMPARE_GAPS = (24.0, 110.0)  # px between the panels: the second leaves room for the weight colour bar
+CONTROLS_PX = 140  # room under an animated heatmap for its play buttons and slider
+KEY_TITLE, QUERY_TITLE = "key (attended to)", "query (attending)"
 
 
 def hide_special_keys(weights: np.ndarray, special_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -36,10 +42,6 @@ def hide_special_keys(weights: np.ndarray, special_mask: np.ndarray) -> tuple[np
     totals = kept.sum(axis=-1, keepdims=True)
     np.divide(kept, totals, out=kept, where=totals > 0)
     return kept, keep
-
-
-def _height(n_rows: int) -> int:
-    return int(min(MAX_HEIGHT, max(MIN_HEIGHT, CELL_PX * n_rows + 160)))
 
 
 def _mark_specials(fig: go.Figure, x_labels: list[str], y_labels: list[str], marked: set[str], **where) -> None:
@@ -62,6 +64,7 @@ def head_heatmap(
     zmax: float | None = None,
     rows: slice | None = None,
     cols: slice | None = None,
+    settings: FigureSettings = FigureSettings(),
 ) -> go.Figure:
     """Heatmap of one head: weights [N, N] (query, key).
 
@@ -87,17 +90,47 @@ def head_heatmap(
             zmin=0.0,
             zmax=zmax if zmax is not None else (float(np.max(z)) if z.size else 1.0) or 1.0,
             hovertemplate=HOVER,
-            colorbar=dict(title="weight"),
+            colorbar=_colorbar("weight"),
         )
     )
     _mark_specials(fig, x_labels, y_labels, marked)
+    return size_token_figure(fig, y_labels, x_labels, title, settings)
+
+
+def _colorbar(title: str, x: float = 1.0, xpad: int = 6) -> dict:
+    """A slim colour bar whose left edge sits at paper x (1.0: just right of the plot)."""
+    return dict(title=dict(text=title), thickness=14, xpad=xpad, x=x, xanchor="left")
+
+
+def size_token_figure(
+    fig: go.Figure,
+    y_labels: Sequence[str],
+    x_labels: Sequence[str],
+    title: str,
+    settings: FigureSettings,
+    y_ticks: Sequence[str] | None = None,
+    x_ticks: Sequence[str] | None = None,
+    note: str = "",
+    extra_bottom: int = 0,
+    colorbar: Sequence[str] = WEIGHT_BAR,
+) -> go.Figure:
+    """Size a one-panel token heatmap from its labels and set its axes.
+
+    `y_ticks`/`x_ticks` are drawn for the categories (default: the categories
+    themselves); `note` is a small second title line; `colorbar` the texts beside the
+    colour bar (they set the right margin)."""
+    shown_y, shown_x = y_ticks or y_labels, x_ticks or x_labels
+    layout = matrix_layout(shown_y, shown_x, settings, title_lines=2 if note else 1, colorbar=colorbar)
+    notes = [note] if note else []
+    if layout.x_step > 1 or layout.y_step > 1:
+        notes.append(thinning_note(max(len(y_labels), len(x_labels)), max(layout.x_step, layout.y_step)))
+    finish(fig, layout, title, "; ".join(notes))
     fig.update_layout(
-        title=title,
-        height=_height(len(y_labels)),
-        xaxis=dict(title="key (attended to)", type="category", tickangle=-60),
-        yaxis=dict(title="query (attending)", type="category", autorange="reversed"),
-        margin=dict(l=10, r=10, t=50, b=10),
+        xaxis=dict(title=KEY_TITLE, **axis_ticks(x_labels, layout.x_step, shown_x)),
+        yaxis=dict(title=QUERY_TITLE, autorange="reversed", **axis_ticks(y_labels, layout.y_step, shown_y)),
     )
+    if extra_bottom:
+        fig.update_layout(height=layout.height + extra_bottom, margin=dict(b=layout.margin["b"] + extra_bottom))
     return fig
 
 
@@ -106,40 +139,62 @@ def layer_grid(
     tokens: Sequence[str],
     title: str = "",
     head_titles: Sequence[str] | None = None,
+    settings: FigureSettings = FigureSettings(),
 ) -> go.Figure:
-    """Small multiples of every head of one layer: layer_weights [H, N, N], one colour scale."""
+    """Small multiples of every head of one layer: layer_weights [H, N, N], one colour scale.
+
+    Token labels are drawn on the left column (queries) and the bottom row (keys).
+    """
     layer_weights = np.asarray(layer_weights)
-    n_heads = layer_weights.shape[0]
-    rows = math.ceil(n_heads / GRID_COLUMNS)
+    n_heads, n = layer_weights.shape[0], layer_weights.shape[-1]
+    n_rows = math.ceil(n_heads / GRID_COLUMNS)
     titles = list(head_titles) if head_titles else [f"head {h + 1}" for h in range(n_heads)]
-    fig = make_subplots(
-        rows=rows,
-        cols=GRID_COLUMNS,
-        subplot_titles=titles,
-        horizontal_spacing=0.02,
-        vertical_spacing=0.06 if rows > 1 else 0.0,
-    )
     labels = token_labels(tokens)
+    # a panel is laid out like a single heatmap with a quarter of the width
+    panel = matrix_layout(labels, labels, FigureSettings(settings.font_size, None, settings.scale), axis_titles=False)
+    side = max(160.0, min(panel.side, 420.0))
+    gap_x, gap_y = 16.0, settings.font_size * 2.6 + 8  # the vertical gap holds a panel title
+    width = panel.margin["l"] + GRID_COLUMNS * side + (GRID_COLUMNS - 1) * gap_x + panel.margin["r"]
+    height = panel.margin["t"] + n_rows * side + (n_rows - 1) * gap_y + gap_y + panel.margin["b"]
+    step = max(1, math.ceil(n * settings.font_size * 1.3 / side))
+    fig = go.Figure()
+    inner_w = width - panel.margin["l"] - panel.margin["r"]
+    inner_h = height - panel.margin["t"] - panel.margin["b"]
     for head in range(n_heads):
+        row, col = divmod(head, GRID_COLUMNS)
+        axis = "" if head == 0 else str(head + 1)
+        left = col * (side + gap_x) / inner_w
+        top = 1.0 - (gap_y + row * (side + gap_y)) / inner_h
         fig.add_trace(
             go.Heatmap(
-                z=layer_weights[head],
-                x=labels,
-                y=labels,
-                coloraxis="coloraxis",
-                hovertemplate=f"{titles[head]}<br>" + HOVER,
-            ),
-            row=head // GRID_COLUMNS + 1,
-            col=head % GRID_COLUMNS + 1,
+                z=layer_weights[head], x=labels, y=labels, coloraxis="coloraxis",
+                hovertemplate=f"{titles[head]}<br>" + HOVER, xaxis=f"x{axis}", yaxis=f"y{axis}",
+            )
         )
-    fig.update_xaxes(showticklabels=False, type="category")
-    fig.update_yaxes(showticklabels=False, type="category", autorange="reversed")
-    fig.update_layout(
-        title=title,
-        coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=float(layer_weights.max()) or 1.0),
-        height=230 * rows + 80,
-        margin=dict(l=10, r=10, t=70, b=10),
+        bottom_row = head + GRID_COLUMNS >= n_heads
+        fig.update_layout(
+            {
+                f"xaxis{axis}": dict(
+                    domain=[left, left + side / inner_w], anchor=f"y{axis}", showticklabels=bottom_row,
+                    **axis_ticks(labels, step),
+                ),
+                f"yaxis{axis}": dict(
+                    domain=[top - side / inner_h, top], anchor=f"x{axis}", autorange="reversed",
+                    showticklabels=col == 0, **axis_ticks(labels, step),
+                ),
+            }
+        )
+        fig.add_annotation(
+            text=titles[head], x=left + side / (2 * inner_w), y=top, xref="paper", yref="paper",
+            yanchor="bottom", showarrow=False, font=dict(size=settings.font_size),
+        )
+    layout = MatrixLayout(
+        width=math.ceil(width), height=math.ceil(height), margin=panel.margin, side=side, gaps=(),
+        x_step=step, y_step=step, font_size=settings.font_size,
     )
+    finish(fig, layout, title, thinning_note(n, step))
+    fig.update_layout(coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=float(layer_weights.max()) or 1.0,
+                                     colorbar=_colorbar("weight")))
     return fig
 
 
@@ -150,51 +205,50 @@ def compare_heads(
     left_title: str,
     right_title: str,
     axis_labels: Sequence[str] | None = None,
+    axis_ticks_text: Sequence[str] | None = None,
+    settings: FigureSettings = FigureSettings(),
+    title: str = "",
 ) -> go.Figure:
-    """Two heads [N, N] on the same colour scale, and their difference (left − right).
-
-    `axis_labels` replaces the token labels (e.g. token ranges of pooled matrices).
-    """
+    """Two heads [N, N] on the same colour scale, and their difference (left − right), as
+    three square panels.  `axis_labels` replaces the token labels (pooled blocks), with
+    `axis_ticks_text` drawn for them."""
     left, right = np.asarray(left), np.asarray(right)  # [N, N] each
     if left.shape != right.shape:
         raise ValueError(f"Cannot compare heads of shapes {left.shape} and {right.shape}.")
     labels = list(axis_labels) if axis_labels is not None else token_labels(tokens)
+    shown = list(axis_ticks_text) if axis_ticks_text is not None else labels
     diff = left.astype(np.float64) - right.astype(np.float64)
     bound = max(float(np.abs(diff).max()), MIN_DIFF_RANGE)  # float noise stays white
-    fig = make_subplots(
-        rows=1,
-        cols=3,
-        subplot_titles=[left_title, right_title, "difference (left − right)"],
-        horizontal_spacing=0.09,
-    )
-    for col, z in ((1, left), (2, right)):
-        fig.add_trace(
-            go.Heatmap(z=z, x=labels, y=labels, coloraxis="coloraxis", hovertemplate=HOVER), row=1, col=col
+    layout = matrix_layout(shown, shown, settings, title_lines=2, panels=3, gaps=COMPARE_GAPS, colorbar=("Δ", "−0.000"))
+    domains = layout.x_domains()
+    fig = go.Figure()
+    panels = ((left, "coloraxis", HOVER), (right, "coloraxis", HOVER),
+              (diff, "coloraxis2", "%{y} → %{x}: %{z:+.3f}<extra></extra>"))
+    for index, ((z, colour_axis, hover), domain) in enumerate(zip(panels, domains)):
+        axis = "" if index == 0 else str(index + 1)
+        fig.add_trace(go.Heatmap(z=z, x=labels, y=labels, coloraxis=colour_axis, hovertemplate=hover,
+                                 xaxis=f"x{axis}", yaxis=f"y{axis}"))
+        fig.update_layout(
+            {
+                f"xaxis{axis}": dict(domain=list(domain), anchor=f"y{axis}", title=KEY_TITLE if index == 0 else None,
+                                     **axis_ticks(labels, layout.x_step, shown)),
+                f"yaxis{axis}": dict(anchor=f"x{axis}", autorange="reversed", showticklabels=index == 0,
+                                     title=QUERY_TITLE if index == 0 else None,
+                                     **axis_ticks(labels, layout.y_step, shown)),
+            }
         )
-    fig.add_trace(
-        go.Heatmap(
-            z=diff,
-            x=labels,
-            y=labels,
-            coloraxis="coloraxis2",
-            hovertemplate="%{y} → %{x}: %{z:+.3f}<extra></extra>",
-        ),
-        row=1,
-        col=3,
-    )
+    subtitles = (left_title, right_title, "difference (left − right)")
+    for subtitle, domain in zip(subtitles, domains):
+        fig.add_annotation(text=subtitle, x=(domain[0] + domain[1]) / 2, y=1.0, xref="paper", yref="paper",
+                           yanchor="bottom", showarrow=False, font=dict(size=layout.font_size + 1))
+    inner = layout.width - layout.margin["l"] - layout.margin["r"]
+    weight_bar_x = domains[1][1] + 6 / inner
     cmax = float(max(left.max(), right.max())) or 1.0
-    fig.update_xaxes(type="category", showticklabels=len(labels) <= 40, tickangle=-60)
-    fig.update_yaxes(type="category", autorange="reversed", showticklabels=False)
-    fig.update_yaxes(showticklabels=len(labels) <= 40, row=1, col=1)
+    note = thinning_note(len(labels), max(layout.x_step, layout.y_step))
+    finish(fig, layout, title or f"{left_title} vs {right_title}", note)
     fig.update_layout(
-        coloraxis=dict(
-            colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=dict(x=0.64, len=0.9, thickness=12, title="weight")
-        ),
-        coloraxis2=dict(
-            colorscale=DIFF_COLOURSCALE, cmin=-bound, cmax=bound, colorbar=dict(x=1.0, len=0.9, thickness=12, title="Δ")
-        ),
-        height=_height(len(labels)),
-        margin=dict(l=10, r=10, t=60, b=10),
+        coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=_colorbar("weight", x=weight_bar_x, xpad=0)),
+        coloraxis2=dict(colorscale=DIFF_COLOURSCALE, cmin=-bound, cmax=bound, colorbar=_colorbar("Δ")),
     )
     return fig
 
@@ -204,11 +258,13 @@ def layer_animation(
     tokens: Sequence[str],
     head: int,
     axis_labels: Sequence[str] | None = None,
+    axis_ticks_text: Sequence[str] | None = None,
+    settings: FigureSettings = FigureSettings(),
 ) -> go.Figure:
     """One head through every layer: head_by_layer [L, N, N], a play button and a layer slider.
 
     All frames share one colour scale, so a brighter cell in a later layer is really larger.
-    `axis_labels` replaces the token labels (e.g. token ranges for a pooled long input).
+    `axis_labels` replaces the token labels (pooled blocks), with `axis_ticks_text` drawn.
     """
     head_by_layer = np.asarray(head_by_layer, dtype=np.float32)  # [L, N, N]
     n_layers = head_by_layer.shape[0]
@@ -224,17 +280,15 @@ def layer_animation(
     frames = [go.Frame(data=[trace(layer)], name=str(layer + 1)) for layer in range(n_layers)]
     step = dict(frame=dict(duration=700, redraw=True), transition=dict(duration=0), mode="immediate")
     fig = go.Figure(data=[trace(0)], frames=frames)
+    size_token_figure(fig, labels, labels, f"Head {head}, layer by layer", settings,
+            y_ticks=axis_ticks_text, x_ticks=axis_ticks_text, extra_bottom=CONTROLS_PX)
+    below_labels = fig.layout.margin.b - CONTROLS_PX  # px from the plot's bottom edge to the controls
     fig.update_layout(
-        title=f"Head {head}, layer by layer",
-        coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=dict(title="weight")),
-        xaxis=dict(type="category", showticklabels=len(labels) <= 60, tickangle=-60),
-        yaxis=dict(type="category", autorange="reversed", showticklabels=len(labels) <= 60, title="query"),
-        height=_height(len(labels)) + CONTROLS_PX,
-        margin=dict(l=10, r=10, t=50, b=CONTROLS_PX),
+        coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=_colorbar("weight")),
         updatemenus=[
             dict(
                 type="buttons", direction="left", x=0.0, y=0, xanchor="left", yanchor="top",
-                pad=dict(t=CONTROLS_PX - 95),
+                pad=dict(t=below_labels + 8),
                 buttons=[
                     dict(label="▶ play", method="animate", args=[None, dict(step, fromcurrent=True)]),
                     dict(label="❚❚ pause", method="animate", args=[[None], dict(step, mode="immediate")]),
@@ -243,8 +297,8 @@ def layer_animation(
         ],
         sliders=[
             dict(
-                active=0, x=0.3, y=0, yanchor="top", len=0.7, currentvalue=dict(prefix="layer "),
-                pad=dict(t=CONTROLS_PX - 120),
+                active=0, x=0.0, y=0, yanchor="top", len=1.0, currentvalue=dict(prefix="layer "),
+                pad=dict(t=below_labels + 48),
                 steps=[dict(label=str(layer + 1), method="animate", args=[[str(layer + 1)], step]) for layer in range(n_layers)],
             )
         ],

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from models.roles import ROLE_LABELS, ROLES
 from models.scores import PART_NAMES
+from viz.layout import chart_layout
 
 SCORE_LABELS: dict[str, str] = {
     "cls": "attention to [CLS]",
@@ -56,17 +57,13 @@ def score_heatmap(scores: np.ndarray, name: str, roles: np.ndarray | None = None
             colorscale="Viridis",
             zmin=0.0,
             zmax=1.0,
-            hovertemplate="%{y}, %{x}: %{z:.3f}<br>role: %{customdata}<extra></extra>",
-            colorbar=dict(title=name),
+            hovertemplate="%{y}, %{x}: %{z:.1%}<br>role: %{customdata}<extra></extra>",
+            colorbar=dict(title=dict(text=name), tickformat=".0%"),
         )
     )
-    fig.update_layout(
-        title=SCORE_LABELS.get(name, name),
-        height=max(260, 34 * n_layers + 120),
-        yaxis=dict(autorange="reversed"),
-        margin=dict(l=10, r=10, t=50, b=10),
+    return chart_layout(
+        fig, title=SCORE_LABELS.get(name, name), height=max(300, 34 * n_layers + 150), yaxis=dict(autorange="reversed")
     )
-    return fig
 
 
 def partition_bar(layer_partition: np.ndarray) -> go.Figure:
@@ -85,14 +82,14 @@ def partition_bar(layer_partition: np.ndarray) -> go.Figure:
             for index, part in enumerate(PART_NAMES)
         ]
     )
-    fig.update_layout(
+    return chart_layout(
+        fig,
         barmode="stack",
         title="Where each layer's attention goes (mean over heads)",
         yaxis=dict(title="share of attention", tickformat=".0%", range=[0, 1]),
-        height=380,
-        margin=dict(l=10, r=10, t=50, b=10),
+        height=400,
+        legend=dict(orientation="h", y=-0.15, yanchor="top", x=0.0),
     )
-    return fig
 
 
 def role_share_table(layer_roles: np.ndarray) -> dict[str, list]:
@@ -100,7 +97,7 @@ def role_share_table(layer_roles: np.ndarray) -> dict[str, list]:
     layer_roles = np.asarray(layer_roles)
     table: dict[str, list] = {"layer": list(range(1, layer_roles.shape[0] + 1))}
     for index, role in enumerate(ROLES):
-        table[ROLE_LABELS[role]] = [round(float(v), 3) for v in layer_roles[:, index]]
+        table[ROLE_LABELS[role]] = [round(float(v), 4) for v in layer_roles[:, index]]
     return table
 
 

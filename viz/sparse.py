@@ -22,8 +22,10 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
-from models.banded import pool_edges
+from models import banded
+from viz.heatmaps import size_token_figure
 from viz.labels import GLOBAL_MARK, token_labels
+from viz.layout import FigureSettings, chart_layout
 from viz.overview import head_names, layer_names
 
 MAX_CELLS = 512  # largest matrix side drawn cell by cell; bigger ones are pooled to this many blocks
@@ -32,11 +34,7 @@ BLOCKED_COLOUR = "#eeeeee"
 TWO_HOP_COLOUR = "#9ecae1"
 COLOURSCALE = "Blues"
 PATTERN_COLOURS = plotly.colors.qualitative.Plotly
-TOKEN_CHARS = 12  # longest token shown in a pooled block's hover label
-AXIS_TICKS = 24  # tick labels kept on a pooled axis
-CELL_PX = 22
-MIN_HEIGHT, MAX_HEIGHT = 320, 900
-MARGIN = dict(l=10, r=10, t=50, b=10)
+TOKEN_CHARS = 12  # longest token shown in a pooled block's label
 
 # Reachability codes, as produced by the engine's reachability(): [N, N] int8.
 NOT_REACHED, ONE_HOP, TWO_HOPS = 0, 1, 2
@@ -48,39 +46,21 @@ def payload_bytes(fig: go.Figure) -> int:
     return len(fig.to_json())
 
 
-def pool_blocks(
-    matrix: np.ndarray, max_cells: int = MAX_CELLS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of matrix [N, N] over blocks: (pooled [P, P] float64, edges [P + 1]), P ≤ max_cells.
-
-    Block (p, q) averages rows edges[p]:edges[p+1] and columns edges[q]:edges[q+1]; a bool
-    matrix gives the share of true cells.  With N ≤ max_cells every block is one cell.
-    """
-    matrix = np.asarray(matrix)
-    edges = pool_edges(matrix.shape[0], max_cells)
-    starts, sizes = edges[:-1], np.diff(edges)
-    sums = np.add.reduceat(np.add.reduceat(matrix, starts, axis=0, dtype=np.float64), starts, axis=1)
-    return sums / np.outer(sizes, sizes), edges
-
-
 def block_labels(
     edges: np.ndarray, tokens: Sequence[str], global_positions: Sequence[int] = ()
 ) -> tuple[list[str], list[str]]:
-    """Per block: (hover label "12–19 (the…)", tick label "12–19"); a star marks a global inside."""
+    """Per block: (category "12–19 (the…)", tick "12·the", its first token); a star marks a
+    block holding a global token.  Categories are unique, as plotly needs."""
     globals_ = sorted(global_positions)
-    hover, ticks = [], []
+    categories, ticks = [], []
     for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist()):
         star = GLOBAL_MARK if any(start <= g < stop for g in globals_) else ""
         span = f"{start}" if stop - start == 1 else f"{start}–{stop - 1}"
         first = str(tokens[start])[:TOKEN_CHARS] if start < len(tokens) else "?"
         more = "…" if stop - start > 1 else ""
-        ticks.append(span + star)
-        hover.append(f"{span}{star} ({first}{more})")
-    return hover, ticks
-
-
-def _height(n_rows: int) -> int:
-    return int(min(MAX_HEIGHT, max(MIN_HEIGHT, CELL_PX * n_rows + 160)))
+        ticks.append(f"{start}·{first}{star}")
+        categories.append(f"{span}{star} ({first}{more})")
+    return categories, ticks
 
 
 def _check_tokens(n: int, tokens: Sequence[str]) -> None:
@@ -96,15 +76,6 @@ def _discrete_scale(colours: Sequence[str]) -> list[list]:
     return scale
 
 
-def _token_axes(fig: go.Figure, n: int) -> None:
-    fig.update_layout(
-        height=_height(n),
-        xaxis=dict(title="key (attended to)", type="category", tickangle=-60),
-        yaxis=dict(title="query (attending)", type="category", autorange="reversed"),
-        margin=MARGIN,
-    )
-
-
 def _categorical_figure(
     codes: np.ndarray,
     labels: list[str],
@@ -114,6 +85,7 @@ def _categorical_figure(
     overlay: np.ndarray,
     overlay_hover: str,
     title: str,
+    settings: FigureSettings,
 ) -> go.Figure:
     """Categorical heatmap of codes [N, N] (0..len(colours)-1) with a hover-only overlay [N, N]."""
     bands = len(colours)
@@ -127,7 +99,8 @@ def _categorical_figure(
                 zmin=-0.5,
                 zmax=bands - 0.5,
                 hovertemplate=base_hover,
-                colorbar=dict(tickvals=list(range(bands)), ticktext=list(names), thickness=14, len=0.5),
+                colorbar=dict(tickvals=list(range(bands)), ticktext=list(names), thickness=14, len=0.5,
+                              x=1.0, xanchor="left", xpad=6),
             ),
             go.Heatmap(
                 z=overlay,
@@ -140,9 +113,7 @@ def _categorical_figure(
             ),
         ]
     )
-    fig.update_layout(title=title)
-    _token_axes(fig, len(labels))
-    return fig
+    return size_token_figure(fig, labels, labels, title, settings, colorbar=names)
 
 
 def _pooled_figure(
@@ -155,44 +126,33 @@ def _pooled_figure(
     colorscale,
     zmax: float,
     colourbar_title: str,
+    settings: FigureSettings,
     global_positions: Sequence[int] = (),
+    note: str = "",
 ) -> go.Figure:
-    """Heatmap of pooled [P, Q] with range categories; hover names carry the first token."""
-    row_hover, row_ticks = block_labels(row_edges, tokens, global_positions)
-    col_hover, col_ticks = block_labels(col_edges, tokens, global_positions)
+    """Heatmap of pooled [P, Q]: categories name each block's range, ticks its first token."""
+    rows, row_ticks = block_labels(row_edges, tokens, global_positions)
+    cols, col_ticks = block_labels(col_edges, tokens, global_positions)
     fig = go.Figure(
         go.Heatmap(
             z=np.asarray(pooled, dtype=np.float32),
-            x=col_hover,
-            y=row_hover,
+            x=cols,
+            y=rows,
             colorscale=colorscale,
             zmin=0.0,
             zmax=zmax,
             hovertemplate=hovertemplate,
-            colorbar=dict(title=colourbar_title),
+            colorbar=dict(title=dict(text=colourbar_title), thickness=14, x=1.0, xanchor="left", xpad=6),
         )
     )
-    fig.update_layout(
-        title=title,
-        height=_height(len(row_hover)),
-        xaxis=dict(title="keys (attended to)", type="category", tickangle=-60, **_ticks(col_hover, col_ticks)),
-        yaxis=dict(title="queries (attending)", type="category", autorange="reversed", **_ticks(row_hover, row_ticks)),
-        margin=MARGIN,
-    )
-    return fig
+    return size_token_figure(fig, rows, cols, title, settings, y_ticks=row_ticks, x_ticks=col_ticks,
+                             note=note, colorbar=(colourbar_title, "0.000"))
 
 
-def _pooled_title(title: str, n: int, edges: np.ndarray, colour_means: str) -> str:
-    """Title plus a subtitle saying the matrix was pooled and what a cell's colour means."""
+def pooled_note(n: int, edges: np.ndarray, colour_means: str) -> str:
+    """Says the matrix was pooled, into which blocks, and what a cell's colour means."""
     blocks = len(edges) - 1
-    note = f"{n} tokens pooled into {blocks}×{blocks} blocks of ~{n / blocks:.3g}; colour = {colour_means}"
-    return f"{title}<br><sup>{note}</sup>" if title else note
-
-
-def _ticks(categories: list[str], short: list[str]) -> dict:
-    """Show the short range label on at most AXIS_TICKS evenly spaced categories."""
-    step = max(1, -(-len(categories) // AXIS_TICKS))
-    return dict(tickmode="array", tickvals=categories[::step], ticktext=short[::step])
+    return f"{n} tokens pooled into {blocks}×{blocks} blocks of ~{n / blocks:.3g}; colour = {colour_means}"
 
 
 def mask_figure(
@@ -202,24 +162,19 @@ def mask_figure(
     title: str = "",
     *,
     max_cells: int = MAX_CELLS,
+    settings: FigureSettings = FigureSettings(),
 ) -> go.Figure:
     """Allowed (1) / blocked (0) cells of mask [N, N] bool; over max_cells tokens, the allowed share per block."""
     mask = np.asarray(mask, dtype=bool)
     n = mask.shape[0]
     _check_tokens(n, tokens)
     if n > max_cells:
-        pooled, edges = pool_blocks(mask, max_cells)
+        pooled_share, edges = banded.pooled(mask[None], 0, max_cells)
         return _pooled_figure(
-            pooled,
-            edges,
-            edges,
-            tokens,
-            _pooled_title(title, n, edges, "share of allowed pairs"),
+            pooled_share, edges, edges, tokens, title,
             "queries %{y} → keys %{x}: %{z:.0%} allowed<extra></extra>",
-            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]],
-            1.0,
-            "allowed share",
-            global_positions,
+            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]], 1.0, "allowed share", settings,
+            global_positions, note=pooled_note(n, edges, "share of allowed pairs"),
         )
     allowed = np.where(mask, np.float32(1.0), np.float32(np.nan))  # hover-only overlay [N, N]
     return _categorical_figure(
@@ -231,6 +186,7 @@ def mask_figure(
         allowed,
         "%{y} → %{x}: allowed<extra></extra>",
         title,
+        settings,
     )
 
 
@@ -240,6 +196,7 @@ def reachability_figure(
     title: str = "",
     *,
     max_cells: int = MAX_CELLS,
+    settings: FigureSettings = FigureSettings(),
 ) -> go.Figure:
     """Hops [N, N] int8 (0 = not within 2, 1, 2) as categories; over max_cells tokens, the share
     of pairs reachable within 2 hops per block."""
@@ -247,17 +204,12 @@ def reachability_figure(
     n = hops.shape[0]
     _check_tokens(n, tokens)
     if n > max_cells:
-        pooled, edges = pool_blocks(hops > NOT_REACHED, max_cells)
+        pooled_share, edges = banded.pooled((hops > NOT_REACHED)[None], 0, max_cells)
         return _pooled_figure(
-            pooled,
-            edges,
-            edges,
-            tokens,
-            _pooled_title(title, n, edges, "share reachable within 2 hops"),
+            pooled_share, edges, edges, tokens, title,
             "queries %{y} → keys %{x}: %{z:.0%} within 2 hops<extra></extra>",
-            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]],
-            1.0,
-            "within 2 hops",
+            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]], 1.0, "within 2 hops", settings,
+            note=pooled_note(n, edges, "share reachable within 2 hops"),
         )
     reached = np.where(hops > NOT_REACHED, hops.astype(np.float32), np.float32(np.nan))  # overlay [N, N]
     return _categorical_figure(
@@ -269,6 +221,7 @@ def reachability_figure(
         reached,
         "%{y} → %{x}: hops = %{z}<extra></extra>",
         title,
+        settings,
     )
 
 
@@ -279,6 +232,9 @@ def pooled_heatmap(
     tokens: Sequence[str],
     title: str = "",
     zmax: float | None = None,
+    global_positions: Sequence[int] = (),
+    note: str = "",
+    settings: FigureSettings = FigureSettings(),
 ) -> go.Figure:
     """Already pooled attention [P, Q]: cell (p, q) is the mean weight over query rows
     row_edges[p]:row_edges[p+1] and key columns col_edges[q]:col_edges[q+1]."""
@@ -291,15 +247,9 @@ def pooled_heatmap(
         )
     top = zmax if zmax is not None else (float(np.max(pooled)) if pooled.size else 1.0) or 1.0
     return _pooled_figure(
-        pooled,
-        row_edges,
-        col_edges,
-        tokens,
-        title,
+        pooled, row_edges, col_edges, tokens, title,
         "queries %{y} → keys %{x}: mean %{z:.3f}<extra></extra>",
-        COLOURSCALE,
-        top,
-        "mean weight",
+        COLOURSCALE, top, "mean weight", settings, global_positions, note=note,
     )
 
 
@@ -315,18 +265,12 @@ def coverage_heatmap(coverage: np.ndarray, title: str = "") -> go.Figure:
             colorscale="Viridis",
             zmin=0.0,
             zmax=1.0,
-            texttemplate="%{z:.2f}",
+            texttemplate="%{z:.0%}",
             hovertemplate="%{y}, %{x}: %{z:.1%} of the attention kept<extra></extra>",
-            colorbar=dict(title="coverage"),
+            colorbar=dict(title=dict(text="coverage"), tickformat=".0%"),
         )
     )
-    fig.update_layout(
-        title=title,
-        height=max(260, 34 * n_layers + 120),
-        yaxis=dict(autorange="reversed"),
-        margin=MARGIN,
-    )
-    return fig
+    return chart_layout(fig, title=title, height=max(300, 34 * n_layers + 150), yaxis=dict(autorange="reversed"))
 
 
 def coverage_curves(
@@ -334,7 +278,7 @@ def coverage_curves(
     oracle: Mapping[str, np.ndarray] | None = None,
 ) -> go.Figure:
     """Coverage per layer for each pattern: curves[name] [L]; oracle[name] [L] (top-k at the
-    same density) is dashed in the pattern's colour."""
+    same density) is dashed in the pattern's colour, in the same legend entry."""
     fig = go.Figure()
     for index, (name, values) in enumerate(curves.items()):
         colour = PATTERN_COLOURS[index % len(PATTERN_COLOURS)]
@@ -357,19 +301,21 @@ def coverage_curves(
                     y=np.asarray(oracle[name]),
                     name=f"{name}: best at same density",
                     legendgroup=name,
+                    showlegend=False,
                     mode="lines",
                     line=dict(color=colour, dash="dash"),
                     hovertemplate=f"{name}, layer %{{x}}: best possible %{{y:.1%}}<extra></extra>",
                 )
             )
-    fig.update_layout(
-        title="Share of attention each pattern keeps, by layer",
+    return chart_layout(
+        fig,
+        title="Share of attention each pattern keeps, by layer<br><sup>dashed: the model's own top-k "
+        "weights with the same number of keys (the best any pattern that size can do)</sup>",
         xaxis=dict(title="layer", dtick=1),
         yaxis=dict(title="coverage", tickformat=".0%", range=[0, 1.02]),
-        height=380,
-        margin=MARGIN,
+        height=420 + 22 * len(curves),
+        legend=dict(orientation="h", y=-0.18, yanchor="top", x=0.0),
     )
-    return fig
 
 
 def min_window_figure(min_window: np.ndarray, n_tokens: int, share: float) -> go.Figure:
@@ -387,10 +333,9 @@ def min_window_figure(min_window: np.ndarray, n_tokens: int, share: float) -> go
     fig.add_hline(
         y=full, line_dash="dot", line_color="#888888", annotation_text=f"full attention (W = {full})"
     )
-    fig.update_layout(
+    return chart_layout(
+        fig,
         title=f"Smallest local window keeping {share:.0%} of the attention, by layer",
         yaxis=dict(title="window W (W/2 tokens each side)", range=[0, 1.08 * max(full, 1)]),
-        height=380,
-        margin=MARGIN,
+        height=400,
     )
-    return fig

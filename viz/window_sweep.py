@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from models.roles import ROLE_LABELS, ROLES
+from viz.layout import chart_layout
 from viz.overview import SCORE_LABELS
 
 ROLE_COLOURS = {
@@ -33,15 +34,14 @@ def score_lines(labels: Sequence[str], scores: Mapping[str, np.ndarray]) -> go.F
                 hovertemplate="%{x}: %{y:.3f}<extra>" + name + "</extra>",
             )
         )
-    fig.update_layout(
+    return chart_layout(
+        fig,
         title="Scores (mean over layers and heads) as the window shrinks",
         xaxis=dict(title="attention window (dense = every key)", type="category"),
         yaxis=dict(title="share of attention", range=[0, 1]),
         height=380,
-        margin=dict(l=10, r=10, t=50, b=10),
         legend=dict(orientation="h", y=-0.25),
     )
-    return fig
 
 
 def role_bars(labels: Sequence[str], role_shares: np.ndarray) -> go.Figure:
@@ -58,16 +58,15 @@ def role_bars(labels: Sequence[str], role_shares: np.ndarray) -> go.Figure:
                 hovertemplate="%{x}: %{y:.0%}<extra>" + ROLE_LABELS[role] + "</extra>",
             )
         )
-    fig.update_layout(
+    return chart_layout(
+        fig,
         barmode="stack",
         title="Head roles as the window shrinks",
         xaxis=dict(title="attention window (dense = every key)", type="category"),
         yaxis=dict(title="share of heads", range=[0, 1], tickformat=".0%"),
         height=380,
-        margin=dict(l=10, r=10, t=50, b=10),
         legend=dict(orientation="h", y=-0.25),
     )
-    return fig
 
 
 def moved_heatmap(labels: Sequence[str], moved: np.ndarray) -> go.Figure:
@@ -87,11 +86,10 @@ def moved_heatmap(labels: Sequence[str], moved: np.ndarray) -> go.Figure:
             colorbar=dict(title="moved"),
         )
     )
-    fig.update_layout(
+    return chart_layout(
+        fig,
         title="How much of each row's attention the window moved (½ Σ|A_window − A_dense|)",
         xaxis=dict(title="attention window (dense = every key)", type="category"),
         yaxis=dict(autorange="reversed"),
         height=320,
-        margin=dict(l=10, r=10, t=50, b=10),
     )
-    return fig

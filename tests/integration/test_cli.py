@@ -46,7 +46,7 @@ def test_table_format():
         (("analyze", "hi", "--model", "/no/such/dir"), "Unknown model"),
         (("analyze", "hi", "--model", "minilm-longformer", "--window", "7"), "even"),
         (("analyze", "hi", "--model", "minilm-longformer", "--window", "big"), "even"),
-        (("analyze", "hi", "--model", "minilm-longformer", "--window", "2"), "between 4 and"),
+        (("analyze", "hi", "--model", "minilm-longformer", "--window", "2"), "from 4 to"),
         (("analyze", "hi", "--model", "minilm-longformer", "--global", "99"), "out of range"),
         (("analyze", "hi", "--model", "minilm-longformer", "--global", "-1"), "out of range"),
         (("analyze", "hi", "--global", "0"), "only apply to Longformer"),

@@ -3,18 +3,23 @@
 import numpy as np
 import pytest
 
-from models.dense_vs_sparse import as_longformer, window_sweep
+from models.dense_vs_sparse import window_sweep, windowed_extract
 from models.extract import extract
+from models.loading import ModelLoadError, with_window
 
 SENTENCE = "The old lighthouse keeper watched the storm roll in over the dark , restless sea ."
 SAME_TOL = 1e-4
 
 
 def test_wide_window_changes_nothing_narrow_window_moves_mass(minilm):
-    n = extract(minilm, SENTENCE).n_tokens
-    wide = 2 * n + 2  # every key is inside the window
+    dense = extract(minilm, SENTENCE)
+    wide = 2 * dense.n_tokens + 2  # every key is inside the window
     calls = []
-    points, dense = window_sweep(minilm, SENTENCE, windows=(4, wide), progress=lambda f, m: calls.append(f))
+
+    def run(window):
+        return windowed_extract(with_window(minilm, window), minilm.spec.max_tokens, SENTENCE)
+
+    points = window_sweep(dense, run, windows=(4, wide), progress=lambda f, m: calls.append(f))
     assert [p.window for p in points] == [None, 4, wide]
     assert calls[0] == 0.0 and calls[-1] == 1.0
     dense_point, narrow, full = points
@@ -32,7 +37,7 @@ def test_windowed_rows_match_an_independent_renormalisation_in_layer_one(minilm)
     import torch
 
     dense = extract(minilm, SENTENCE)
-    windowed = extract(as_longformer(minilm, 4), SENTENCE, global_positions=(0,))
+    windowed = extract(with_window(minilm, 4), SENTENCE, global_positions=(0,))
     q, k = (torch.from_numpy(x[0]).double() for x in (dense.queries, dense.keys))
     scores = q @ k.transpose(1, 2) / np.sqrt(q.shape[-1])  # [H, N, N]
     n = dense.n_tokens
@@ -44,5 +49,5 @@ def test_windowed_rows_match_an_independent_renormalisation_in_layer_one(minilm)
 
 
 def test_only_bert_converts(minilm_longformer):
-    with pytest.raises(ValueError, match="needs a BERT model"):
-        as_longformer(minilm_longformer, 8)
+    with pytest.raises(ModelLoadError, match="takes no attention window"):
+        with_window(minilm_longformer, 8)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from models.banded import pool_edges
+from models.banded import pooled as pooled_matrix
 from viz import sparse
 from viz.labels import token_labels
 
@@ -50,25 +52,25 @@ def test_mask_figure_z_is_one_for_allowed_and_zero_for_blocked():
     assert _colour_of(0, base) == sparse.BLOCKED_COLOUR and _colour_of(1, base) == sparse.ALLOWED_COLOUR
 
 
-def test_pool_blocks_gives_block_means_by_hand():
+def test_pooling_a_mask_gives_block_means_by_hand():
     rng = np.random.default_rng(0)
     mask = rng.random((10, 10)) > 0.5
-    pooled, edges = sparse.pool_blocks(mask, max_cells=5)
+    pooled, edges = pooled_matrix(mask[None], 0, 5)
     assert pooled.shape == (5, 5)
     np.testing.assert_array_equal(edges, [0, 2, 4, 6, 8, 10])
     expected = mask.reshape(5, 2, 5, 2).mean(axis=(1, 3))
     np.testing.assert_allclose(pooled, expected)
-    assert pooled[1, 3] == mask[2:4, 6:8].sum() / 4
+    assert pooled[1, 3] == pytest.approx(mask[2:4, 6:8].sum() / 4)
 
 
-def test_pool_blocks_with_uneven_blocks_keeps_every_position():
+def test_pooling_uneven_blocks_keeps_every_position():
     matrix = np.arange(49, dtype=np.float64).reshape(7, 7)
-    pooled, edges = sparse.pool_blocks(matrix, max_cells=3)
+    pooled, edges = pooled_matrix(matrix[None], 0, 3)
     assert edges[0] == 0 and edges[-1] == 7 and len(edges) == 4
     for p in range(3):
         for q in range(3):
             block = matrix[edges[p]:edges[p + 1], edges[q]:edges[q + 1]]
-            assert pooled[p, q] == pytest.approx(block.mean())
+            assert pooled[p, q] == pytest.approx(block.mean(), rel=1e-6)
 
 
 def test_mask_figure_pools_above_max_cells_and_says_so():
@@ -137,14 +139,14 @@ def test_pooled_heatmap_labels_ranges_and_first_tokens():
     (trace,) = fig.data
     np.testing.assert_array_equal(np.asarray(trace.z), pooled)
     assert list(trace.y) == ["0 ([CLS])", "1–5 (the…)"] == list(trace.x)
-    assert list(fig.layout.xaxis.ticktext) == ["0", "1–5"]
+    assert list(fig.layout.xaxis.ticktext) == ["0·[CLS]", "1·the"]  # each block named by its first token
     assert "queries %{y} → keys %{x}: mean" in trace.hovertemplate
     assert trace.zmax == 0.5 and trace.text is None and trace.customdata is None
 
 
 def test_pooled_heatmap_512_cells_stays_well_under_the_limit():
     rng = np.random.default_rng(0)
-    edges = sparse.pool_edges(4096)
+    edges = pool_edges(4096)
     pooled = rng.random((512, 512)) / 100
     fig = sparse.pooled_heatmap(pooled, edges, edges, _tokens(4096), title="layer 1", zmax=0.02)
     assert np.asarray(fig.data[0].z).dtype == np.float32

@@ -1,0 +1,229 @@
+"""Figure size and margins computed from the labels, so every label lands inside the canvas.
+
+Plotly draws tick labels into the margins, and neither the browser nor kaleido grows a
+fixed margin to fit them.  Here the margins come from the longest label at the chosen
+font size and the plot area from the number of tokens, so the same figure reads the
+same on screen and in a PNG, SVG or PDF for a paper.
+
+Text widths are estimated, not measured: a narrow character takes at most
+NARROW_EM of the font size in the sans-serif fonts plotly uses, and a wide (CJK)
+character one em.  The estimate errs on the generous side; the export tests measure
+the real boxes in Chromium.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+from typing import Sequence
+
+import plotly.graph_objects as go
+
+DEFAULT_FONT = 12
+MIN_FONT, MAX_FONT = 10, 32
+MIN_WIDTH, MAX_WIDTH = 300, 8000
+MIN_SCALE, MAX_SCALE = 1.0, 4.0
+LABEL_LIMIT = 128  # up to this many tokens, every token has its label
+NARROW_EM = 0.62  # upper bound of a narrow glyph's advance, in ems
+LINE_EM = 1.3  # one text line, in ems
+MIN_PLOT, MAX_AUTO_PLOT = 360, 1600  # side of a computed plot area, in px
+TICK_PAD = 8  # tick length + gap between a tick label and the plot
+COLORBAR_PX = 34  # colour bar thickness + its tick labels' gap
+WEIGHT_BAR = ("weight", "0.000")  # texts beside a weight colour bar
+BACKGROUND = "#ffffff"
+
+ERR_SETTINGS = (
+    "Figure settings out of range: font size {min_font}–{max_font} px, width {min_width}–{max_width} px "
+    "(or automatic), scale {min_scale:g}–{max_scale:g}; got font {font}, width {width}, scale {scale}."
+)
+
+
+@dataclass(frozen=True)
+class FigureSettings:
+    """How a figure is sized: the same settings drive the screen and every export.
+
+    font_size  tick label size in px; titles are a little larger
+    width      canvas width in px, or None to size it from the number of tokens
+    scale      pixel density of PNG exports (2 = sharp on slides and in print)
+    """
+
+    font_size: int = DEFAULT_FONT
+    width: int | None = None
+    scale: float = 2.0
+
+    def __post_init__(self) -> None:
+        ok = (
+            MIN_FONT <= self.font_size <= MAX_FONT
+            and (self.width is None or MIN_WIDTH <= self.width <= MAX_WIDTH)
+            and MIN_SCALE <= self.scale <= MAX_SCALE
+        )
+        if not ok:
+            raise ValueError(
+                ERR_SETTINGS.format(
+                    min_font=MIN_FONT, max_font=MAX_FONT, min_width=MIN_WIDTH, max_width=MAX_WIDTH,
+                    min_scale=MIN_SCALE, max_scale=MAX_SCALE,
+                    font=self.font_size, width=self.width, scale=self.scale,
+                )
+            )
+
+
+def text_px(text: str, font_size: float) -> float:
+    """Estimated width of `text` in px at `font_size` (generous: see the module docstring)."""
+    ems = sum(1.0 if unicodedata.east_asian_width(char) in "WF" else NARROW_EM for char in text)
+    return ems * font_size
+
+
+def longest_px(labels: Sequence[str], font_size: float) -> float:
+    return max((text_px(label, font_size) for label in labels), default=0.0)
+
+
+def tick_step(n: int, cell_px: float, font_size: float) -> int:
+    """Label every k-th position: 1 up to LABEL_LIMIT positions when a text line fits a
+    cell, otherwise evenly thinned so that labels neither overlap nor exceed LABEL_LIMIT."""
+    fit = max(1, math.ceil(font_size * LINE_EM / max(cell_px, 1e-9)))
+    limit = max(1, math.ceil(n / LABEL_LIMIT))
+    return max(fit, limit)
+
+
+def thinning_note(n: int, step: int) -> str:
+    """The caption that says labels were thinned ('' when every label is shown)."""
+    if step <= 1:
+        return ""
+    return f"labels show every {_ordinal(step)} of {n} positions"
+
+
+def _ordinal(k: int) -> str:
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+@dataclass(frozen=True)
+class MatrixLayout:
+    """Pixel layout of one or more square heatmap panels side by side.
+
+    width, height   canvas size in px
+    margin          plotly margins {l, r, t, b} in px
+    side            side of each square panel in px
+    gaps            px between consecutive panels (len = panels − 1)
+    x_step, y_step  label every k-th column / row
+    font_size       tick label size in px
+    """
+
+    width: int
+    height: int
+    margin: dict
+    side: float
+    gaps: tuple[float, ...]
+    x_step: int
+    y_step: int
+    font_size: int
+
+    def x_domains(self) -> list[tuple[float, float]]:
+        """Each panel's horizontal domain as fractions of the plot area."""
+        inner = self.width - self.margin["l"] - self.margin["r"]
+        domains, left = [], 0.0
+        for index in range(len(self.gaps) + 1):
+            domains.append((left / inner, min(1.0, (left + self.side) / inner)))
+            left += self.side + (self.gaps[index] if index < len(self.gaps) else 0.0)
+        return domains
+
+
+def matrix_layout(
+    y_labels: Sequence[str],
+    x_labels: Sequence[str],
+    settings: FigureSettings = FigureSettings(),
+    title_lines: int = 1,
+    panels: int = 1,
+    gaps: Sequence[float] = (),
+    colorbar: Sequence[str] = (),
+    axis_titles: bool = True,
+) -> MatrixLayout:
+    """Square panels sized so every (thinned) label, the titles and the colour bar fit.
+
+    x labels are drawn vertically under every panel, y labels left of the first one.
+    `gaps` are the px between panels (e.g. room for a colour bar); `colorbar` holds the
+    texts drawn beside the right-hand colour bar (its title and tick labels; () for none).  With an automatic width, each label
+    gets one text line of room (the font shrinks towards MIN_FONT for long inputs);
+    with a fixed width the panels take what is left after the margins.
+    """
+    n = max(len(y_labels), len(x_labels), 1)
+    extra = float(sum(gaps))
+    if settings.width is None:
+        font = _clamp(int(MAX_AUTO_PLOT / (n * LINE_EM)), MIN_FONT, settings.font_size)
+        side = _clamp(n * font * LINE_EM, MIN_PLOT, MAX_AUTO_PLOT)
+        margin, x_step, y_step = _margins(y_labels, x_labels, font, side, title_lines, colorbar, axis_titles)
+        width = margin["l"] + panels * side + extra + margin["r"]
+    else:
+        font, side = settings.font_size, float(settings.width) / panels
+        for _ in range(3):  # margins depend on the labels shown, which depend on the side
+            margin, x_step, y_step = _margins(y_labels, x_labels, font, side, title_lines, colorbar, axis_titles)
+            side = max(40.0, (settings.width - margin["l"] - margin["r"] - extra) / panels)
+            font = _clamp(int(side / (n * LINE_EM)), MIN_FONT, settings.font_size)
+        margin, x_step, y_step = _margins(y_labels, x_labels, font, side, title_lines, colorbar, axis_titles)
+        width = settings.width
+    return MatrixLayout(
+        width=math.ceil(width),
+        height=math.ceil(margin["t"] + side + margin["b"]),
+        margin=margin,
+        side=side,
+        gaps=tuple(float(gap) for gap in gaps),
+        x_step=x_step,
+        y_step=y_step,
+        font_size=font,
+    )
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
+
+
+def _margins(y_labels, x_labels, font, side, title_lines, colorbar, axis_titles) -> tuple[dict, int, int]:
+    """(margins in px, x label step, y label step) for square panels of `side` px."""
+    y_step = tick_step(len(y_labels), side / max(len(y_labels), 1), font)
+    x_step = tick_step(len(x_labels), side / max(len(x_labels), 1), font)
+    title_room = font * LINE_EM + 6 if axis_titles else 0
+    left = TICK_PAD + title_room + longest_px(list(y_labels)[::y_step], font) + 6
+    bottom = TICK_PAD + title_room + longest_px(list(x_labels)[::x_step], font) + 6
+    right = COLORBAR_PX + longest_px(colorbar, font + 1) + 16 if colorbar else 20
+    top = title_lines * (font + 4) * LINE_EM + 24
+    margin = {key: math.ceil(value) for key, value in (("l", left), ("r", right), ("t", top), ("b", bottom))}
+    return margin, x_step, y_step
+
+
+def axis_ticks(labels: Sequence[str], step: int, shown: Sequence[str] | None = None) -> dict:
+    """Plotly axis settings that label every `step`-th category (all when step is 1).
+
+    `shown` replaces the text drawn for each category (e.g. a block's first token)."""
+    labels = list(labels)
+    text = list(shown) if shown is not None else labels
+    return dict(type="category", tickmode="array", tickvals=labels[::step], ticktext=text[::step])
+
+
+def finish(fig: go.Figure, layout: MatrixLayout, title: str, note: str = "") -> go.Figure:
+    """Apply the computed size, margins, fonts and a white background; `note` becomes a
+    small second title line (e.g. that labels were thinned)."""
+    text = f"{title}<br><sup>{note}</sup>" if note else title
+    fig.update_layout(
+        title=dict(text=text, font=dict(size=layout.font_size + 4), x=0.0, xanchor="left", xref="paper"),
+        width=layout.width,
+        height=layout.height,
+        margin=layout.margin,
+        font=dict(size=layout.font_size),
+        paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND,
+    )
+    fig.update_xaxes(tickangle=-90, tickfont=dict(size=layout.font_size), automargin=False)
+    fig.update_yaxes(tickfont=dict(size=layout.font_size), automargin=False)
+    return fig
+
+
+def chart_layout(fig: go.Figure, **layout) -> go.Figure:
+    """Axis labels that push the margins as far as they need (kaleido honours automargin),
+    a white background and a left-aligned title: for the small charts (bars, lines)."""
+    fig.update_layout(
+        paper_bgcolor=BACKGROUND, plot_bgcolor=BACKGROUND, margin=dict(l=10, r=10, t=60, b=10), **layout
+    )
+    fig.update_xaxes(automargin=True, showgrid=True, gridcolor="#e5e5e5")
+    fig.update_yaxes(automargin=True, showgrid=True, gridcolor="#e5e5e5")
+    return fig
