@@ -30,7 +30,7 @@ COMPLEXITY: dict[PatternName, str] = {
     "longformer": "O(N·(W+g))",
     "bigbird": "O(N·(W+g+r·b))",
     "lsh": "O(N·log N)",
-    "topk": "O(N·k) kept; choosing them needs all O(N²) scores",
+    "topk": "O(N·k) kept, O(N²) to choose",
 }
 
 ERR_DILATION = "The dilation must be at least 1; got {dilation}."

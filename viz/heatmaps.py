@@ -176,11 +176,11 @@ def layer_grid(
             {
                 f"xaxis{axis}": dict(
                     domain=[left, left + side / inner_w], anchor=f"y{axis}", showticklabels=bottom_row,
-                    **axis_ticks(labels, step),
+                    ticks="outside" if bottom_row else "", **axis_ticks(labels, step),
                 ),
                 f"yaxis{axis}": dict(
                     domain=[top - side / inner_h, top], anchor=f"x{axis}", autorange="reversed",
-                    showticklabels=col == 0, **axis_ticks(labels, step),
+                    showticklabels=col == 0, ticks="outside" if col == 0 else "", **axis_ticks(labels, step),
                 ),
             }
         )
@@ -233,6 +233,7 @@ def compare_heads(
                 f"xaxis{axis}": dict(domain=list(domain), anchor=f"y{axis}", title=KEY_TITLE if index == 0 else None,
                                      **axis_ticks(labels, layout.x_step, shown)),
                 f"yaxis{axis}": dict(anchor=f"x{axis}", autorange="reversed", showticklabels=index == 0,
+                                     ticks="outside" if index == 0 else "",
                                      title=QUERY_TITLE if index == 0 else None,
                                      **axis_ticks(labels, layout.y_step, shown)),
             }

@@ -93,11 +93,12 @@ def partition_bar(layer_partition: np.ndarray) -> go.Figure:
 
 
 def role_share_table(layer_roles: np.ndarray) -> dict[str, list]:
-    """Columns for a table of each layer's share of heads per role: layer_roles [L, len(ROLES)]."""
+    """Columns for a table of each layer's share of heads per role, in whole percent:
+    layer_roles [L, len(ROLES)] (shares in 0..1)."""
     layer_roles = np.asarray(layer_roles)
     table: dict[str, list] = {"layer": list(range(1, layer_roles.shape[0] + 1))}
     for index, role in enumerate(ROLES):
-        table[ROLE_LABELS[role]] = [round(float(v), 4) for v in layer_roles[:, index]]
+        table[ROLE_LABELS[role]] = [int(round(100 * float(v))) for v in layer_roles[:, index]]
     return table
 
 

@@ -1,0 +1,91 @@
+"""Every cache of the app, in one place.
+
+One model cache keyed by the canonical (model, window) of models.loading.resolve, so
+`minilm` under window 8 and `minilm-longformer` with window 8 are one object, and the
+dense weights a window is put on load once.  Results are immutable and cached as
+resources (no copy per rerun); everything is keyed by the inputs that change it.
+The functions show no spinner of their own: the pages say what is running.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from models import sparse
+from models.analysis import Analysis, analyze
+from models.dense_vs_sparse import SWEEP_WINDOWS, WindowPoint, window_sweep, windowed_extract
+from models.extract import extract, preview_tokens
+from models.loading import LoadedModel, load_model, resolve
+from models.result import AttentionResult
+from viz import export
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _load(name: str, window: int | None) -> LoadedModel:
+    return load_model(name, window, load_dense=lambda dense: _load(*resolve(dense)))
+
+
+def get_model(name: str, window: int | None = None) -> LoadedModel:
+    """The loaded model for (name, window); raises ModelLoadError with a plain message."""
+    return _load(*resolve(name, window))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def tokens(name: str, window: int | None, text: str, text_b: str | None) -> tuple[str, ...]:
+    """The tokens the model would see (tokeniser only, no forward pass)."""
+    return preview_tokens(get_model(name, window), text, text_b)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def run_model(
+    name: str, window: int | None, text: str, text_b: str | None, global_positions: tuple[int, ...] | None
+) -> AttentionResult:
+    """One forward pass: every layer's and head's attention."""
+    return extract(get_model(name, window), text, text_b, global_positions)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def run_analysis(
+    name: str,
+    window: int | None,
+    text: str,
+    text_b: str | None,
+    global_positions: tuple[int, ...] | None,
+    exclude_special: bool,
+) -> tuple[AttentionResult, Analysis]:
+    """The model run (shared with the other pages) and its scores, roles and diagnosis."""
+    result = run_model(name, window, text, text_b, global_positions)
+    return result, analyze(result, exclude_special=exclude_special)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def explore_all(
+    _result: AttentionResult, result_key: tuple, params: sparse.PatternParams, share: float
+) -> dict[str, sparse.PatternReport]:
+    """Every sparse pattern measured on one result (`result_key` identifies `_result`)."""
+    return {
+        pattern: sparse.explore(_result.layer_attention, pattern, params, share, queries=_result.queries, keys=_result.keys)
+        for pattern in sparse.PATTERNS
+    }
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def windowed_run(dense_name: str, window: int, text: str, text_b: str | None) -> AttentionResult:
+    """The dense model's weights under `window`, cut at the dense model's token limit."""
+    dense_limit = get_model(dense_name).spec.max_tokens
+    return windowed_extract(get_model(dense_name, window), dense_limit, text, text_b)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def sweep(dense_name: str, text: str, text_b: str | None, exclude_special: bool) -> tuple[WindowPoint, ...]:
+    """The dense run (shared with the analysis page) and one summary per SWEEP_WINDOWS window."""
+    dense, _analysis = run_analysis(dense_name, None, text, text_b, None, exclude_special)
+    return window_sweep(
+        dense, lambda window: windowed_run(dense_name, window, text, text_b), SWEEP_WINDOWS, exclude_special
+    )
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def image_export_status() -> tuple[bool, str]:
+    """Whether PNG/SVG/PDF export works here (starts kaleido's browser once)."""
+    return export.image_export_available()

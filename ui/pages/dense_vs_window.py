@@ -1,0 +1,113 @@
+"""The dense-vs-window page: the chosen BERT model's own weights, run densely and under
+Longformer's sliding window, side by side, and swept over windows 64 → 4."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from models.dense_vs_sparse import SWEEP_WINDOWS
+from models.extract import InputError
+from models.loading import ModelLoadError
+from models.registry import find_spec
+from models.roles import ROLE_LABELS, ROLES
+from ui import cache, common, inputs, state
+from viz import explanations as help_text
+from viz import heatmaps
+from viz import window_sweep as sweep_figures
+
+COMPARE_MAX_TOKENS = 256  # three token-level heatmaps stay well under 5 MB of plotly JSON
+ERR_NOT_BERT = (
+    "This comparison runs a BERT model's own weights under Longformer's window, and `{name}` is a {family} "
+    "model. Choose `minilm` (or `minilm-longformer`, its windowed twin), another BERT model or a local BERT "
+    "directory in the sidebar."
+)
+
+
+def dense_model_name(name: str, family: str) -> str | None:
+    """The dense BERT model whose weights the comparison uses: the chosen model itself, or
+    the model a windowed twin is made from (declared in the registry)."""
+    spec = find_spec(name)
+    if spec is not None and spec.windowed:
+        return spec.windowed_from
+    return name if family == "bert" else None
+
+
+def page() -> None:
+    shared = inputs.current()
+    st.subheader("Dense vs Longformer window, same weights")
+    st.markdown(help_text.DENSE_VS_WINDOW_HELP)
+    if shared.problems:
+        for problem in shared.problems:
+            st.error(problem)
+        return
+    try:
+        chosen = cache.get_model(shared.model, shared.window)
+        name = dense_model_name(shared.model, chosen.family)
+        if name is None:
+            st.info(ERR_NOT_BERT.format(name=shared.model, family=chosen.family))
+            return
+        progress = st.empty()
+        with progress.container():
+            with st.spinner(f"Running `{name}` densely and under {len(SWEEP_WINDOWS)} windows…", show_time=True):
+                dense, _analysis = cache.run_analysis(name, None, shared.text, shared.text_b, None,
+                                                      shared.exclude_special)
+                points = cache.sweep(name, shared.text, shared.text_b, shared.exclude_special)
+        progress.empty()
+    except (InputError, ModelLoadError, ValueError) as error:
+        st.error(str(error))
+        return
+    common.model_caption(dense)
+    for notice in dense.notices:
+        st.info(f"Dense model: {notice}")
+    st.caption(
+        f"This page runs `{name}` densely and under windows {', '.join(map(str, SWEEP_WINDOWS))}, each time with "
+        "[CLS] as the global token. The sidebar's window applies to the other pages."
+    )
+    heads_side_by_side(name, dense, shared)
+    _sweep_figures(points)
+
+
+@st.fragment
+def heads_side_by_side(name: str, dense, shared: inputs.Inputs) -> None:
+    window = int(st.select_slider("Window", options=SWEEP_WINDOWS, value=8, key="dv_window", bind=state.BIND))
+    state.check("dv_window", window)
+    layer, head = common.layer_head_picker(dense.model.layers, dense.model.heads)
+    windowed = cache.windowed_run(name, window, shared.text, shared.text_b)  # cached by the sweep
+    n = min(dense.n_tokens, COMPARE_MAX_TOKENS)
+    if dense.n_tokens > COMPARE_MAX_TOKENS:
+        st.info(f"The heatmaps show the first {COMPARE_MAX_TOKENS} tokens; the sweep uses all {dense.n_tokens}.")
+
+    def make():
+        return heatmaps.compare_heads(
+            dense.layer_attention[layer - 1][head - 1][:n, :n],
+            windowed.layer_attention[layer - 1][head - 1][:n, :n],
+            dense.tokens[:n],
+            f"dense L{layer} H{head}",
+            f"window {window} L{layer} H{head}",
+            settings=shared.figure,
+        )
+
+    common.show(make(), "dv_compare")
+    common.figure_downloads(make, f"{name}_dense_vs_window{window}_L{layer}H{head}", shared.figure, "dv_dl")
+
+
+def _sweep_figures(points) -> None:
+    # dense first, then the widest window: read left to right as the window shrinks
+    ordered = (points[0],) + tuple(sorted(points[1:], key=lambda p: -p.window))
+    labels = ["dense"] + [str(p.window) for p in ordered[1:]]
+    left, right = st.columns(2)
+    with left:
+        scores = {s: [p.layer_scores[s].mean() for p in ordered] for s in ("cls", "sep", "diagonal", "entropy")}
+        common.show(sweep_figures.score_lines(labels, scores), "dv_scores", sized=False)
+    with right:
+        shares = np.stack([p.layer_roles.mean(axis=0) for p in ordered])
+        common.show(sweep_figures.role_bars(labels, shares), "dv_roles", sized=False)
+    common.show(sweep_figures.moved_heatmap(labels, np.stack([p.moved.mean(axis=1) for p in ordered])), "dv_moved",
+                sized=False)
+    dense_roles, narrow = ordered[0].layer_roles.mean(axis=0), ordered[-1]
+    narrow_roles = narrow.layer_roles.mean(axis=0)
+    changes = [f"{ROLE_LABELS[role]}: {dense_roles[k]:.0%} → {narrow_roles[k]:.0%}"
+               for k, role in enumerate(ROLES) if abs(dense_roles[k] - narrow_roles[k]) >= 0.01]
+    if changes:
+        st.caption(f"Role shares, dense → window {narrow.window}: " + "; ".join(changes) + ".")

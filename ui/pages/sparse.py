@@ -1,0 +1,217 @@
+"""The sparse-patterns page: seven patterns on the user's own text, measured against the
+chosen model's real attention (coverage, the top-k yardstick, reach, minimum window)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from models import sparse
+from models.extract import InputError
+from models.loading import ModelLoadError
+from models.result import AttentionResult
+from models.window import PATTERN_MIN_WINDOW, validate_window
+from ui import cache, common, inputs, state
+from viz import explanations as help_text
+from viz import export
+from viz import sparse as sparse_figures
+from viz.labels import token_labels
+
+HUB_PATTERNS = ("global", "longformer", "bigbird")
+EXPLORER_MAX_TOKENS = 512  # masks and coverage compare N×N matrices with the dense attention
+PATTERN_LABELS: dict[str, str] = {
+    "local": "local window",
+    "dilated": "dilated window",
+    "global": "global tokens only",
+    "longformer": "Longformer (window + global)",
+    "bigbird": "BigBird (window + global + random blocks)",
+    "lsh": "LSH buckets (Reformer)",
+    "topk": "top-k of the real attention (yardstick)",
+}
+ERR_BUCKETS = "The number of LSH buckets must be an even number of at least 2; got {buckets}."
+
+
+def page() -> None:
+    shared = inputs.current()
+    st.subheader("Sparse attention patterns on your text")
+    with st.expander("What these patterns are", expanded=False):
+        st.markdown(help_text.SPARSE_HELP)
+    if shared.problems:
+        for problem in shared.problems:
+            st.error(problem)
+        return
+    try:
+        with st.spinner("Running the model…", show_time=True):
+            result = cache.run_model(*shared.run_key)
+    except (InputError, ModelLoadError) as error:
+        st.error(str(error))
+        return
+    common.model_caption(result)
+    common.notices(result)
+    if result.is_banded or result.n_tokens > EXPLORER_MAX_TOKENS:
+        st.info(
+            f"The explorer compares N×N masks with the model's dense attention, so it runs on inputs of up to "
+            f"{EXPLORER_MAX_TOKENS} tokens; this one has {result.n_tokens}. Paste a shorter passage to explore it."
+        )
+        return
+    params, share = _params(result)
+    if params is None:
+        return
+    try:
+        with st.spinner("Measuring every sparse pattern…", show_time=True):
+            reports = cache.explore_all(result, shared.run_key, params, share)
+    except ValueError as error:
+        st.error(str(error))
+        return
+    _summary(reports)
+    _one_pattern(result, reports, params, share, shared.figure)
+
+
+def _params(result: AttentionResult) -> tuple[sparse.PatternParams | None, float]:
+    """The pattern parameters, bound to the URL; None (after an error message) when one is invalid."""
+    n = result.n_tokens
+    columns = st.columns(4)
+    window = columns[0].number_input("Window W (W/2 each side)", value=min(8, 2 * (n // 2)), step=2,
+                                     key="sp_window", bind=state.BIND)
+    dilation = columns[0].number_input("Dilation d", 1, 16, 2, key="sp_dilation", bind=state.BIND)
+    with columns[1]:
+        globals_ = _global_picker(result)
+    seed = columns[1].number_input("Random seed", 0, 2**31 - 1, 0, key="sp_seed", bind=state.BIND)
+    share = columns[1].slider("Share of attention to keep", 0.5, 0.99, 0.9, 0.01, key="sp_share", bind=state.BIND)
+    block = columns[2].number_input("BigBird block size b", 1, max(1, n), min(4, n), key="sp_block", bind=state.BIND)
+    random_blocks = columns[2].number_input("BigBird random blocks r", 0, 64, 2, key="sp_random", bind=state.BIND)
+    buckets = columns[3].number_input("LSH buckets (even)", value=8, step=2, key="sp_buckets", bind=state.BIND)
+    topk = columns[3].number_input("Top-k keys per query", 1, max(1, n), min(8, n), key="sp_topk", bind=state.BIND)
+    problems = []
+    try:
+        window = validate_window(window, minimum=PATTERN_MIN_WINDOW, maximum=2 * n)
+    except ValueError as error:
+        problems.append(str(error))
+    if buckets < 2 or buckets % 2:
+        problems.append(ERR_BUCKETS.format(buckets=buckets))
+    for problem in problems:
+        st.error(problem)
+    if problems:
+        return None, float(share)
+    params = sparse.PatternParams(
+        window=window, dilation=int(dilation), global_positions=globals_, block=int(block),
+        random_blocks=int(random_blocks), buckets=int(buckets), topk=int(topk), seed=int(seed),
+    )
+    return params, float(share)
+
+
+def _global_picker(result: AttentionResult) -> tuple[int, ...]:
+    labels = token_labels(result.tokens)
+    current = st.session_state.get("sp_globals")
+    if current is not None and any(label not in labels for label in current):
+        st.session_state["sp_globals"] = [label for label in current if label in labels]
+    default = [labels[p] for p in (result.global_positions or result.cls_positions[:1] or (0,))]
+    chosen = st.multiselect("Global (hub) tokens", labels, default=default, key="sp_globals", bind=state.BIND,
+                            help="Hub tokens attend to every token and every token attends to them.")
+    state.check("sp_globals", chosen, "not tokens of this text")
+    if not chosen:
+        st.caption("No hub token chosen: the global pattern allows no pair at all.")
+    return tuple(sorted(labels.index(label) for label in chosen))
+
+
+def _summary(reports: dict[str, sparse.PatternReport]) -> None:
+    st.markdown(
+        "**Every pattern at a glance.** *Coverage* is the share of the model's real attention that the pattern "
+        "keeps, averaged over layers, heads and queries. *Top-k, same density* keeps the model's own largest "
+        "weights with the same number of keys in every row: no pattern with that many keys per query keeps more."
+    )
+    table: dict[str, list] = {key: [] for key in (
+        "pattern", "density", "scores", "of N²", "complexity", "coverage", "top-k, same density", "reach ≤ 2 hops"
+    )}
+    for pattern, report in reports.items():
+        table["pattern"].append(PATTERN_LABELS[pattern])
+        table["density"].append(report.density)
+        table["scores"].append(report.computed)
+        table["of N²"].append(report.n * report.n)
+        table["complexity"].append(report.complexity)
+        table["coverage"].append(float(report.coverage.mean()))
+        table["top-k, same density"].append(float(report.oracle.mean()))
+        reach = sparse.reach_summary(report.hops)["two_hops"] if report.hops is not None else None
+        table["reach ≤ 2 hops"].append(f"{reach:.0%}" if reach is not None else "per head")
+    percent = st.column_config.NumberColumn(format="percent", width="small")
+    st.dataframe(
+        table, hide_index=True, width="stretch",
+        column_config={
+            "pattern": st.column_config.TextColumn(width="medium"),
+            "complexity": st.column_config.TextColumn(width="medium"),
+            "density": percent, "coverage": percent, "top-k, same density": percent,
+            "scores": st.column_config.NumberColumn(width="small"),
+            "of N²": st.column_config.NumberColumn(width="small"),
+        },
+    )
+    st.caption("LSH and top-k masks differ per layer and head, so their reach is not one number.")
+    common.show(
+        sparse_figures.coverage_curves(
+            {PATTERN_LABELS[p]: r.layer_coverage for p, r in reports.items()},
+            {PATTERN_LABELS[p]: r.oracle.mean(axis=1) for p, r in reports.items() if p != "topk"},
+        ),
+        "sp_curves", sized=False,
+    )
+
+
+def _one_pattern(result, reports, params: sparse.PatternParams, share: float, settings) -> None:
+    pattern = st.selectbox("Look closer at one pattern", sparse.PATTERNS, key="sp_pattern",
+                           format_func=lambda p: PATTERN_LABELS[p], bind=state.BIND)
+    state.check("sp_pattern", pattern)
+    report = reports[pattern]
+    if report.mask.ndim == 2:
+        mask, where = report.mask, ""
+    else:
+        layer, head = common.layer_head_picker(result.model.layers, result.model.heads)
+        mask, where = report.mask[layer - 1, head - 1], f" (layer {layer}, head {head}: it differs per head)"
+    hubs = params.global_positions if pattern in HUB_PATTERNS else ()
+
+    def mask_figure():
+        return sparse_figures.mask_figure(mask, result.tokens, hubs, title=f"{PATTERN_LABELS[pattern]}{where}",
+                                          settings=settings)
+
+    common.show(mask_figure(), "sp_mask")
+    stem = f"mask_{pattern}_{result.model.key}"
+    common.figure_downloads(mask_figure, stem, settings, "sp_dl_mask")
+    left, right = st.columns(2)
+    with left:
+        common.show(sparse_figures.coverage_heatmap(report.coverage, title=f"Coverage of {PATTERN_LABELS[pattern]}"),
+                    "sp_coverage", sized=False)
+    with right:
+        common.show(sparse_figures.min_window_figure(report.min_window, result.n_tokens, share), "sp_minwin",
+                    sized=False)
+    if report.hops is not None:
+        common.show(sparse_figures.reachability_figure(report.hops, result.tokens, title="Who reaches whom",
+                                                       settings=settings), "sp_reach")
+        summary = sparse.reach_summary(report.hops)
+        story = (
+            " With hub tokens every pair connects in two steps: any token reaches a hub, and the hub reaches everyone."
+            if pattern in HUB_PATTERNS and params.global_positions
+            else " Without hub tokens, far-apart tokens need many layers to reach each other."
+        )
+        st.caption(f"{summary['one_hop']:.0%} of token pairs are connected directly, "
+                   f"{summary['two_hops']:.0%} within two hops." + story)
+    else:
+        st.caption("This pattern differs per head, so reachability is not drawn for it.")
+    columns = st.columns(2)
+    columns[0].download_button(
+        "Coverage table (CSV)", lambda: export.table_csv(_coverage_table(report)),
+        file_name=f"coverage_{pattern}.csv", mime="text/csv", on_click="ignore", key="sp_dl_csv",
+        icon=":material/download:",
+    )
+    columns[1].download_button(
+        "Mask and coverage (NPZ)",
+        lambda: export.arrays_npz(mask=report.mask, coverage=report.coverage, tokens=np.asarray(result.tokens)),
+        file_name=f"mask_{pattern}.npz", mime="application/octet-stream", on_click="ignore", key="sp_dl_npz",
+        icon=":material/download:",
+    )
+
+
+def _coverage_table(report: sparse.PatternReport) -> dict[str, list]:
+    n_layers, n_heads = report.coverage.shape
+    return {
+        "layer": [layer + 1 for layer in range(n_layers) for _ in range(n_heads)],
+        "head": [head + 1 for _ in range(n_layers) for head in range(n_heads)],
+        "coverage": [round(float(v), 6) for v in report.coverage.ravel()],
+        "topk_same_density": [round(float(v), 6) for v in report.oracle.ravel()],
+    }

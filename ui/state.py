@@ -1,0 +1,84 @@
+"""The shareable URL: every input and view option lives in the link.
+
+Widgets are bound to the URL with Streamlit's `bind="query-params"` (the widget key is
+the parameter name).  Streamlit then updates the link by *replacing* the browser's
+current history entry, seeds each widget from the link when a page opens, and drops a
+value it cannot use.  This module adds what the binding leaves out: a visible note that
+names every value of the opened link that could not be used, and which default took
+its place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+LINK_KEY = "_link_at_start"  # session state: the query parameters the session was opened with
+NOTES_KEY = "_link_notes"
+CHECKED_KEY = "_link_checked"
+BIND = "query-params"
+NOTE = "The link's {key}={value} could not be used ({why}); {default} is shown instead."
+NOTE_UNKNOWN = "The link's {key}={value} is not an option of this app and was ignored."
+
+
+def remember_link(known: set[str]) -> None:
+    """On a session's first run, keep the link it was opened with and note unknown keys."""
+    state = st.session_state
+    if LINK_KEY in state:
+        return
+    params = st.query_params
+    state[LINK_KEY] = {key: params.get_all(key) for key in params}
+    state[NOTES_KEY] = [
+        NOTE_UNKNOWN.format(key=key, value=_shown(values)) for key, values in state[LINK_KEY].items() if key not in known
+    ]
+    state[CHECKED_KEY] = set()
+
+
+def linked(key: str) -> list[str] | None:
+    """The values the session's link gave for `key`, or None when it gave none."""
+    return st.session_state.get(LINK_KEY, {}).get(key)
+
+
+def check(key: str, value: Any, why: str = "not one of the choices") -> None:
+    """Once per key and session: note the link's value for `key` when the widget ended up
+    with something else (`value`, the widget's current value)."""
+    state = st.session_state
+    given = linked(key)
+    checked = state.setdefault(CHECKED_KEY, set())
+    if given is None or key in checked:
+        return
+    checked.add(key)
+    if _as_link(value) != given:
+        state.setdefault(NOTES_KEY, []).append(
+            NOTE.format(key=key, value=_shown(given), why=why, default=_shown(_as_link(value)))
+        )
+
+
+def reject(key: str, value: str, why: str, default: str) -> None:
+    """Note a link value the app itself refused (e.g. a window that breaks the rule)."""
+    notes = st.session_state.setdefault(NOTES_KEY, [])
+    note = NOTE.format(key=key, value=value, why=why, default=default)
+    if note not in notes:
+        notes.append(note)
+
+
+def show_notes(where) -> None:
+    """Draw the notes about the link into `where` (a container near the top of the page)."""
+    for note in st.session_state.get(NOTES_KEY, []):
+        where.warning(note, icon=":material/link_off:")
+
+
+def _as_link(value: Any) -> list[str]:
+    """A widget value written as the link writes it."""
+    if isinstance(value, (list, tuple)):
+        return [_as_link(item)[0] for item in value]
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    if value is None:
+        return [""]
+    return [str(value)]
+
+
+def _shown(values: list[str]) -> str:
+    return ",".join(values) if values else "(empty)"
