@@ -6,6 +6,9 @@
                             [--window W] [--dilation D] [--global POS ...] [--block B]
                             [--random R] [--buckets K] [--topk K] [--seed S] [--share F]
                             [--pair TEXT_B] [--model KEY_OR_PATH] [--format json|table]
+  python cli.py plot TEXT --layer L --head H [--pair TEXT_B] [--model KEY_OR_PATH] [--window W]
+                         [--global POS ...] [--kind head|grid|overview|partition] [--score NAME]
+                         [--font-size PX] [--width PX] [--scale S] --format png|svg|pdf|html -o FILE
   python cli.py models
 
 A window W means W/2 tokens on each side, as in Longformer: --window 2 allows |i − j| ≤ 1.
@@ -62,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="leave special tokens' query rows out of the averages")
     analyze.add_argument("--format", choices=("json", "table"), default="json")
     commands.add_parser("models", help="list the model registry")
+    add_plot_parser(commands)
 
     from models.sparse import PATTERNS, PatternParams
 
@@ -84,6 +88,62 @@ def build_parser() -> argparse.ArgumentParser:
     sparse.add_argument("--share", type=float, default=0.9, help="share of the mass for the minimum window")
     sparse.add_argument("--format", choices=("json", "table"), default="json")
     return parser
+
+
+def add_plot_parser(commands) -> None:
+    from models.registry import DEFAULT_MODEL
+    from models.scores import SCORE_NAMES
+    from models.window import MIN_WINDOW
+    from viz.figures import FIGURE_KINDS
+    from viz.layout import DEFAULT_FONT
+
+    plot = commands.add_parser("plot", help="write one of the app's figures as PNG, SVG, PDF or HTML")
+    plot.add_argument("text", help="the sentence to analyse")
+    plot.add_argument("--layer", type=int, default=1, help="1-based layer (as in the app)")
+    plot.add_argument("--head", type=int, default=1, help="1-based head (as in the app)")
+    plot.add_argument("--pair", metavar="TEXT_B", help="second sentence of a pair")
+    plot.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory")
+    plot.add_argument("--window", type=window_argument(MIN_WINDOW), help="Longformer attention window (even)")
+    plot.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
+                      help="Longformer global token positions (default: [CLS])")
+    plot.add_argument("--kind", choices=FIGURE_KINDS, default="head",
+                      help="head heatmap, every head of the layer, a score over layers × heads, or the role split")
+    plot.add_argument("--score", choices=SCORE_NAMES, default="cls", help="the score of --kind overview")
+    plot.add_argument("--font-size", type=int, default=DEFAULT_FONT, help="tick label size in px")
+    plot.add_argument("--width", type=int, help="canvas width in px (default: sized to the tokens)")
+    plot.add_argument("--scale", type=float, default=2.0, help="PNG pixel density (default 2)")
+    plot.add_argument("--format", choices=("png", "svg", "pdf", "html"), required=True)
+    plot.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the figure")
+
+
+def run_plot(args: argparse.Namespace) -> str:
+    from pathlib import Path
+
+    from models.analysis import analyze
+    from models.extract import InputError, extract
+    from models.loading import ModelLoadError, load_model
+    from viz import export
+    from viz.figures import figure_of
+    from viz.layout import FigureSettings
+
+    if not args.text.strip():
+        raise CliError("the text is empty: give a sentence to analyse")
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        raise CliError(f"cannot write {output}: the folder {output.parent} does not exist")
+    try:
+        settings = FigureSettings(font_size=args.font_size, width=args.width, scale=args.scale)
+        loaded = load_model(args.model, args.window)
+        result = extract(loaded, args.text, args.pair, args.global_positions)
+        fig = figure_of(args.kind, result, analyze(result), args.layer, args.head, args.score, settings)
+        data = export.figure_html(fig) if args.format == "html" else export.figure_image(fig, args.format, args.scale)
+    except (ModelLoadError, InputError, ValueError, export.ExportUnavailable) as error:
+        raise CliError(str(error)) from None
+    try:
+        output.write_bytes(data)
+    except OSError as error:
+        raise CliError(f"cannot write {output}: {error.strerror}") from None
+    return f"wrote {output} ({len(data):,} bytes, {args.kind}, layer {args.layer}, head {args.head})"
 
 
 def run_models() -> str:
@@ -210,7 +270,9 @@ def run_sparse(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        commands = {"models": lambda _args: run_models(), "analyze": run_analyze, "sparse": run_sparse}
+        commands = {
+            "models": lambda _args: run_models(), "analyze": run_analyze, "sparse": run_sparse, "plot": run_plot,
+        }
         output = commands[args.command](args)
     except CliError as error:
         print(f"error: {error}", file=sys.stderr)

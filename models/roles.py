@@ -117,14 +117,23 @@ def diagnose(
     bands = layer_bands(roles.shape[0])
     lower, middle, upper = bands["lower"], bands["middle"], bands["upper"]
     near_low = float(parts["near_diagonal"][lower].mean())
+    near_above = float(parts["near_diagonal"][np.concatenate([middle, upper])].mean())
     local_low = float((roles[lower] == "local").mean())
-    if local_low >= 0.25 or near_low >= thresholds.neighbours:
+    if local_low >= 0.25:
         found.append(
             Diagnosis(
                 "info",
-                f"{_span(lower).capitalize()} look at themselves and their neighbours "
-                f"({near_low:.0%} of attention within one token; {local_low:.0%} of heads are local): "
-                "word-level, syntax-like processing, as expected low in the stack.",
+                f"{_span(lower).capitalize()} look at themselves and their neighbours: {local_low:.0%} of their "
+                f"heads are local, and {near_low:.0%} of their attention stays within one token. Word-level, "
+                "syntax-like processing, as expected low in the stack.",
+            )
+        )
+    elif near_low >= thresholds.neighbours and near_low > near_above:
+        found.append(
+            Diagnosis(
+                "info",
+                f"{_span(lower).capitalize()} keep more of their attention within one token ({near_low:.0%}) than "
+                f"the layers above ({near_above:.0%}), though only {local_low:.0%} of their heads are mainly local.",
             )
         )
     cls_low = float(parts["to_cls"][lower].mean())

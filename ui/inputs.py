@@ -66,11 +66,10 @@ def shared_inputs() -> Inputs:
     with st.sidebar:
         st.header("Model")
         model = st.selectbox(
-            "Model", list(REGISTRY), key="model", index=list(REGISTRY).index(DEFAULT_MODEL),
-            format_func=lambda key: f"{key} ({REGISTRY[key].family})", bind=state.BIND,
+            "Model", list(REGISTRY), key="model", index=list(REGISTRY).index(DEFAULT_MODEL), bind=state.BIND,
         )
         state.check("model", model, "not a model of the registry")
-        st.caption(REGISTRY[model].description)
+        st.caption(f"{REGISTRY[model].family}: {REGISTRY[model].description}")
         model_dir = st.text_input(
             "…or a local model directory", key="dir", placeholder="/path/to/model", bind=state.BIND,
             help="A folder with config.json, a tokenizer and *.safetensors weights.",

@@ -10,7 +10,7 @@ its place.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -40,19 +40,19 @@ def linked(key: str) -> list[str] | None:
     return st.session_state.get(LINK_KEY, {}).get(key)
 
 
-def check(key: str, value: Any, why: str = "not one of the choices") -> None:
+def check(key: str, value: Any, why: str = "not one of the choices", shown: Callable[[Any], str] = str) -> None:
     """Once per key and session: note the link's value for `key` when the widget ended up
-    with something else (`value`, the widget's current value)."""
+    with something else (`value`, the widget's current value; `shown` is the widget's
+    format_func, which is how a selection widget writes its value into the link)."""
     state = st.session_state
     given = linked(key)
     checked = state.setdefault(CHECKED_KEY, set())
     if given is None or key in checked:
         return
     checked.add(key)
-    if _as_link(value) != given:
-        state.setdefault(NOTES_KEY, []).append(
-            NOTE.format(key=key, value=_shown(given), why=why, default=_shown(_as_link(value)))
-        )
+    written = _as_link(value, shown)
+    if written != given:
+        state.setdefault(NOTES_KEY, []).append(NOTE.format(key=key, value=_shown(given), why=why, default=_shown(written)))
 
 
 def reject(key: str, value: str, why: str, default: str) -> None:
@@ -69,15 +69,15 @@ def show_notes(where) -> None:
         where.warning(note, icon=":material/link_off:")
 
 
-def _as_link(value: Any) -> list[str]:
+def _as_link(value: Any, shown: Callable[[Any], str] = str) -> list[str]:
     """A widget value written as the link writes it."""
     if isinstance(value, (list, tuple)):
-        return [_as_link(item)[0] for item in value]
+        return [_as_link(item, shown)[0] for item in value]
     if isinstance(value, bool):
         return ["true" if value else "false"]
     if value is None:
         return [""]
-    return [str(value)]
+    return [shown(value)]
 
 
 def _shown(values: list[str]) -> str:

@@ -81,7 +81,7 @@ def longest_px(labels: Sequence[str], font_size: float) -> float:
 def tick_step(n: int, cell_px: float, font_size: float) -> int:
     """Label every k-th position: 1 up to LABEL_LIMIT positions when a text line fits a
     cell, otherwise evenly thinned so that labels neither overlap nor exceed LABEL_LIMIT."""
-    fit = max(1, math.ceil(font_size * LINE_EM / max(cell_px, 1e-9)))
+    fit = max(1, math.ceil(font_size * LINE_EM / max(cell_px, 1e-9) - 1e-9))
     limit = max(1, math.ceil(n / LABEL_LIMIT))
     return max(fit, limit)
 

@@ -1,14 +1,18 @@
-"""App tier: drive app.py through Streamlit's AppTest with the embedded MiniLM."""
+"""App tier: drive app.py and its pages through Streamlit's AppTest with the embedded MiniLM."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
+PAGES = ("analysis", "sparse", "dense-vs-window")
 
 
 @pytest.fixture
@@ -19,65 +23,118 @@ def app() -> AppTest:
     return at
 
 
+def open_page(at: AppTest, url_path: str) -> AppTest:
+    """Switch to a function page registered by st.navigation (AppTest.switch_page only knows
+    file pages; a function page's script hash is the hash of its url_path)."""
+    at._page_hash = calc_hash(url_path)
+    return at.run()
+
+
 def _charts(at: AppTest) -> list:
     return at.get("plotly_chart")
 
 
-def test_default_page_renders(app):
+def _specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in _charts(at)]
+
+
+def _chart_titled(at: AppTest, words: str) -> dict:
+    for spec in _specs(at):
+        title = spec.get("layout", {}).get("title", {})
+        text = title.get("text", "") if isinstance(title, dict) else str(title)
+        if words in text:
+            return spec
+    raise AssertionError(f"no chart titled with {words!r}")
+
+
+def _z(spec: dict) -> np.ndarray:
+    """A heatmap's z as an array (plotly base64-encodes numpy arrays in the spec)."""
+    import base64
+
+    z = spec["data"][0]["z"]
+    if isinstance(z, dict):
+        shape = tuple(int(side) for side in str(z["shape"]).split(","))
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    return np.asarray(z, dtype=np.float64)
+
+
+def test_default_page_has_a_heading_the_diagnosis_and_charts(app):
+    assert app.title[0].value == "Attention map analysis"
     assert app.text_area(key="text").value
     assert not app.error
-    assert len(_charts(app)) >= 4
+    assert len(_charts(app)) >= 5
     assert app.selectbox(key="model").value == "minilm"
+    assert any("What the layers do" in info.value for info in app.info)
 
 
 def test_typing_a_sentence_shows_charts(app):
     app.text_area(key="text").set_value("Dogs chase cats across the garden.").run()
     assert not app.exception and not app.error
-    assert len(_charts(app)) >= 4
-    assert app.query_params["text"] == "Dogs chase cats across the garden."
+    assert "garden" in " ".join(_chart_titled(app, "Layer 1, head 1")["data"][0]["x"])
 
 
-def test_changing_layer_and_head(app):
+def test_layer_and_head_switch_redraws_the_head(app):
     app.selectbox(key="layer").set_value(4).run()
     app.selectbox(key="head").set_value(7).run()
     assert not app.exception and not app.error
-    assert app.selectbox(key="layer").value == 4
-    assert "Layer 4, head 7" in " ".join(h.value for h in app.subheader)
-    assert len(_charts(app)) >= 4
+    assert any("Layer 4, head 7" in markdown.value for markdown in app.markdown)
+    _chart_titled(app, "Layer 4, head 7")
+
+
+def test_every_token_is_labelled_on_a_40_token_sentence(app):
+    words = "the coral reef off the island hides small fish , bright crabs and slow turtles".split()
+    text = " ".join((words * 3)[:38])
+    app.text_area(key="text").set_value(text).run()
+    head = _chart_titled(app, "Layer 1, head 1")
+    assert len(head["layout"]["xaxis"]["tickvals"]) == len(head["data"][0]["x"]) == 40
+    assert len(head["layout"]["yaxis"]["tickvals"]) == 40
+
+
+def test_role_shares_are_whole_percentages(app):
+    table = app.dataframe[0].value
+    assert table["layer"].tolist() == [1, 2, 3, 4, 5, 6]
+    shares = table.drop(columns="layer").to_numpy()
+    assert shares.dtype.kind == "i" and (shares.sum(axis=1) >= 98).all() and (shares.sum(axis=1) <= 102).all()
 
 
 def test_hide_specials_and_score_choice(app):
-    app.checkbox(key="hide_special").check().run()
+    app.checkbox(key="hide").check().run()
     app.selectbox(key="score").set_value("entropy").run()
     assert not app.exception and not app.error
+    assert "[CLS]" not in " ".join(_chart_titled(app, "Layer 1, head 1")["data"][0]["x"])
 
 
-def test_empty_text_shows_an_error(app):
+def test_empty_text_shows_an_error_and_recovers(app):
     app.text_area(key="text").set_value("   ").run()
     assert not app.exception
     assert any("empty" in error.value for error in app.error)
-    # the page stays usable: a new sentence brings the charts back
     app.text_area(key="text").set_value("Back again.").run()
     assert not app.exception and not app.error and _charts(app)
 
 
 def test_unknown_local_directory_shows_an_error(app):
-    app.text_input(key="model_dir").set_value("/no/such/model/dir").run()
+    app.text_input(key="dir").set_value("/no/such/model/dir").run()
     assert not app.exception
     assert any("/no/such/model/dir" in error.value for error in app.error)
-    app.text_input(key="model_dir").set_value("").run()
+    app.text_input(key="dir").set_value("").run()
     assert not app.exception and not app.error and _charts(app)
 
 
-def test_script_tag_in_text_does_not_crash(app):
-    app.text_area(key="text").set_value("<script>alert('x')</script> hello").run()
+@pytest.mark.parametrize("text", [
+    "<script>alert('x')</script> hello",
+    "[CLS] The dog barked . [SEP]",
+    "Zero\u200bwidth, RTL \u202eevil\u202c and emoji 🧪 text",
+])
+def test_odd_text_does_not_crash(app, text):
+    app.text_area(key="text").set_value(text).run()
     assert not app.exception and not app.error
     assert _charts(app)
 
 
 def test_sentence_pair(app):
-    app.text_input(key="text_b").set_value("It was tired.").run()
-    assert not app.exception and not app.error and _charts(app)
+    app.text_input(key="pair").set_value("It was tired.").run()
+    assert not app.exception and not app.error
+    assert sum(label.endswith("[SEP]") for label in _chart_titled(app, "Layer 1, head 1")["data"][0]["x"]) == 2
 
 
 def test_longformer_window_and_globals(app):
@@ -87,28 +144,59 @@ def test_longformer_window_and_globals(app):
     assert globals_.value == ["0·[CLS]"]
     globals_.set_value(["0·[CLS]", "2·cat"]).run()
     assert not app.exception and not app.error
+    assert "2·cat★" in _chart_titled(app, "Layer 1, head 1")["data"][0]["x"]
     app.number_input(key="window").set_value(8).run()
     assert not app.exception and not app.error and _charts(app)
 
 
-def test_query_params_seed_the_page():
+@pytest.mark.parametrize("window", [15, 2, 5000])
+def test_rejected_window_says_why_and_shows_no_stale_result(app, window):
+    app.selectbox(key="model").set_value("minilm-longformer").run()
+    app.number_input(key="window").set_value(window).run()
+    assert not app.exception
+    assert any("even whole number from 4 to 1024" in error.value for error in app.sidebar.error)
+    assert not _charts(app)  # no result of the old window left on screen
+    app.number_input(key="window").set_value(8).run()
+    assert not app.exception and not app.error and _charts(app)
+
+
+def test_share_link_restores_a_longformer_pair_with_window_and_globals():
+    """The Done-when case: a pair on minilm-longformer, window 8, two global tokens."""
+    first = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in {"text": "The dog chased the cat.", "pair": "It ran up a tree.", "model": "minilm-longformer",
+                       "window": "8", "layer": "3", "head": "5", "exclude": "true"}.items():
+        first.query_params[key] = value
+    first.query_params["globals"] = ["0·[CLS]", "2·dog"]
+    first.run()
+    assert not first.exception and not first.error
+    assert first.text_input(key="pair").value == "It ran up a tree."
+    assert first.number_input(key="window").value == 8
+    assert first.multiselect(key="globals").value == ["0·[CLS]", "2·dog"]
+    assert first.checkbox(key="exclude").value is True
+    assert first.selectbox(key="layer").value == 3 and first.selectbox(key="head").value == 5
+    head = _chart_titled(first, "Layer 3, head 5")
+    assert head["data"][0]["x"][2] == "2·dog★" and sum("[SEP]" in x for x in head["data"][0]["x"]) == 2
+
+    from models.extract import extract
+    from models.loading import load_model
+
+    result = extract(load_model("minilm-longformer", 8), "The dog chased the cat.", "It ran up a tree.", (0, 2))
+    assert [label.split("·", 1)[1].rstrip("★") for label in head["data"][0]["x"]] == list(result.tokens)
+    np.testing.assert_allclose(_z(head), result.attention[2, 4], atol=1e-6)
+
+
+def test_a_bad_link_value_is_named_and_the_default_used():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["text"] = "Shared link sentence."
-    at.query_params["layer"] = "5"
-    at.query_params["head"] = "2"
+    at.query_params["model"] = "no-such-model"
+    at.query_params["layer"] = "42"
+    at.query_params["frobnicate"] = "1"
     at.run()
     assert not at.exception and not at.error
-    assert at.text_area(key="text").value == "Shared link sentence."
-    assert at.selectbox(key="layer").value == 5 and at.selectbox(key="head").value == 2
-
-
-def test_odd_window_shows_an_error(app):
-    app.selectbox(key="model").set_value("minilm-longformer").run()
-    app.number_input(key="window").set_value(15).run()
-    assert not app.exception
-    assert any("even" in error.value for error in app.error)
-    app.selectbox(key="model").set_value("minilm").run()
-    assert not app.exception and not app.error and _charts(app)
+    notes = " ".join(warning.value for warning in at.warning)
+    assert "model=no-such-model could not be used" in notes and "minilm is shown instead" in notes
+    assert "layer=42 could not be used" in notes
+    assert "frobnicate=1 is not an option" in notes
+    assert at.selectbox(key="model").value == "minilm" and at.selectbox(key="layer").value == 1
 
 
 def test_hub_model_offline_does_not_crash(app):
@@ -120,12 +208,13 @@ def test_hub_model_offline_does_not_crash(app):
 def test_bertviz_views(app):
     app.checkbox(key="bertviz").check().run()
     assert not app.exception and not app.error
+    assert any("counts" in c.value or "numbers layers" in c.value for c in app.caption)
     app.radio(key="bertviz_view").set_value("model").run()
     assert not app.exception and not app.error
 
 
 def test_without_a_browser_image_buttons_become_a_caption(tmp_path):
-    """A fresh process with no Chrome: no PNG/SVG buttons, a caption saying why instead."""
+    """A fresh process with no Chrome: no PNG/SVG/PDF buttons, a caption saying why instead."""
     import os
     import subprocess
     import sys
@@ -135,18 +224,13 @@ def test_without_a_browser_image_buttons_become_a_caption(tmp_path):
         f"at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run()\n"
         "assert not at.exception, at.exception\n"
         "labels = [button.proto.label for button in at.get('download_button')]\n"
-        "assert labels and not any('PNG' in label or 'SVG' in label for label in labels), labels\n"
+        "assert 'HTML' in labels and not {'PNG', 'SVG', 'PDF'} & set(labels), labels\n"
         "assert any('Chromium' in caption.value for caption in at.caption)\n"
         "print('ok')\n"
     )
     env = dict(os.environ, BROWSER_PATH=str(tmp_path / "no-chrome"), PATH=str(tmp_path))
     done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=Path(APP).parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [sys.executable, "-c", script], cwd=Path(APP).parent, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-3000:]
 
@@ -156,24 +240,20 @@ def test_download_buttons_are_offered(app):
     import shutil
 
     labels = [button.proto.label for button in app.get("download_button")]
-    assert {"Scores (CSV)", "Scores and roles (JSON)", "Raw attention (NPZ)"} <= set(labels)
+    assert {"Scores (CSV)", "Scores and roles (JSON)", "Raw attention (NPZ)", "HTML"} <= set(labels)
     if os.path.exists("/usr/bin/chromium") or shutil.which("chromium"):
-        assert "Head heatmap (PNG)" in labels and "Head heatmap (SVG)" in labels
+        assert {"PNG", "SVG", "PDF"} <= set(labels)
 
 
-def _chart_specs(at: AppTest) -> list[dict]:
-    import json
-
-    return [json.loads(chart.proto.spec) for chart in _charts(at)]
-
-
-def _chart_titled(at: AppTest, words: str) -> dict:
-    for spec in _chart_specs(at):
-        title = spec.get("layout", {}).get("title", {})
-        text = title.get("text", "") if isinstance(title, dict) else str(title)
-        if words in text:
-            return spec
-    raise AssertionError(f"no chart titled with {words!r}")
+def test_figure_settings_resize_the_head_heatmap(app):
+    before = _chart_titled(app, "Layer 1, head 1")["layout"]
+    app.number_input(key="font").set_value(16).run()
+    after = _chart_titled(app, "Layer 1, head 1")["layout"]
+    assert after["xaxis"]["tickfont"]["size"] == 16 and after["height"] > before["height"]
+    app.number_input(key="width").set_value(900).run()
+    assert _chart_titled(app, "Layer 1, head 1")["layout"]["width"] == 900
+    app.number_input(key="font").set_value(3).run()
+    assert any("Figure settings out of range" in error.value for error in app.sidebar.error)
 
 
 def test_layer_animation_has_one_frame_per_layer(app):
@@ -185,14 +265,13 @@ def test_layer_animation_has_one_frame_per_layer(app):
 
 
 def test_sparse_patterns_page(app):
-    app.radio(key="page").set_value("Sparse patterns").run()
+    open_page(app, "sparse")
     assert not app.exception and not app.error
-    assert app.query_params["page"] == "Sparse patterns"
     table = app.dataframe[0].value
     assert len(table) == 7
     assert ((table["coverage"] >= 0) & (table["coverage"] <= 1 + 1e-9)).all()
     # the top-k yardstick is never beaten by a pattern with the same density
-    assert (table["top-k at same density"] >= table["coverage"] - 1e-3).all()
+    assert (table["top-k, same density"] >= table["coverage"] - 1e-3).all()
     for pattern in ("local", "dilated", "global", "longformer", "bigbird", "lsh", "topk"):
         app.selectbox(key="sp_pattern").set_value(pattern).run()
         assert not app.exception and not app.error, pattern
@@ -200,16 +279,21 @@ def test_sparse_patterns_page(app):
     app.number_input(key="sp_window").set_value(0).run()
     app.multiselect(key="sp_globals").set_value([]).run()
     assert not app.exception and not app.error
+    app.number_input(key="sp_window").set_value(7).run()
+    assert any("even whole number" in error.value for error in app.error)
 
 
-def test_dense_vs_window_page(app):
-    app.radio(key="page").set_value("Dense vs window").run()
+def test_dense_vs_window_page_uses_the_chosen_local_model(app, tmp_path):
+    open_page(app, "dense-vs-window")
     assert not app.exception and not app.error
     compare = _chart_titled(app, "Scores (mean over layers")
     assert compare["data"][0]["x"][0] == "dense"
     app.select_slider(key="dv_window").set_value(4).run()
     assert not app.exception and not app.error
-    assert any("window 4" in str(spec["layout"].get("annotations", "")) for spec in _chart_specs(app))
+    assert any("window 4 L1 H1" in str(spec["layout"].get("annotations", "")) for spec in _specs(app))
+    # a non-BERT choice gets a plain message instead
+    app.selectbox(key="model").set_value("roberta-base").run()
+    assert not app.exception
 
 
 def test_long_longformer_input_shows_a_pooled_overview_and_a_zoom(app):
@@ -218,15 +302,17 @@ def test_long_longformer_input_shows_a_pooled_overview_and_a_zoom(app):
     words = "the river bends past the old mill , and the miller counts his sacks of grain before dusk ."
     app.text_area(key="text").set_value(" ".join([words] * 60)).run()
     assert not app.exception and not app.error
-    pooled = _chart_titled(app, "pooled")
+    pooled = _chart_titled(app, "all 1142 tokens")
     assert len(pooled["data"][0]["y"]) <= 512
-    assert any("mean weight over a block" in caption.value for caption in app.caption)
+    assert pooled["layout"]["xaxis"]["ticktext"][0] == "0·[CLS]★"  # blocks are named by their first token
     zoom = _chart_titled(app, "queries 0–127")
     assert len(zoom["data"][0]["y"]) == 128
-    app.slider(key="zoom_rows").set_value((500, 560)).run()
+    app.slider(key="zoom_q").set_value((500, 560)).run()
     assert not app.exception and not app.error
     assert len(_chart_titled(app, "queries 500–559")["data"][0]["y"]) == 60
+    compare = _chart_titled(app, "vs")
+    assert compare["layout"]["xaxis"]["ticktext"]  # the pooled comparison is labelled
     assert all(len(chart.proto.spec) < 5_000_000 for chart in _charts(app))
-    app.radio(key="page").set_value("Sparse patterns").run()
+    open_page(app, "sparse")
     assert not app.exception
     assert any("up to 512 tokens" in info.value for info in app.info)

@@ -57,3 +57,13 @@ def test_layer_story_messages():
 def test_summary_layers_best_first():
     assert summary_layers(np.array([0.1, 0.5, 0.3, 0.0])) == (1, 2)
     assert summary_layers(np.zeros(3)) == ()
+
+
+def test_few_local_heads_are_not_called_neighbour_heads():
+    """21% of attention within one token but 1 of 12 lower heads local: the message says so."""
+    roles = np.array([["local"] + ["broad"] * 11] + [["broad"] * 12] + [["cls"] * 12] * 2 + [["mixed"] * 12] * 2,
+                     dtype=object)
+    partition = np.array([[0.4, 0.0, 0.21, 0.39]] * 2 + [[0.6, 0.0, 0.1, 0.3]] * 4)
+    text = " ".join(d.message for d in diagnose(roles, partition, np.zeros((6, 12)), ()))
+    assert "look at themselves and their neighbours" not in text
+    assert "within one token (21%) than the layers above (10%), though only 4% of their heads" in text

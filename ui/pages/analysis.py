@@ -18,15 +18,13 @@ from models.roles import ROLE_LABELS
 from models.scores import SCORE_NAMES
 from ui import common, inputs, state
 from viz import explanations as help_text
-from viz import export, heatmaps, overview
+from viz import export, figures, heatmaps, overview
 from viz import sparse as sparse_figures
 from viz.bertviz_view import BertvizTooLarge, bertviz_html
 from viz.layout import FigureSettings
 
-MAX_HEATMAP_TOKENS = 512  # larger inputs get a pooled overview and a zoom
 ZOOM_TOKENS = 128  # default zoom span on long inputs
 MAX_ZOOM_TOKENS = 256  # widest zoom drawn at full resolution
-MAX_GRID_TOKENS = 160
 MAX_ANIMATION_TOKENS = 96  # above this the layer animation shows a pooled view
 MAX_COMPARE_TOKENS = 256  # above this the comparison shows pooled matrices
 BERTVIZ_MAX_HEIGHT = 1600  # px; taller views scroll inside the frame
@@ -56,11 +54,9 @@ def overview_section(analysis: Analysis) -> None:
     st.subheader("Every layer and head at a glance")
     left, right = st.columns(2)
     with left:
-        score = st.selectbox(
-            "Score", SCORE_NAMES, key="score", format_func=lambda name: overview.SCORE_LABELS.get(name, name),
-            bind=state.BIND,
-        )
-        state.check("score", score)
+        label = overview.SCORE_LABELS.get
+        score = st.selectbox("Score", SCORE_NAMES, key="score", format_func=label, bind=state.BIND)
+        state.check("score", score, shown=label)
         common.show(overview.score_heatmap(analysis.scores[score], score, analysis.roles), "score_chart", sized=False)
     with right:
         common.show(overview.partition_bar(analysis.layer_partition), "partition_chart", sized=False)
@@ -73,28 +69,6 @@ def overview_section(analysis: Analysis) -> None:
     )
 
 
-def head_matrix(result: AttentionResult, layer: int, head: int) -> np.ndarray:
-    """One head's dense [N, N] weights (1-based layer and head)."""
-    n = result.n_tokens
-    return banded.block(result.layer_attention[layer - 1], slice(0, n), slice(0, n), head=head - 1)
-
-
-def head_figure(result: AttentionResult, layer: int, head: int, hide: bool, settings: FigureSettings):
-    """The head heatmap shown and exported: token level, or pooled above MAX_HEATMAP_TOKENS."""
-    title = f"Layer {layer}, head {head}"
-    if result.n_tokens > MAX_HEATMAP_TOKENS:
-        pooled, edges = banded.pooled(result.layer_attention[layer - 1], head - 1)
-        note = sparse_figures.pooled_note(result.n_tokens, edges, "mean weight per block")
-        return sparse_figures.pooled_heatmap(
-            pooled, edges, edges, result.tokens, title=f"{title}: all {result.n_tokens} tokens",
-            global_positions=result.global_positions, note=note, settings=settings,
-        )
-    return heatmaps.head_heatmap(
-        head_matrix(result, layer, head), result.tokens, result.special_mask, result.global_positions,
-        hide_special=hide, title=title, settings=settings,
-    )
-
-
 @st.fragment
 def head_section(result: AttentionResult, analysis: Analysis, settings: FigureSettings) -> None:
     """One head in detail, every head of its layer, and the head through the layers."""
@@ -103,14 +77,14 @@ def head_section(result: AttentionResult, analysis: Analysis, settings: FigureSe
     role = ROLE_LABELS[analysis.roles[layer - 1, head - 1]]
     st.markdown(f"**Layer {layer}, head {head}**: {role}")
     hide = st.checkbox("Hide special tokens and rescale rows", key="hide", bind=state.BIND)
-    fig = head_figure(result, layer, head, hide, settings)
+    fig = figures.head_figure(result, layer, head, hide, settings)
     common.show(fig, "head_chart")
-    if result.n_tokens > MAX_HEATMAP_TOKENS:
+    if result.n_tokens > figures.MAX_HEATMAP_TOKENS:
         zoom(result, layer, head, hide, settings)
     else:
         st.caption(help_text.HEATMAP_HELP)
     stem = f"{result.model.key}_L{layer}H{head}"
-    common.figure_downloads(lambda: head_figure(result, layer, head, hide, settings), stem, settings, "dl_head")
+    common.figure_downloads(lambda: figures.head_figure(result, layer, head, hide, settings), stem, settings, "dl_head")
     grid(result, analysis, layer, settings)
     animation(result, head, settings)
 
@@ -152,22 +126,16 @@ def _zoom_range(start: int, stop: int) -> slice:
 
 def grid(result: AttentionResult, analysis: Analysis, layer: int, settings: FigureSettings) -> None:
     st.subheader(f"All heads of layer {layer}")
-    if result.n_tokens > MAX_GRID_TOKENS:
-        st.caption(f"The grid is drawn for inputs of up to {MAX_GRID_TOKENS} tokens; this one has {result.n_tokens}.")
+    if result.n_tokens > figures.MAX_GRID_TOKENS:
+        st.caption(f"The grid is drawn for inputs of up to {figures.MAX_GRID_TOKENS} tokens; this one has {result.n_tokens}.")
         return
-    titles = [f"head {h + 1} · {ROLE_LABELS[role]}" for h, role in enumerate(analysis.roles[layer - 1])]
-
-    def make():
-        return heatmaps.layer_grid(result.layer_attention[layer - 1], result.tokens, title=f"Layer {layer}",
-                                   head_titles=titles, settings=settings)
-
-    common.show(make(), "grid_chart")
+    common.show(figures.grid_figure(result, analysis, layer, settings), "grid_chart")
     available, _reason = common.cache.image_export_status()
     if available:
         st.download_button(
             f"Every head of layer {layer}, one PNG each (ZIP)",
             lambda: export.figures_zip(
-                {f"layer{layer}_head{h}": head_figure(result, layer, h, False, settings)
+                {f"layer{layer}_head{h}": figures.head_figure(result, layer, h, False, settings)
                  for h in range(1, result.model.heads + 1)}, "png", settings.scale),
             file_name=f"{result.model.key}_layer{layer}.zip".replace("/", "_"), mime="application/zip",
             on_click="ignore", key="dl_zip", icon=":material/folder_zip:",
@@ -178,7 +146,7 @@ def animation(result: AttentionResult, head: int, settings: FigureSettings) -> N
     """One head through the layers, played in the browser (no rerun per frame)."""
     st.subheader(f"Head {head} through the layers")
     if result.n_tokens <= MAX_ANIMATION_TOKENS:
-        frames = np.stack([head_matrix(result, layer, head) for layer in range(1, result.model.layers + 1)])
+        frames = np.stack([figures.head_matrix(result, layer, head) for layer in range(1, result.model.layers + 1)])
         fig = heatmaps.layer_animation(frames, result.tokens, head, settings=settings)
     else:
         pooled = [banded.pooled(weights, head - 1, MAX_ANIMATION_TOKENS) for weights in result.layer_attention]
@@ -202,7 +170,7 @@ def compare_section(result: AttentionResult, settings: FigureSettings) -> None:
     (la, ha), (lb, hb) = picks
     names = (f"L{la} H{ha}", f"L{lb} H{hb}")
     if result.n_tokens <= MAX_COMPARE_TOKENS:
-        fig = heatmaps.compare_heads(head_matrix(result, la, ha), head_matrix(result, lb, hb), result.tokens,
+        fig = heatmaps.compare_heads(figures.head_matrix(result, la, ha), figures.head_matrix(result, lb, hb), result.tokens,
                                      *names, settings=settings)
     else:
         (left, edges), (right, _) = (

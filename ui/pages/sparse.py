@@ -157,7 +157,7 @@ def _summary(reports: dict[str, sparse.PatternReport]) -> None:
 def _one_pattern(result, reports, params: sparse.PatternParams, share: float, settings) -> None:
     pattern = st.selectbox("Look closer at one pattern", sparse.PATTERNS, key="sp_pattern",
                            format_func=lambda p: PATTERN_LABELS[p], bind=state.BIND)
-    state.check("sp_pattern", pattern)
+    state.check("sp_pattern", pattern, shown=PATTERN_LABELS.get)
     report = reports[pattern]
     if report.mask.ndim == 2:
         mask, where = report.mask, ""
