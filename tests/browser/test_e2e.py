@@ -1,11 +1,13 @@
 """Real browser: headless Debian Chromium driven by Playwright against `streamlit run`."""
 
+import io
 import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
@@ -16,7 +18,8 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SETTLED_JS = "() => document.querySelectorAll('[data-stale=\"true\"]').length === 0" \
+             " && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 
 if not Path(CHROMIUM).exists():
     if IN_CI:
@@ -49,40 +52,123 @@ def server():
     process.wait(timeout=20)
 
 
-def test_type_commit_switch_layer_download_and_bertviz(server, tmp_path):
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
-        page.goto(server, timeout=90_000)
-        text_area = page.locator("textarea").first
-        text_area.wait_for(timeout=90_000)
-        text_area.fill("The dog chased the cat, because it was hungry.")
-        text_area.press("Control+Enter")
-        page.get_by_text("Layer 1, head 1").first.wait_for(timeout=120_000)
-        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-        assert page.get_by_text("hungry").count() > 0
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
-        page.get_by_label("Layer", exact=True).click()  # the layer selectbox
-        page.get_by_role("option", name="3", exact=True).click()
-        page.get_by_text("Layer 3, head 1").first.wait_for(timeout=60_000)
 
-        with page.expect_download(timeout=120_000) as download_info:
-            page.get_by_role("button", name="Head heatmap (PNG)").click()
-        path = tmp_path / "head.png"
-        download_info.value.save_as(path)
-        assert path.read_bytes()[:8] == PNG_MAGIC
+def settle(page, timeout_s: float = 120) -> None:
+    """Wait until Streamlit has finished its run: no stale element, no running indicator."""
+    time.sleep(0.3)
+    page.wait_for_function(SETTLED_JS, timeout=timeout_s * 1000)
 
-        page.get_by_text("Show the interactive bertviz view").click()
-        frame = page.frame_locator("iframe").first
-        frame.locator("svg rect").first.wait_for(timeout=60_000)
-        assert frame.locator("svg text").count() > 0
 
-        # the sparse-pattern explorer draws on the same sentence
-        page.get_by_text("Sparse patterns", exact=True).click()
-        page.get_by_text("Every pattern at a glance").wait_for(timeout=120_000)
-        page.get_by_text("Who reaches whom").first.wait_for(timeout=60_000)
-        assert page.locator(".js-plotly-plot").count() >= 4
-        assert page.get_by_text("Traceback").count() == 0
-        browser.close()
+HEAD_DATA_JS = """(want) => {
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    const title = plot.layout && plot.layout.title && plot.layout.title.text || '';
+    if (title === want.title && plot.calcdata && plot.calcdata[0][0].z) {
+      const x = Array.from(plot.data[0].x);
+      if (want.hidden && x.some(label => label.includes('[CLS]'))) return null;  // not redrawn yet
+      const z = plot.calcdata[0][0].z;  // the drawn matrix, decoded
+      return {title, x, z: Array.from(z, row => Array.from(row))};
+    }
+  }
+  return null;
+}"""
+
+
+def head_data(page, title: str, hidden: bool = False) -> dict:
+    """The head heatmap titled `title` as the browser drew it (key labels and weights); waits
+    for it, and with `hidden` until its special-token columns are gone."""
+    return page.wait_for_function(HEAD_DATA_JS, arg={"title": title, "hidden": hidden}, timeout=60_000).json_value()
+
+
+def test_type_commit_switch_layer_download_and_bertviz(server, browser, tmp_path):
+    from PIL import Image
+
+    from test_exports import assert_all_inside, label_boxes
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
+    page.goto(server, timeout=90_000)
+    text_area = page.locator("textarea").first
+    text_area.wait_for(timeout=90_000)
+    text_area.fill("The dog chased the cat, because it was hungry.")
+    text_area.press("Control+Enter")
+    page.get_by_text("Layer 1, head 1").first.wait_for(timeout=120_000)
+    settle(page)
+    assert "hungry" in " ".join(head_data(page, "Layer 1, head 1")["x"])
+
+    page.get_by_label("Layer", exact=True).click()  # the layer selectbox
+    page.get_by_role("option", name="3", exact=True).click()
+    page.get_by_text("Layer 3, head 1").first.wait_for(timeout=60_000)
+    settle(page)
+    assert parse_qs(urlparse(page.url).query)["layer"] == ["3"]
+
+    with page.expect_download(timeout=120_000) as download_info:
+        page.get_by_role("button", name="PNG", exact=True).first.click()
+    png = tmp_path / "head.png"
+    download_info.value.save_as(png)
+    image = Image.open(png)
+    assert image.size[0] >= 2 * 500  # exported at scale 2
+    with page.expect_download(timeout=120_000) as download_info:
+        page.get_by_role("button", name="SVG", exact=True).first.click()
+    svg = tmp_path / "head.svg"
+    download_info.value.save_as(svg)
+    canvas, labels = label_boxes(browser, svg.read_bytes())
+    assert_all_inside(canvas, labels, head_data(page, "Layer 3, head 1")["x"])
+
+    page.get_by_text("Show the interactive bertviz view").click()
+    frame = page.frame_locator("iframe").first
+    frame.locator("svg rect").first.wait_for(timeout=60_000)
+    assert frame.locator("svg text").count() > 0
+
+    page.get_by_role("link", name="Sparse patterns").click()  # the top navigation
+    page.get_by_text("Every pattern at a glance").wait_for(timeout=120_000)
+    page.get_by_text("Who reaches whom").first.wait_for(timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 4
+    assert page.get_by_text("Traceback").count() == 0
+    page.close()
+
+
+def test_share_link_reopens_the_same_analysis_and_reruns_replace_history(server, browser):
+    query = urlencode(
+        {"text": "The dog chased the cat.", "pair": "It ran up a tree.", "model": "minilm-longformer",
+         "window": "8", "globals": ["0·[CLS]", "2·dog"], "head": "5"},
+        doseq=True,
+    )
+    first = browser.new_context(viewport={"width": 1400, "height": 3000})
+    page = first.new_page()
+    page.goto(f"{server}/?{query}", timeout=90_000)  # the default page lives at the root
+    page.get_by_text("Layer 1, head 5").first.wait_for(timeout=120_000)
+    settle(page)
+    entries = page.evaluate("() => history.length")
+    page.get_by_label("Layer", exact=True).click()
+    page.get_by_role("option", name="4", exact=True).click()
+    page.get_by_text("Layer 4, head 5").first.wait_for(timeout=60_000)
+    settle(page)
+    page.get_by_text("Hide special tokens and rescale rows").click()
+    settle(page)
+    assert page.evaluate("() => history.length") == entries  # the link was replaced, not pushed
+    link = page.url
+    assert {"layer": ["4"], "hide": ["true"], "window": ["8"]}.items() <= parse_qs(urlparse(link).query).items()
+    shown = head_data(page, "Layer 4, head 5", hidden=True)
+    first.close()
+
+    fresh = browser.new_context(viewport={"width": 1400, "height": 3000})
+    again = fresh.new_page()
+    again.goto(link, timeout=90_000)
+    again.get_by_text("Layer 4, head 5").first.wait_for(timeout=120_000)
+    settle(again)
+    reopened = head_data(again, "Layer 4, head 5", hidden=True)
+    assert reopened["x"] == shown["x"] and "2·dog★" in reopened["x"]  # same keys, the chosen global token
+    assert not [label for label in reopened["x"] if "[CLS]" in label or "[SEP]" in label]  # specials hidden
+    assert len(reopened["z"]) == len(shown["z"]) == 15  # every query row of the pair
+    for row_a, row_b in zip(reopened["z"], shown["z"]):
+        assert row_a == pytest.approx(row_b, abs=1e-6)
+    assert again.get_by_role("spinbutton", name="Attention window").input_value() == "8"
+    fresh.close()
