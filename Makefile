@@ -16,12 +16,14 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Debian's Chromium, for kaleido image export and the browser tests (no browser download).
+# Debian's Chromium, for kaleido image export and the browser tests (no browser download),
+# and poppler-utils, whose pdftotext lets the tests read an exported PDF.
+BROWSER_PACKAGES := chromium chromium-driver poppler-utils
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v pdftotext; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -q && apt-get install -y -q chromium chromium-driver) >/dev/null || echo "could not install chromium"; \
-	  else echo "chromium is missing: install the Debian packages chromium and chromium-driver"; fi; }
+	    (apt-get update -q && apt-get install -y -q $(BROWSER_PACKAGES)) >/dev/null || echo "could not install $(BROWSER_PACKAGES)"; \
+	  else echo "missing: install the Debian packages $(BROWSER_PACKAGES)"; fi; }
 
 run: $(VENV)/.installed
 	$(VENV)/bin/streamlit run app.py
@@ -32,7 +34,7 @@ test: $(VENV)/.installed-dev browser
 test-unit: $(VENV)/.installed-dev
 	$(PY) -m pytest -q tests/unit
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev browser
 	$(PY) bench.py
 
 clean:

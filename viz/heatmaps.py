@@ -12,6 +12,7 @@ pooled block's first token).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Sequence
 
@@ -44,14 +45,14 @@ def hide_special_keys(weights: np.ndarray, special_mask: np.ndarray) -> tuple[np
     return kept, keep
 
 
-def _mark_specials(fig: go.Figure, x_labels: list[str], y_labels: list[str], marked: set[str], **where) -> None:
-    """Outline the rows and columns of special/global tokens with thin red lines."""
-    for label in x_labels:
-        if label in marked:
-            fig.add_vline(x=label, line_width=1, line_dash="dot", line_color=SPECIAL_COLOUR, **where)
-    for label in y_labels:
-        if label in marked:
-            fig.add_hline(y=label, line_width=1, line_dash="dot", line_color=SPECIAL_COLOUR, **where)
+def _special_lines(x_labels: list[str], y_labels: list[str], marked: set[str]) -> list[dict]:
+    """Thin red dotted lines along the rows and columns of special/global tokens (layout shapes)."""
+    line = dict(width=1, dash="dot", color=SPECIAL_COLOUR)
+    shapes = [dict(type="line", xref="x", yref="paper", x0=label, x1=label, y0=0, y1=1, line=line)
+              for label in x_labels if label in marked]
+    shapes += [dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=label, y1=label, line=line)
+               for label in y_labels if label in marked]
+    return shapes
 
 
 def head_heatmap(
@@ -93,7 +94,7 @@ def head_heatmap(
             colorbar=_colorbar("weight"),
         )
     )
-    _mark_specials(fig, x_labels, y_labels, marked)
+    fig.update_layout(shapes=_special_lines(x_labels, y_labels, marked))
     return size_token_figure(fig, y_labels, x_labels, title, settings)
 
 
@@ -124,14 +125,15 @@ def size_token_figure(
     notes = [note] if note else []
     if layout.x_step > 1 or layout.y_step > 1:
         notes.append(thinning_note(max(len(y_labels), len(x_labels)), max(layout.x_step, layout.y_step)))
-    finish(fig, layout, title, "; ".join(notes))
-    fig.update_layout(
+    if extra_bottom:
+        layout = dataclasses.replace(
+            layout, height=layout.height + extra_bottom, margin={**layout.margin, "b": layout.margin["b"] + extra_bottom}
+        )
+    return finish(
+        fig, layout, title, "; ".join(notes),
         xaxis=dict(title=KEY_TITLE, **axis_ticks(x_labels, layout.x_step, shown_x)),
         yaxis=dict(title=QUERY_TITLE, autorange="reversed", **axis_ticks(y_labels, layout.y_step, shown_y)),
     )
-    if extra_bottom:
-        fig.update_layout(height=layout.height + extra_bottom, margin=dict(b=layout.margin["b"] + extra_bottom))
-    return fig
 
 
 def layer_grid(
@@ -157,45 +159,41 @@ def layer_grid(
     width = panel.margin["l"] + GRID_COLUMNS * side + (GRID_COLUMNS - 1) * gap_x + panel.margin["r"]
     height = panel.margin["t"] + n_rows * side + (n_rows - 1) * gap_y + gap_y + panel.margin["b"]
     step = max(1, math.ceil(n * settings.font_size * 1.3 / side))
-    fig = go.Figure()
     inner_w = width - panel.margin["l"] - panel.margin["r"]
     inner_h = height - panel.margin["t"] - panel.margin["b"]
+    traces, axes, annotations = [], {}, []  # built as plain dicts and applied at once: plotly validates per call
     for head in range(n_heads):
         row, col = divmod(head, GRID_COLUMNS)
         axis = "" if head == 0 else str(head + 1)
         left = col * (side + gap_x) / inner_w
         top = 1.0 - (gap_y + row * (side + gap_y)) / inner_h
-        fig.add_trace(
+        traces.append(
             go.Heatmap(
                 z=layer_weights[head], x=labels, y=labels, coloraxis="coloraxis",
                 hovertemplate=f"{titles[head]}<br>" + HOVER, xaxis=f"x{axis}", yaxis=f"y{axis}",
             )
         )
         bottom_row = head + GRID_COLUMNS >= n_heads
-        fig.update_layout(
-            {
-                f"xaxis{axis}": dict(
-                    domain=[left, left + side / inner_w], anchor=f"y{axis}", showticklabels=bottom_row,
-                    ticks="outside" if bottom_row else "", **axis_ticks(labels, step),
-                ),
-                f"yaxis{axis}": dict(
-                    domain=[top - side / inner_h, top], anchor=f"x{axis}", autorange="reversed",
-                    showticklabels=col == 0, ticks="outside" if col == 0 else "", **axis_ticks(labels, step),
-                ),
-            }
+        axes[f"xaxis{axis}"] = dict(
+            domain=[left, left + side / inner_w], anchor=f"y{axis}", showticklabels=bottom_row,
+            ticks="outside" if bottom_row else "", **axis_ticks(labels, step),
         )
-        fig.add_annotation(
+        axes[f"yaxis{axis}"] = dict(
+            domain=[top - side / inner_h, top], anchor=f"x{axis}", autorange="reversed",
+            showticklabels=col == 0, ticks="outside" if col == 0 else "", **axis_ticks(labels, step),
+        )
+        annotations.append(dict(
             text=titles[head], x=left + side / (2 * inner_w), y=top, xref="paper", yref="paper",
             yanchor="bottom", showarrow=False, font=dict(size=settings.font_size),
-        )
+        ))
+    fig = go.Figure(data=traces, layout=dict(annotations=annotations))
     layout = MatrixLayout(
         width=math.ceil(width), height=math.ceil(height), margin=panel.margin, side=side, gaps=(),
         x_step=step, y_step=step, font_size=settings.font_size,
     )
-    finish(fig, layout, title, thinning_note(n, step))
     fig.update_layout(coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=float(layer_weights.max()) or 1.0,
                                      colorbar=_colorbar("weight")))
-    return fig
+    return finish(fig, layout, title, thinning_note(n, step), **axes)
 
 
 def compare_heads(
@@ -221,36 +219,37 @@ def compare_heads(
     bound = max(float(np.abs(diff).max()), MIN_DIFF_RANGE)  # float noise stays white
     layout = matrix_layout(shown, shown, settings, title_lines=2, panels=3, gaps=COMPARE_GAPS, colorbar=("Δ", "−0.000"))
     domains = layout.x_domains()
-    fig = go.Figure()
     panels = ((left, "coloraxis", HOVER), (right, "coloraxis", HOVER),
               (diff, "coloraxis2", "%{y} → %{x}: %{z:+.3f}<extra></extra>"))
+    traces, axes = [], {}
     for index, ((z, colour_axis, hover), domain) in enumerate(zip(panels, domains)):
         axis = "" if index == 0 else str(index + 1)
-        fig.add_trace(go.Heatmap(z=z, x=labels, y=labels, coloraxis=colour_axis, hovertemplate=hover,
+        traces.append(go.Heatmap(z=z, x=labels, y=labels, coloraxis=colour_axis, hovertemplate=hover,
                                  xaxis=f"x{axis}", yaxis=f"y{axis}"))
-        fig.update_layout(
-            {
-                f"xaxis{axis}": dict(domain=list(domain), anchor=f"y{axis}", title=KEY_TITLE if index == 0 else None,
-                                     **axis_ticks(labels, layout.x_step, shown)),
-                f"yaxis{axis}": dict(anchor=f"x{axis}", autorange="reversed", showticklabels=index == 0,
-                                     ticks="outside" if index == 0 else "",
-                                     title=QUERY_TITLE if index == 0 else None,
-                                     **axis_ticks(labels, layout.y_step, shown)),
-            }
-        )
+        axes[f"xaxis{axis}"] = dict(domain=list(domain), anchor=f"y{axis}", title=KEY_TITLE if index == 0 else None,
+                                    **axis_ticks(labels, layout.x_step, shown))
+        axes[f"yaxis{axis}"] = dict(anchor=f"x{axis}", autorange="reversed", showticklabels=index == 0,
+                                    ticks="outside" if index == 0 else "", title=QUERY_TITLE if index == 0 else None,
+                                    **axis_ticks(labels, layout.y_step, shown))
     subtitles = (left_title, right_title, "difference (left − right)")
-    for subtitle, domain in zip(subtitles, domains):
-        fig.add_annotation(text=subtitle, x=(domain[0] + domain[1]) / 2, y=1.0, xref="paper", yref="paper",
-                           yanchor="bottom", showarrow=False, font=dict(size=layout.font_size + 1))
+    annotations = [
+        dict(text=subtitle, x=(domain[0] + domain[1]) / 2, y=1.0, xref="paper", yref="paper", yanchor="bottom",
+             showarrow=False, font=dict(size=layout.font_size + 1))
+        for subtitle, domain in zip(subtitles, domains)
+    ]
     inner = layout.width - layout.margin["l"] - layout.margin["r"]
     weight_bar_x = domains[1][1] + 6 / inner
     cmax = float(max(left.max(), right.max())) or 1.0
-    note = thinning_note(len(labels), max(layout.x_step, layout.y_step))
-    finish(fig, layout, title or f"{left_title} vs {right_title}", note)
-    fig.update_layout(
-        coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=_colorbar("weight", x=weight_bar_x, xpad=0)),
-        coloraxis2=dict(colorscale=DIFF_COLOURSCALE, cmin=-bound, cmax=bound, colorbar=_colorbar("Δ")),
+    fig = go.Figure(
+        data=traces,
+        layout=dict(
+            annotations=annotations,
+            coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=_colorbar("weight", x=weight_bar_x, xpad=0)),
+            coloraxis2=dict(colorscale=DIFF_COLOURSCALE, cmin=-bound, cmax=bound, colorbar=_colorbar("Δ")),
+        ),
     )
+    note = thinning_note(len(labels), max(layout.x_step, layout.y_step))
+    finish(fig, layout, title or f"{left_title} vs {right_title}", note, **axes)
     return fig
 
 

@@ -200,21 +200,27 @@ def axis_ticks(labels: Sequence[str], step: int, shown: Sequence[str] | None = N
     return dict(type="category", tickmode="array", tickvals=labels[::step], ticktext=text[::step])
 
 
-def finish(fig: go.Figure, layout: MatrixLayout, title: str, note: str = "") -> go.Figure:
-    """Apply the computed size, margins, fonts and a white background; `note` becomes a
-    small second title line (e.g. that labels were thinned)."""
+def finish(fig: go.Figure, layout: MatrixLayout, title: str, note: str = "", **axes: dict) -> go.Figure:
+    """Apply the computed size, margins, fonts and a white background in one layout update
+    (plotly validates every call, so one call keeps a layer switch fast).  `note` becomes a
+    small second title line (e.g. that labels were thinned); `axes` are extra settings per
+    axis name ("xaxis", "yaxis2", …); every named axis, and xaxis/yaxis, get the tick font."""
     text = f"{title}<br><sup>{note}</sup>" if note else title
+    font = dict(size=layout.font_size)
+    axes.setdefault("xaxis", {})
+    axes.setdefault("yaxis", {})
+    for name, settings in axes.items():
+        settings.update(tickfont=font, automargin=False, **({"tickangle": -90} if name.startswith("x") else {}))
     fig.update_layout(
         title=dict(text=text, font=dict(size=layout.font_size + 4), x=0.0, xanchor="left", xref="paper"),
         width=layout.width,
         height=layout.height,
         margin=layout.margin,
-        font=dict(size=layout.font_size),
+        font=font,
         paper_bgcolor=BACKGROUND,
         plot_bgcolor=BACKGROUND,
+        **axes,
     )
-    fig.update_xaxes(tickangle=-90, tickfont=dict(size=layout.font_size), automargin=False)
-    fig.update_yaxes(tickfont=dict(size=layout.font_size), automargin=False)
     return fig
 
 

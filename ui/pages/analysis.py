@@ -43,6 +43,7 @@ def page() -> None:
     common.diagnosis_summary(analysis.diagnosis)
     overview_section(analysis)
     head_section(result, analysis, shared.figure)
+    animation(result, shared.figure)
     compare_section(result, shared.figure)
     bertviz_section(result)
     data_downloads(result, analysis)
@@ -86,7 +87,6 @@ def head_section(result: AttentionResult, analysis: Analysis, settings: FigureSe
     stem = f"{result.model.key}_L{layer}H{head}"
     common.figure_downloads(lambda: figures.head_figure(result, layer, head, hide, settings), stem, settings, "dl_head")
     grid(result, analysis, layer, settings)
-    animation(result, head, settings)
 
 
 def zoom(result: AttentionResult, layer: int, head: int, hide: bool, settings: FigureSettings) -> None:
@@ -142,9 +142,13 @@ def grid(result: AttentionResult, analysis: Analysis, layer: int, settings: Figu
         )
 
 
-def animation(result: AttentionResult, head: int, settings: FigureSettings) -> None:
-    """One head through the layers, played in the browser (no rerun per frame)."""
-    st.subheader(f"Head {head} through the layers")
+@st.fragment
+def animation(result: AttentionResult, settings: FigureSettings) -> None:
+    """One head through the layers, played in the browser (no rerun per frame).  Its own
+    head picker keeps a layer switch above from redrawing it."""
+    st.subheader("One head through the layers")
+    head = st.selectbox("Head", range(1, result.model.heads + 1), key="anim_head", bind=state.BIND)
+    state.check("anim_head", head, f"this model has heads 1–{result.model.heads}")
     if result.n_tokens <= MAX_ANIMATION_TOKENS:
         frames = np.stack([figures.head_matrix(result, layer, head) for layer in range(1, result.model.layers + 1)])
         fig = heatmaps.layer_animation(frames, result.tokens, head, settings=settings)

@@ -124,26 +124,13 @@ def _summary(reports: dict[str, sparse.PatternReport]) -> None:
         "pattern", "density", "scores", "of N²", "complexity", "coverage", "top-k, same density", "reach ≤ 2 hops"
     )}
     for pattern, report in reports.items():
-        table["pattern"].append(PATTERN_LABELS[pattern])
-        table["density"].append(report.density)
-        table["scores"].append(report.computed)
-        table["of N²"].append(report.n * report.n)
-        table["complexity"].append(report.complexity)
-        table["coverage"].append(float(report.coverage.mean()))
-        table["top-k, same density"].append(float(report.oracle.mean()))
         reach = sparse.reach_summary(report.hops)["two_hops"] if report.hops is not None else None
-        table["reach ≤ 2 hops"].append(f"{reach:.0%}" if reach is not None else "per head")
-    percent = st.column_config.NumberColumn(format="percent", width="small")
-    st.dataframe(
-        table, hide_index=True, width="stretch",
-        column_config={
-            "pattern": st.column_config.TextColumn(width="medium"),
-            "complexity": st.column_config.TextColumn(width="medium"),
-            "density": percent, "coverage": percent, "top-k, same density": percent,
-            "scores": st.column_config.NumberColumn(width="small"),
-            "of N²": st.column_config.NumberColumn(width="small"),
-        },
-    )
+        row = (PATTERN_LABELS[pattern], f"{report.density:.0%}", report.computed, report.n * report.n,
+               report.complexity, f"{report.coverage.mean():.1%}", f"{report.oracle.mean():.1%}",
+               f"{reach:.0%}" if reach is not None else "per head")
+        for column, value in zip(table, row):
+            table[column].append(value)
+    st.table(table, hide_index=True)  # a static table wraps its cells, so nothing is cut off
     st.caption("LSH and top-k masks differ per layer and head, so their reach is not one number.")
     common.show(
         sparse_figures.coverage_curves(

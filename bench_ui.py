@@ -1,0 +1,122 @@
+"""UI benchmark: a layer switch in a real browser, from the click until the page has settled.
+
+  python bench_ui.py [--repeats R]
+
+Starts `streamlit run app.py` on a free local port and drives headless Debian Chromium
+with Playwright.  For each case it opens a share link, waits for the first run, then
+switches the layer R times: the clock starts just before the click on the new layer
+and stops when the head heatmap shows that layer and no element is stale (Streamlit
+marks what a running script may still replace) and the running indicator is gone.
+
+Cases and targets (issue 8):
+  13-token sentence on minilm                         ≤ 0.5 s
+  ~3,400-token document on minilm-longformer (w 512)  ≤ 1.0 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHORT_TEXT = "The cat sat on the mat because it was very tired ."  # 13 tokens with [CLS]/[SEP]
+LONG_SENTENCE = ("the river bends past the old mill , and the miller counts his sacks of grain before dusk "
+                 "while the children race their paper boats along the bank .")
+SETTLED_JS = """(title) => {
+  if (document.querySelectorAll('[data-stale="true"]').length) return false;
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  return [...document.querySelectorAll('.js-plotly-plot')].some(
+    plot => plot.layout && plot.layout.title && (plot.layout.title.text || '').startsWith(title));
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.5)
+    process.terminate()
+    raise RuntimeError("streamlit did not start within 90 s")
+
+
+def layer_switches(browser, url: str, layers: int, repeats: int) -> tuple[list[float], int]:
+    """Seconds per layer switch, and the number of tokens shown."""
+    page = browser.new_page(viewport={"width": 1400, "height": 3000})
+    page.goto(url, timeout=120_000)
+    page.wait_for_function(SETTLED_JS, arg="Layer 1, head 1", timeout=600_000)
+    time.sleep(1.0)
+    caption = page.get_by_text(re.compile(r"layers × \d+ heads")).first.inner_text()  # "…; 13 tokens."
+    n_tokens = int(re.search(r"(\d+) tokens", caption).group(1))
+    times = []
+    for index in range(repeats):
+        target = 2 + index % (layers - 1)  # 2, 3, …, L, 2, …
+        page.get_by_label("Layer", exact=True).click()
+        option = page.get_by_role("option", name=str(target), exact=True)
+        option.wait_for()
+        start = time.perf_counter()
+        option.click()
+        page.wait_for_function(SETTLED_JS, arg=f"Layer {target}, head 1", timeout=120_000, polling=10)
+        times.append(time.perf_counter() - start)
+        page.get_by_label("Layer", exact=True).click()  # back to layer 1 for the next switch
+        page.get_by_role("option", name="1", exact=True).click()
+        page.wait_for_function(SETTLED_JS, arg="Layer 1, head 1", timeout=120_000)
+    page.close()
+    return times, n_tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    long_text = " ".join([LONG_SENTENCE] * 112)
+    cases = [
+        ("minilm, short sentence", {"text": SHORT_TEXT}, 0.5),
+        ("minilm-longformer w512, long document", {"text": long_text, "model": "minilm-longformer", "window": "512"}, 1.0),
+    ]
+    process, server = start_server()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            print(f"layer switch in headless Chromium, click → settled page, median of {args.repeats}")
+            print(f"{'case':<40} {'tokens':>6} {'median s':>9} {'min s':>6} {'max s':>6}  target")
+            for name, query, target in cases:
+                times, n_tokens = layer_switches(browser, f"{server}/?{urlencode(query)}", 6, args.repeats)
+                median = statistics.median(times)
+                verdict = "met" if median <= target else "MISSED"
+                print(f"{name:<40} {n_tokens:>6} {median:>9.2f} {min(times):>6.2f} {max(times):>6.2f}"
+                      f"  ≤ {target} ({verdict})")
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
