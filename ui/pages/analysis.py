@@ -43,6 +43,7 @@ def page() -> None:
     common.diagnosis_summary(analysis.diagnosis)
     overview_section(analysis)
     head_section(result, analysis, shared.figure)
+    grid(result, analysis, shared.figure)
     animation(result, shared.figure)
     compare_section(result, shared.figure)
     bertviz_section(result)
@@ -86,7 +87,6 @@ def head_section(result: AttentionResult, analysis: Analysis, settings: FigureSe
         st.caption(help_text.HEATMAP_HELP)
     stem = f"{result.model.key}_L{layer}H{head}"
     common.figure_downloads(lambda: figures.head_figure(result, layer, head, hide, settings), stem, settings, "dl_head")
-    grid(result, analysis, layer, settings)
 
 
 def zoom(result: AttentionResult, layer: int, head: int, hide: bool, settings: FigureSettings) -> None:
@@ -124,8 +124,14 @@ def _zoom_range(start: int, stop: int) -> slice:
     return slice(start, min(stop, start + MAX_ZOOM_TOKENS))
 
 
-def grid(result: AttentionResult, analysis: Analysis, layer: int, settings: FigureSettings) -> None:
-    st.subheader(f"All heads of layer {layer}")
+@st.fragment
+def grid(result: AttentionResult, analysis: Analysis, settings: FigureSettings) -> None:
+    """Every head of one layer.  Its own layer picker keeps a layer switch of the detailed
+    head above from redrawing twelve heatmaps."""
+    st.subheader("All heads of one layer")
+    n_layers = result.model.layers
+    layer = st.selectbox("Layer (all heads)", range(1, n_layers + 1), key="grid_layer", bind=state.BIND)
+    state.check("grid_layer", layer, f"this model has layers 1–{n_layers}")
     if result.n_tokens > figures.MAX_GRID_TOKENS:
         st.caption(f"The grid is drawn for inputs of up to {figures.MAX_GRID_TOKENS} tokens; this one has {result.n_tokens}.")
         return
