@@ -108,11 +108,26 @@ def _inline_assets(markup: str, assets_dir: Path) -> tuple[str, bool]:
     return markup, True
 
 
+# Shrinks the drawing to the frame's width once bertviz has drawn it (the model view is a
+# fixed grid of one thumbnail per head, wider than a narrow frame).
+_FIT_SCRIPT = (
+    "<script>(function () {\n"
+    "  function fit() {\n"
+    "    document.body.style.zoom = 1;\n"
+    "    var wide = document.documentElement.scrollWidth, room = window.innerWidth - 4;\n"
+    "    if (wide > room) { document.body.style.zoom = room / wide; }\n"
+    "  }\n"
+    "  [300, 1000, 2500].forEach(function (ms) { setTimeout(fit, ms); });\n"
+    "  window.addEventListener('resize', fit);\n"
+    "})();</script>"
+)
+
+
 def _document(fragment: str) -> str:
     return (
         "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"></head>\n"
         "<body style=\"background:#ffffff;color:#000000;margin:8px;\">\n"
-        f"{fragment}\n</body>\n</html>\n"
+        f"{fragment}\n{_FIT_SCRIPT}\n</body>\n</html>\n"
     )
 
 

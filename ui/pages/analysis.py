@@ -28,7 +28,6 @@ MAX_ZOOM_TOKENS = 256  # widest zoom drawn at full resolution
 MAX_ANIMATION_TOKENS = 96  # above this the layer animation shows a pooled view
 MAX_COMPARE_TOKENS = 256  # above this the comparison shows pooled matrices
 BERTVIZ_MAX_HEIGHT = 1600  # px; taller views scroll inside the frame
-BERTVIZ_HEAD_PX = 92  # width bertviz's model view gives each head's thumbnail
 
 
 def page() -> None:
@@ -221,12 +220,9 @@ def bertviz_section(result: AttentionResult) -> None:
     st.caption("bertviz numbers layers and heads from 0: its layer 0 is layer 1 here, its head 0 is head 1.")
     if not offline:
         st.caption("The bertviz scripts are not installed locally, so this view needs internet access to draw.")
-    if view == "model":
-        height = 140 + 110 * len(result.layer_attention)
-        width = 60 + BERTVIZ_HEAD_PX * result.model.heads
-    else:
-        height, width = 120 + 24 * result.n_tokens, None
-    st.iframe(html, height=min(height, BERTVIZ_MAX_HEIGHT), width=width or "stretch")
+    # the model view shrinks itself to the frame's width (viz.bertviz_view), so it never cuts a head off
+    height = 140 + 110 * len(result.layer_attention) if view == "model" else 120 + 24 * result.n_tokens
+    st.iframe(html, height=min(height, BERTVIZ_MAX_HEIGHT))
 
 
 def data_downloads(result: AttentionResult, analysis: Analysis) -> None:
