@@ -23,11 +23,16 @@ from viz.layout import FigureSettings
 IMAGE_BUTTONS = (("png", "PNG"), ("svg", "SVG"), ("pdf", "PDF"))
 
 
+def show_problems(inputs: Inputs) -> bool:
+    """Say why the inputs cannot be used (True when there was something to say)."""
+    for problem in inputs.problems:
+        st.error(problem)
+    return bool(inputs.problems)
+
+
 def analysis_or_stop(inputs: Inputs) -> tuple[AttentionResult, Analysis] | None:
     """The run the inputs ask for, or None after saying plainly why there is none."""
-    if inputs.problems:
-        for problem in inputs.problems:
-            st.error(problem)
+    if show_problems(inputs):
         return None
     try:
         with st.spinner("Running the model…", show_time=True):

@@ -13,27 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import IN_CI, ROOT
+from tiers import IN_CI, ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SENTENCE_20 = "The quick brown fox jumps over the lazy dog while a curious cat watches from the wall ."
-
-if not Path(CHROMIUM).exists():
-    if IN_CI:
-        pytest.fail(f"{CHROMIUM} is missing: install the Debian packages chromium and chromium-driver", pytrace=False)
-    pytest.skip("Chromium is not installed", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _attention(n: int) -> np.ndarray:

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from tiers import ROOT
 
 
 def _cli(*args):

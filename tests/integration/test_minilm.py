@@ -13,7 +13,7 @@ from transformers import AutoModel, AutoTokenizer
 from models.analysis import analyze, to_json_dict
 from models.extract import InputError, extract
 from models.loading import ModelLoadError, embedded_model_path, load_model
-from conftest import ROOT
+from tiers import ROOT
 
 SAME_WEIGHTS_TOL = 1e-5
 CLI_TOL = 1e-4

@@ -11,7 +11,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-from conftest import ROOT
+from tiers import ROOT
 from models.loading import ModelLoadError, embedded_model_path, load_model
 
 

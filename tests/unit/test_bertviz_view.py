@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import IN_CI
+from tiers import IN_CI
 from viz.bertviz_view import ASSET_FILES, ASSETS_DIR, MAX_TOKENS, BertvizTooLarge, bertviz_html
 
 EVIL = "</script><script>alert(1)</script>"

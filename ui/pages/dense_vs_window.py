@@ -37,9 +37,7 @@ def page() -> None:
     shared = inputs.current()
     st.subheader("Dense vs Longformer window, same weights")
     st.markdown(help_text.DENSE_VS_WINDOW_HELP)
-    if shared.problems:
-        for problem in shared.problems:
-            st.error(problem)
+    if common.show_problems(shared):
         return
     try:
         chosen = cache.get_model(shared.model, shared.window)

@@ -36,9 +36,7 @@ def page() -> None:
     st.subheader("Sparse attention patterns on your text")
     with st.expander("What these patterns are", expanded=False):
         st.markdown(help_text.SPARSE_HELP)
-    if shared.problems:
-        for problem in shared.problems:
-            st.error(problem)
+    if common.show_problems(shared):
         return
     try:
         with st.spinner("Running the model…", show_time=True):
