@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from models import scores as S
+from models.compare import compare_views
 from models.result import AttentionResult
+from models.rollout import query_rollout, rollout_rows
 from models.roles import (
     ROLES,
     Diagnosis,
@@ -18,13 +21,18 @@ from models.roles import (
     summary_layers,
 )
 
+from models.sweep import VIEWS, View, sweep
+
 JSON_DECIMALS = 6
+ERR_VIEW = "Unknown view '{view}': use 'weight' (attention weights) or 'norm' (what the heads move)."
 
 
 @dataclass(frozen=True, eq=False)
 class Analysis:
-    """Scores and roles of every head, for one AttentionResult.
+    """Scores and roles of every head in one view, for one AttentionResult.
 
+    view             "weight" (attention weights α) or "norm" (row-normalised α·‖f(x)‖,
+                     models/norms.py); every field below is read in this view
     scores           name → float64 [L, H] (see models.scores.SCORE_NAMES)
     partition        [L, H, 4] mass to-CLS / to-SEP / near-diagonal / rest (sums to 1)
     roles            [L, H] role names (models.roles.ROLES)
@@ -32,8 +40,11 @@ class Analysis:
     layer_roles      [L, len(ROLES)] share of each layer's heads in each role
     layer_summary    [L] how good a sentence summary the layer's [CLS] is (cls_out × breadth)
     summary_layers   0-based layers with the best [CLS] summary, best first
-    diagnosis        plain-language messages
+    diagnosis        plain-language messages (with the comparison of the two views)
     exclude_special  whether special tokens' query rows were left out of the averages
+    rollout          [L, N] float64 attention rollout of the first cls token's row in this
+                     view (models/rollout.py): what its representation after each layer
+                     traces back to; None without a cls token
     """
 
     scores: dict[str, np.ndarray]
@@ -45,42 +56,94 @@ class Analysis:
     summary_layers: tuple[int, ...]
     diagnosis: tuple[Diagnosis, ...]
     exclude_special: bool
+    view: View = "weight"
+    rollout: np.ndarray | None = None
 
 
 def analyze(
     result: AttentionResult,
     exclude_special: bool = False,
     thresholds: RoleThresholds = RoleThresholds(),
+    view: View = "weight",
 ) -> Analysis:
+    """The analysis of one view (both views are computed: the diagnosis compares them)."""
+    if view not in VIEWS:
+        raise ValueError(ERR_VIEW.format(view=view))
+    return analyze_views(result, exclude_special, thresholds)[view]
+
+
+def analyze_views(
+    result: AttentionResult,
+    exclude_special: bool = False,
+    thresholds: RoleThresholds = RoleThresholds(),
+) -> dict[View, Analysis]:
+    """Both views from one sweep over the weights: {"weight": Analysis, "norm": Analysis}.
+
+    Without value norms (a result built by hand) only "weight" is present.
+    """
     attention = result.layer_attention
     rows = S.query_rows(result.special_mask, exclude_special)
-    scores = {
-        "cls": S.cls_score(attention, result.cls_positions, rows),
-        "sep": S.sep_score(attention, result.sep_positions, rows),
-        "diagonal": S.diagonal_score(attention, rows),
-        "prev": S.prev_score(attention, rows),
-        "next": S.next_score(attention, rows),
-        "punct": S.punct_score(attention, result.tokens, rows),
-        "entropy": S.entropy_score(attention, rows),
-        "cls_out": S.cls_out_score(attention, result.cls_positions, result.special_mask),
-    }
-    partition = S.mass_partition(attention, result.cls_positions, result.sep_positions, result.special_mask, rows)
-    roles = classify_heads(scores, thresholds)
-    layer_partition = partition.mean(axis=1)
-    breadth = S.cls_breadth(attention, result.cls_positions, result.special_mask)
-    layer_summary = (scores["cls_out"] * breadth).mean(axis=1)
-    best = summary_layers(layer_summary)
-    return Analysis(
-        scores=scores,
-        partition=partition,
-        roles=roles,
-        layer_partition=layer_partition,
-        layer_roles=role_shares(roles),
-        layer_summary=layer_summary,
-        summary_layers=best,
-        diagnosis=diagnose(roles, layer_partition, scores["cls_out"], best, thresholds),
-        exclude_special=exclude_special,
-    )
+    norms = result.value_norms
+    if norms is None:
+        heads, n = attention[0].shape[0], result.n_tokens
+        norms = np.ones((len(attention), heads, n), dtype=np.float32)
+    rollout_means = () if result.is_banded or not result.cls_positions else VIEWS
+    stats = sweep(attention, norms, result.global_value_norms, result.global_positions, means=rollout_means)
+    positions = S.KeyPositions(result.cls_positions, result.sep_positions, S.punctuation_positions(result.tokens))
+    scale = S.NormScale(norms, stats.norm_totals, result.global_value_norms, result.global_positions)
+    reads = S.read_views(attention, positions, scale)
+    entropies = {"weight": stats.entropy, "norm": stats.norm_entropy}
+    views = VIEWS if result.value_norms is not None else ("weight",)
+    parts = {}
+    for view in views:
+        view_reads = dataclasses.replace(reads[view], entropy=entropies[view])
+        scores = S.head_scores(view_reads, result.special_mask, rows)
+        partition = S.partition(view_reads, result.special_mask, rows)
+        layer_summary = (scores["cls_out"] * S.breadth(view_reads, result.special_mask)).mean(axis=1)
+        parts[view] = (scores, partition, classify_heads(scores, thresholds), layer_summary)
+    comparison = ()
+    if result.value_norms is not None:
+        special = {
+            "cls": (result.cls_positions[:1], _label(result, result.cls_positions)),
+            "sep": (result.sep_positions, _label(result, result.sep_positions)),
+        }
+        comparison = compare_views(
+            parts["weight"][1].mean(axis=1), parts["norm"][1].mean(axis=1), parts["weight"][2], parts["norm"][2],
+            result.value_norms, special, result.special_mask, thresholds,
+        )
+    out = {}
+    for view, (scores, partition, roles, layer_summary) in parts.items():
+        best = summary_layers(layer_summary)
+        layer_partition = partition.mean(axis=1)
+        story = diagnose(roles, layer_partition, scores["cls_out"], best, thresholds, warn=not comparison)
+        out[view] = Analysis(
+            scores=scores,
+            partition=partition,
+            roles=roles,
+            layer_partition=layer_partition,
+            layer_roles=role_shares(roles),
+            layer_summary=layer_summary,
+            summary_layers=best,
+            diagnosis=comparison + story if result.value_norms is not None else story,
+            exclude_special=exclude_special,
+            view=view,
+            rollout=_cls_rollout(result, stats, view),
+        )
+    return out
+
+
+def _label(result: AttentionResult, positions: tuple[int, ...]) -> str:
+    return result.tokens[positions[0]] if positions else ""
+
+
+def _cls_rollout(result: AttentionResult, stats, view: View) -> np.ndarray | None:
+    """[L, N] rollout of the first cls row: from the sweep's head means, or through the band."""
+    if not result.cls_positions:
+        return None
+    cls = result.cls_positions[:1]
+    if view in stats.head_means:
+        return rollout_rows(stats.head_means[view], cls)[0]
+    return query_rollout(result, cls, view)[0]
 
 
 def _rounded(array: np.ndarray) -> list:

@@ -9,24 +9,20 @@ layer (6.7 GB over MiniLM's six layers at 4096 tokens), so it stays banded inste
                                   and the rows of global queries are all 0.
   global_rows  [H, N, x]          column k: the k-th global token's full attention row.
 
-The functions below (`columns`, `offset_values`, `query_row`, `row_entropy`, `block`,
-`pooled`, `masked_mass`) take either form and return the same numbers, so the scores in
+The functions below (`columns`, `offset_values`, `query_row`, `block`, `pooled`,
+`masked_mass`) take either form and return the same numbers, so the scores in
 models/scores.py never need to know which one they were given.  Nothing is modified.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Sequence, Union
 
 import numpy as np
-import torch
 
 LOG_FLOOR = 1e-30  # p log p is 0 at p = 0; clamping keeps log finite
-LOG_MIN = math.log(LOG_FLOOR)
 POOL_CELLS = 512  # a pooled overview has at most this many cells per side
 
 
@@ -128,35 +124,6 @@ def query_row(layer: Layer, query: int) -> np.ndarray:
     if isinstance(layer, np.ndarray):
         return layer[:, query, :]
     return block(layer, slice(query, query + 1), slice(0, layer.shape[1]))[:, 0]
-
-
-def row_entropy(layer: Layer) -> np.ndarray:
-    """H(A[i, :]) in nats for every query row → float64 [H, N].
-
-    A banded row holds every nonzero weight of its dense row, so its entropy is the same.
-    """
-    if isinstance(layer, np.ndarray):
-        out = _entropy_rows(layer)
-    else:
-        out = _entropy_rows(layer.band)
-        if layer.n_global:
-            global_entropy = _entropy_rows(np.swapaxes(layer.global_rows, 1, 2))  # [H, x]
-            out[:, list(layer.global_positions)] = global_entropy
-    return out
-
-
-def _entropy_rows(probs_array: np.ndarray) -> np.ndarray:
-    """−Σ p log p over the last axis of [H, R, K] → float64 [H, R], one head at a time."""
-    with warnings.catch_warnings():  # read-only arrays warn; the tensor is only read here
-        warnings.simplefilter("ignore", UserWarning)
-        probs = torch.from_numpy(probs_array if min(probs_array.strides) >= 0 else probs_array.copy())
-    logs = torch.empty(probs.shape[-2:], dtype=probs.dtype)
-    out = torch.empty(probs.shape[:-1], dtype=torch.float64)
-    for head in range(probs.shape[0]):
-        torch.log(probs[head], out=logs)
-        logs.clamp_(min=LOG_MIN)
-        out[head] = -torch.linalg.vecdot(probs[head], logs).double()
-    return out.numpy()
 
 
 def block(layer: Layer, rows: slice, cols: slice, head: int | None = None) -> np.ndarray:

@@ -95,12 +95,17 @@ def diagnose(
     cls_out: np.ndarray,  # [L, H]
     summary: tuple[int, ...],
     thresholds: RoleThresholds = RoleThresholds(),
+    warn: bool = True,
 ) -> tuple[Diagnosis, ...]:
-    """Plain-language reading of the layer-by-layer role split."""
+    """Plain-language reading of the layer-by-layer role split.
+
+    warn=False leaves out the clogged-flow warning (models/compare.py judges it on the
+    norm view when value norms are available).
+    """
     parts = {name: layer_partition[:, k] for k, name in enumerate(PART_NAMES)}
     found: list[Diagnosis] = []
     special_share = float(np.isin(roles, ("cls", "sep")).mean())
-    if special_share >= thresholds.clog_share:
+    if warn and special_share >= thresholds.clog_share:
         found.append(
             Diagnosis(
                 "warning",
