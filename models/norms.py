@@ -38,9 +38,12 @@ def value_norms(values: Sequence[torch.Tensor], factors: Sequence[torch.Tensor],
     values:  L captured value-projection outputs [N, H·d] (bias included)
     factors: L output-projection factors [H, d, d] (models.capture.output_factors)
     """
-    stacked = torch.stack([v.reshape(v.shape[0], heads, -1) for v in values])  # [L, N, H, d]
-    moved = torch.einsum("lnhd,lhed->lhne", stacked.float(), torch.stack(list(factors)))  # [L, H, N, d]
-    norms = torch.linalg.vector_norm(moved, dim=-1).numpy()
+    n_layers, n = len(values), values[0].shape[0]
+    stacked = torch.stack([v.reshape(n, heads, -1) for v in values]).float()  # [L, N, H, d]
+    by_head = stacked.permute(0, 2, 1, 3).reshape(n_layers * heads, n, -1)  # [L·H, N, d]
+    factors_t = torch.stack(list(factors)).transpose(-1, -2).reshape(n_layers * heads, by_head.shape[-1], -1)
+    moved = torch.bmm(by_head, factors_t)  # [L·H, N, d]: R_h v_j, whose norm is ‖f_h(x_j)‖
+    norms = moved.square_().sum(dim=-1).sqrt_().reshape(n_layers, heads, n).numpy()
     norms.setflags(write=False)
     return norms
 
