@@ -11,6 +11,7 @@ from models import scores as S
 from models.compare import compare_views
 from models.result import AttentionResult
 from models.rollout import query_rollout, rollout_rows
+from models.words import result_words
 from models.roles import (
     ROLES,
     Diagnosis,
@@ -150,9 +151,13 @@ def _rounded(array: np.ndarray) -> list:
     return np.round(np.asarray(array, dtype=np.float64), JSON_DECIMALS).tolist()
 
 
-def to_json_dict(result: AttentionResult, analysis: Analysis) -> dict:
-    """The stable JSON document printed by `cli.py analyze --format json` (see README)."""
-    return {
+def to_json_dict(result: AttentionResult, analysis: Analysis, word_level: bool = False) -> dict:
+    """The stable JSON document printed by `cli.py analyze --format json` (see README).
+
+    Scores, partition, roles, layers, diagnosis and rollout follow `analysis.view`.
+    word_level merges word pieces in the rollout (models/words.py; dense inputs only).
+    """
+    document = {
         "model": {
             "key": result.model.key,
             "family": result.model.family,
@@ -160,11 +165,13 @@ def to_json_dict(result: AttentionResult, analysis: Analysis) -> dict:
             "heads": result.model.heads,
             "window": result.model.window,
         },
+        "view": analysis.view,
         "tokens": list(result.tokens),
         "special": {"cls": list(result.cls_positions), "sep": list(result.sep_positions)},
         "global": list(result.global_positions),
         "segments": list(result.segment_ids),
         "truncated": result.truncated,
+        "typed_markers": list(result.typed_markers),
         "notices": list(result.notices),
         "exclude_special": analysis.exclude_special,
         "scores": {name: _rounded(values) for name, values in analysis.scores.items()},
@@ -184,4 +191,24 @@ def to_json_dict(result: AttentionResult, analysis: Analysis) -> dict:
         ],
         "summary_layers": [layer + 1 for layer in analysis.summary_layers],
         "diagnosis": [{"level": d.level, "message": d.message} for d in analysis.diagnosis],
+        "value_norms": _rounded(result.value_norms) if result.value_norms is not None else None,
+    }
+    if result.global_value_norms is not None:
+        document["global_value_norms"] = _rounded(result.global_value_norms)
+    document.update(_rollout_json(result, analysis, word_level))
+    return document
+
+
+def _rollout_json(result: AttentionResult, analysis: Analysis, word_level: bool) -> dict:
+    """"rollout" of the first cls row (token or word level) and, at word level, "words"."""
+    if analysis.rollout is None:
+        return {"rollout": None}
+    query, layers = result.cls_positions[0], analysis.rollout
+    if not word_level:
+        return {"rollout": {"query": query, "layers": _rounded(layers)}}
+    words = result_words(result)
+    word = next(w for w, group in enumerate(words.groups) if query in group)
+    return {
+        "words": {"labels": list(words.labels), "groups": [list(group) for group in words.groups]},
+        "rollout": {"query": word, "layers": _rounded(layers @ words.merge)},
     }

@@ -80,8 +80,8 @@ def result_words(result: AttentionResult) -> WordGroups:
 
 def word_rollout(
     result: AttentionResult, word_queries: Sequence[int] | None = None, view: View = "weight"
-) -> tuple[WordGroups, np.ndarray]:
-    """Rollout rows per word → (words, [Q, L, W] float64).
+) -> tuple[WordGroups, tuple[int, ...], np.ndarray]:
+    """Rollout rows per word → (words, the word queries, [Q, L, W] float64).
 
     word_queries are word indices (default: the word holding the first cls token).  A word's
     row is the mean of its pieces' token rows (models.rollout), with key columns summed.
@@ -96,7 +96,7 @@ def word_rollout(
     pieces = sorted({p for word in word_queries for p in words.groups[word]})
     rows = dict(zip(pieces, query_rollout(result, pieces, view)))  # position → [L, N]
     merged = np.stack([np.mean([rows[p] for p in words.groups[word]], axis=0) for word in word_queries])
-    return words, merged @ words.merge
+    return words, tuple(int(word) for word in word_queries), merged @ words.merge
 
 
 def _label(pieces: list[str]) -> str:
