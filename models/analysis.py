@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from models.sweep import VIEWS, View, sweep
 
 JSON_DECIMALS = 6
 ERR_VIEW = "Unknown view '{view}': use 'weight' (attention weights) or 'norm' (what the heads move)."
+ERR_NO_NORMS = "This result has no value norms, so only the 'weight' view can be analysed."
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,34 +69,48 @@ def analyze(
     thresholds: RoleThresholds = RoleThresholds(),
     view: View = "weight",
 ) -> Analysis:
-    """The analysis of one view (both views are computed: the diagnosis compares them)."""
+    """The analysis of one view, with its [CLS] rollout (both views' scores are computed:
+    the diagnosis compares them)."""
     if view not in VIEWS:
         raise ValueError(ERR_VIEW.format(view=view))
-    return analyze_views(result, exclude_special, thresholds)[view]
+    analyses = analyze_views(result, exclude_special, thresholds, rollout_views=(view,))
+    if view not in analyses:
+        raise ValueError(ERR_NO_NORMS)
+    return analyses[view]
 
 
 def analyze_views(
     result: AttentionResult,
     exclude_special: bool = False,
     thresholds: RoleThresholds = RoleThresholds(),
+    rollout_views: Sequence[View] = ("weight",),
+    views: Sequence[View] = VIEWS,
 ) -> dict[View, Analysis]:
     """Both views from one sweep over the weights: {"weight": Analysis, "norm": Analysis}.
 
-    Without value norms (a result built by hand) only "weight" is present.
+    rollout_views: the views whose [CLS] rollout is computed (`Analysis.rollout`; None in
+    the others).  The norm-view rollout is an option: it needs T̃ summed over heads.
+    views: the views to return.  With both, each diagnosis compares them and the
+    clogged-flow warning is judged on the norm view.  Without value norms (a result built
+    by hand) only "weight" is available.
     """
+    available = VIEWS if result.value_norms is not None else ("weight",)
+    views = tuple(view for view in views if view in available)
+    if not views:
+        raise ValueError(ERR_NO_NORMS)
     attention = result.layer_attention
-    rows = S.query_rows(result.special_mask, exclude_special)
     norms = result.value_norms
     if norms is None:
-        heads, n = attention[0].shape[0], result.n_tokens
-        norms = np.ones((len(attention), heads, n), dtype=np.float32)
-    rollout_means = () if result.is_banded or not result.cls_positions else VIEWS
-    stats = sweep(attention, norms, result.global_value_norms, result.global_positions, means=rollout_means)
+        norms = np.ones((len(attention), attention[0].shape[0], result.n_tokens), dtype=np.float32)
+    rollout_views = tuple(view for view in rollout_views if view in views) if result.cls_positions else ()
     positions = S.KeyPositions(result.cls_positions, result.sep_positions, S.punctuation_positions(result.tokens))
+    plan = S.read_plan(positions, result.n_tokens)
+    stats = sweep(attention, norms, result.global_value_norms, result.global_positions,
+                  means=() if result.is_banded else rollout_views)
     scale = S.NormScale(norms, stats.norm_totals, result.global_value_norms, result.global_positions)
-    reads = S.read_views(attention, positions, scale)
+    reads = S.read_views(plan, S.gather(attention, plan), scale if "norm" in views else None)
     entropies = {"weight": stats.entropy, "norm": stats.norm_entropy}
-    views = VIEWS if result.value_norms is not None else ("weight",)
+    rows = S.query_rows(result.special_mask, exclude_special)
     parts = {}
     for view in views:
         view_reads = dataclasses.replace(reads[view], entropy=entropies[view])
@@ -102,21 +118,13 @@ def analyze_views(
         partition = S.partition(view_reads, result.special_mask, rows)
         layer_summary = (scores["cls_out"] * S.breadth(view_reads, result.special_mask)).mean(axis=1)
         parts[view] = (scores, partition, classify_heads(scores, thresholds), layer_summary)
-    comparison = ()
-    if result.value_norms is not None:
-        special = {
-            "cls": (result.cls_positions[:1], _label(result, result.cls_positions)),
-            "sep": (result.sep_positions, _label(result, result.sep_positions)),
-        }
-        comparison = compare_views(
-            parts["weight"][1].mean(axis=1), parts["norm"][1].mean(axis=1), parts["weight"][2], parts["norm"][2],
-            result.value_norms, special, result.special_mask, thresholds,
-        )
+    compared = len(parts) == len(VIEWS)
+    comparison = _comparison(result, parts, thresholds) if compared else ()
     out = {}
     for view, (scores, partition, roles, layer_summary) in parts.items():
         best = summary_layers(layer_summary)
         layer_partition = partition.mean(axis=1)
-        story = diagnose(roles, layer_partition, scores["cls_out"], best, thresholds, warn=not comparison)
+        story = diagnose(roles, layer_partition, scores["cls_out"], best, thresholds, warn=not compared)
         out[view] = Analysis(
             scores=scores,
             partition=partition,
@@ -125,22 +133,33 @@ def analyze_views(
             layer_roles=role_shares(roles),
             layer_summary=layer_summary,
             summary_layers=best,
-            diagnosis=comparison + story if result.value_norms is not None else story,
+            diagnosis=comparison + story,
             exclude_special=exclude_special,
             view=view,
-            rollout=_cls_rollout(result, stats, view),
+            rollout=_cls_rollout(result, stats, view) if view in rollout_views else None,
         )
     return out
+
+
+def _comparison(result: AttentionResult, parts: dict, thresholds: RoleThresholds) -> tuple[Diagnosis, ...]:
+    """models.compare.compare_views on the two views' layer partitions and roles."""
+    special = {
+        "cls": (result.cls_positions[:1], _label(result, result.cls_positions)),
+        "sep": (result.sep_positions, _label(result, result.sep_positions)),
+    }
+    (_, weight_partition, weight_roles, _), (_, norm_partition, norm_roles, _) = parts["weight"], parts["norm"]
+    return compare_views(
+        weight_partition.mean(axis=1), norm_partition.mean(axis=1), weight_roles, norm_roles,
+        result.value_norms, special, result.special_mask, thresholds,
+    )
 
 
 def _label(result: AttentionResult, positions: tuple[int, ...]) -> str:
     return result.tokens[positions[0]] if positions else ""
 
 
-def _cls_rollout(result: AttentionResult, stats, view: View) -> np.ndarray | None:
+def _cls_rollout(result: AttentionResult, stats, view: View) -> np.ndarray:
     """[L, N] rollout of the first cls row: from the sweep's head means, or through the band."""
-    if not result.cls_positions:
-        return None
     cls = result.cls_positions[:1]
     if view in stats.head_means:
         return rollout_rows(stats.head_means[view], cls)[0]

@@ -138,7 +138,7 @@ def _row_sums(mean: Layer) -> np.ndarray:
 def _left_multiply(vectors: np.ndarray, mean: Layer) -> np.ndarray:
     """[K, N] @ M for a dense [N, N] or one-head banded M."""
     if not isinstance(mean, BandedLayer):
-        return vectors @ mean
+        return vectors.astype(mean.dtype) @ mean  # one dtype: numpy's BLAS path
     n, x, half = mean.shape[1], mean.n_global, mean.window // 2
     band = mean.band[0]  # [N, x + w + 1]
     out = np.zeros((vectors.shape[0], n + 2 * half))  # padded: column j + half is key j

@@ -21,7 +21,7 @@ from typing import Literal, Sequence, get_args
 
 import numpy as np
 
-from models.banded import LOG_FLOOR, Layer, columns, offset_values, query_row
+from models.banded import LOG_FLOOR, Layer, entries
 from models.sweep import sweep
 
 ScoreName = Literal["cls", "sep", "diagonal", "prev", "next", "punct", "entropy", "cls_out"]
@@ -34,6 +34,7 @@ OFFSETS = (-1, 0, 1)
 
 PUNCTUATION = frozenset({".", ","})
 SUBWORD_MARKS = ("##", "Ġ", "▁")
+PUNCTUATION_TOKENS = frozenset(PUNCTUATION | {mark + p for mark in SUBWORD_MARKS for p in PUNCTUATION})
 Attention = Sequence[Layer]  # L × [H, N, N], or L banded Longformer layers (models.banded)
 ERR_NO_ROWS = "No query rows to average over: the query mask selects no token."
 
@@ -58,11 +59,11 @@ class KeyPositions:
 
 @dataclass(frozen=True)
 class NormScale:
-    """What turns weights into the norm view T̃ (models/norms.py), per layer.
+    """What turns weights into the norm view T̃ (models/norms.py), for L layers.
 
-    norms          [L, H, N] ‖f_h(x_j)‖ through `value` (local rows, every key)
-    totals         [L, H, N] Σ_j α_ij ‖f_h(x_j)‖, each row's normaliser (models/sweep.py)
-    global_norms   [L, H, N] through `value_global`, used by the rows in global_positions
+    norms             [L, H, N] ‖f_h(x_j)‖ through `value` (local rows, every key)
+    totals            [L, H, N] Σ_j α_ij ‖f_h(x_j)‖, each row's normaliser (models/sweep.py)
+    global_norms      [L, H, N] through `value_global`, for the rows in global_positions
     """
 
     norms: np.ndarray
@@ -70,40 +71,86 @@ class NormScale:
     global_norms: np.ndarray | None = None
     global_positions: tuple[int, ...] = ()
 
-    def key_norms(self, layer: int, keys: np.ndarray) -> np.ndarray:
-        """[H, N, K] the norm each row i gives key keys[k] (keys may differ per row: [N, K])."""
-        keys = np.broadcast_to(keys, (self.norms.shape[-1],) + keys.shape[-1:])
-        scale = self.norms[layer][:, keys]
+    def block_scale(self, plan: "ReadPlan") -> np.ndarray:
+        """[L, H, K + 4, N] float32: ‖f(x_key)‖ / Σ_k T[row, k] for each pair of the plan's blocks.
+
+        Rows of empty totals get 0; the rows of global tokens use `global_norms`.
+        """
+        inverse = np.divide(1.0, self.totals, out=np.zeros(self.totals.shape), where=self.totals > 0)
+        inverse = inverse.astype(np.float32)  # [L, H, N], by query row
+        k = plan.k
+        scale = np.empty(self.norms.shape[:2] + (k + 4, plan.n), dtype=np.float32)
+        scale[:, :, :k] = self.norms[:, :, plan.key_positions, None] * inverse[:, :, None, :]  # K key columns
+        scale[:, :, k : k + 3] = self.norms[:, :, plan.near_keys] * inverse[:, :, None, :]  # the 3 offsets
+        scale[:, :, k + 3] = self.norms * inverse[:, :, plan.cls, None]  # the cls row
         if self.global_norms is not None:
             for row in self.global_positions:
-                scale[:, row] = self.global_norms[layer][:, keys[row]]
+                own = inverse[:, :, row, None]
+                scale[:, :, :k, row] = self.global_norms[:, :, plan.key_positions] * own
+                scale[:, :, k : k + 3, row] = self.global_norms[:, :, plan.near_keys[:, row]] * own
+            if plan.cls in self.global_positions:
+                scale[:, :, k + 3] = self.global_norms * inverse[:, :, plan.cls, None]
         return scale
-
-    def row_norms(self, layer: int, row: int) -> np.ndarray:
-        """[H, N] the key norms one query row uses."""
-        norms = self.global_norms if self.global_norms is not None and row in self.global_positions else self.norms
-        return norms[layer]
-
-    def row_scale(self, layer: int) -> np.ndarray:
-        """[H, N] 1 / Σ_k T[i, k] (0 where a row moves nothing)."""
-        totals = self.totals[layer]
-        return np.divide(1.0, totals, out=np.zeros(totals.shape), where=totals > 0)
 
 
 @dataclass(frozen=True, eq=False)
 class Reads:
     """The entries every score reads, for L layers × H heads × N query rows, in one view.
 
-    to_keys   [L, H, N, 4] float64  mass on each KEY_GROUPS group of keys
-    offsets   [L, H, N, 3] float64  A[i, i−1], A[i, i], A[i, i+1] (0 outside the sequence)
-    cls_row   [L, H, N]    float64  the first cls token's own row (zeros without one)
+    to_keys   [L, H, 4, N] float32  mass of row i on each KEY_GROUPS group of keys
+    offsets   [L, H, 3, N] float32  A[i, i−1], A[i, i], A[i, i+1] (0 outside the sequence)
+    cls_row   [L, H, N]    float32  the first cls token's own row (zeros without one)
     entropy   [L, H, N]    float64  H(A[i, :]) in nats, or None (then no entropy score)
+    (averages over rows are taken in float64)
     """
 
     to_keys: np.ndarray
     offsets: np.ndarray
     cls_row: np.ndarray
     entropy: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ReadPlan:
+    """Which weights the scores read: G = (K + 3 + 1)·N (query, key) pairs, in blocks of N.
+
+    queries, keys  [G] the pairs: every row's weight on each of the K keys (key by key),
+                   on its three near-diagonal keys (offset by offset, clipped into range),
+                   and the first cls token's row
+    table          [4, K] KEY_GROUPS membership of each key
+    inside         [3, N] whether each near-diagonal key is inside the sequence
+    """
+
+    n: int
+    k: int
+    cls: int  # the first cls token (0 when there is none)
+    has_cls: bool
+    key_positions: np.ndarray  # [K]
+    near_keys: np.ndarray  # [3, N] clipped near-diagonal keys
+    queries: np.ndarray
+    keys: np.ndarray
+    table: np.ndarray
+    inside: np.ndarray
+
+
+def read_plan(positions: KeyPositions, n: int) -> ReadPlan:
+    keys, table = positions.groups()  # table [K, 4]
+    rows = np.arange(n)
+    near = np.array(OFFSETS)[:, None] + rows[None, :]  # [3, N]
+    near_keys = np.clip(near, 0, n - 1)
+    cls = positions.cls[0] if positions.cls else 0
+    queries = np.concatenate([np.tile(rows, keys.size + 3), np.full(n, cls)])
+    wanted = np.concatenate([np.repeat(keys, n), near_keys.ravel(), rows])
+    return ReadPlan(n, keys.size, cls, bool(positions.cls), keys, near_keys, queries, wanted,
+                    np.ascontiguousarray(table.T), (near >= 0) & (near < n))
+
+
+def gather(attention: Attention, plan: ReadPlan) -> np.ndarray:
+    """[L, H, G] float32: the plan's weights of every layer (models.banded.entries)."""
+    values = np.empty((len(attention), attention[0].shape[0], plan.queries.size), dtype=np.float32)
+    for layer, weights in enumerate(attention):
+        values[layer] = entries(weights, plan.queries, plan.keys)
+    return values
 
 
 def read(
@@ -113,57 +160,47 @@ def read(
     entropy: np.ndarray | None = None,
 ) -> Reads:
     """Gather the entries of every layer (weights, or the norm view when `norm` is given)."""
-    reads = read_views(attention, positions, norm)
-    view = reads["norm" if norm is not None else "weight"]
+    plan = read_plan(positions, attention[0].shape[-1])
+    view = read_views(plan, gather(attention, plan), norm)["norm" if norm is not None else "weight"]
     return Reads(view.to_keys, view.offsets, view.cls_row, entropy)
 
 
-def read_views(attention: Attention, positions: KeyPositions, norm: NormScale | None = None) -> dict[str, Reads]:
-    """Reads of the weight view, and of the norm view when `norm` is given, in one pass.
+def read_views(plan: ReadPlan, values: np.ndarray, norm: NormScale | None = None) -> dict[str, Reads]:
+    """Reads of the weight view, and of the norm view when `norm` is given.
 
-    Returns {"weight": Reads, "norm": Reads} (without entropy; see models/sweep.py).
+    values: [L, H, G] the plan's gathered weights (`gather`).
+    Returns {"weight": Reads, "norm": Reads}.
     """
-    keys, table = positions.groups()
-    n_layers, heads, n = len(attention), attention[0].shape[0], attention[0].shape[-1]
-    cls = positions.cls[0] if positions.cls else None
-    rows = np.arange(n)
-    out = {view: (np.zeros((n_layers, heads, n, len(KEY_GROUPS))), np.zeros((n_layers, heads, n, 3)),
-                  np.zeros((n_layers, heads, n))) for view in (("weight", "norm") if norm else ("weight",))}
-    for layer, weights in enumerate(attention):
-        picked = columns(weights, keys) if keys.size else np.zeros((heads, n, 0), dtype=np.float32)  # [H, N, K]
-        near = np.stack([offset_values(weights, offset) for offset in OFFSETS], axis=-1)  # [H, N, 3]
-        row = query_row(weights, cls) if cls is not None else np.zeros((heads, n), dtype=np.float32)
-        out["weight"][0][layer] = picked @ table
-        out["weight"][1][layer] = near
-        out["weight"][2][layer] = row
-        if norm is None:
-            continue
-        scale = norm.row_scale(layer)  # [H, N]
-        out["norm"][0][layer] = (picked * norm.key_norms(layer, keys)) @ table * scale[..., None]
-        neighbours = np.clip(rows[:, None] + np.array(OFFSETS), 0, n - 1)  # [N, 3]
-        out["norm"][1][layer] = near * norm.key_norms(layer, neighbours) * scale[..., None]
-        if cls is not None:
-            out["norm"][2][layer] = row * norm.row_norms(layer, cls) * scale[:, cls, None]
-    return {view: Reads(*arrays) for view, arrays in out.items()}
+    n_layers, heads, _ = values.shape
+    n, k = plan.n, plan.k
+    blocks = values.reshape(n_layers, heads, k + 4, n)
+    views = {"weight": blocks}
+    if norm is not None:
+        views["norm"] = blocks * norm.block_scale(plan)
+    out = {}
+    for view, gathered in views.items():
+        to_keys = plan.table @ gathered[:, :, :k] if k else np.zeros((n_layers, heads, 4, n), dtype=np.float32)
+        cls_row = gathered[:, :, k + 3] if plan.has_cls else np.zeros((n_layers, heads, n), dtype=np.float32)
+        out[view] = Reads(to_keys, gathered[:, :, k : k + 3] * plan.inside, cls_row)
+    return out
 
 
 def head_scores(
     reads: Reads, special_mask: np.ndarray, query_mask: np.ndarray | None = None
 ) -> dict[ScoreName, np.ndarray]:
     """Every score of SCORE_NAMES (entropy only when the reads carry it) → name → [L, H]."""
-    n = reads.offsets.shape[2]
-    rows = _rows(query_mask, n)
-    to_keys, offsets = reads.to_keys[:, :, rows], reads.offsets[:, :, rows]
-    group = {name: to_keys[..., k].mean(axis=-1) for k, name in enumerate(KEY_GROUPS)}
+    selected = _selected(query_mask, reads.offsets.shape[-1])
+    groups = reads.to_keys[..., selected].mean(axis=-1, dtype=np.float64)  # [L, H, 4]
+    near = reads.offsets[..., selected].mean(axis=-1, dtype=np.float64)  # [L, H, 3]
     content = ~np.asarray(special_mask, dtype=bool)
     scores: dict[ScoreName, np.ndarray] = {
-        "cls": group["first_cls"],
-        "sep": group["sep"],
-        "diagonal": offsets[..., 1].mean(axis=-1),
-        "prev": offsets[..., 0].mean(axis=-1),
-        "next": offsets[..., 2].mean(axis=-1),
-        "punct": group["punct"],
-        "cls_out": reads.cls_row[..., content].sum(axis=-1),
+        "cls": groups[..., KEY_GROUPS.index("first_cls")],
+        "sep": groups[..., KEY_GROUPS.index("sep")],
+        "diagonal": near[..., 1],
+        "prev": near[..., 0],
+        "next": near[..., 2],
+        "punct": groups[..., KEY_GROUPS.index("punct")],
+        "cls_out": reads.cls_row[..., content].sum(axis=-1, dtype=np.float64),
     }
     if reads.entropy is not None:
         scores["entropy"] = normalised_entropy(reads.entropy, query_mask)
@@ -177,32 +214,36 @@ def normalised_entropy(entropy: np.ndarray, query_mask: np.ndarray | None = None
     the value mean the same at 8 tokens and at 512.
     """
     n = entropy.shape[-1]
-    rows = _rows(query_mask, n)
+    selected = _selected(query_mask, n)
     if n < 2:
         return np.zeros(entropy.shape[:2])
-    return entropy[:, :, rows].mean(axis=-1) / math.log(n)
+    return entropy[:, :, selected].mean(axis=-1) / math.log(n)
 
 
 def partition(reads: Reads, special_mask: np.ndarray, query_mask: np.ndarray | None = None) -> np.ndarray:
     """[L, H, 4]: each row's mass split into to-CLS, to-SEP, near-diagonal, rest; sums to 1.
 
     near-diagonal = keys with |i − j| ≤ 1 that are not special tokens.  Rows are taken
-    to sum to 1 (softmax outputs, or T̃): rest = 1 − the other three, floored at 0, and
-    the four parts are then divided by their sum so that they add up to 1 exactly.
+    to sum to 1 (softmax outputs, or T̃): rest = 1 − the other three, floored at 0; a row
+    whose three parts add up to more than 1 (rounding) is divided by their sum.
     """
     special_mask = np.asarray(special_mask, dtype=bool)
-    n = reads.offsets.shape[2]
+    n = reads.offsets.shape[-1]
     rows = _rows(query_mask, n)
-    keys = rows[:, None] + np.array(OFFSETS)[None, :]  # [R, 3]
+    keys = np.array(OFFSETS)[:, None] + rows[None, :]  # [3, R]
     usable = (keys >= 0) & (keys < n)
     usable[usable] &= ~special_mask[keys[usable]]
-    to_cls = reads.to_keys[:, :, rows, KEY_GROUPS.index("cls")]
-    to_sep = reads.to_keys[:, :, rows, KEY_GROUPS.index("sep")]
-    near = (reads.offsets[:, :, rows] * usable).sum(axis=-1)
-    rest = np.maximum(1.0 - to_cls - to_sep - near, 0.0)
-    parts = np.stack([to_cls, to_sep, near, rest], axis=-1)
-    parts /= parts.sum(axis=-1, keepdims=True)
-    return parts.mean(axis=2)
+    selected = _selected(query_mask, n)
+    to_cls = reads.to_keys[:, :, KEY_GROUPS.index("cls"), selected]  # [L, H, R]
+    to_sep = reads.to_keys[:, :, KEY_GROUPS.index("sep"), selected]
+    near = np.einsum("lhkr,kr->lhr", reads.offsets[..., selected], usable.astype(np.float32))
+    total = to_cls + to_sep + near
+    shrink = 1.0 / np.maximum(total, np.float32(1.0))  # 1 unless rounding pushed a row above 1
+    out = np.empty(total.shape[:2] + (len(PART_NAMES),))
+    for part, values in enumerate((to_cls, to_sep, near)):
+        out[..., part] = np.einsum("lhr,lhr->lh", values, shrink, dtype=np.float64) / rows.size
+    out[..., 3] = np.maximum(1.0 - total, 0.0).mean(axis=-1, dtype=np.float64)
+    return out / out.sum(axis=-1, keepdims=True)  # float32 rows: make the four add up exactly
 
 
 def breadth(reads: Reads, special_mask: np.ndarray) -> np.ndarray:
@@ -213,7 +254,7 @@ def breadth(reads: Reads, special_mask: np.ndarray) -> np.ndarray:
     content = np.nonzero(~np.asarray(special_mask, dtype=bool))[0]
     if content.size < 2:
         return np.zeros(reads.cls_row.shape[:2])
-    row = reads.cls_row[..., content]
+    row = reads.cls_row[..., content].astype(np.float64)
     total = row.sum(axis=-1, keepdims=True)
     probs = np.divide(row, total, out=np.zeros_like(row), where=total > 0)
     logs = np.log(np.maximum(probs, LOG_FLOOR))
@@ -228,14 +269,13 @@ def query_rows(special_mask: np.ndarray, exclude_special: bool = False) -> np.nd
 
 def punctuation_positions(tokens: Sequence[str]) -> tuple[int, ...]:
     """Positions of "." and "," tokens, ignoring subword markers (##, Ġ, ▁)."""
-    found = []
-    for position, token in enumerate(tokens):
-        bare = token
-        for mark in SUBWORD_MARKS:
-            bare = bare.removeprefix(mark)
-        if bare in PUNCTUATION:
-            found.append(position)
-    return tuple(found)
+    return tuple(position for position, token in enumerate(tokens) if token in PUNCTUATION_TOKENS)
+
+
+def _selected(query_mask: np.ndarray | None, n: int) -> slice | np.ndarray:
+    """The query rows as an index: a slice (no copy) when every row is selected."""
+    rows = _rows(query_mask, n)
+    return slice(None) if rows.size == n else rows
 
 
 def _rows(query_mask: np.ndarray | None, n: int) -> np.ndarray:

@@ -51,7 +51,7 @@ def test_rollout_facts_on_minilm(minilm):
     assert rollout[-1, 0, 0] == pytest.approx(0.70, abs=0.01)  # DESIGN.md: the last [CLS] row
     assert rollout[-1, 0, -1] == pytest.approx(0.10, abs=0.01)
     np.testing.assert_allclose(query_rollout(result, [0, 3])[1], rollout[:, 3], atol=1e-12)
-    views = analyze_views(result)  # the analysis sums its head means in float32
+    views = analyze_views(result, rollout_views=("weight", "norm"))  # head means summed in float32
     assert views["weight"].rollout.shape == (6, result.n_tokens)
     np.testing.assert_allclose(views["weight"].rollout, rollout[:, 0], atol=1e-6)
     norm = attention_rollout(result, view="norm")

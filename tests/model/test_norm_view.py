@@ -201,4 +201,4 @@ def test_banded_norm_view_equals_dense(tiny_longformer):
     for name in dense.scores:
         np.testing.assert_allclose(banded.scores[name], dense.scores[name], atol=SCORE_TOL, err_msg=name)
     np.testing.assert_allclose(banded.partition, dense.partition, atol=SCORE_TOL)
-    np.testing.assert_allclose(banded.rollout, dense.rollout, atol=1e-9)
+    np.testing.assert_allclose(banded.rollout, dense.rollout, atol=1e-6)  # dense head means are float32
