@@ -57,42 +57,6 @@ class KeyPositions:
         return keys, table
 
 
-@dataclass(frozen=True)
-class NormScale:
-    """What turns weights into the norm view T̃ (models/norms.py), for L layers.
-
-    norms             [L, H, N] ‖f_h(x_j)‖ through `value` (local rows, every key)
-    totals            [L, H, N] Σ_j α_ij ‖f_h(x_j)‖, each row's normaliser (models/sweep.py)
-    global_norms      [L, H, N] through `value_global`, for the rows in global_positions
-    """
-
-    norms: np.ndarray
-    totals: np.ndarray
-    global_norms: np.ndarray | None = None
-    global_positions: tuple[int, ...] = ()
-
-    def block_scale(self, plan: "ReadPlan") -> np.ndarray:
-        """[L, H, K + 4, N] float32: ‖f(x_key)‖ / Σ_k T[row, k] for each pair of the plan's blocks.
-
-        Rows of empty totals get 0; the rows of global tokens use `global_norms`.
-        """
-        inverse = np.divide(1.0, self.totals, out=np.zeros(self.totals.shape), where=self.totals > 0)
-        inverse = inverse.astype(np.float32)  # [L, H, N], by query row
-        k = plan.k
-        scale = np.empty(self.norms.shape[:2] + (k + 4, plan.n), dtype=np.float32)
-        scale[:, :, :k] = self.norms[:, :, plan.key_positions, None] * inverse[:, :, None, :]  # K key columns
-        scale[:, :, k : k + 3] = self.norms[:, :, plan.near_keys] * inverse[:, :, None, :]  # the 3 offsets
-        scale[:, :, k + 3] = self.norms * inverse[:, :, plan.cls, None]  # the cls row
-        if self.global_norms is not None:
-            for row in self.global_positions:
-                own = inverse[:, :, row, None]
-                scale[:, :, :k, row] = self.global_norms[:, :, plan.key_positions] * own
-                scale[:, :, k : k + 3, row] = self.global_norms[:, :, plan.near_keys[:, row]] * own
-            if plan.cls in self.global_positions:
-                scale[:, :, k + 3] = self.global_norms * inverse[:, :, plan.cls, None]
-        return scale
-
-
 @dataclass(frozen=True, eq=False)
 class Reads:
     """The entries every score reads, for L layers × H heads × N query rows, in one view.
@@ -134,6 +98,7 @@ class ReadPlan:
 
 
 def read_plan(positions: KeyPositions, n: int) -> ReadPlan:
+    """The pairs to gather for an input of n tokens with these key positions."""
     keys, table = positions.groups()  # table [K, 4]
     rows = np.arange(n)
     near = np.array(OFFSETS)[:, None] + rows[None, :]  # [3, N]
@@ -143,6 +108,42 @@ def read_plan(positions: KeyPositions, n: int) -> ReadPlan:
     wanted = np.concatenate([np.repeat(keys, n), near_keys.ravel(), rows])
     return ReadPlan(n, keys.size, cls, bool(positions.cls), keys, near_keys, queries, wanted,
                     np.ascontiguousarray(table.T), (near >= 0) & (near < n))
+
+
+@dataclass(frozen=True)
+class NormScale:
+    """What turns weights into the norm view T̃ (models/norms.py), for L layers.
+
+    norms             [L, H, N] ‖f_h(x_j)‖ through `value` (local rows, every key)
+    totals            [L, H, N] Σ_j α_ij ‖f_h(x_j)‖, each row's normaliser (models/sweep.py)
+    global_norms      [L, H, N] through `value_global`, for the rows in global_positions
+    """
+
+    norms: np.ndarray
+    totals: np.ndarray
+    global_norms: np.ndarray | None = None
+    global_positions: tuple[int, ...] = ()
+
+    def block_scale(self, plan: ReadPlan) -> np.ndarray:
+        """[L, H, K + 4, N] float32: ‖f(x_key)‖ / Σ_k T[row, k] for each pair of the plan's blocks.
+
+        Rows of empty totals get 0; the rows of global tokens use `global_norms`.
+        """
+        inverse = np.divide(1.0, self.totals, out=np.zeros(self.totals.shape), where=self.totals > 0)
+        inverse = inverse.astype(np.float32)  # [L, H, N], by query row
+        k = plan.k
+        scale = np.empty(self.norms.shape[:2] + (k + 4, plan.n), dtype=np.float32)
+        scale[:, :, :k] = self.norms[:, :, plan.key_positions, None] * inverse[:, :, None, :]  # K key columns
+        scale[:, :, k : k + 3] = self.norms[:, :, plan.near_keys] * inverse[:, :, None, :]  # the 3 offsets
+        scale[:, :, k + 3] = self.norms * inverse[:, :, plan.cls, None]  # the cls row
+        if self.global_norms is not None:
+            for row in self.global_positions:
+                own = inverse[:, :, row, None]
+                scale[:, :, :k, row] = self.global_norms[:, :, plan.key_positions] * own
+                scale[:, :, k : k + 3, row] = self.global_norms[:, :, plan.near_keys[:, row]] * own
+            if plan.cls in self.global_positions:
+                scale[:, :, k + 3] = self.global_norms * inverse[:, :, plan.cls, None]
+        return scale
 
 
 def gather(attention: Attention, plan: ReadPlan) -> np.ndarray:
