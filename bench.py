@@ -1,6 +1,6 @@
 """Benchmark: the bare forward pass (our physical limit) against the full analysis.
 
-  python bench.py [--repeats R] [--long-repeats R] [--skip-short] [--skip-long]
+  python bench.py [--repeats R] [--long-repeats R] [--skip-short] [--skip-long] [--threads T]
 
 Short section: for N = 16, 128 and 512 tokens on the embedded `minilm`, the median time of
   forward   model(**inputs, output_attentions=True) alone
@@ -9,7 +9,9 @@ Short section: for N = 16, 128 and 512 tokens on the embedded `minilm`, the medi
 and their ratio (target ≤ 1.10 at N = 128 and 512), then what each view costs on its own
 (analysis only, on an extracted result): weight, norm, both, and the optional norm-view
 rollout on top.  The cells of one N are timed in interleaved rounds, so a busy machine
-slows them alike.
+slows them alike.  --threads T runs torch, the sweep's workers and BLAS on T threads
+(default: torch's own count); on a machine shared with other jobs, T = 1 gives the steadiest
+ratios.
 
 Long section: `minilm-longformer` with window 512 (global [CLS]) at N = 1024, 2048 and
 4096, the full analysis as above (both views, [CLS] rollout through the band).  Each measurement runs in a fresh process, so its peak resident memory (ru_maxrss)
@@ -38,6 +40,7 @@ TARGET_RATIO = 1.10
 LONG_LENGTHS = (1024, 2048, 4096)
 LONG_WINDOW = 512
 LONG_TIME_TARGET, LONG_MEMORY_TARGET = 1.2, 1.5
+THREADS: int | None = None  # --threads, passed on to the long section's child processes
 WORDS = "the quick brown fox jumps over the lazy dog while a cat sleeps in the warm sun".split()
 
 
@@ -102,6 +105,19 @@ def short_section(repeats: int) -> None:
               f" {extra:>+14.1f}")
 
 
+def use_threads(count: int) -> None:
+    """torch, the sweep's worker pool and (when threadpoolctl is installed) BLAS on `count` threads."""
+    from models.sweep import set_workers
+
+    torch.set_num_threads(count)
+    set_workers(count)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(count)
+
+
 def long_child(mode: str, n: int, repeats: int) -> dict:
     """One long measurement in this (fresh) process: median seconds and peak RSS in MB."""
     loaded = load_model("minilm-longformer", LONG_WINDOW)
@@ -130,8 +146,9 @@ def long_section(repeats: int) -> None:
     for n in LONG_LENGTHS:
         cells = {}
         for mode in ("forward", "analysis"):
+            threads = ["--threads", str(THREADS)] if THREADS else []
             out = subprocess.run(
-                [sys.executable, __file__, "--child", mode, str(n), "--long-repeats", str(repeats)],
+                [sys.executable, __file__, "--child", mode, str(n), "--long-repeats", str(repeats), *threads],
                 check=True, capture_output=True, text=True,
             ).stdout
             cells[mode] = json.loads(out.strip().splitlines()[-1])
@@ -151,8 +168,13 @@ def main() -> None:
     parser.add_argument("--long-repeats", type=int, default=3)
     parser.add_argument("--skip-short", action="store_true")
     parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--threads", type=int, help="threads for torch, the sweep and BLAS")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.threads:
+        global THREADS
+        THREADS = args.threads
+        use_threads(args.threads)
     if args.child:
         print(json.dumps(long_child(args.child[0], int(args.child[1]), args.long_repeats)))
         return

@@ -106,18 +106,20 @@ def analyze_views(
     positions = S.KeyPositions(result.cls_positions, result.sep_positions, S.punctuation_positions(result.tokens))
     plan = S.read_plan(positions, result.n_tokens)
     stats = sweep(attention, norms, result.global_value_norms, result.global_positions,
-                  means=() if result.is_banded else rollout_views)
+                  means=() if result.is_banded else rollout_views, pairs=(plan.queries, plan.keys))
     scale = S.NormScale(norms, stats.norm_totals, result.global_value_norms, result.global_positions)
-    reads = S.read_views(plan, S.gather(attention, plan), scale if "norm" in views else None)
-    entropies = {"weight": stats.entropy, "norm": stats.norm_entropy}
+    both = S.read_views(plan, stats.entries, scale if "norm" in views else None)  # [V, L, H, ...]
+    computed = VIEWS[: both.cls_row.shape[0]]
+    reads = dataclasses.replace(both, entropy=np.stack([stats.entropy, stats.norm_entropy][: len(computed)]))
     rows = S.query_rows(result.special_mask, exclude_special)
+    all_scores = S.head_scores(reads, result.special_mask, rows)  # name → [V, L, H]
+    all_partitions = S.partition(reads, result.special_mask, rows)  # [V, L, H, 4]
+    summaries = (all_scores["cls_out"] * S.breadth(reads, result.special_mask)).mean(axis=-1)  # [V, L]
     parts = {}
-    for view in views:
-        view_reads = dataclasses.replace(reads[view], entropy=entropies[view])
-        scores = S.head_scores(view_reads, result.special_mask, rows)
-        partition = S.partition(view_reads, result.special_mask, rows)
-        layer_summary = (scores["cls_out"] * S.breadth(view_reads, result.special_mask)).mean(axis=1)
-        parts[view] = (scores, partition, classify_heads(scores, thresholds), layer_summary)
+    for index, view in enumerate(computed):
+        if view in views:
+            scores = {name: values[index] for name, values in all_scores.items()}
+            parts[view] = (scores, all_partitions[index], classify_heads(scores, thresholds), summaries[index])
     compared = len(parts) == len(VIEWS)
     comparison = _comparison(result, parts, thresholds) if compared else ()
     out = {}

@@ -62,7 +62,7 @@ class LayerModules:
     """One layer's hooked projections and the output projection's per-head factors."""
 
     projections: dict[Projection, torch.nn.Module]
-    output_factors: torch.Tensor  # [H, d, d] float32: R_h of W_O^h = Q_h R_h, so ‖W_O^h v‖ = ‖R_h v‖
+    output_factors: torch.Tensor  # [H, d, d] float32: R_hᵀ, with W_O^h = Q_h R_h, so ‖W_O^h v‖ = ‖v R_hᵀ‖
 
 
 _PARTS: "weakref.WeakKeyDictionary[torch.nn.Module, tuple[LayerModules, ...]]" = weakref.WeakKeyDictionary()
@@ -101,16 +101,16 @@ def layer_modules(model: torch.nn.Module, family: Family, heads: int) -> tuple[L
 
 
 def output_factors(weight: torch.Tensor, heads: int) -> torch.Tensor:
-    """[H, d, d] float32 upper-triangular R_h with W_O^h = Q_h R_h (QR in float64).
+    """[H, d, d] float32 R_hᵀ, with R_h upper-triangular and W_O^h = Q_h R_h (QR in float64).
 
     weight: [D, H·d], the output projection's weight (y = x Wᵀ), so head h's slice is
     W_O^h = weight[:, h·d:(h+1)·d] and ‖f_h‖ = ‖W_O^h v_h‖ = ‖R_h v_h‖: a d×d product
-    per token instead of d×D.
+    per token instead of d×D.  Transposed so that row vectors multiply it: v_h R_hᵀ.
     """
     out_dim, inner = weight.shape
     d = inner // heads
     slices = weight.detach().double().reshape(out_dim, heads, d).permute(1, 0, 2)  # [H, D, d]
-    return torch.linalg.qr(slices, mode="r").R.float()
+    return torch.linalg.qr(slices, mode="r").R.transpose(1, 2).float().contiguous()
 
 
 def register(layers: tuple[LayerModules, ...], kinds: tuple[Projection, ...], n: int, seq_first: bool):

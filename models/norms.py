@@ -36,14 +36,14 @@ def value_norms(values: Sequence[torch.Tensor], factors: Sequence[torch.Tensor],
     """‖f_h(x_j)‖ for every layer, head and token → float32 [L, H, N], read-only.
 
     values:  L captured value-projection outputs [N, H·d] (bias included)
-    factors: L output-projection factors [H, d, d] (models.capture.output_factors)
+    factors: L transposed output-projection factors R_hᵀ [H, d, d] (models.capture)
     """
-    n_layers, n = len(values), values[0].shape[0]
-    stacked = torch.stack([v.reshape(n, heads, -1) for v in values]).float()  # [L, N, H, d]
-    by_head = stacked.permute(0, 2, 1, 3).reshape(n_layers * heads, n, -1)  # [L·H, N, d]
-    factors_t = torch.stack(list(factors)).transpose(-1, -2).reshape(n_layers * heads, by_head.shape[-1], -1)
-    moved = torch.bmm(by_head, factors_t)  # [L·H, N, d]: R_h v_j, whose norm is ‖f_h(x_j)‖
-    norms = moved.square_().sum(dim=-1).sqrt_().reshape(n_layers, heads, n).numpy()
+    n = values[0].shape[0]
+    out = torch.empty((len(values), heads, n))
+    for layer, (value, factor) in enumerate(zip(values, factors)):
+        moved = torch.matmul(value.reshape(n, heads, -1).transpose(0, 1), factor)  # [H, N, d]: R_h v_j
+        torch.linalg.vector_norm(moved, dim=-1, out=out[layer])
+    norms = out.numpy()
     norms.setflags(write=False)
     return norms
 

@@ -59,13 +59,14 @@ class KeyPositions:
 
 @dataclass(frozen=True, eq=False)
 class Reads:
-    """The entries every score reads, for L layers × H heads × N query rows, in one view.
+    """The entries every score reads, for L layers × H heads × N query rows.
 
-    to_keys   [L, H, 4, N] float32  mass of row i on each KEY_GROUPS group of keys
-    offsets   [L, H, 3, N] float32  A[i, i−1], A[i, i], A[i, i+1] (0 outside the sequence)
-    cls_row   [L, H, N]    float32  the first cls token's own row (zeros without one)
-    entropy   [L, H, N]    float64  H(A[i, :]) in nats, or None (then no entropy score)
-    (averages over rows are taken in float64)
+    to_keys   [..., L, H, 4, N] float32  mass of row i on each KEY_GROUPS group of keys
+    offsets   [..., L, H, 3, N] float32  A[i, i−1], A[i, i], A[i, i+1] (0 outside the sequence)
+    cls_row   [..., L, H, N]    float32  the first cls token's own row (zeros without one)
+    entropy   [..., L, H, N]    float64  H(A[i, :]) in nats, or None (then no entropy score)
+    The leading axes are empty for one view, or a view axis (`read_views`).  Averages over
+    rows are taken in float64.
     """
 
     to_keys: np.ndarray
@@ -147,7 +148,11 @@ class NormScale:
 
 
 def gather(attention: Attention, plan: ReadPlan) -> np.ndarray:
-    """[L, H, G] float32: the plan's weights of every layer (models.banded.entries)."""
+    """[L, H, G] float32: the plan's weights of every layer (models.banded.entries).
+
+    models.sweep gathers the same while each head is in cache (`pairs`); this is for
+    callers without a sweep.
+    """
     values = np.empty((len(attention), attention[0].shape[0], plan.queries.size), dtype=np.float32)
     for layer, weights in enumerate(attention):
         values[layer] = entries(weights, plan.queries, plan.keys)
@@ -162,37 +167,35 @@ def read(
 ) -> Reads:
     """Gather the entries of every layer (weights, or the norm view when `norm` is given)."""
     plan = read_plan(positions, attention[0].shape[-1])
-    view = read_views(plan, gather(attention, plan), norm)["norm" if norm is not None else "weight"]
-    return Reads(view.to_keys, view.offsets, view.cls_row, entropy)
+    views = read_views(plan, gather(attention, plan), norm)
+    index = 1 if norm is not None else 0
+    return Reads(views.to_keys[index], views.offsets[index], views.cls_row[index], entropy)
 
 
-def read_views(plan: ReadPlan, values: np.ndarray, norm: NormScale | None = None) -> dict[str, Reads]:
-    """Reads of the weight view, and of the norm view when `norm` is given.
+def read_views(plan: ReadPlan, values: np.ndarray, norm: NormScale | None = None) -> Reads:
+    """Reads of the weight view, and of the norm view when `norm` is given, stacked.
 
-    values: [L, H, G] the plan's gathered weights (`gather`).
-    Returns {"weight": Reads, "norm": Reads}.
+    values: [L, H, G] the plan's gathered weights (`gather`).  Returns Reads whose arrays
+    carry a leading view axis V: [V, L, H, ...] with view 0 = weight, 1 = norm (V = 2 with
+    `norm`, else 1), so that the scores of both views are computed in one go.
     """
     n_layers, heads, _ = values.shape
     n, k = plan.n, plan.k
     blocks = values.reshape(n_layers, heads, k + 4, n)
-    views = {"weight": blocks}
-    if norm is not None:
-        views["norm"] = blocks * norm.block_scale(plan)
-    out = {}
-    for view, gathered in views.items():
-        to_keys = plan.table @ gathered[:, :, :k] if k else np.zeros((n_layers, heads, 4, n), dtype=np.float32)
-        cls_row = gathered[:, :, k + 3] if plan.has_cls else np.zeros((n_layers, heads, n), dtype=np.float32)
-        out[view] = Reads(to_keys, gathered[:, :, k : k + 3] * plan.inside, cls_row)
-    return out
+    stacked = np.stack([blocks, blocks * norm.block_scale(plan)]) if norm is not None else blocks[None]
+    shape = stacked.shape[:3]
+    to_keys = plan.table @ stacked[:, :, :, :k] if k else np.zeros(shape + (4, n), dtype=np.float32)
+    cls_row = stacked[:, :, :, k + 3] if plan.has_cls else np.zeros(shape + (n,), dtype=np.float32)
+    return Reads(to_keys, stacked[:, :, :, k : k + 3] * plan.inside, cls_row)
 
 
 def head_scores(
     reads: Reads, special_mask: np.ndarray, query_mask: np.ndarray | None = None
 ) -> dict[ScoreName, np.ndarray]:
-    """Every score of SCORE_NAMES (entropy only when the reads carry it) → name → [L, H]."""
+    """Every score of SCORE_NAMES (entropy only when the reads carry it) → name → [..., L, H]."""
     selected = _selected(query_mask, reads.offsets.shape[-1])
-    groups = reads.to_keys[..., selected].mean(axis=-1, dtype=np.float64)  # [L, H, 4]
-    near = reads.offsets[..., selected].mean(axis=-1, dtype=np.float64)  # [L, H, 3]
+    groups = reads.to_keys[..., selected].mean(axis=-1, dtype=np.float64)  # [..., L, H, 4]
+    near = reads.offsets[..., selected].mean(axis=-1, dtype=np.float64)  # [..., L, H, 3]
     content = ~np.asarray(special_mask, dtype=bool)
     scores: dict[ScoreName, np.ndarray] = {
         "cls": groups[..., KEY_GROUPS.index("first_cls")],
@@ -209,7 +212,7 @@ def head_scores(
 
 
 def normalised_entropy(entropy: np.ndarray, query_mask: np.ndarray | None = None) -> np.ndarray:
-    """[L, H] mean_i H(row i) / ln n from row entropies [L, H, N] in nats.
+    """[..., L, H] mean_i H(row i) / ln n from row entropies [..., L, H, N] in nats.
 
     0 = all mass on one key, 1 = spread evenly over all n keys; normalising by ln n makes
     the value mean the same at 8 tokens and at 512.
@@ -217,12 +220,12 @@ def normalised_entropy(entropy: np.ndarray, query_mask: np.ndarray | None = None
     n = entropy.shape[-1]
     selected = _selected(query_mask, n)
     if n < 2:
-        return np.zeros(entropy.shape[:2])
-    return entropy[:, :, selected].mean(axis=-1) / math.log(n)
+        return np.zeros(entropy.shape[:-1])
+    return entropy[..., selected].mean(axis=-1) / math.log(n)
 
 
 def partition(reads: Reads, special_mask: np.ndarray, query_mask: np.ndarray | None = None) -> np.ndarray:
-    """[L, H, 4]: each row's mass split into to-CLS, to-SEP, near-diagonal, rest; sums to 1.
+    """[..., L, H, 4]: each row's mass split into to-CLS, to-SEP, near-diagonal, rest; sums to 1.
 
     near-diagonal = keys with |i − j| ≤ 1 that are not special tokens.  Rows are taken
     to sum to 1 (softmax outputs, or T̃): rest = 1 − the other three, floored at 0; a row
@@ -235,26 +238,26 @@ def partition(reads: Reads, special_mask: np.ndarray, query_mask: np.ndarray | N
     usable = (keys >= 0) & (keys < n)
     usable[usable] &= ~special_mask[keys[usable]]
     selected = _selected(query_mask, n)
-    to_cls = reads.to_keys[:, :, KEY_GROUPS.index("cls"), selected]  # [L, H, R]
-    to_sep = reads.to_keys[:, :, KEY_GROUPS.index("sep"), selected]
-    near = np.einsum("lhkr,kr->lhr", reads.offsets[..., selected], usable.astype(np.float32))
+    to_cls = reads.to_keys[..., KEY_GROUPS.index("cls"), selected]  # [..., R]
+    to_sep = reads.to_keys[..., KEY_GROUPS.index("sep"), selected]
+    near = np.einsum("...kr,kr->...r", reads.offsets[..., selected], usable.astype(np.float32))
     total = to_cls + to_sep + near
     shrink = 1.0 / np.maximum(total, np.float32(1.0))  # 1 unless rounding pushed a row above 1
-    out = np.empty(total.shape[:2] + (len(PART_NAMES),))
+    out = np.empty(total.shape[:-1] + (len(PART_NAMES),))
     for part, values in enumerate((to_cls, to_sep, near)):
-        out[..., part] = np.einsum("lhr,lhr->lh", values, shrink, dtype=np.float64) / rows.size
+        out[..., part] = np.einsum("...r,...r->...", values, shrink, dtype=np.float64) / rows.size
     out[..., 3] = np.maximum(1.0 - total, 0.0).mean(axis=-1, dtype=np.float64)
     return out / out.sum(axis=-1, keepdims=True)  # float32 rows: make the four add up exactly
 
 
 def breadth(reads: Reads, special_mask: np.ndarray) -> np.ndarray:
-    """[L, H] normalised entropy of the [CLS] row restricted to non-special tokens (0..1).
+    """[..., L, H] normalised entropy of the [CLS] row restricted to non-special tokens (0..1).
 
     High when [CLS] spreads its look-back evenly over the words, not onto one of them.
     """
     content = np.nonzero(~np.asarray(special_mask, dtype=bool))[0]
     if content.size < 2:
-        return np.zeros(reads.cls_row.shape[:2])
+        return np.zeros(reads.cls_row.shape[:-1])
     row = reads.cls_row[..., content].astype(np.float64)
     total = row.sum(axis=-1, keepdims=True)
     probs = np.divide(row, total, out=np.zeros_like(row), where=total > 0)

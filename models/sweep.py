@@ -26,13 +26,13 @@ from typing import Literal, Sequence, get_args
 
 import numpy as np
 
-from models.banded import LOG_FLOOR, BandedLayer, Layer
+from models.banded import LOG_FLOOR, BandedLayer, Layer, entries
 
 View = Literal["weight", "norm"]  # attention weights α, or what is moved: α·‖f(x)‖ (models/norms.py)
 VIEWS: tuple[View, ...] = get_args(View)
 TINY = np.float32(LOG_FLOOR)  # added before log2: 0 · log 0 is 0, weights above 1e-23 stay exact
 LN2 = math.log(2.0)
-WORKERS = max(1, min(4, os.cpu_count() or 1))
+WORKERS = max(1, min(4, os.cpu_count() or 1))  # threads that share a layer's heads (see set_workers)
 CHUNK_VALUES = 1 << 18  # weights per block of heads (1 MiB of float32): stays in a core's cache
 PARALLEL_VALUES = 1 << 20  # layers with fewer weights than this run on the calling thread
 _POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="attention-sweep") if WORKERS > 1 else None
@@ -47,12 +47,15 @@ class RowStats:
     norm_entropy   [L, H, N] float64  H(T̃[i, :]) in nats
     head_means     view → [L, N, N] float32: mean_h A ("weight") or mean_h T̃ ("norm");
                    only the views asked for, and only for dense layers
+    entries        [L, H, G] float32: A[:, queries[g], keys[g]] for the `pairs` asked for
+                   (as models.banded.entries), taken while each head is in cache; or None
     """
 
     entropy: np.ndarray
     norm_totals: np.ndarray
     norm_entropy: np.ndarray
     head_means: dict[View, np.ndarray]
+    entries: np.ndarray | None = None
 
 
 def sweep(
@@ -61,6 +64,7 @@ def sweep(
     global_norms: np.ndarray | None = None,
     global_positions: Sequence[int] = (),
     means: Sequence[View] = (),
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> RowStats:
     """RowStats of every layer.
 
@@ -74,13 +78,20 @@ def sweep(
     dense = not isinstance(layers[0], BandedLayer)
     head_means = {view: np.zeros((n_layers, n, n), dtype=np.float32) for view in means} if dense else {}
     parts = [part for part in np.array_split(np.arange(heads), WORKERS) if part.size]
+    gathered = np.empty((n_layers, heads, pairs[0].size), dtype=np.float32) if pairs is not None else None
+    flat = pairs[0] * n + pairs[1] if pairs is not None else None  # positions in a head's [N, N]
     for index, layer in enumerate(layers):
         v = norms[index]
         gv = global_norms[index] if global_norms is not None else None
         out = (plogp[index], pvlogp[index], totals[index], vlogv_sums[index])
         mean_out = {view: head_means[view][index] for view in head_means}
+        picks = None
+        if pairs is not None and dense and layer.flags.c_contiguous:
+            picks = (flat, gathered[index])  # taken head by head, while in cache
+        elif pairs is not None:
+            gathered[index] = entries(layer, *pairs)
         if dense:
-            work = partial(_dense_heads, layer, v, gv, tuple(global_positions), out)
+            work = partial(_dense_heads, layer, v, gv, tuple(global_positions), out, picks)
         else:
             work = partial(_banded_heads, layer, v, gv, out)
         _split(work, parts, mean_out, parallel=heads * n * n >= PARALLEL_VALUES)
@@ -90,7 +101,20 @@ def sweep(
     norm_entropy = np.where(z > 0, np.log(safe) - (LN2 * pvlogp.astype(np.float64) + vlogv_sums) / safe, 0.0)
     for mean in head_means.values():
         mean /= heads
-    return RowStats(_frozen(entropy), _frozen(z), _frozen(norm_entropy), {k: _frozen(m) for k, m in head_means.items()})
+    return RowStats(
+        _frozen(entropy), _frozen(z), _frozen(norm_entropy), {k: _frozen(m) for k, m in head_means.items()},
+        _frozen(gathered) if gathered is not None else None,
+    )
+
+
+def set_workers(count: int) -> None:
+    """Use `count` threads for the sweep from now on (1 = the calling thread only)."""
+    global WORKERS, _POOL
+    count = max(1, int(count))
+    if _POOL is not None:
+        _POOL.shutdown(wait=True)
+    WORKERS = count
+    _POOL = ThreadPoolExecutor(max_workers=count, thread_name_prefix="attention-sweep") if count > 1 else None
 
 
 def _split(work, parts: list[np.ndarray], means: dict, parallel: bool) -> None:
@@ -110,11 +134,11 @@ def _split(work, parts: list[np.ndarray], means: dict, parallel: bool) -> None:
             means[view] += mean
 
 
-def _dense_heads(layer: np.ndarray, v, gv, global_positions, out, part, means) -> None:
+def _dense_heads(layer: np.ndarray, v, gv, global_positions, out, picks, part, means) -> None:
     """Fill out = (Σ p log2 p, Σ p v log2 p, Σ p v, Σ p v ln v), each [H, N], for the heads in part.
 
-    v [H, N] value norms; gv [H, N] the global rows' norms or None; means: view → [N, N] sums.
-    Heads go in chunks of about CHUNK_VALUES weights, small enough to stay in cache.
+    v [H, N] value norms; gv [H, N] the global rows' norms or None; means: view → [N, N] sums;
+    picks: (flat positions [G] in a head's [N, N], out [H, G]) to gather, or None.  Heads go in chunks of about CHUNK_VALUES weights, small enough to stay in cache.
     log2 is about twice as fast as ln here; `sweep` converts.  Softmax weights are rarely
     exactly 0, so the log is taken directly; a chunk where a 0 made 0 · log 0 a NaN is
     redone with TINY added first, which leaves every weight above 1e-23 unchanged.
@@ -130,6 +154,9 @@ def _dense_heads(layer: np.ndarray, v, gv, global_positions, out, part, means) -
     with np.errstate(divide="ignore", invalid="ignore"):
         for start in range(int(part[0]), int(part[-1]) + 1, chunk):
             heads = slice(start, min(start + chunk, int(part[-1]) + 1))
+            if picks is not None:
+                flat, gathered = picks
+                np.take(layer[heads].reshape(heads.stop - start, n * n), flat, axis=1, out=gathered[heads])
             _dense_chunk(layer[heads], heads, v, gv, globals_, out, means, buf[: heads.stop - start],
                          pair[: heads.stop - start], entropy_weights[heads], total_weights[heads])
 
