@@ -69,7 +69,7 @@ def classify_heads(scores: Mapping[str, np.ndarray], thresholds: RoleThresholds 
 
 def role_shares(roles: np.ndarray) -> np.ndarray:
     """[L, len(ROLES)]: the share of each layer's heads in each role (rows sum to 1)."""
-    return np.stack([(roles == role).mean(axis=1) for role in ROLES], axis=1)
+    return (np.asarray(roles)[:, :, None] == np.array(ROLES, dtype=object)).mean(axis=1)
 
 
 def layer_bands(n_layers: int) -> dict[str, np.ndarray]:

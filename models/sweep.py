@@ -79,6 +79,8 @@ def sweep(
     head_means = {view: np.zeros((n_layers, n, n), dtype=np.float32) for view in means} if dense else {}
     parts = [part for part in np.array_split(np.arange(heads), WORKERS) if part.size]
     gathered = np.empty((n_layers, heads, pairs[0].size), dtype=np.float32) if pairs is not None else None
+    entropy_weights = np.stack([np.ones_like(norms), norms], axis=-1)  # [L, H, N, 2]: Σ p log p, Σ p v log p
+    total_weights = np.stack([norms, _xlogx_weights(norms)], axis=-1)  # [L, H, N, 2]: Σ p v, Σ p v ln v
     flat = pairs[0] * n + pairs[1] if pairs is not None else None  # positions in a head's [N, N]
     for index, layer in enumerate(layers):
         v = norms[index]
@@ -91,7 +93,8 @@ def sweep(
         elif pairs is not None:
             gathered[index] = entries(layer, *pairs)
         if dense:
-            work = partial(_dense_heads, layer, v, gv, tuple(global_positions), out, picks)
+            weights = (entropy_weights[index], total_weights[index])
+            work = partial(_dense_heads, layer, weights, gv, tuple(global_positions), out, picks)
         else:
             work = partial(_banded_heads, layer, v, gv, out)
         _split(work, parts, mean_out, parallel=heads * n * n >= PARALLEL_VALUES)
@@ -134,11 +137,13 @@ def _split(work, parts: list[np.ndarray], means: dict, parallel: bool) -> None:
             means[view] += mean
 
 
-def _dense_heads(layer: np.ndarray, v, gv, global_positions, out, picks, part, means) -> None:
+def _dense_heads(layer: np.ndarray, weights, gv, global_positions, out, picks, part, means) -> None:
     """Fill out = (Σ p log2 p, Σ p v log2 p, Σ p v, Σ p v ln v), each [H, N], for the heads in part.
 
-    v [H, N] value norms; gv [H, N] the global rows' norms or None; means: view → [N, N] sums;
-    picks: (flat positions [G] in a head's [N, N], out [H, G]) to gather, or None.  Heads go in chunks of about CHUNK_VALUES weights, small enough to stay in cache.
+    weights: ([H, N, 2] columns 1 and v, [H, N, 2] columns v and v ln v) for the row sums,
+    with v the value norms; gv [H, N] the global rows' norms or None; means: view → [N, N]
+    sums; picks: (flat positions [G] in a head's [N, N], out [H, G]) to gather, or None.
+    Heads go in chunks of about CHUNK_VALUES weights, small enough to stay in cache.
     log2 is about twice as fast as ln here; `sweep` converts.  Softmax weights are rarely
     exactly 0, so the log is taken directly; a chunk where a 0 made 0 · log 0 a NaN is
     redone with TINY added first, which leaves every weight above 1e-23 unchanged.
@@ -149,8 +154,8 @@ def _dense_heads(layer: np.ndarray, v, gv, global_positions, out, picks, part, m
     buf = np.empty((min(chunk, len(part)), n, n), dtype=np.float32)
     pair = np.empty((buf.shape[0], n, 2), dtype=np.float32)
     globals_ = global_positions if gv is not None else ()
-    entropy_weights = np.stack([np.ones_like(v), v], axis=-1)  # [H, N, 2]
-    total_weights = np.stack([v, _xlogx_weights(v)], axis=-1)  # [H, N, 2]
+    entropy_weights, total_weights = weights
+    v = entropy_weights[..., 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         for start in range(int(part[0]), int(part[-1]) + 1, chunk):
             heads = slice(start, min(start + chunk, int(part[-1]) + 1))
