@@ -142,6 +142,7 @@ def run_analyze(args: argparse.Namespace) -> str:
 
 WORD_LEVEL_LIMIT = 512  # word merges build [N, W] matrices: dense inputs only
 ROLLOUT_TOP = 5  # the table shows each layer's largest sources
+ROLLOUT_DECIMALS = 6
 
 
 def add_view_options(parser: argparse.ArgumentParser) -> None:
@@ -201,7 +202,7 @@ def run_rollout(args: argparse.Namespace) -> str:
         "word_level": args.word_level,
         "tokens": labels,
         "queries": list(queries),
-        "rollout": [[[round(float(v), SPARSE_DECIMALS) for v in layer] for layer in row] for row in rows],
+        "rollout": [[[round(float(v), ROLLOUT_DECIMALS) for v in layer] for layer in row] for row in rows],
     }
     if args.format == "json":
         return json.dumps(document, ensure_ascii=False)
