@@ -1,4 +1,5 @@
-"""Everything the app and the CLI show for one input: scores, roles, layer split, diagnosis."""
+"""Everything the app and the CLI show for one input: scores, roles, layer split, diagnosis,
+[CLS] rollout, in two views: the attention weights, and what the heads move (norm view)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import numpy as np
 from models import scores as S
 from models.compare import compare_views
 from models.result import AttentionResult
-from models.rollout import query_rollout, rollout_rows
-from models.words import result_words
 from models.roles import (
     ROLES,
     Diagnosis,
@@ -22,8 +21,9 @@ from models.roles import (
     role_shares,
     summary_layers,
 )
-
+from models.rollout import query_rollout, rollout_rows
 from models.sweep import VIEWS, View, sweep
+from models.words import result_words
 
 JSON_DECIMALS = 6
 ERR_VIEW = "Unknown view '{view}': use 'weight' (attention weights) or 'norm' (what the heads move)."

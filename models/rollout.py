@@ -126,6 +126,22 @@ def _times_mixed(vectors: np.ndarray, mean: Layer) -> np.ndarray:
     return RESIDUAL * scaled + (1 - RESIDUAL) * _left_multiply(scaled, mean)
 
 
+def _by_key(local: np.ndarray, half: int) -> np.ndarray:
+    """The band turned around: [N, w + 1] with row j holding what key j receives.
+
+    local [N, w + 1]: band column k of row i is the weight on key i − half + k.  Row j of
+    the result holds, at column k, the weight of query j + half − k on key j (0 outside).
+    One strided copy of a zero-padded band.
+    """
+    n, width = local.shape
+    padded = np.zeros((n + 2 * width, width), dtype=local.dtype)
+    padded[width : width + n] = local
+    row_step, column_step = padded.strides
+    start = padded[width + half :]  # element (j, k) sits at row width + half + j − k
+    view = np.lib.stride_tricks.as_strided(start, shape=(n, width), strides=(row_step, column_step - row_step))
+    return np.ascontiguousarray(view)
+
+
 def _row_sums(mean: Layer) -> np.ndarray:
     if not isinstance(mean, BandedLayer):
         return mean.sum(axis=-1)
@@ -141,10 +157,10 @@ def _left_multiply(vectors: np.ndarray, mean: Layer) -> np.ndarray:
         return vectors.astype(mean.dtype) @ mean  # one dtype: numpy's BLAS path
     n, x, half = mean.shape[1], mean.n_global, mean.window // 2
     band = mean.band[0]  # [N, x + w + 1]
-    out = np.zeros((vectors.shape[0], n + 2 * half))  # padded: column j + half is key j
-    for k in range(2 * half + 1):  # band column x + k holds key i − half + k, i.e. padded i + k
-        out[:, k : k + n] += vectors * band[:, x + k]
-    out = out[:, half : half + n]
+    received = _by_key(band[:, x:], half)  # [N, w + 1]
+    padded = np.pad(vectors.astype(np.float32), ((0, 0), (half, half)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=-1)[..., ::-1]  # [K, N, w + 1]
+    out = np.einsum("jk,cjk->cj", received, windows).astype(np.float64)  # Σ_k vector[j + half − k] · received[j, k]
     for k, position in enumerate(mean.global_positions):
         out[:, position] += vectors @ band[:, k].astype(np.float64)  # local rows → global key
         out += vectors[:, position, None] * mean.global_rows[0, :, k]  # the global token's own row

@@ -198,36 +198,39 @@ def _dense_chunk(a, heads, v, gv, globals_, out, means, work, sums, entropy_weig
 
 def _banded_heads(layer: BandedLayer, v, gv, out, part, _means) -> None:
     """The same four sums (log2, as `_dense_heads`) over a banded layer's band and global
-    rows, one head at a time."""
+    rows, one head at a time.  A band row's keys are a sliding window of the positions, so
+    the key norms of every row are one strided view of the padded norms (no copy)."""
     plogp, pvlogp, totals, vlogv_sums = out
     x, half = layer.n_global, layer.window // 2
     positions = list(layer.global_positions)
+    logs = _xlogx_weights(v)  # [H, N]
+    key_norms, key_logs = _windows(v, half), _windows(logs, half)  # [H, N, w + 1] views
+    ones = np.ones(layer.band.shape[-1], dtype=np.float32)
     for h in part:
         band, norms = layer.band[h], v[h]  # [N, x + w + 1], [N]
-        logs = _xlogx_weights(norms)
-        key_norms = _windows(norms, half)  # [N, w + 1] view
-        key_logs = _windows(logs, half)
-        p_ln_p = np.add(band, TINY)
-        np.log2(p_ln_p, out=p_ln_p)
-        np.multiply(p_ln_p, band, out=p_ln_p)  # p log2 p
-        plogp[h] = p_ln_p.sum(axis=-1)
-        pvlogp[h] = np.einsum("ij,ij->i", p_ln_p[:, x:], key_norms) + p_ln_p[:, :x] @ norms[positions]
-        totals[h] = np.einsum("ij,ij->i", band[:, x:], key_norms) + band[:, :x] @ norms[positions]
-        vlogv_sums[h] = np.einsum("ij,ij->i", band[:, x:], key_logs) + band[:, :x] @ logs[positions]
+        p_log_p = np.add(band, TINY)
+        np.log2(p_log_p, out=p_log_p)
+        np.multiply(p_log_p, band, out=p_log_p)  # p log2 p
+        plogp[h] = p_log_p @ ones
+        local = band[:, x:]
+        pvlogp[h] = np.einsum("ij,ij->i", p_log_p[:, x:], key_norms[h]) + p_log_p[:, :x] @ norms[positions]
+        totals[h] = np.einsum("ij,ij->i", local, key_norms[h]) + band[:, :x] @ norms[positions]
+        vlogv_sums[h] = np.einsum("ij,ij->i", local, key_logs[h]) + band[:, :x] @ logs[h, positions]
         for k, position in enumerate(positions):
             row = np.ascontiguousarray(layer.global_rows[h, :, k])  # the global token's own row [N]
             row_norms = gv[h] if gv is not None else norms
-            row_ln = np.log2(row + TINY) * row
-            plogp[h, position] = row_ln.sum()
-            pvlogp[h, position] = row_ln @ row_norms
+            row_log = np.log2(row + TINY) * row
+            plogp[h, position] = row_log.sum()
+            pvlogp[h, position] = row_log @ row_norms
             totals[h, position] = row @ row_norms
             vlogv_sums[h, position] = row @ _xlogx_weights(row_norms)
 
 
 def _windows(values: np.ndarray, half: int) -> np.ndarray:
-    """[N, 2·half + 1] view: row i holds values[i − half .. i + half] (0 outside)."""
-    padded = np.pad(values, half)
-    return np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    """[..., N, 2·half + 1] view of values [..., N]: row i holds values[i − half .. i + half]
+    (0 outside)."""
+    padded = np.pad(values, [(0, 0)] * (values.ndim - 1) + [(half, half)])
+    return np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=-1)
 
 
 def _xlogx_weights(norms: np.ndarray) -> np.ndarray:
