@@ -1,14 +1,20 @@
 """Benchmark: the bare forward pass (our physical limit) against the full analysis.
 
-  python bench.py [--repeats R] [--long-repeats R] [--skip-short] [--skip-long]
+  python bench.py [--repeats R] [--long-repeats R] [--skip-short] [--skip-long] [--threads T]
 
 Short section: for N = 16, 128 and 512 tokens on the embedded `minilm`, the median time of
   forward   model(**inputs, output_attentions=True) alone
-  analysis  extract() + analyze(): forward, every score, roles and diagnosis
-and their ratio.  Target: ratio ≤ 1.10 at N = 128 and 512.
+  full      extract() + analyze_views(): forward with value capture, every score, roles and
+            diagnosis in both views (weight and norm) and the [CLS] rollout
+and their ratio (target ≤ 1.10 at N = 128 and 512), then what each view costs on its own
+(analysis only, on an extracted result): weight, norm, both, and the optional norm-view
+rollout on top.  The cells of one N are timed in interleaved rounds, so a busy machine
+slows them alike.  --threads T runs torch, the sweep's workers and BLAS on T threads
+(default: torch's own count); on a machine shared with other jobs, T = 1 gives the steadiest
+ratios.
 
 Long section: `minilm-longformer` with window 512 (global [CLS]) at N = 1024, 2048 and
-4096.  Each measurement runs in a fresh process, so its peak resident memory (ru_maxrss)
+4096, the full analysis as above (both views, [CLS] rollout through the band).  Each measurement runs in a fresh process, so its peak resident memory (ru_maxrss)
 is its own.  Prints forward and analysis time (target ratio ≤ 1.2) and the peak memory
 of the analysis against the forward pass alone (target ≤ 1.5×).
 """
@@ -25,7 +31,7 @@ import time
 
 import torch
 
-from models.analysis import analyze
+from models.analysis import analyze_views
 from models.extract import extract
 from models.loading import load_model
 
@@ -34,6 +40,7 @@ TARGET_RATIO = 1.10
 LONG_LENGTHS = (1024, 2048, 4096)
 LONG_WINDOW = 512
 LONG_TIME_TARGET, LONG_MEMORY_TARGET = 1.2, 1.5
+THREADS: int | None = None  # --threads, passed on to the long section's child processes
 WORDS = "the quick brown fox jumps over the lazy dog while a cat sleeps in the warm sun".split()
 
 
@@ -55,24 +62,60 @@ def median_ms(work, repeats: int) -> float:
     return statistics.median(times) * 1000
 
 
+def interleaved_ms(cells: dict, repeats: int) -> dict:
+    """Median ms of each cell, timed in rounds that run every cell once (after a warm-up)."""
+    for work in cells.values():
+        work()
+    times = {name: [] for name in cells}
+    for _ in range(repeats):
+        for name, work in cells.items():
+            start = time.perf_counter()
+            work()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) * 1000 for name, values in times.items()}
+
+
 def short_section(repeats: int) -> None:
     loaded = load_model("minilm")
-    print(f"minilm, torch threads {torch.get_num_threads()}, median of {repeats}")
-    print(f"{'N':>5} {'forward ms':>11} {'analysis ms':>12} {'ratio':>6}  target")
+    print(f"minilm, torch threads {torch.get_num_threads()}, median of {repeats} interleaved rounds")
+    print(f"{'':>35}   analysis only (ms) of an extracted result")
+    print(f"{'N':>5} {'forward ms':>11} {'full ms':>8} {'ratio':>6} {'target':>7}   "
+          f"{'weight':>7} {'norm':>6} {'both':>6} {'+norm rollout':>14}")
     for n in LENGTHS:
         text = text_of(loaded, n)
         inputs = loaded.tokenizer(text, return_tensors="pt")
+        result = extract(loaded, text)
 
         def forward():
             with torch.inference_mode():
                 loaded.model(**inputs, output_attentions=True)
 
-        def full():
-            analyze(extract(loaded, text))
-
-        bare, whole = median_ms(forward, repeats), median_ms(full, repeats)
+        cells = interleaved_ms({
+            "forward": forward,
+            "full": lambda: analyze_views(extract(loaded, text)),
+            "weight": lambda: analyze_views(result, views=("weight",)),
+            "norm": lambda: analyze_views(result, views=("norm",), rollout_views=()),
+            "both": lambda: analyze_views(result),
+            "norm rollout": lambda: analyze_views(result, rollout_views=("weight", "norm")),
+        }, repeats)
         target = f"≤ {TARGET_RATIO}" if n >= 128 else "-"
-        print(f"{n:>5} {bare:>11.1f} {whole:>12.1f} {whole / bare:>6.2f}  {target}")
+        extra = cells["norm rollout"] - cells["both"]
+        print(f"{n:>5} {cells['forward']:>11.1f} {cells['full']:>8.1f} {cells['full'] / cells['forward']:>6.2f}"
+              f" {target:>7}   {cells['weight']:>7.1f} {cells['norm']:>6.1f} {cells['both']:>6.1f}"
+              f" {extra:>+14.1f}")
+
+
+def use_threads(count: int) -> None:
+    """torch, the sweep's worker pool and (when threadpoolctl is installed) BLAS on `count` threads."""
+    from models.sweep import set_workers
+
+    torch.set_num_threads(count)
+    set_workers(count)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(count)
 
 
 def long_child(mode: str, n: int, repeats: int) -> dict:
@@ -90,7 +133,7 @@ def long_child(mode: str, n: int, repeats: int) -> dict:
     def full():
         result = extract(loaded, text)
         assert result.is_banded
-        analyze(result)
+        analyze_views(result)
 
     loaded_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     seconds = median_ms(forward if mode == "forward" else full, repeats) / 1000
@@ -103,8 +146,9 @@ def long_section(repeats: int) -> None:
     for n in LONG_LENGTHS:
         cells = {}
         for mode in ("forward", "analysis"):
+            threads = ["--threads", str(THREADS)] if THREADS else []
             out = subprocess.run(
-                [sys.executable, __file__, "--child", mode, str(n), "--long-repeats", str(repeats)],
+                [sys.executable, __file__, "--child", mode, str(n), "--long-repeats", str(repeats), *threads],
                 check=True, capture_output=True, text=True,
             ).stdout
             cells[mode] = json.loads(out.strip().splitlines()[-1])
@@ -124,8 +168,13 @@ def main() -> None:
     parser.add_argument("--long-repeats", type=int, default=3)
     parser.add_argument("--skip-short", action="store_true")
     parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--threads", type=int, help="threads for torch, the sweep and BLAS")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.threads:
+        global THREADS
+        THREADS = args.threads
+        use_threads(args.threads)
     if args.child:
         print(json.dumps(long_child(args.child[0], int(args.child[1]), args.long_repeats)))
         return

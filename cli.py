@@ -2,6 +2,10 @@
 
   python cli.py analyze TEXT [--pair TEXT_B] [--model KEY_OR_PATH] [--window W]
                              [--global POS ...] [--exclude-special] [--format json|table]
+                             [--view weight|norm] [--word-level]
+  python cli.py rollout TEXT [--pair TEXT_B] [--query POS ...] [--model KEY_OR_PATH] [--window W]
+                             [--global POS ...] [--view weight|norm] [--word-level]
+                             [--format json|table]
   python cli.py sparse TEXT --pattern local|dilated|global|longformer|bigbird|lsh|topk
                             [--window W] [--dilation D] [--global POS ...] [--block B]
                             [--random R] [--buckets K] [--topk K] [--seed S] [--share F]
@@ -64,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--exclude-special", action="store_true",
                          help="leave special tokens' query rows out of the averages")
     analyze.add_argument("--format", choices=("json", "table"), default="json")
+    add_view_options(analyze)
+    add_rollout_parser(commands)
     commands.add_parser("models", help="list the model registry")
     add_plot_parser(commands)
 
@@ -167,7 +173,8 @@ def _token_line(tokens: list[str]) -> str:
 def format_table(document: dict) -> str:
     model = document["model"]
     lines = [
-        f"model {model['key']} ({model['family']}, {model['layers']} layers × {model['heads']} heads)",
+        f"model {model['key']} ({model['family']}, {model['layers']} layers × {model['heads']} heads), "
+        f"{document.get('view', 'weight')} view",
         f"tokens ({len(document['tokens'])}): {_token_line(document['tokens'])}",
         "",
         f"{'layer':>5} {'cls':>6} {'sep':>6} {'diag':>6} {'entropy':>7} {'cls_out':>7}  roles",
@@ -199,10 +206,98 @@ def run_analyze(args: argparse.Namespace) -> str:
         result = extract(loaded, args.text, args.pair, args.global_positions)
     except (ModelLoadError, InputError) as error:
         raise CliError(str(error)) from None
-    document = to_json_dict(result, analyze(result, exclude_special=args.exclude_special))
+    check_word_level(args, result)
+    analysis = analyze(result, exclude_special=args.exclude_special, view=args.view)
+    document = to_json_dict(result, analysis, word_level=args.word_level)
     if args.format == "json":
         return json.dumps(document, ensure_ascii=False)
     return format_table(document)
+
+
+# --- views, word level and rollout (issue 9) ---
+
+WORD_LEVEL_LIMIT = 512  # word merges build [N, W] matrices: dense inputs only
+ROLLOUT_TOP = 5  # the table shows each layer's largest sources
+ROLLOUT_DECIMALS = 6
+
+
+def add_view_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--view", choices=("weight", "norm"), default="weight",
+                        help="attention weights, or what the heads move: α·‖f(x)‖ (Kobayashi et al. 2020)")
+    parser.add_argument("--word-level", action="store_true",
+                        help="merge word pieces into words in attention exports and rollout")
+
+
+def add_rollout_parser(commands) -> None:
+    from models.registry import DEFAULT_MODEL
+    from models.window import MIN_WINDOW
+
+    rollout = commands.add_parser("rollout", help="attention rollout (Abnar & Zuidema 2020) of chosen query tokens")
+    rollout.add_argument("text", help="the sentence to analyse")
+    rollout.add_argument("--pair", metavar="TEXT_B", help="second sentence of a pair")
+    rollout.add_argument("--query", type=int, nargs="+", metavar="POS",
+                         help="query positions (words with --word-level; default: the [CLS] position)")
+    rollout.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory")
+    rollout.add_argument("--window", type=window_argument(MIN_WINDOW),
+                         help="Longformer attention window (even; default 16 for windowed models)")
+    rollout.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
+                         help="Longformer global token positions (default: [CLS])")
+    rollout.add_argument("--format", choices=("json", "table"), default="json")
+    add_view_options(rollout)
+
+
+def check_word_level(args: argparse.Namespace, result) -> None:
+    if args.word_level and result.n_tokens > WORD_LEVEL_LIMIT:
+        raise CliError(f"--word-level works on inputs up to {WORD_LEVEL_LIMIT} tokens; this one has {result.n_tokens}")
+
+
+def run_rollout(args: argparse.Namespace) -> str:
+    from models.extract import InputError, extract
+    from models.loading import ModelLoadError, load_model
+    from models.rollout import check_queries, query_rollout
+    from models.words import word_rollout
+
+    if not args.text.strip():
+        raise CliError("the text is empty: give a sentence to analyse")
+    try:
+        loaded = load_model(args.model, args.window)
+        result = extract(loaded, args.text, args.pair, args.global_positions)
+    except (ModelLoadError, InputError) as error:
+        raise CliError(str(error)) from None
+    check_word_level(args, result)
+    try:
+        if args.word_level:
+            words, queries, rows = word_rollout(result, args.query, args.view)
+            labels = list(words.labels)
+        else:
+            queries = check_queries(result, args.query)
+            rows, labels = query_rollout(result, queries, args.view), list(result.tokens)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    document = {
+        "model": result.model.key,
+        "view": args.view,
+        "word_level": args.word_level,
+        "tokens": labels,
+        "queries": list(queries),
+        "rollout": [[[round(float(v), ROLLOUT_DECIMALS) for v in layer] for layer in row] for row in rows],
+    }
+    if args.format == "json":
+        return json.dumps(document, ensure_ascii=False)
+    return format_rollout_table(document)
+
+
+def format_rollout_table(document: dict) -> str:
+    tokens = document["tokens"]
+    lines = [f"rollout ({document['view']} view, Abnar & Zuidema 2020) on {document['model']}, {len(tokens)} "
+             f"{'words' if document['word_level'] else 'tokens'}"]
+    for query, layers in zip(document["queries"], document["rollout"]):
+        lines.append("")
+        lines.append(f"query {query} {tokens[query]!r}: largest sources after each layer")
+        for layer, row in enumerate(layers):
+            top = sorted(range(len(row)), key=lambda j: -row[j])[:ROLLOUT_TOP]
+            lines.append(f"{layer + 1:>5}  " + ", ".join(f"{tokens[j]} {row[j]:.3f}" for j in top))
+    return "\n".join(lines)
 
 
 SPARSE_DECIMALS = 6
@@ -272,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         commands = {
             "models": lambda _args: run_models(), "analyze": run_analyze, "sparse": run_sparse, "plot": run_plot,
+            "rollout": run_rollout,
         }
         output = commands[args.command](args)
     except CliError as error:

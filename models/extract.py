@@ -8,13 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models import capture
 from models.banded import BandedLayer
 from models.loading import LoadedModel
+from models.norms import value_norms
 from models.result import AttentionResult, ModelInfo
 
 CHARS_PER_TOKEN_CAP = 40  # text beyond max_tokens * this is cut before tokenising
 DENSE_LIMIT = 512  # Longformer inputs longer than this stay banded (no [H, N, N] per layer)
-QUERY_KEY_SUFFIXES = ((".attention.self.query", ".attention.self.key"), (".attention.q_lin", ".attention.k_lin"))
 
 ERR_EMPTY = "The text is empty. Type or paste a sentence to analyse."
 ERR_NO_TOKENS = "The text produced no tokens the model can read. Try ordinary words."
@@ -103,6 +104,8 @@ def extract(
     has more than DENSE_LIMIT tokens; otherwise it is rebuilt to dense [H, N, N].
     Dense results also keep each layer's queries and keys (for LSH in models.sparse).
     `max_tokens` cuts the input below the model's own limit (to match another model's).
+    Every result carries the value norms of the norm view (models/norms.py), captured in
+    the same single forward pass.
     """
     if not isinstance(text, str):
         raise InputError(ERR_NOT_TEXT.format(kind=type(text).__name__))
@@ -139,9 +142,10 @@ def extract(
         else:
             global_positions = ()
         keep_banded = is_longformer and (n > DENSE_LIMIT if banded is None else banded)
-        layer_attention, queries, keys = _run(loaded, encoding, global_positions, keep_banded)
+        run = _run(loaded, encoding, global_positions, keep_banded)
         tokens = tuple(tokenizer.convert_ids_to_tokens(ids.tolist()))
         sequence_ids = encoding.sequence_ids(0)
+        word_ids = tuple(encoding.word_ids(0))
 
     truncated = chars_cut or full_length > limit
     spans = _spans(encoding["offset_mapping"][0].tolist(), sequence_ids, special_mask, prepared)
@@ -175,9 +179,12 @@ def extract(
             window=loaded.window,
             description=loaded.spec.description,
         ),
-        layer_attention=layer_attention,
-        queries=queries,
-        keys=keys,
+        layer_attention=run.layers,
+        queries=run.queries,
+        keys=run.keys,
+        word_ids=tuple(None if special else word for word, special in zip(word_ids, special_mask)),
+        value_norms=run.value_norms,
+        global_value_norms=run.global_value_norms,
     )
 
 
@@ -229,12 +236,21 @@ def _check_globals(positions, n: int) -> tuple[int, ...]:
     return tuple(sorted(checked))
 
 
-def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_banded: bool):
-    """One forward pass → (L layers [H, N, N] or BandedLayer, queries, keys).
+@dataclass(frozen=True, eq=False)
+class _Run:
+    layers: tuple  # L × [H, N, N] or BandedLayer
+    queries: tuple[np.ndarray, ...] | None  # L × [H, N, d]
+    keys: tuple[np.ndarray, ...] | None
+    value_norms: np.ndarray  # [L, H, N]
+    global_value_norms: np.ndarray | None  # [L, H, N]
 
-    queries/keys: L read-only float32 arrays [H, N, d] each, captured by forward hooks on
-    the self-attention projections; None for banded results (they are only needed for
-    the sparse explorer, which works on dense inputs).
+
+def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_banded: bool) -> _Run:
+    """One forward pass → attention of every layer, value norms, and queries/keys.
+
+    Forward hooks (models/capture.py) keep each layer's value projection (and Longformer's
+    `value_global` when there are global tokens) for the norm view, and the query and key
+    projections of dense results (for LSH in models.sparse; banded results skip them).
     """
     inputs = {"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"]}
     if "token_type_ids" in encoding and loaded.family != "distilbert":
@@ -244,9 +260,11 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
         global_mask[0, list(global_positions)] = 1
         inputs["global_attention_mask"] = global_mask
     n = encoding["input_ids"].shape[1]
-    captured: dict[str, list[torch.Tensor]] = {"query": [], "key": []}
-    seq_first = loaded.family == "longformer"  # Longformer projects [N_padded, batch, hidden]
-    hooks = [] if keep_banded else _capture_query_key(loaded.model, captured, n, seq_first)
+    paths = capture.CAPTURE[loaded.family]
+    modules = capture.layer_modules(loaded.model, loaded.family, loaded.heads)
+    kinds = ("value",) + (("value_global",) if paths.value_global and global_positions else ())
+    kinds += () if keep_banded else ("query", "key")
+    captured, hooks = capture.register(modules, kinds, n, paths.seq_first)
     try:
         with torch.inference_mode():
             output = loaded.model(**inputs, output_attentions=True)
@@ -255,8 +273,11 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
             hook.remove()
     if not output.attentions:
         raise RuntimeError("The model returned no attention weights; it must be loaded with eager attention.")
+    factors = [layer.output_factors for layer in modules]
+    norms = value_norms(captured["value"], factors, loaded.heads)
+    global_norms = value_norms(captured["value_global"], factors, loaded.heads) if "value_global" in kinds else None
     queries = keys = None
-    if len(captured["query"]) == len(output.attentions) == len(captured["key"]):
+    if not keep_banded:
         heads = loaded.heads
         queries, keys = (
             tuple(_frozen(t.reshape(n, heads, -1).transpose(0, 1).float().numpy()) for t in captured[kind])
@@ -270,25 +291,9 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
                 _frozen(band[0].numpy()), _frozen(global_rows) if global_rows is not None else None, global_positions
             )
             layers.append(layer if keep_banded else _frozen(layer.dense()))
-        return tuple(layers), queries, keys
-    return tuple(_frozen(layer[0].float().numpy()) for layer in output.attentions), queries, keys
-
-
-def _capture_query_key(model: torch.nn.Module, captured: dict, n: int, seq_first: bool) -> list:
-    """Forward hooks that append each layer's query and key projections [N, H·d] (batch 0)."""
-    hooks = []
-    for name, module in model.named_modules():
-        for query_suffix, key_suffix in QUERY_KEY_SUFFIXES:
-            for suffix, kind in ((query_suffix, "query"), (key_suffix, "key")):
-                if name.endswith(suffix):
-                    hooks.append(
-                        module.register_forward_hook(
-                            lambda _m, _i, out, kind=kind: captured[kind].append(
-                                (out[:n, 0] if seq_first else out[0, :n]).detach()
-                            )
-                        )
-                    )
-    return hooks
+        return _Run(tuple(layers), queries, keys, norms, global_norms)
+    layers = tuple(_frozen(layer[0].float().numpy()) for layer in output.attentions)
+    return _Run(layers, queries, keys, norms, global_norms)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -47,6 +47,13 @@ class AttentionResult:
                         for long Longformer inputs L models.banded.BandedLayer (no N×N)
       queries, keys     L read-only float32 arrays [H, N, d]: each layer's query and key
                         projections (None for banded results)
+      word_ids          [N] the tokenizer's word index of each token within its segment
+                        (None for special tokens); a word is (segment_ids[i], word_ids[i])
+      value_norms       [L, H, N] float32, read-only: ‖f_h(x_j)‖ = ‖(x_j W_V^h + b_V^h) W_O^h‖,
+                        the size of what head h moves from token j (Kobayashi et al. 2020);
+                        None when the model's family has no capture entry (models.norms)
+      global_value_norms  [L, H, N] float32, read-only, Longformer only: the same through
+                        `value_global`, which the global tokens' own rows use; None otherwise
     """
 
     text: str
@@ -65,6 +72,9 @@ class AttentionResult:
     layer_attention: tuple[Layer, ...]  # L × [H, N, N] or L × BandedLayer
     queries: tuple[np.ndarray, ...] | None = None  # L × [H, N, d]
     keys: tuple[np.ndarray, ...] | None = None  # L × [H, N, d]
+    word_ids: tuple[int | None, ...] = ()
+    value_norms: np.ndarray | None = None  # [L, H, N]
+    global_value_norms: np.ndarray | None = None  # [L, H, N]
 
     @property
     def n_tokens(self) -> int:

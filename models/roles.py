@@ -69,7 +69,7 @@ def classify_heads(scores: Mapping[str, np.ndarray], thresholds: RoleThresholds 
 
 def role_shares(roles: np.ndarray) -> np.ndarray:
     """[L, len(ROLES)]: the share of each layer's heads in each role (rows sum to 1)."""
-    return np.stack([(roles == role).mean(axis=1) for role in ROLES], axis=1)
+    return (np.asarray(roles)[:, :, None] == np.array(ROLES, dtype=object)).mean(axis=1)
 
 
 def layer_bands(n_layers: int) -> dict[str, np.ndarray]:
@@ -95,12 +95,17 @@ def diagnose(
     cls_out: np.ndarray,  # [L, H]
     summary: tuple[int, ...],
     thresholds: RoleThresholds = RoleThresholds(),
+    warn: bool = True,
 ) -> tuple[Diagnosis, ...]:
-    """Plain-language reading of the layer-by-layer role split."""
+    """Plain-language reading of the layer-by-layer role split.
+
+    warn=False leaves out the clogged-flow warning (models/view_compare.py judges it on the
+    norm view when value norms are available).
+    """
     parts = {name: layer_partition[:, k] for k, name in enumerate(PART_NAMES)}
     found: list[Diagnosis] = []
     special_share = float(np.isin(roles, ("cls", "sep")).mean())
-    if special_share >= thresholds.clog_share:
+    if warn and special_share >= thresholds.clog_share:
         found.append(
             Diagnosis(
                 "warning",

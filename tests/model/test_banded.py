@@ -8,6 +8,7 @@ import torch
 from transformers import AutoTokenizer, BertConfig, BertModel, LongformerConfig, LongformerModel
 
 from models import banded as B
+from models import scores as S
 from models.analysis import analyze
 from models.extract import extract
 from models.loading import LoadedModel, embedded_model_path
@@ -72,7 +73,7 @@ def test_banded_reads_equal_dense(pair):
             np.testing.assert_allclose(B.offset_values(layer_b, offset), B.offset_values(layer_d, offset), atol=READ_TOL)
         for query in (0, 7, n - 1):
             np.testing.assert_allclose(B.query_row(layer_b, query), layer_d[:, query], atol=READ_TOL)
-        np.testing.assert_allclose(B.row_entropy(layer_b), B.row_entropy(layer_d), atol=1e-5)
+        np.testing.assert_allclose(S.row_entropy(layer_b), S.row_entropy(layer_d), atol=1e-5)
         np.testing.assert_allclose(B.block(layer_b, slice(5, 19), slice(2, 30), head=1), layer_d[1, 5:19, 2:30], atol=READ_TOL)
         pooled_b, edges_b = B.pooled(layer_b, head=2, cells=7)
         pooled_d, edges_d = B.pooled(layer_d, head=2, cells=7)
