@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from models import bigbird
 from models.banded import BandedLayer
+from models.families import QUERY_KEY_SUFFIXES, family_info, forward_inputs  # noqa: F401  (suffixes re-exported)
 from models.loading import LoadedModel
+from models.own_pattern import OwnPattern, layer_windows
 from models.result import AttentionResult, ModelInfo
 
 CHARS_PER_TOKEN_CAP = 40  # text beyond max_tokens * this is cut before tokenising
 DENSE_LIMIT = 512  # Longformer inputs longer than this stay banded (no [H, N, N] per layer)
-QUERY_KEY_SUFFIXES = ((".attention.self.query", ".attention.self.key"), (".attention.q_lin", ".attention.k_lin"))
 
 ERR_EMPTY = "The text is empty. Type or paste a sentence to analyse."
 ERR_NO_TOKENS = "The text produced no tokens the model can read. Try ordinary words."
@@ -139,7 +142,7 @@ def extract(
         else:
             global_positions = ()
         keep_banded = is_longformer and (n > DENSE_LIMIT if banded is None else banded)
-        layer_attention, queries, keys = _run(loaded, encoding, global_positions, keep_banded)
+        layer_attention, queries, keys, pattern = _run(loaded, encoding, global_positions, keep_banded)
         tokens = tuple(tokenizer.convert_ids_to_tokens(ids.tolist()))
         sequence_ids = encoding.sequence_ids(0)
 
@@ -153,6 +156,8 @@ def extract(
         notices.append(NOTICE_MARKERS.format(markers=" and ".join(prepared.markers)))
     if prepared.split_at_typed_sep:
         notices.append(NOTICE_PAIR_SPLIT.format(sep=tokenizer.sep_token))
+    if pattern.block_sparse is not None:
+        notices.append(bigbird.notice(pattern.block_sparse, n))
 
     return AttentionResult(
         text=text,
@@ -178,6 +183,7 @@ def extract(
         layer_attention=layer_attention,
         queries=queries,
         keys=keys,
+        pattern=pattern,
     )
 
 
@@ -230,15 +236,16 @@ def _check_globals(positions, n: int) -> tuple[int, ...]:
 
 
 def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_banded: bool):
-    """One forward pass → (L layers [H, N, N] or BandedLayer, queries, keys).
+    """One forward pass → (L layers [H, N, N] or BandedLayer, queries, keys, OwnPattern).
 
     queries/keys: L read-only float32 arrays [H, N, d] each, captured by forward hooks on
-    the self-attention projections; None for banded results (they are only needed for
-    the sparse explorer, which works on dense inputs).
+    the self-attention projections the family table names; None for banded results (they
+    are only needed for the sparse explorer, which works on dense inputs) and for families
+    without plain q·k scores.  BigBird's block-sparse weights are rebuilt exactly
+    (models.bigbird) and trimmed from the padded length to N.
     """
-    inputs = {"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"]}
-    if "token_type_ids" in encoding and loaded.family != "distilbert":
-        inputs["token_type_ids"] = encoding["token_type_ids"]
+    info = family_info(loaded.family)
+    inputs = forward_inputs(loaded.model, encoding)
     if loaded.family == "longformer":
         global_mask = torch.zeros_like(encoding["input_ids"])
         global_mask[0, list(global_positions)] = 1
@@ -246,9 +253,11 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
     n = encoding["input_ids"].shape[1]
     captured: dict[str, list[torch.Tensor]] = {"query": [], "key": []}
     seq_first = loaded.family == "longformer"  # Longformer projects [N_padded, batch, hidden]
-    hooks = [] if keep_banded else _capture_query_key(loaded.model, captured, n, seq_first)
+    capture = not keep_banded and info.query_key is not None
+    hooks = _capture_query_key(loaded.model, captured, n, seq_first, info.query_key) if capture else []
+    run = bigbird.configured_run(loaded.model) if info.form == "block_sparse" else nullcontext([])
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), run as draws:
             output = loaded.model(**inputs, output_attentions=True)
     finally:
         for hook in hooks:
@@ -262,6 +271,7 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
             tuple(_frozen(t.reshape(n, heads, -1).transpose(0, 1).float().numpy()) for t in captured[kind])
             for kind in ("query", "key")
         )
+    pattern = OwnPattern(info.form, layer_windows(loaded.model.config, len(output.attentions)))
     if loaded.family == "longformer":
         layers = []
         for index, band in enumerate(output.attentions):
@@ -270,24 +280,33 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
                 _frozen(band[0].numpy()), _frozen(global_rows) if global_rows is not None else None, global_positions
             )
             layers.append(layer if keep_banded else _frozen(layer.dense()))
-        return tuple(layers), queries, keys
-    return tuple(_frozen(layer[0].float().numpy()) for layer in output.attentions), queries, keys
+        return tuple(layers), queries, keys, pattern
+    if info.form == "block_sparse":
+        returned = [layer[0].float().numpy() for layer in output.attentions]
+        exact, note = bigbird.exact_layers(loaded.model.config, returned, draws, n)
+        note.returned_mass.setflags(write=False)
+        pattern = OwnPattern(info.form, pattern.layer_windows, note)
+        return tuple(_frozen(layer) for layer in exact), queries, keys, pattern
+    return tuple(_frozen(layer[0].float().numpy()) for layer in output.attentions), queries, keys, pattern
 
 
-def _capture_query_key(model: torch.nn.Module, captured: dict, n: int, seq_first: bool) -> list:
-    """Forward hooks that append each layer's query and key projections [N, H·d] (batch 0)."""
+def _capture_query_key(model: torch.nn.Module, captured: dict, n: int, seq_first: bool, suffixes: tuple[str, str]) -> list:
+    """Forward hooks that append each layer's query and key projections [N, H·d] (batch 0).
+
+    A module shared by every layer (ALBERT) runs once per layer and appends each time.
+    """
     hooks = []
+    query_suffix, key_suffix = suffixes
     for name, module in model.named_modules():
-        for query_suffix, key_suffix in QUERY_KEY_SUFFIXES:
-            for suffix, kind in ((query_suffix, "query"), (key_suffix, "key")):
-                if name.endswith(suffix):
-                    hooks.append(
-                        module.register_forward_hook(
-                            lambda _m, _i, out, kind=kind: captured[kind].append(
-                                (out[:n, 0] if seq_first else out[0, :n]).detach()
-                            )
+        for suffix, kind in ((query_suffix, "query"), (key_suffix, "key")):
+            if name.endswith(suffix):
+                hooks.append(
+                    module.register_forward_hook(
+                        lambda _m, _i, out, kind=kind: captured[kind].append(
+                            (out[:n, 0] if seq_first else out[0, :n]).detach()
                         )
                     )
+                )
     return hooks
 
 

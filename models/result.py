@@ -8,6 +8,7 @@ from functools import cached_property
 import numpy as np
 
 from models.banded import BandedLayer, Layer
+from models.own_pattern import OwnPattern
 from models.registry import Family
 
 
@@ -46,7 +47,10 @@ class AttentionResult:
       layer_attention   L read-only float32 arrays [H, N, N] (one per layer, not copied), or
                         for long Longformer inputs L models.banded.BandedLayer (no N×N)
       queries, keys     L read-only float32 arrays [H, N, d]: each layer's query and key
-                        projections (None for banded results)
+                        projections (None for banded results, and for families whose scores
+                        are not q·k alone: models.families.FamilyInfo.query_key_note)
+      pattern           the model's own attention pattern on this input: per-layer windows,
+                        BigBird's block-sparse note (models.own_pattern.OwnPattern)
     """
 
     text: str
@@ -65,6 +69,7 @@ class AttentionResult:
     layer_attention: tuple[Layer, ...]  # L × [H, N, N] or L × BandedLayer
     queries: tuple[np.ndarray, ...] | None = None  # L × [H, N, d]
     keys: tuple[np.ndarray, ...] | None = None  # L × [H, N, d]
+    pattern: OwnPattern | None = None
 
     @property
     def n_tokens(self) -> int:
