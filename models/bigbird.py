@@ -32,12 +32,14 @@ import numpy as np
 
 RunType = Literal["block_sparse", "original_full"]
 RAND_METHODS = ("_bigbird_block_rand_mask_with_head", "_bigbird_block_rand_mask")
+CAPTURE_HOOK = "output_capturing_hook"  # transformers.utils.output_capturing's forward hook
 
 NOTICE_REBUILT = (
     "BigBird ran block-sparse attention (blocks of {block} tokens, {random} random blocks; the input "
-    "was padded to {padded} tokens). transformers returns rows that sum to {low:.2f}–{high:.2f}, "
-    "because its random blocks all point at block 0 in eval mode and each copy is written once; "
-    "the copies were added back, so every row sums to 1."
+    "was padded to {padded} tokens). The attention transformers returns leaves weight out: outside "
+    "the two global blocks its rows sum to {low:.2f}–{high:.2f}, because in eval mode every random "
+    "block is block 0 and each copy of a key is written once. The copies were added back, so "
+    "every row sums to 1."
 )
 NOTICE_FULL = (
     "This input has {n} tokens, too few for BigBird's block-sparse attention (it needs more than "
@@ -137,17 +139,20 @@ def block_sparse_modules(model) -> list:
 
 
 @contextmanager
-def configured_run(model) -> Iterator[list[list[np.ndarray]]]:
-    """Run a BigBird forward pass in its configured attention type and record the random
-    blocks each block-sparse layer draws.
+def configured_run(model, n: int) -> Iterator[list[list[np.ndarray]]]:
+    """Run a BigBird forward pass on `n` tokens in the attention type it will use, and record
+    the random blocks each block-sparse layer draws.
 
-    transformers' BigBirdModel switches itself to full attention for a short input and stays
-    switched; this puts the configured type back before and after the pass, so a loaded model
-    is the same after every call.  Yields one list per block-sparse layer that fills with the
-    [nb − 2, r] draws (one per call, [H, …] or per head) during the pass.
+    transformers' BigBirdModel switches itself to full attention for an input of at most
+    `min_tokens` tokens, in the middle of the pass (the new modules then return no attention
+    weights) and stays switched.  This picks that type before the pass and puts the configured
+    one back afterwards, so a loaded model is the same after every call.  Yields one list per
+    block-sparse layer that fills with that layer's draws ([H, nb − 2, r] in one call, or
+    [≥ nb − 2, r] per head) during the pass.
     """
     configured = model.config.attention_type
-    model.set_attention_type(configured)
+    short = n <= min_tokens(model.config.block_size, model.config.num_random_blocks)
+    _switch(model, "original_full" if short else configured)
     modules = block_sparse_modules(model)
     draws: list[list[np.ndarray]] = [[] for _ in modules]
     for module, record in zip(modules, draws):
@@ -166,7 +171,21 @@ def configured_run(model) -> Iterator[list[list[np.ndarray]]]:
         for module in modules:
             for name in RAND_METHODS:
                 module.__dict__.pop(name, None)
-        model.set_attention_type(configured)
+        _switch(model, configured)
+
+
+def _switch(model, attention_type: RunType) -> None:
+    """Set the attention type; when that builds new attention modules, let transformers hook
+    them again for `output_attentions` (it hooks a model once, at its first pass, and the new
+    modules would return nothing)."""
+    if model.attention_type == attention_type:
+        return
+    model.set_attention_type(attention_type)
+    for module in model.modules():
+        for key, hook in list(module._forward_hooks.items()):
+            if getattr(hook, "__name__", "") == CAPTURE_HOOK:
+                del module._forward_hooks[key]
+    model._output_capturing_hooks_installed = False
 
 
 def random_ids_of(draws: list[np.ndarray], heads: int, n_blocks: int) -> np.ndarray:
@@ -213,5 +232,6 @@ def notice(note: BlockSparseNote, n: int) -> str:
     """The plain-words line for the result's notices."""
     if note.ran == "original_full":
         return NOTICE_FULL.format(n=n, minimum=note.min_tokens)
-    low, high = float(note.returned_mass.min()), float(note.returned_mass.max())
+    inner = note.returned_mass[..., note.block : min(n, note.padded_length - note.block)]  # non-global rows
+    low, high = float(inner.min()), float(inner.max())
     return NOTICE_REBUILT.format(block=note.block, random=note.random_blocks, padded=note.padded_length, low=low, high=high)

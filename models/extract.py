@@ -255,7 +255,7 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
     seq_first = loaded.family == "longformer"  # Longformer projects [N_padded, batch, hidden]
     capture = not keep_banded and info.query_key is not None
     hooks = _capture_query_key(loaded.model, captured, n, seq_first, info.query_key) if capture else []
-    run = bigbird.configured_run(loaded.model) if info.form == "block_sparse" else nullcontext([])
+    run = bigbird.configured_run(loaded.model, n) if info.form == "block_sparse" else nullcontext([])
     try:
         with torch.inference_mode(), run as draws:
             output = loaded.model(**inputs, output_attentions=True)
