@@ -104,8 +104,9 @@ def build_tokenizer(family: str):
     return tokenizer
 
 
-def build_model(family: str, tokenizer, max_positions: int = 130, seed: int = 0):
-    """A random tiny model of `family` for `tokenizer` (eval mode, eager attention)."""
+def build_model(family: str, tokenizer, max_positions: int = 130, seed: int = 0, **overrides):
+    """A random tiny model of `family` for `tokenizer` (eval mode, eager attention); `overrides`
+    go into its config (initializer_range=0.3 gives peaked, input-dependent attention)."""
     model_type, _builder, _class_name, extra = FAMILY_SETUP[family]
     sizes = dict(HIDDEN)
     if model_type == "distilbert":
@@ -117,15 +118,15 @@ def build_model(family: str, tokenizer, max_positions: int = 130, seed: int = 0)
     }
     config = AutoConfig.for_model(
         model_type, vocab_size=len(tokenizer), max_position_embeddings=max_positions,
-        **{**sizes, **extra, **special_ids},
+        **{**sizes, **extra, **special_ids, **overrides},
     )
     torch.manual_seed(seed)
     return AutoModel.from_config(config, attn_implementation="eager").eval()
 
 
-def save_family(family: str, folder: Path, max_positions: int = 130) -> Path:
+def save_family(family: str, folder: Path, max_positions: int = 130, **overrides) -> Path:
     """Save a tiny `family` model and its tokenizer to `folder` (safetensors); return it."""
     tokenizer = build_tokenizer(family)
-    build_model(family, tokenizer, max_positions).save_pretrained(folder)
+    build_model(family, tokenizer, max_positions, **overrides).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
