@@ -46,8 +46,7 @@ def run_compare(args: argparse.Namespace, error: type[Exception]) -> str:
     return format_compare_table(document)
 
 
-def _mean(rows: list[list[float]]) -> float:
-    values = [value for row in rows for value in row]
+def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
@@ -59,15 +58,17 @@ def format_compare_table(document: dict) -> str:
         "",
     ]
     if document["aligned"]:
-        lines.append(f"{'layer':>5} {'similarity':>10} {'Δcls':>7} {'Δsep':>7} {'Δdiag':>7} {'Δentropy':>8}")
+        lines.append(f"{'layer':>5} {'similarity':>10} {'Δcls':>7} {'Δsep':>7} {'Δdiag':>7} {'Δentropy':>8}  (head means)")
         diff = document["diff"]
         for layer, similarity in enumerate(document["similarity"]):
             lines.append(
-                f"{layer + 1:>5} {sum(similarity) / len(similarity):>10.3f} {_mean([diff['cls'][layer]]):>+7.3f} "
-                f"{_mean([diff['sep'][layer]]):>+7.3f} {_mean([diff['diagonal'][layer]]):>+7.3f} "
-                f"{_mean([diff['entropy'][layer]]):>+8.3f}"
+                f"{layer + 1:>5} {_mean(similarity):>10.3f} {_mean(diff['cls'][layer]):>+7.3f} "
+                f"{_mean(diff['sep'][layer]):>+7.3f} {_mean(diff['diagonal'][layer]):>+7.3f} "
+                f"{_mean(diff['entropy'][layer]):>+8.3f}"
             )
         lines += ["", "most changed heads (layer.head similarity: role before → after)"]
+        if not document["changed"]:
+            lines.append("  (none)")
         for change in document["changed"][:TABLE_HEADS]:
             lines.append(
                 f"  {change['layer']}.{change['head']}  {change['similarity']:.3f}: {change['role_before']} → "

@@ -1,6 +1,6 @@
 """Fine-tune the embedded MiniLM on a tiny sentiment task, offline, and save it for `cli.py compare`.
 
-  python scripts/finetune_minilm.py [--steps 300] [--out out/minilm-finetuned] [--data data/sentiment.tsv]
+  python scripts/finetune_minilm.py [--steps 200] [--out out/minilm-finetuned] [--data data/sentiment.tsv]
 
 The task: 200 short sentences the team wrote (data/sentiment.tsv), labelled positive or
 negative; 40 are held out.  The classifier is one linear layer on the last layer's [CLS]
@@ -45,7 +45,7 @@ def accuracy(encoder, head, tokenizer, examples) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=0)
