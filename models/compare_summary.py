@@ -50,7 +50,7 @@ def _span(layers) -> str:
 def _shift_messages(partition_a, partition_b_at_a, a: str, b: str, template: str) -> list[str]:
     """The largest band-level shifts of to-CLS / to-SEP / near-diagonal mass (A's layer bands)."""
     found = []
-    for _band, layers in layer_bands(partition_a.shape[0]).items():
+    for layers in layer_bands(partition_a.shape[0]).values():
         if layers.size == 0:
             continue
         for k, part in enumerate(PART_NAMES):

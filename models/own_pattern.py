@@ -81,7 +81,7 @@ def window_band(n: int, window: int | None) -> np.ndarray:
     return np.abs(positions[:, None] - positions[None, :]) <= window // 2
 
 
-def real_mask(result: "AttentionResult") -> np.ndarray:
+def real_mask(result: AttentionResult) -> np.ndarray:
     """bool [L, H, N, N], read-only: the pairs the model could attend to on this input.
 
     Layers that share one pattern over heads are broadcast views (no H copies).

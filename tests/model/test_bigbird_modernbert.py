@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from tiny_families import LONG_SENTENCE, SENTENCES, save_family
 
 from models.bigbird import min_tokens
 from models.extract import extract
 from models.loading import load_model
 from models.own_pattern import layer_windows, overlap, overlap_view, real_mask
 from models.sparse import bigbird_mask
-from tiny_families import LONG_SENTENCE, SENTENCES, save_family
 
 REBUILD_TOL = 1e-6
 ROW_TOL = 1e-5
@@ -85,7 +85,6 @@ def test_bigbird_rebuild_equals_independent_computation(bigbird):
 def test_bigbird_note_says_what_transformers_left_out(bigbird):
     result = extract(bigbird, LONG_SENTENCE)
     note = result.pattern.block_sparse
-    n = result.n_tokens
     assert note.random_ids.shape == (3, 4, note.padded_length // BLOCK - 2, RANDOM)
     assert (note.random_ids == 0).all()  # eval mode: every random block is block 0
     mass = note.returned_mass  # [L, H, N]

@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from tiny_families import SENTENCES, build_model, build_tokenizer, save_family
 
 from models.compare import compare_models, to_json_dict
 from models.loading import load_model
-from tiny_families import SENTENCES, build_model, build_tokenizer, save_family
 
 UNCHANGED = 1e-6
 

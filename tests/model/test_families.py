@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from tiny_families import FAMILIES, LONG_SENTENCE, SENTENCES, save_family
 
 from models.analysis import analyze
 from models.extract import extract
@@ -16,7 +17,6 @@ from models.families import FAMILIES as TABLE
 from models.families import family_info
 from models.loading import ERR_OFFLINE, ModelLoadError, load_model
 from models.registry import REGISTRY, find_spec
-from tiny_families import FAMILIES, LONG_SENTENCE, SENTENCES, save_family
 
 ROW_TOL = 1e-5
 RAW_TOL = 1e-6
