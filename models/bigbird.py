@@ -128,9 +128,11 @@ def rebuild(returned: np.ndarray, block: int, random_ids: np.ndarray) -> np.ndar
 
     returned: [H, N', N'] attention_probs of one layer; random_ids: int [H, nb − 2, r].
     """
-    n_blocks = returned.shape[-1] // block
-    copies = _tokens(multiplicity(n_blocks, random_ids), block)
-    return (returned * copies).astype(np.float32)
+    heads, padded, _ = returned.shape
+    n_blocks = padded // block
+    copies = multiplicity(n_blocks, random_ids).astype(np.float32)[:, :, None, :, None]  # [H, nb, 1, nb, 1]
+    blocked = returned.reshape(heads, n_blocks, block, n_blocks, block)
+    return (blocked * copies).reshape(heads, padded, padded).astype(np.float32, copy=False)
 
 
 def block_sparse_modules(model) -> list:

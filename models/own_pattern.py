@@ -84,25 +84,31 @@ def window_band(n: int, window: int | None) -> np.ndarray:
 def real_mask(result: AttentionResult) -> np.ndarray:
     """bool [L, H, N, N], read-only: the pairs the model could attend to on this input.
 
-    Layers that share one pattern over heads are broadcast views (no H copies).
+    A pattern shared by every head (all but BigBird's per-head random blocks) is a broadcast
+    view over heads, so a long input costs L·N² booleans, not L·H·N².
     """
     n, layers, heads = result.n_tokens, result.model.layers, result.model.heads
     pattern = getattr(result, "pattern", None)
     windows = pattern.layer_windows if pattern is not None else (None,) * layers
     note = pattern.block_sparse if pattern is not None else None
-    per_layer = []
+    per_layer = []  # [N, N] shared by the heads, or [H, N, N]
     for layer in range(layers):
         if note is not None and note.random_ids is not None:
-            mask = layout_mask(note.block, note.random_ids[layer], n)
-        else:
-            shared = window_band(n, windows[layer])
-            if pattern is not None and pattern.form == "banded":
-                shared[list(result.global_positions), :] = True
-                shared[:, list(result.global_positions)] = True
-            mask = np.broadcast_to(shared, (heads, n, n))
+            ids = note.random_ids[layer]
+            same = (ids == ids[:1]).all()
+            mask = layout_mask(note.block, ids[:1] if same else ids, n)
+            per_layer.append(mask[0] if same else mask)
+            continue
+        mask = window_band(n, windows[layer])
+        if pattern is not None and pattern.form == "banded":
+            mask[list(result.global_positions), :] = True
+            mask[:, list(result.global_positions)] = True
         per_layer.append(mask)
-    stacked = np.stack(per_layer)
-    stacked.setflags(write=False)
+    if all(mask.ndim == 2 for mask in per_layer):
+        stacked = np.broadcast_to(np.stack(per_layer)[:, None], (layers, heads, n, n))
+    else:
+        stacked = np.stack([np.broadcast_to(mask, (heads, n, n)) for mask in per_layer])
+        stacked.setflags(write=False)
     return stacked
 
 
