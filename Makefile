@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-unit bench browser clean
+.PHONY: run test test-unit bench browser finetune clean
 
 $(VENV)/.installed: requirements.txt scripts/fetch_bertviz_assets.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test-unit: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev browser
 	$(PY) bench.py
+
+# A fine-tuned MiniLM for `cli.py compare` (offline, about a minute of CPU): out/minilm-finetuned
+finetune: $(VENV)/.installed
+	$(PY) scripts/finetune_minilm.py --out out/minilm-finetuned
 
 clean:
 	rm -rf $(VENV) .pytest_cache

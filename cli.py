@@ -13,6 +13,8 @@
   python cli.py plot TEXT --layer L --head H [--pair TEXT_B] [--model KEY_OR_PATH] [--window W]
                          [--global POS ...] [--kind head|grid|overview|partition] [--score NAME]
                          [--font-size PX] [--width PX] [--scale S] --format png|svg|pdf|html -o FILE
+  python cli.py compare TEXT --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--pair TEXT_B]
+                           [--exclude-special] [--top K] [--format json|table]
   python cli.py models
 
 A window W means W/2 tokens on each side, as in Longformer: --window 2 allows |i − j| ≤ 1.
@@ -72,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_rollout_parser(commands)
     commands.add_parser("models", help="list the model registry")
     add_plot_parser(commands)
+    from compare_cli import add_compare_parser
+
+    add_compare_parser(commands)
 
     from models.sparse import PATTERNS, PatternParams
 
@@ -362,12 +367,19 @@ def run_sparse(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def run_compare(args: argparse.Namespace) -> str:
+    from compare_cli import run_compare as compare
+
+    return compare(args, CliError)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         commands = {
             "models": lambda _args: run_models(), "analyze": run_analyze, "sparse": run_sparse, "plot": run_plot,
             "rollout": run_rollout,
+            "compare": run_compare,
         }
         output = commands[args.command](args)
     except CliError as error:

@@ -36,9 +36,12 @@ _BERT_LIKE = CapturePaths(
     value=".attention.self.value",
     output=".attention.output.dense",
 )
-CAPTURE: dict[Family, CapturePaths] = {
+CAPTURE: dict[Family, CapturePaths] = {  # families missing here have no norm view (models.families notes why)
     "bert": _BERT_LIKE,
     "roberta": _BERT_LIKE,
+    "electra": _BERT_LIKE,
+    "xlm-roberta": _BERT_LIKE,
+    "bigbird": _BERT_LIKE,
     "distilbert": CapturePaths(
         query=".attention.q_lin",
         key=".attention.k_lin",

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from models import capture
+from models import bigbird, capture
 from models.banded import BandedLayer
+from models.families import QUERY_KEY_SUFFIXES, family_info, forward_inputs  # noqa: F401  (suffixes re-exported)
 from models.loading import LoadedModel
 from models.norms import value_norms
+from models.own_pattern import OwnPattern, layer_windows
 from models.result import AttentionResult, ModelInfo
 
 CHARS_PER_TOKEN_CAP = 40  # text beyond max_tokens * this is cut before tokenising
@@ -157,6 +160,8 @@ def extract(
         notices.append(NOTICE_MARKERS.format(markers=" and ".join(prepared.markers)))
     if prepared.split_at_typed_sep:
         notices.append(NOTICE_PAIR_SPLIT.format(sep=tokenizer.sep_token))
+    if run.pattern.block_sparse is not None:
+        notices.append(bigbird.notice(run.pattern.block_sparse, n))
 
     return AttentionResult(
         text=text,
@@ -185,6 +190,7 @@ def extract(
         word_ids=tuple(None if special else word for word, special in zip(word_ids, special_mask)),
         value_norms=run.value_norms,
         global_value_norms=run.global_value_norms,
+        pattern=run.pattern,
     )
 
 
@@ -241,32 +247,42 @@ class _Run:
     layers: tuple  # L × [H, N, N] or BandedLayer
     queries: tuple[np.ndarray, ...] | None  # L × [H, N, d]
     keys: tuple[np.ndarray, ...] | None
-    value_norms: np.ndarray  # [L, H, N]
+    value_norms: np.ndarray | None  # [L, H, N]; None for families without a capture entry
     global_value_norms: np.ndarray | None  # [L, H, N]
+    pattern: OwnPattern
 
 
 def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_banded: bool) -> _Run:
-    """One forward pass → attention of every layer, value norms, and queries/keys.
+    """One forward pass → attention of every layer, value norms, queries/keys, own pattern.
 
     Forward hooks (models/capture.py) keep each layer's value projection (and Longformer's
     `value_global` when there are global tokens) for the norm view, and the query and key
-    projections of dense results (for LSH in models.sparse; banded results skip them).
+    projections of dense results (for LSH in models.sparse; banded results skip them, and
+    so do families whose scores are not q·k alone).  A family without a capture entry
+    gets queries/keys from the family table's hooks and no norm view.  BigBird's
+    block-sparse weights are rebuilt exactly (models.bigbird) and trimmed to N.
     """
-    inputs = {"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"]}
-    if "token_type_ids" in encoding and loaded.family != "distilbert":
-        inputs["token_type_ids"] = encoding["token_type_ids"]
+    info = family_info(loaded.family)
+    inputs = forward_inputs(loaded.model, encoding)
     if loaded.family == "longformer":
         global_mask = torch.zeros_like(encoding["input_ids"])
         global_mask[0, list(global_positions)] = 1
         inputs["global_attention_mask"] = global_mask
     n = encoding["input_ids"].shape[1]
-    paths = capture.CAPTURE[loaded.family]
-    modules = capture.layer_modules(loaded.model, loaded.family, loaded.heads)
-    kinds = ("value",) + (("value_global",) if paths.value_global and global_positions else ())
-    kinds += () if keep_banded else ("query", "key")
-    captured, hooks = capture.register(modules, kinds, n, paths.seq_first)
+    paths = capture.CAPTURE.get(loaded.family)
+    want_query_key = not keep_banded and info.query_key is not None
+    if paths is not None:
+        modules = capture.layer_modules(loaded.model, loaded.family, loaded.heads)
+        kinds = ("value",) + (("value_global",) if paths.value_global and global_positions else ())
+        kinds += ("query", "key") if want_query_key else ()
+        captured, hooks = capture.register(modules, kinds, n, paths.seq_first)
+    else:
+        modules, kinds = (), ()
+        captured = {"query": [], "key": []}
+        hooks = _capture_query_key(loaded.model, captured, n, info.query_key) if want_query_key else []
+    run = bigbird.configured_run(loaded.model, n) if info.form == "block_sparse" else nullcontext([])
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), run as draws:
             output = loaded.model(**inputs, output_attentions=True)
     finally:
         for hook in hooks:
@@ -274,15 +290,16 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
     if not output.attentions:
         raise RuntimeError("The model returned no attention weights; it must be loaded with eager attention.")
     factors = [layer.output_factors for layer in modules]
-    norms = value_norms(captured["value"], factors, loaded.heads)
+    norms = value_norms(captured["value"], factors, loaded.heads) if "value" in kinds else None
     global_norms = value_norms(captured["value_global"], factors, loaded.heads) if "value_global" in kinds else None
     queries = keys = None
-    if not keep_banded:
+    if want_query_key and len(captured["query"]) == len(output.attentions) == len(captured["key"]):
         heads = loaded.heads
         queries, keys = (
             tuple(_frozen(t.reshape(n, heads, -1).transpose(0, 1).float().numpy()) for t in captured[kind])
             for kind in ("query", "key")
         )
+    pattern = OwnPattern(info.form, layer_windows(loaded.model.config, len(output.attentions)))
     if loaded.family == "longformer":
         layers = []
         for index, band in enumerate(output.attentions):
@@ -291,9 +308,32 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
                 _frozen(band[0].numpy()), _frozen(global_rows) if global_rows is not None else None, global_positions
             )
             layers.append(layer if keep_banded else _frozen(layer.dense()))
-        return _Run(tuple(layers), queries, keys, norms, global_norms)
+        return _Run(tuple(layers), queries, keys, norms, global_norms, pattern)
+    if info.form == "block_sparse":
+        returned = [layer[0].float().numpy() for layer in output.attentions]
+        exact, note = bigbird.exact_layers(loaded.model.config, returned, draws, n)
+        note.returned_mass.setflags(write=False)
+        pattern = OwnPattern(info.form, pattern.layer_windows, note)
+        return _Run(tuple(_frozen(layer) for layer in exact), queries, keys, norms, global_norms, pattern)
     layers = tuple(_frozen(layer[0].float().numpy()) for layer in output.attentions)
-    return _Run(layers, queries, keys, norms, global_norms)
+    return _Run(layers, queries, keys, norms, global_norms, pattern)
+
+
+def _capture_query_key(model: torch.nn.Module, captured: dict, n: int, suffixes: tuple[str, str]) -> list:
+    """Forward hooks that append each layer's query and key projections [N, H·d] (batch 0),
+    for families without a capture entry.  A module shared by every layer (ALBERT) runs
+    once per layer and appends each time."""
+    hooks = []
+    query_suffix, key_suffix = suffixes
+    for name, module in model.named_modules():
+        for suffix, kind in ((query_suffix, "query"), (key_suffix, "key")):
+            if name.endswith(suffix):
+                hooks.append(
+                    module.register_forward_hook(
+                        lambda _m, _i, out, kind=kind: captured[kind].append(out[0, :n].detach())
+                    )
+                )
+    return hooks
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
+from models.families import MODEL_TYPES, family_of, max_tokens_of  # noqa: F401  (MODEL_TYPES re-exported)
 from models.longformer_convert import bert_to_longformer
 from models.registry import REGISTRY, Family, ModelSpec, find_spec, windowed_twin
 from models.window import DEFAULT_WINDOW, WindowError, validate_window
@@ -37,10 +38,6 @@ ERR_OFFLINE = (
     "or pass a local model directory. The embedded 'minilm' model always works offline."
 )
 ERR_LOCAL = "Cannot load the model in '{path}': {problem}"
-ERR_FAMILY = (
-    "Model type '{model_type}' is not supported; supported families are BERT, RoBERTa, "
-    "DistilBERT and Longformer."
-)
 ERR_NO_WINDOW = "'{name}' is a {family} model and takes no attention window; leave the window out."
 PROBLEM_CORRUPT = (
     "the weights file is corrupt or incomplete ({detail}). A half-finished copy or download "
@@ -58,13 +55,6 @@ PROBLEM_MISSING = (
 PROBLEM_TOKENIZER = "its tokenizer could not be loaded ({detail}). The folder needs tokenizer.json or vocab.txt with their configs."
 PROBLEM_OTHER = "{detail}"
 IGNORED_MISSING = ("pooler.", "embeddings.position_ids")  # never used for attention
-
-MODEL_TYPES: dict[str, Family] = {
-    "bert": "bert",
-    "longformer": "longformer",
-    "roberta": "roberta",
-    "distilbert": "distilbert",
-}
 
 
 class ModelLoadError(ValueError):
@@ -258,14 +248,13 @@ def _load_local(path: Path) -> LoadedModel:
     except Exception as error:  # malformed JSON, unknown model_type, bad values
         problem = f"unreadable config.json ({_first_line(error)})."
         raise ModelLoadError(ERR_LOCAL.format(path=path, problem=problem)) from None
-    family = MODEL_TYPES.get(config.model_type)
-    if family is None:
-        raise ModelLoadError(ERR_FAMILY.format(model_type=config.model_type))
+    try:
+        family = family_of(config.model_type)
+    except ValueError as error:
+        raise ModelLoadError(str(error)) from None
     model, tokenizer = _from_pretrained(str(path))
     positions = getattr(config, "max_position_embeddings", 512)
-    if family in ("roberta", "longformer"):
-        positions -= 2  # these families start counting positions after the pad id
-    max_tokens = min(positions, int(tokenizer.model_max_length) if tokenizer.model_max_length < 10**6 else positions)
+    max_tokens = max_tokens_of(family, positions, tokenizer.model_max_length)
     spec = ModelSpec(
         key=str(path),
         source="local",

@@ -14,7 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Family = Literal["bert", "longformer", "roberta", "distilbert"]
+Family = Literal[
+    "bert",
+    "longformer",
+    "roberta",
+    "distilbert",
+    "albert",
+    "electra",
+    "xlm-roberta",
+    "deberta-v2",
+    "mpnet",
+    "modernbert",
+    "bigbird",
+]  # what each one's attention looks like: models/families.py
 Source = Literal["embedded", "hub", "local"]
 
 DEFAULT_MODEL = "minilm"
@@ -92,6 +104,68 @@ REGISTRY: dict[str, ModelSpec] = {
             max_tokens=512,
             description="DistilBERT base, 6 layers distilled from BERT (needs internet or a local cache).",
             hub_id="distilbert-base-uncased",
+        ),
+        ModelSpec(
+            key="albert-base-v2",
+            source="hub",
+            family="albert",
+            max_tokens=512,
+            description="ALBERT base v2: 12 layers sharing one set of weights (needs internet or a local cache).",
+            hub_id="albert/albert-base-v2",
+        ),
+        ModelSpec(
+            key="electra-base-discriminator",
+            source="hub",
+            family="electra",
+            max_tokens=512,
+            description="ELECTRA base discriminator, a BERT-shaped encoder (needs internet or a local cache).",
+            hub_id="google/electra-base-discriminator",
+        ),
+        ModelSpec(
+            key="xlm-roberta-base",
+            source="hub",
+            family="xlm-roberta",
+            max_tokens=512,
+            description="XLM-RoBERTa base, 100 languages; <s> and </s> play [CLS] and [SEP] (needs internet or a local cache).",
+            hub_id="FacebookAI/xlm-roberta-base",
+        ),
+        ModelSpec(
+            key="deberta-v3-base",
+            source="hub",
+            family="deberta-v2",
+            max_tokens=512,
+            description="DeBERTa-v3 base: disentangled content/position attention (needs internet or a local cache).",
+            hub_id="microsoft/deberta-v3-base",
+        ),
+        ModelSpec(
+            key="mpnet-base",
+            source="hub",
+            family="mpnet",
+            max_tokens=512,
+            description="MPNet base, with a relative position bias in every head (needs internet or a local cache).",
+            hub_id="microsoft/mpnet-base",
+        ),
+        ModelSpec(
+            key="modernbert-base",
+            source="hub",
+            family="modernbert",
+            max_tokens=1024,
+            description=(
+                "ModernBERT base: every third layer global, the others a 128-token sliding window "
+                "(needs internet or a local cache)."
+            ),
+            hub_id="answerdotai/ModernBERT-base",
+        ),
+        ModelSpec(
+            key="bigbird-roberta-base",
+            source="hub",
+            family="bigbird",
+            max_tokens=1024,
+            description=(
+                "BigBird RoBERTa base: block-sparse attention (blocks of 64, 3 random blocks) above "
+                "704 tokens, full attention below (needs internet or a local cache)."
+            ),
+            hub_id="google/bigbird-roberta-base",
         ),
     )
 }

@@ -8,6 +8,7 @@ from functools import cached_property
 import numpy as np
 
 from models.banded import BandedLayer, Layer
+from models.own_pattern import OwnPattern
 from models.registry import Family
 
 
@@ -46,7 +47,8 @@ class AttentionResult:
       layer_attention   L read-only float32 arrays [H, N, N] (one per layer, not copied), or
                         for long Longformer inputs L models.banded.BandedLayer (no N×N)
       queries, keys     L read-only float32 arrays [H, N, d]: each layer's query and key
-                        projections (None for banded results)
+                        projections (None for banded results, and for families whose scores
+                        are not q·k alone: models.families.FamilyInfo.query_key_note)
       word_ids          [N] the tokenizer's word index of each token within its segment
                         (None for special tokens); a word is (segment_ids[i], word_ids[i])
       value_norms       [L, H, N] float32, read-only: ‖f_h(x_j)‖ = ‖(x_j W_V^h + b_V^h) W_O^h‖,
@@ -54,6 +56,8 @@ class AttentionResult:
                         None when the model's family has no capture entry (models.norms)
       global_value_norms  [L, H, N] float32, read-only, Longformer only: the same through
                         `value_global`, which the global tokens' own rows use; None otherwise
+      pattern           the model's own attention pattern on this input: per-layer windows,
+                        BigBird's block-sparse note (models.own_pattern.OwnPattern)
     """
 
     text: str
@@ -75,6 +79,7 @@ class AttentionResult:
     word_ids: tuple[int | None, ...] = ()
     value_norms: np.ndarray | None = None  # [L, H, N]
     global_value_norms: np.ndarray | None = None  # [L, H, N]
+    pattern: OwnPattern | None = None
 
     @property
     def n_tokens(self) -> int:
