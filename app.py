@@ -22,7 +22,7 @@ PAGES = [
     st.Page(dense_vs_window.page, title="Dense vs window", url_path="dense-vs-window", icon=":material/compare:"),
 ]
 PAGE_KEYS = {  # view options of the pages, also bound to the URL
-    "layer", "head", "grid_layer", "anim_head", "score", "hide", "zoom_q", "zoom_k", "cmp_layer_a", "cmp_head_a", "cmp_layer_b", "cmp_head_b",
+    "view", "unit", "layer", "head", "grid_layer", "anim_head", "rollout_token", "rollout_layer", "score", "hide", "zoom_q", "zoom_k", "cmp_layer_a", "cmp_head_a", "cmp_layer_b", "cmp_head_b",
     "bertviz", "bertviz_view", "sp_window", "sp_dilation", "sp_globals", "sp_seed", "sp_share", "sp_block",
     "sp_random", "sp_buckets", "sp_topk", "sp_pattern", "dv_window",
 }

@@ -9,14 +9,19 @@ The functions show no spinner of their own: the pages say what is running.
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from models import sparse
-from models.analysis import Analysis, analyze
+from models.analysis import Analysis, analyze_views
 from models.dense_vs_sparse import SWEEP_WINDOWS, WindowPoint, window_sweep, windowed_extract
 from models.extract import extract, preview_tokens
 from models.loading import LoadedModel, load_model, resolve
 from models.result import AttentionResult
+from models.rollout import attention_rollout, query_rollout
+from models.views import Unit
+from models.words import merge_words, result_words, word_rollout
+from models.sweep import VIEWS, View
 from viz import export
 
 
@@ -52,10 +57,11 @@ def run_analysis(
     text_b: str | None,
     global_positions: tuple[int, ...] | None,
     exclude_special: bool,
-) -> tuple[AttentionResult, Analysis]:
-    """The model run (shared with the other pages) and its scores, roles and diagnosis."""
+) -> tuple[AttentionResult, dict[View, Analysis]]:
+    """The model run (shared with the other pages) and its scores, roles, diagnosis and
+    [CLS] rollout in every view the model offers ({"weight": …, "norm": …})."""
     result = run_model(name, window, text, text_b, global_positions)
-    return result, analyze(result, exclude_special=exclude_special)
+    return result, analyze_views(result, exclude_special=exclude_special, rollout_views=VIEWS)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -83,6 +89,24 @@ def sweep(dense_name: str, text: str, text_b: str | None, exclude_special: bool)
     return window_sweep(
         dense, lambda window: windowed_run(dense_name, window, text, text_b), SWEEP_WINDOWS, exclude_special
     )
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def rollout_matrices(_result: AttentionResult, result_key: tuple, view: View, unit: Unit) -> np.ndarray:
+    """[L, M, M] rollout of a dense result in a view and unit (`result_key` identifies `_result`)."""
+    matrices = attention_rollout(_result, view)
+    if unit == "words":
+        matrices = merge_words(matrices, result_words(_result))
+    matrices.setflags(write=False)
+    return matrices
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def rollout_rows(_result: AttentionResult, result_key: tuple, view: View, unit: Unit, query: int) -> np.ndarray:
+    """[L, M] rollout of one token's (or word's) row; banded results too (no N×N)."""
+    if unit == "words":
+        return word_rollout(_result, [query], view)[2][0]
+    return query_rollout(_result, [query], view)[0]
 
 
 @st.cache_data(max_entries=1, show_spinner=False)

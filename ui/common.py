@@ -14,6 +14,7 @@ from models.loading import ModelLoadError
 from models.result import AttentionResult
 from models.roles import ROLE_LABELS, ROLES, Diagnosis
 from models.scores import SCORE_NAMES
+from models.sweep import View
 from ui import cache, state
 from ui.inputs import Inputs
 from viz import explanations as help_text
@@ -30,7 +31,7 @@ def show_problems(inputs: Inputs) -> bool:
     return bool(inputs.problems)
 
 
-def analysis_or_stop(inputs: Inputs) -> tuple[AttentionResult, Analysis] | None:
+def analysis_or_stop(inputs: Inputs) -> tuple[AttentionResult, dict[View, Analysis]] | None:
     """The run the inputs ask for, or None after saying plainly why there is none."""
     if show_problems(inputs):
         return None

@@ -89,3 +89,35 @@ DENSE_VS_WINDOW_HELP = (
     "difference map shows where that mass went, and the sweep shows how scores and roles "
     "change as the window shrinks."
 )
+
+VIEW_HELP = """\
+**Two views of the same forward pass.**
+
+* **Attention weight** (α): how much each query token *looks at* each key, as the softmax
+  assigns it. This is what bertviz and most tools show.
+* **Information moved** (norm view): what each head actually *moves* from key j into query i
+  is α_ij · f(x_j), where f(x_j) is token j's value vector passed through the head's share of
+  the output projection. Its size ‖α_ij f(x_j)‖ = α_ij ‖f(x_j)‖ (Kobayashi et al. 2020,
+  "Attention is Not Only a Weight", EMNLP). The app divides each row by its total, so every
+  score keeps its meaning of "a share of row i"; the raw norms are in the JSON export.
+
+A head can put most of its *weight* on [CLS] or [SEP] while moving almost nothing from them,
+because their value vectors are tiny: then heavy [CLS]/[SEP] attention is a resting place
+(a no-op), not clogged information flow. The diagnosis compares the two views.
+
+**Words** merge word pieces: attention *to* a word sums its pieces' columns, attention *from*
+a word averages its pieces' rows (as Clark et al. 2019 do), so rows still sum to 1.
+"""
+
+ROLLOUT_HELP = (
+    "Rollout (Abnar & Zuidema 2020) follows attention through the stack: each layer's head-averaged "
+    "attention is mixed half-and-half with the residual connection (Â = ½A + ½I), and the layers are "
+    "multiplied, so row i after layer l says how much of token i's representation traces back to each "
+    "input token. It is a rough guide: it ignores what the feed-forward layers do."
+)
+
+VALUE_NORMS_HELP = (
+    "Why the two views differ: the norm view weights every key by the size of what it can move. "
+    "Special tokens such as [CLS] and [SEP] often have very small value vectors, so attention to them "
+    "moves little."
+)

@@ -15,6 +15,7 @@ from models import banded
 from models.analysis import Analysis
 from models.result import AttentionResult
 from models.roles import ROLE_LABELS
+from models.views import Shown
 from viz import heatmaps, overview
 from viz import sparse as sparse_figures
 from viz.layout import FigureSettings
@@ -24,6 +25,8 @@ FIGURE_KINDS: tuple[FigureKind, ...] = get_args(FigureKind)
 MAX_HEATMAP_TOKENS = 512  # a longer input's head is drawn pooled (its zoom is in the app)
 MAX_GRID_TOKENS = 160
 
+COLOUR_TITLES = {"weight": "weight", "norm": "share moved"}
+VIEW_NOTES = {"weight": "", "norm": "norm view: share of what the head moves (α·‖f(x)‖, row-normalised)"}
 ERR_LAYER = "Layer {layer} does not exist: this model has layers 1–{count}."
 ERR_HEAD = "Head {head} does not exist: this model has heads 1–{count}."
 ERR_GRID = "The grid of every head is drawn for inputs of up to {limit} tokens; this one has {n}."
@@ -37,42 +40,41 @@ def check_layer_head(result: AttentionResult, layer: int, head: int) -> None:
         raise ValueError(ERR_HEAD.format(head=head, count=result.model.heads))
 
 
-def head_matrix(result: AttentionResult, layer: int, head: int) -> np.ndarray:
-    """One head's dense [N, N] weights (1-based layer and head; dense or banded results)."""
-    n = result.n_tokens
-    return banded.block(result.layer_attention[layer - 1], slice(0, n), slice(0, n), head=head - 1)
-
-
 def head_figure(
-    result: AttentionResult, layer: int, head: int, hide_special: bool = False, settings: FigureSettings = FigureSettings()
+    shown: Shown, layer: int, head: int, hide_special: bool = False, settings: FigureSettings = FigureSettings()
 ) -> go.Figure:
-    """One head's heatmap: every token up to MAX_HEATMAP_TOKENS, pooled blocks above."""
+    """One head's heatmap in the shown view and unit: every token (or word) up to
+    MAX_HEATMAP_TOKENS, pooled blocks above."""
+    result = shown.result
     check_layer_head(result, layer, head)
     title = f"Layer {layer}, head {head}"
-    if result.n_tokens > MAX_HEATMAP_TOKENS:
-        pooled, edges = banded.pooled(result.layer_attention[layer - 1], head - 1)
-        note = sparse_figures.pooled_note(result.n_tokens, edges, "mean weight per block")
+    note = VIEW_NOTES[shown.view]
+    if shown.size > MAX_HEATMAP_TOKENS:
+        pooled, edges = banded.pooled(shown.layer(layer - 1), head - 1)
+        pooled_note = sparse_figures.pooled_note(shown.size, edges, "mean weight per block")
         return sparse_figures.pooled_heatmap(
-            pooled, edges, edges, result.tokens, title=f"{title}: all {result.n_tokens} tokens",
-            global_positions=result.global_positions, note=note, settings=settings,
+            pooled, edges, edges, shown.labels, title=f"{title}: all {shown.size} tokens",
+            global_positions=shown.global_positions, note="; ".join(filter(None, (note, pooled_note))),
+            settings=settings,
         )
     return heatmaps.head_heatmap(
-        head_matrix(result, layer, head), result.tokens, result.special_mask, result.global_positions,
-        hide_special=hide_special, title=title, settings=settings,
+        shown.head(layer - 1, head - 1), shown.labels, shown.special_mask, shown.global_positions,
+        hide_special=hide_special, title=title, settings=settings, note=note, colour_title=COLOUR_TITLES[shown.view],
     )
 
 
 def grid_figure(
-    result: AttentionResult, analysis: Analysis, layer: int, settings: FigureSettings = FigureSettings()
+    shown: Shown, analysis: Analysis, layer: int, settings: FigureSettings = FigureSettings()
 ) -> go.Figure:
-    """Every head of one layer, each titled with its role."""
+    """Every head of one layer, each titled with its role (in the analysis's view)."""
+    result = shown.result
     check_layer_head(result, layer, 1)
-    if result.n_tokens > MAX_GRID_TOKENS:
-        raise ValueError(ERR_GRID.format(limit=MAX_GRID_TOKENS, n=result.n_tokens))
+    if shown.size > MAX_GRID_TOKENS:
+        raise ValueError(ERR_GRID.format(limit=MAX_GRID_TOKENS, n=shown.size))
     titles = [f"head {h + 1} · {ROLE_LABELS[role]}" for h, role in enumerate(analysis.roles[layer - 1])]
-    n = result.n_tokens
-    weights = banded.block(result.layer_attention[layer - 1], slice(0, n), slice(0, n))
-    return heatmaps.layer_grid(weights, result.tokens, title=f"Layer {layer}", head_titles=titles, settings=settings)
+    title = f"Layer {layer}" + (f" ({VIEW_NOTES[shown.view]})" if VIEW_NOTES[shown.view] else "")
+    return heatmaps.layer_grid(shown.heads(layer - 1), shown.labels, title=title, head_titles=titles,
+                               settings=settings)
 
 
 def overview_figure(analysis: Analysis, score: str) -> go.Figure:
@@ -87,18 +89,18 @@ def partition_figure(analysis: Analysis) -> go.Figure:
 
 def figure_of(
     kind: FigureKind,
-    result: AttentionResult,
+    shown: Shown,
     analysis: Analysis,
     layer: int = 1,
     head: int = 1,
     score: str = "cls",
     settings: FigureSettings = FigureSettings(),
 ) -> go.Figure:
-    """The figure of `kind` for one analysed input."""
+    """The figure of `kind` for one analysed input (analysis in the shown view)."""
     if kind == "head":
-        return head_figure(result, layer, head, settings=settings)
+        return head_figure(shown, layer, head, settings=settings)
     if kind == "grid":
-        return grid_figure(result, analysis, layer, settings)
+        return grid_figure(shown, analysis, layer, settings)
     if kind == "overview":
         return overview_figure(analysis, score)
     return partition_figure(analysis)

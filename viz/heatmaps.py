@@ -66,8 +66,11 @@ def head_heatmap(
     rows: slice | None = None,
     cols: slice | None = None,
     settings: FigureSettings = FigureSettings(),
+    note: str = "",
+    colour_title: str = "weight",
 ) -> go.Figure:
-    """Heatmap of one head: weights [N, N] (query, key).
+    """Heatmap of one head: weights [N, N] (query, key); `note` is a small subtitle and
+    `colour_title` names what the colour means.
 
     For a zoom into a long input, `weights` is [R, C] for the query positions `rows` and
     key positions `cols`, while `tokens`, `special_mask` and `global_positions` describe
@@ -91,11 +94,11 @@ def head_heatmap(
             zmin=0.0,
             zmax=zmax if zmax is not None else (float(np.max(z)) if z.size else 1.0) or 1.0,
             hovertemplate=HOVER,
-            colorbar=_colorbar("weight"),
+            colorbar=_colorbar(colour_title),
         )
     )
     fig.update_layout(shapes=_special_lines(x_labels, y_labels, marked))
-    return size_token_figure(fig, y_labels, x_labels, title, settings)
+    return size_token_figure(fig, y_labels, x_labels, title, settings, note=note, colorbar=(colour_title, "0.000"))
 
 
 def _colorbar(title: str, x: float = 1.0, xpad: int = 6) -> dict:

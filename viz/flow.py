@@ -1,0 +1,62 @@
+"""Figures of what flows where: attention rollout and the size of each token's value vectors.
+
+  rollout_bars        where one token's representation after a layer traces back to
+  value_norm_heatmap  ‖f(x)‖ per layer and token: why the weight and norm views differ
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from viz.labels import token_labels
+from viz.layout import FigureSettings, chart_layout, longest_px
+
+SOURCE_COLOUR = "#1f77b4"
+SPECIAL_SOURCE_COLOUR = "#d62728"
+
+
+def rollout_bars(
+    row: np.ndarray, labels: Sequence[str], special_mask: np.ndarray, query_label: str, layer: int, view_note: str = ""
+) -> go.Figure:
+    """Where a query token's representation after `layer` comes from: row [M] (sums to 1)."""
+    row = np.asarray(row, dtype=np.float64)
+    names = token_labels(labels)
+    colours = [SPECIAL_SOURCE_COLOUR if special else SOURCE_COLOUR for special in np.asarray(special_mask, bool)]
+    fig = go.Figure(
+        go.Bar(x=names, y=row, marker_color=colours, hovertemplate="%{x}: %{y:.1%}<extra></extra>")
+    )
+    subtitle = "red: special tokens" + (f"; {view_note}" if view_note else "")
+    font = FigureSettings().font_size
+    return chart_layout(
+        fig,
+        title=f"Where {query_label} draws from after layer {layer} (attention rollout)<br><sup>{subtitle}</sup>",
+        xaxis=dict(type="category", tickangle=-90, tickmode="array", tickvals=names, ticktext=names),
+        yaxis=dict(title="share of the representation", tickformat=".0%", rangemode="tozero"),
+        height=int(360 + longest_px(names, font)),
+        width=max(520, 140 + 22 * len(names)),
+    )
+
+
+def value_norm_heatmap(norms: np.ndarray, labels: Sequence[str]) -> go.Figure:
+    """Mean over heads of ‖f_h(x_j)‖ per layer (y) and token (x): norms [L, M]."""
+    norms = np.asarray(norms, dtype=np.float64)
+    names = token_labels(labels)
+    font = FigureSettings().font_size
+    fig = go.Figure(
+        go.Heatmap(
+            z=norms, x=names, y=[f"layer {layer + 1}" for layer in range(norms.shape[0])], colorscale="Greens",
+            zmin=0.0, hovertemplate="%{y}, %{x}: ‖f(x)‖ = %{z:.2f}<extra></extra>",
+            colorbar=dict(title=dict(text="‖f(x)‖")),
+        )
+    )
+    return chart_layout(
+        fig,
+        title="How much each token's value vector can move (‖f(x)‖, mean over heads)",
+        xaxis=dict(type="category", tickangle=-90, tickmode="array", tickvals=names, ticktext=names),
+        yaxis=dict(autorange="reversed"),
+        height=int(200 + 30 * norms.shape[0] + longest_px(names, font)),
+        width=max(520, 180 + 22 * len(names)),
+    )
