@@ -68,7 +68,7 @@ class LayerModules:
     output_factors: torch.Tensor  # [H, d, d] float32: R_hᵀ, with W_O^h = Q_h R_h, so ‖W_O^h v‖ = ‖v R_hᵀ‖
 
 
-_PARTS: "weakref.WeakKeyDictionary[torch.nn.Module, tuple[LayerModules, ...]]" = weakref.WeakKeyDictionary()
+_PARTS: weakref.WeakKeyDictionary[torch.nn.Module, tuple[LayerModules, ...]] = weakref.WeakKeyDictionary()
 _LAYER_INDEX = re.compile(r"\.(\d+)\.")
 
 

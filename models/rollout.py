@@ -155,7 +155,7 @@ def _left_multiply(vectors: np.ndarray, mean: Layer) -> np.ndarray:
     """[K, N] @ M for a dense [N, N] or one-head banded M."""
     if not isinstance(mean, BandedLayer):
         return vectors.astype(mean.dtype) @ mean  # one dtype: numpy's BLAS path
-    n, x, half = mean.shape[1], mean.n_global, mean.window // 2
+    x, half = mean.n_global, mean.window // 2
     band = mean.band[0]  # [N, x + w + 1]
     received = _by_key(band[:, x:], half)  # [N, w + 1]
     padded = np.pad(vectors.astype(np.float32), ((0, 0), (half, half)))

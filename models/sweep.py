@@ -148,7 +148,6 @@ def _dense_heads(layer: np.ndarray, weights, gv, global_positions, out, picks, p
     exactly 0, so the log is taken directly; a chunk where a 0 made 0 · log 0 a NaN is
     redone with TINY added first, which leaves every weight above 1e-23 unchanged.
     """
-    plogp, pvlogp, totals, vlogv_sums = out
     n = layer.shape[-1]
     chunk = max(1, CHUNK_VALUES // (n * n))
     buf = np.empty((min(chunk, len(part)), n, n), dtype=np.float32)

@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
 
 CLI_TOL = 1e-4
@@ -129,7 +128,7 @@ def test_rollout_norm_view_and_default_query(reference):
     completed = _cli("rollout", SENTENCE, "--view", "norm")
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
-    tokens, attention, norms = reference(SENTENCE)
+    _tokens, attention, norms = reference(SENTENCE)
     weighted = attention * norms[:, :, None, :]
     expected = _rollout_by_hand(weighted / weighted.sum(-1, keepdims=True), 0)
     assert document["queries"] == [0]

@@ -147,12 +147,12 @@ def _longformer_reference(model, input_ids, global_positions):
     global_mask = torch.zeros_like(input_ids)
     global_mask[0, list(global_positions)] = 1
     layers, local_norms, global_norms = [], [], []
+    d = HIDDEN // HEADS
     with torch.no_grad():
         out = model(input_ids=input_ids, global_attention_mask=global_mask, output_hidden_states=True)
         for index, layer in enumerate(model.encoder.layer):
             attn, dense = layer.attention.self, layer.attention.output.dense
             hidden = out.hidden_states[index][0][:n]
-            d = HIDDEN // HEADS
 
             def split(x):
                 return x.view(n, HEADS, d).transpose(0, 1)
