@@ -12,6 +12,7 @@
                             [--pair TEXT_B] [--model KEY_OR_PATH] [--format json|table]
   python cli.py plot TEXT --layer L --head H [--pair TEXT_B] [--model KEY_OR_PATH] [--window W]
                          [--global POS ...] [--kind head|grid|overview|partition] [--score NAME]
+                         [--view weight|norm] [--word-level]
                          [--font-size PX] [--width PX] [--scale S] --format png|svg|pdf|html -o FILE
   python cli.py compare TEXT --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--pair TEXT_B]
                            [--exclude-special] [--top K] [--format json|table]
@@ -125,6 +126,7 @@ def add_plot_parser(commands) -> None:
     plot.add_argument("--scale", type=float, default=2.0, help="PNG pixel density (default 2)")
     plot.add_argument("--format", choices=("png", "svg", "pdf", "html"), required=True)
     plot.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the figure")
+    add_view_options(plot)
 
 
 def run_plot(args: argparse.Namespace) -> str:
@@ -133,6 +135,7 @@ def run_plot(args: argparse.Namespace) -> str:
     from models.analysis import analyze
     from models.extract import InputError, extract
     from models.loading import ModelLoadError, load_model
+    from models.views import shown
     from viz import export
     from viz.figures import figure_of
     from viz.layout import FigureSettings
@@ -146,7 +149,9 @@ def run_plot(args: argparse.Namespace) -> str:
         settings = FigureSettings(font_size=args.font_size, width=args.width, scale=args.scale)
         loaded = load_model(args.model, args.window)
         result = extract(loaded, args.text, args.pair, args.global_positions)
-        fig = figure_of(args.kind, result, analyze(result), args.layer, args.head, args.score, settings)
+        drawn = shown(result, args.view, "words" if args.word_level else "tokens")
+        analysis = analyze(result, view=args.view)
+        fig = figure_of(args.kind, drawn, analysis, args.layer, args.head, args.score, settings)
         data = export.figure_html(fig) if args.format == "html" else export.figure_image(fig, args.format, args.scale)
     except (ModelLoadError, InputError, ValueError, export.ExportUnavailable) as error:
         raise CliError(str(error)) from None

@@ -317,3 +317,62 @@ def test_long_longformer_input_shows_a_pooled_overview_and_a_zoom(app):
     open_page(app, "sparse")
     assert not app.exception
     assert any("up to 512 tokens" in info.value for info in app.info)
+
+
+SPLIT_WORDS = "The unbelievably hungry dog chased a cat up the sycamore."
+
+
+def test_norm_view_switch_drives_the_figures_and_the_diagnosis(app):
+    weight_cls = _z(_chart_titled(app, "attention to [CLS]"))
+    app.button_group(key="view").set_value("norm").run()
+    assert not app.exception and not app.error
+    norm_cls = _z(_chart_titled(app, "attention to [CLS]"))
+    # the finding the norm view exists for: layers 2–5 move far less from [CLS] than they look at it
+    assert (norm_cls[1:5].mean(axis=1) < weight_cls[1:5].mean(axis=1)).all()
+    head = _chart_titled(app, "Layer 1, head 1")
+    assert "norm view" in head["layout"]["title"]["text"]
+    rows = _z(head).sum(axis=1)
+    np.testing.assert_allclose(rows, 1.0, atol=1e-4)  # T̃ is row-normalised
+    story = " ".join(info.value for info in app.info)
+    assert "value vectors are" in story and "no-op" in story
+
+
+def test_words_switch_merges_word_pieces(app):
+    app.text_area(key="text").set_value(SPLIT_WORDS).run()
+    tokens = _chart_titled(app, "Layer 1, head 1")["data"][0]["x"]
+    app.button_group(key="unit").set_value("words").run()
+    assert not app.exception and not app.error
+    head = _chart_titled(app, "Layer 1, head 1")
+    words = head["data"][0]["x"]
+    assert len(words) < len(tokens) and "2·unbelievably" in words and "10·sycamore" in words
+    np.testing.assert_allclose(_z(head).sum(axis=1), 1.0, atol=1e-4)  # rows still sum to 1
+
+
+def test_rollout_section_shows_where_cls_draws_from(app):
+    bars = _chart_titled(app, "draws from after layer 6")
+    shares = np.asarray(bars["data"][0]["y"] if not isinstance(bars["data"][0]["y"], dict) else _y(bars))
+    assert shares.sum() == pytest.approx(1.0, abs=1e-6) and (shares >= 0).all()
+    app.selectbox(key="rollout_token").set_value(3).run()
+    app.selectbox(key="rollout_layer").set_value(2).run()
+    assert not app.exception and not app.error
+    _chart_titled(app, "Where 3·sat draws from after layer 2")
+    rollout = _z(_chart_titled(app, "Rollout after layer 2"))
+    np.testing.assert_allclose(rollout.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_view_and_unit_come_back_from_a_link():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["text"] = SPLIT_WORDS
+    at.query_params["view"] = "Information moved (norm)"
+    at.query_params["unit"] = "Words"
+    at.run()
+    assert not at.exception and not at.error
+    assert at.button_group(key="view").value == "norm" and at.button_group(key="unit").value == "words"
+    assert "2·unbelievably" in _chart_titled(at, "Layer 1, head 1")["data"][0]["x"]
+
+
+def _y(spec: dict) -> np.ndarray:
+    import base64
+
+    y = spec["data"][0]["y"]
+    return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
