@@ -17,12 +17,18 @@ from models.analysis import Analysis, analyze_views
 from models.dense_vs_sparse import SWEEP_WINDOWS, WindowPoint, window_sweep, windowed_extract
 from models.extract import extract, preview_tokens
 from models.loading import LoadedModel, load_model, resolve
+from models.banded import block
+from models.compare import Comparison
+from models.compare import compare as compare_results
 from models.result import AttentionResult
 from models.rollout import attention_rollout, query_rollout
-from models.views import Unit
+from models.views import Unit, view_layer
 from models.words import merge_words, result_words, word_rollout
 from models.sweep import VIEWS, View
 from viz import export
+
+
+ERR_COMPARE_VIEW = "The norm view needs both models' value vectors; one of these families has none. Use the weight view."
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -107,6 +113,24 @@ def rollout_rows(_result: AttentionResult, result_key: tuple, view: View, unit: 
     if unit == "words":
         return word_rollout(_result, [query], view)[2][0]
     return query_rollout(_result, [query], view)[0]
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def compare(
+    name_a: str, name_b: str, text: str, text_b: str | None, exclude_special: bool, view: View
+) -> Comparison:
+    """Model A against model B on one input, in one view (each model runs once, cached)."""
+    result_a, analyses_a = run_analysis(name_a, None, text, text_b, None, exclude_special)
+    result_b, analyses_b = run_analysis(name_b, None, text, text_b, None, exclude_special)
+    if view not in analyses_a or view not in analyses_b:
+        raise ValueError(ERR_COMPARE_VIEW)
+    return compare_results(result_a, analyses_a[view], result_b, analyses_b[view])
+
+
+def view_head(result: AttentionResult, view: View, layer: int, head: int) -> np.ndarray:
+    """[N, N] one head (0-based) in a view, dense."""
+    n = result.n_tokens
+    return block(view_layer(result, layer, view), slice(0, n), slice(0, n), head=head)
 
 
 @st.cache_data(max_entries=1, show_spinner=False)

@@ -121,3 +121,10 @@ VALUE_NORMS_HELP = (
     "Special tokens such as [CLS] and [SEP] often have very small value vectors, so attention to them "
     "moves little."
 )
+
+COMPARE_HELP = (
+    "Pick two models, for example `minilm` and a fine-tuned copy of it (`make finetune` writes one to "
+    "out/minilm-finetuned). When both split the text into the same tokens and have the same layers and "
+    "heads, every head is paired: its scores are differenced and its two maps compared row by row. "
+    "Otherwise the models are compared layer by layer at matching depth, and word by word."
+)

@@ -66,6 +66,22 @@ def score_heatmap(scores: np.ndarray, name: str, roles: np.ndarray | None = None
     )
 
 
+def difference_heatmap(diff: np.ndarray, name: str) -> go.Figure:
+    """A score's change per layer (y) × head (x), diff [L, H] = B − A, on a diverging scale."""
+    diff = np.asarray(diff, dtype=np.float64)
+    bound = max(float(np.abs(diff).max()), 0.01)
+    fig = go.Figure(
+        go.Heatmap(
+            z=diff, x=head_names(diff.shape[1]), y=layer_names(diff.shape[0]), colorscale="RdBu_r",
+            zmin=-bound, zmax=bound, hovertemplate="%{y}, %{x}: %{z:+.3f}<extra></extra>",
+            colorbar=dict(title=dict(text="B − A")),
+        )
+    )
+    label = SCORE_LABELS.get(name, name)
+    return chart_layout(fig, title=f"Change in {label} (B − A)", height=max(300, 34 * diff.shape[0] + 150),
+                        yaxis=dict(autorange="reversed"))
+
+
 def partition_bar(layer_partition: np.ndarray) -> go.Figure:
     """Stacked bar per layer of where attention goes: layer_partition [L, 4] (PART_NAMES)."""
     layer_partition = np.asarray(layer_partition)
