@@ -26,7 +26,7 @@ PAGE_KEYS = {  # view options of the pages, also bound to the URL
     "view", "unit", "layer", "head", "grid_layer", "anim_head", "rollout_token", "rollout_layer", "score", "hide", "zoom_q", "zoom_k", "cmp_layer_a", "cmp_head_a", "cmp_layer_b", "cmp_head_b",
     "bertviz", "bertviz_view", "sp_window", "sp_dilation", "sp_globals", "sp_seed", "sp_share", "sp_block",
     "sp_random", "sp_buckets", "sp_topk", "sp_pattern", "dv_window", "cmp_model_a", "cmp_dir_a", "cmp_model_b",
-    "cmp_dir_b", "cmp_view", "cmp_score", "cmp_layer", "cmp_head",
+    "cmp_dir_b", "cmp_view", "cmp_score", "cmp_layer", "cmp_head", "own_layer", "own_head",
 }
 
 st.set_page_config(page_title="Attention map analysis", page_icon=":material/grid_on:", layout="wide")

@@ -74,10 +74,12 @@ def run_analysis(
 def explore_all(
     _result: AttentionResult, result_key: tuple, params: sparse.PatternParams, share: float
 ) -> dict[str, sparse.PatternReport]:
-    """Every sparse pattern measured on one result (`result_key` identifies `_result`)."""
+    """Every sparse pattern measured on one result (`result_key` identifies `_result`); LSH
+    only when the model's family gives plain queries and keys."""
     return {
         pattern: sparse.explore(_result.layer_attention, pattern, params, share, queries=_result.queries, keys=_result.keys)
         for pattern in sparse.PATTERNS
+        if pattern != "lsh" or _result.queries is not None
     }
 
 

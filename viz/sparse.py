@@ -190,6 +190,25 @@ def mask_figure(
     )
 
 
+OVERLAP_NAMES = ("neither", "model only", "simulation only", "both")
+OVERLAP_COLOURS = (BLOCKED_COLOUR, "#d62728", "#9ecae1", ALLOWED_COLOUR)
+
+
+def overlap_figure(
+    codes: np.ndarray, tokens: Sequence[str], title: str = "", *, settings: FigureSettings = FigureSettings()
+) -> go.Figure:
+    """The model's own pattern against a simulated one: codes [N, N] int8 (0 neither, 1 model
+    only, 2 simulation only, 3 both; models.own_pattern.overlap_view)."""
+    codes = np.asarray(codes, dtype=np.int8)
+    _check_tokens(codes.shape[0], tokens)
+    named = np.where(codes > 0, codes.astype(np.float32), np.float32(np.nan))  # hover-only overlay
+    return _categorical_figure(
+        codes, token_labels(tokens), OVERLAP_COLOURS, OVERLAP_NAMES,
+        "%{y} → %{x}: neither<extra></extra>", named,
+        "%{y} → %{x}: code %{z} (1 model only, 2 simulation only, 3 both)<extra></extra>", title, settings,
+    )
+
+
 def reachability_figure(
     hops: np.ndarray,
     tokens: Sequence[str],

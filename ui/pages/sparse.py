@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from models import sparse
+from models import own_pattern, sparse
 from models.extract import InputError
+from models.families import family_info
 from models.loading import ModelLoadError
 from models.result import AttentionResult
 from models.window import PATTERN_MIN_WINDOW, validate_window
@@ -62,15 +63,21 @@ def page() -> None:
         st.error(str(error))
         return
     _summary(reports)
+    if "lsh" not in reports:
+        note = family_info(result.model.family).query_key_note
+        st.caption(f"No LSH pattern for this model: it needs plain queries and keys, and {note}.")
     _one_pattern(result, reports, params, share, shared.figure)
+    _own_pattern(result, reports, shared.figure)
 
 
 def _params(result: AttentionResult) -> tuple[sparse.PatternParams | None, float]:
     """The pattern parameters, bound to the URL; None (after an error message) when one is invalid."""
     n = result.n_tokens
     columns = st.columns(4)
-    window = columns[0].number_input("Window W (W/2 each side)", value=min(8, 2 * (n // 2)), step=2,
-                                     key="sp_window", bind=state.BIND)
+    own = [w for w in (result.pattern.layer_windows if result.pattern else ()) if w is not None]
+    window = columns[0].number_input("Window W (W/2 each side)", value=own[0] if own else min(8, 2 * (n // 2)),
+                                     step=2, key="sp_window", bind=state.BIND,
+                                     help="Starts at the model's own local window when it has one.")
     dilation = columns[0].number_input("Dilation d", 1, 16, 2, key="sp_dilation", bind=state.BIND)
     with columns[1]:
         globals_ = _global_picker(result)
@@ -140,7 +147,7 @@ def _summary(reports: dict[str, sparse.PatternReport]) -> None:
 
 
 def _one_pattern(result, reports, params: sparse.PatternParams, share: float, settings) -> None:
-    pattern = st.selectbox("Look closer at one pattern", sparse.PATTERNS, key="sp_pattern",
+    pattern = st.selectbox("Look closer at one pattern", list(reports), key="sp_pattern",
                            format_func=lambda p: PATTERN_LABELS[p], bind=state.BIND)
     state.check("sp_pattern", pattern, shown=PATTERN_LABELS.get)
     report = reports[pattern]
@@ -200,3 +207,35 @@ def _coverage_table(report: sparse.PatternReport) -> dict[str, list]:
         "coverage": [round(float(v), 6) for v in report.coverage.ravel()],
         "topk_same_density": [round(float(v), 6) for v in report.oracle.ravel()],
     }
+
+
+def _own_pattern(result: AttentionResult, reports: dict[str, sparse.PatternReport], settings) -> None:
+    """The model's own restricted pattern (ModernBERT's local layers, BigBird's blocks,
+    Longformer's window) beside the simulated one, with their overlap."""
+    pattern = result.pattern
+    if pattern is None or pattern.form == "dense":
+        return
+    st.subheader("The model's own pattern")
+    windows = pattern.layer_windows
+    st.table({"layer": list(range(1, len(windows) + 1)),
+              "attention": ["global (every token)" if w is None else f"local, window {w} ({w // 2} each side)"
+                            for w in windows]}, hide_index=True)
+    if pattern.block_sparse is not None:
+        note = pattern.block_sparse
+        st.caption(f"BigBird block-sparse: blocks of {note.block} tokens, {note.random_blocks} random blocks per "
+                   "query block as configured. " + ("The returned weights were rebuilt exactly." if note.rebuilt
+                                                   else "It ran full attention on this input (too short for blocks)."))
+    real = own_pattern.real_mask(result)
+    simulated_name = "bigbird" if pattern.form == "block_sparse" else ("longformer" if pattern.form == "banded" else "local")
+    report = reports[simulated_name]
+    agreement = own_pattern.overlap(real, report.mask)
+    layer, head = common.layer_head_picker(result.model.layers, result.model.heads, prefix="own_")
+    simulated = report.mask if report.mask.ndim == 2 else report.mask[layer - 1, head - 1]
+    codes = own_pattern.overlap_view(real[layer - 1, head - 1], simulated)
+    title = f"Layer {layer}, head {head}: the model's own pattern vs simulated {PATTERN_LABELS[simulated_name]}"
+    common.show(sparse_figures.overlap_figure(codes, result.tokens, title, settings=settings), "own_overlap")
+    st.caption(
+        f"Here {agreement.real_covered[layer - 1, head - 1]:.0%} of the model's own pairs are inside the simulated "
+        f"pattern (Jaccard {agreement.jaccard[layer - 1, head - 1]:.2f}); set the window and block sizes above to "
+        "match the model's configuration."
+    )
