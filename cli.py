@@ -6,6 +6,9 @@
                             [--window W] [--dilation D] [--global POS ...] [--block B]
                             [--random R] [--buckets K] [--topk K] [--seed S] [--share F]
                             [--pair TEXT_B] [--model KEY_OR_PATH] [--format json|table]
+  python cli.py corpus FILE [--column NAME] [--pair-column NAME] [--model KEY_OR_PATH] [--window W]
+                            [--batch-size B] [--limit N] [--engine local|ray] [--top K]
+                            [--format json|table]   (all options: corpus_cli.py)
   python cli.py models
 
 A window W means W/2 tokens on each side, as in Longformer: --window 2 allows |i − j| ≤ 1.
@@ -67,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     sparse.add_argument("--seed", type=int, default=defaults.seed)
     sparse.add_argument("--share", type=float, default=0.9, help="share of the mass for the minimum window")
     sparse.add_argument("--format", choices=("json", "table"), default="json")
+
+    from corpus_cli import add_corpus_parser
+
+    add_corpus_parser(commands)
     return parser
 
 
@@ -191,10 +198,17 @@ def run_sparse(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def run_corpus(args: argparse.Namespace) -> str:
+    from corpus_cli import run_corpus_command
+
+    return run_corpus_command(args, CliError)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        commands = {"models": lambda _args: run_models(), "analyze": run_analyze, "sparse": run_sparse}
+        commands = {"models": lambda _args: run_models(), "analyze": run_analyze, "sparse": run_sparse,
+                    "corpus": run_corpus}
         output = commands[args.command](args)
     except CliError as error:
         print(f"error: {error}", file=sys.stderr)
