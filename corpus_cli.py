@@ -53,19 +53,22 @@ class _Bar:
     def __init__(self, enabled: bool):
         self.enabled, self.bar = enabled, None
 
-    def __call__(self, progress) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
+    def start(self, total: int | None) -> None:
+        if self.enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=progress.total, file=sys.stderr, bar_format=PROGRESS_FORMAT, leave=False,
-                            dynamic_ncols=True)
+            self.bar = tqdm(total=total, file=sys.stderr, bar_format=PROGRESS_FORMAT, dynamic_ncols=True)
+
+    def __call__(self, progress) -> None:
+        if self.bar is None:
+            return
         self.bar.set_postfix_str(f"{progress.rate:,.0f} sentences/s", refresh=False)
         self.bar.update(progress.records - self.bar.n)
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
+        """Leave the finished bar on screen; wipe it when an error message follows."""
         if self.bar is not None:
+            self.bar.leave = not failed
             self.bar.close()
 
 
@@ -97,14 +100,18 @@ def run_corpus_command(args: argparse.Namespace, error_type: type[Exception]) ->
             source = open_stdin(args.column, args.pair_column, args.input_format)
         else:
             source = open_path(args.file, args.column, args.pair_column, args.input_format)
+        bar.start(source.estimate_records(options.limit))  # before the model loads: elapsed counts it
         if args.engine == "ray":
             result = _run_ray(args, source, options, bar, error_type)
         else:
             result = run_corpus(load_model(args.model, args.window), source, options, progress=bar)
     except (CorpusInputError, ModelLoadError) as error:
+        bar.close(failed=True)
         raise error_type(str(error)) from None
-    finally:
-        bar.close()
+    except BaseException:
+        bar.close(failed=True)
+        raise
+    bar.close()
     document = to_json_dict(result)
     return json.dumps(document, ensure_ascii=False) if args.format == "json" else format_corpus_table(document)
 
