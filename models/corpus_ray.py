@@ -88,6 +88,7 @@ def runtime_env() -> dict:
 def quiet_ray() -> None:
     """Keep Ray's own progress bars and log lines off the CLI's stderr."""
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")  # Ray Data re-reads this whenever it resets its loggers
     for name in ("ray", "ray.data", "ray._private", "ray.util"):
         logging.getLogger(name).setLevel(logging.ERROR)
     import ray.data
@@ -106,8 +107,8 @@ def start_ray(num_cpus: int = LOCAL_CPUS) -> float:
         import ray
     except ImportError:
         raise CorpusInputError(ERR_RAY_MISSING) from None
-    quiet_ray()
     if ray.is_initialized():
+        quiet_ray()
         return 0.0
     started = time.perf_counter()
     options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
@@ -115,6 +116,7 @@ def start_ray(num_cpus: int = LOCAL_CPUS) -> float:
     if not os.environ.get("RAY_ADDRESS"):
         options["num_cpus"] = num_cpus
     ray.init(**options)
+    quiet_ray()  # after init: ray.init sets up its own loggers
     return time.perf_counter() - started
 
 
@@ -174,7 +176,8 @@ def run_corpus_ray(
         with warnings.catch_warnings():  # Ray 2.60 warns about extra remote args, yet documents
             warnings.simplefilter("ignore")  # max_restarts=0 as the way to turn restarts off
             dataset = dataset.map_batches(
-                CorpusWorker, batch_size=1, batch_format="numpy", concurrency=min(workers, len(splits)),
+                CorpusWorker, batch_size=1, batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=min(workers, len(splits))),
                 num_cpus=cpus_per_worker, fn_constructor_kwargs=worker_args,
                 max_restarts=0,  # a failed split is an error, not a silent retry
             )
