@@ -1,6 +1,7 @@
 """Benchmark: the bare forward pass (our physical limit) against the full analysis.
 
-  python bench.py [--repeats R] [--long-repeats R] [--skip-short] [--skip-long]
+  python bench.py [--repeats R] [--long-repeats R] [--skip-short] [--skip-long] [--skip-corpus]
+                  [--corpus-only] [--corpus-counts N ...] [--skip-ray]
 
 Short section: for N = 16, 128 and 512 tokens on the embedded `minilm`, the median time of
   forward   model(**inputs, output_attentions=True) alone
@@ -11,6 +12,10 @@ Long section: `minilm-longformer` with window 512 (global [CLS]) at N = 1024, 20
 4096.  Each measurement runs in a fresh process, so its peak resident memory (ru_maxrss)
 is its own.  Prints forward and analysis time (target ratio ≤ 1.2) and the peak memory
 of the analysis against the forward pass alone (target ≤ 1.5×).
+
+Corpus section (bench_corpus.py): corpus-engine throughput against a bare batched forward
+pass (target ≥ 0.85×), peak memory at 10,000 against 1,000 sentences (target ≤ 1.1×), and
+the Ray engine against the local one with Ray's start-up time apart.
 """
 
 from __future__ import annotations
@@ -124,15 +129,29 @@ def main() -> None:
     parser.add_argument("--long-repeats", type=int, default=3)
     parser.add_argument("--skip-short", action="store_true")
     parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--skip-corpus", action="store_true")
+    parser.add_argument("--corpus-only", action="store_true", help="run only the corpus section")
+    parser.add_argument("--corpus-counts", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--skip-ray", action="store_true", help="corpus section without the Ray comparison")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--corpus-child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(long_child(args.child[0], int(args.child[1]), args.long_repeats)))
         return
-    if not args.skip_short:
+    if args.corpus_child:
+        from bench_corpus import child
+
+        print(json.dumps(child(*args.corpus_child)))
+        return
+    if not args.skip_short and not args.corpus_only:
         short_section(args.repeats)
-    if not args.skip_long:
+    if not args.skip_long and not args.corpus_only:
         long_section(args.long_repeats)
+    if not args.skip_corpus:
+        from bench_corpus import corpus_section
+
+        corpus_section(tuple(args.corpus_counts), None if args.skip_ray else 1_000)
 
 
 if __name__ == "__main__":
