@@ -33,6 +33,7 @@ from models.roles import RoleThresholds
 
 ERR_NO_SENTENCES = "No sentence in '{name}' could be analysed ({counts})."
 ERR_OPTION = "{name} must be a whole number of at least {least}; got {value!r}."
+ERR_VIEW = "Unknown attention view {view!r}; the views are: {views}."
 SKIP_WORDS = {"blank": "blank", "empty": "without tokens", "missing": "without the text column or field"}
 
 
@@ -59,6 +60,9 @@ class CorpusOptions:
         if self.limit is not None and (isinstance(self.limit, bool) or not isinstance(self.limit, int)
                                        or self.limit < 1):
             raise CorpusInputError(ERR_OPTION.format(name="limit", least=1, value=self.limit))
+        for view in self.views:
+            if view not in VIEWS:
+                raise CorpusInputError(ERR_VIEW.format(view=view, views=", ".join(VIEWS)))
 
     @property
     def chunk_records(self) -> int:

@@ -31,7 +31,7 @@ class Estimate:
 
     @staticmethod
     def of(moments: Moments, index=...) -> "Estimate":
-        return Estimate(*(_frozen(np.asarray(a[index], dtype=np.float64)) for a in (moments.mean, moments.std, moments.ci)))
+        return Estimate(*(_frozen(np.array(a[index], dtype=np.float64)) for a in (moments.mean, moments.std, moments.ci)))
 
 
 @dataclass(frozen=True, eq=False)
