@@ -49,7 +49,7 @@ class CorpusOptions:
     top_k: int = 5
     exclude_special: bool = False
     thresholds: RoleThresholds = field(default_factory=RoleThresholds)
-    partial_every: int = 4
+    partial_every: int = 2
     views: tuple[str, ...] = VIEWS
 
     def __post_init__(self):

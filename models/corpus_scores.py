@@ -144,7 +144,7 @@ def score_batch(attention: Sequence[torch.Tensor], masks: TokenMasks, exclude_sp
         per_layer["diagonal"].append(mean_rows(offsets[0]))
         per_layer["prev"].append(mean_rows(offsets[-1]))
         per_layer["next"].append(mean_rows(offsets[1]))
-        row_entropy = -(weights * torch.log(weights.clamp_min(LOG_FLOOR))).sum(-1).double()  # [B, H, N]
+        row_entropy = torch.special.entr(weights).sum(-1).double()  # [B, H, N]: −Σ p ln p, 0 ln 0 = 0
         norm = torch.log(lengths.clamp_min(2).double())[:, None]
         per_layer["entropy"].append(torch.where((lengths >= 2)[:, None], mean_rows(row_entropy) / norm, 0.0))
 
