@@ -167,6 +167,25 @@ def finish(stats: CorpusStats, model: ModelInfo, source: str, exclude_special: b
     )
 
 
+def head_rows(result: CorpusResult, view: str = "weights") -> list[dict]:
+    """One row per layer × head (1-based): each score's mean and std, each partition part's
+    mean, the main role and each role's share of sentences.  For a sortable, filterable
+    table and a CSV export ("heads with mean cls ≥ 0.5")."""
+    chosen = result.views[view]
+    rows = []
+    for layer, head in np.ndindex(chosen.main_roles.shape):
+        row = {"layer": layer + 1, "head": head + 1, "main_role": chosen.main_roles[layer, head]}
+        for name, estimate in chosen.scores.items():
+            row[name] = round(float(estimate.mean[layer, head]), JSON_DECIMALS)
+            row[f"{name}_std"] = round(float(estimate.std[layer, head]), JSON_DECIMALS)
+        for name, estimate in chosen.partition.items():
+            row[name] = round(float(estimate.mean[layer, head]), JSON_DECIMALS)
+        for role, share in chosen.roles.items():
+            row[f"share_{role}"] = round(float(share[layer, head]), JSON_DECIMALS)
+        rows.append(row)
+    return rows
+
+
 def _rounded(array) -> list | float | None:
     """Rounded JSON numbers; nan (no interval below two sentences) becomes null."""
     array = np.round(np.asarray(array, dtype=np.float64), JSON_DECIMALS)

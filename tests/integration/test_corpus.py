@@ -9,7 +9,7 @@ from models.analysis import analyze
 from models.corpus import CorpusOptions, run_corpus
 from models.corpus_batch import batch_inputs, encode_records, plan_batches, score_sentences
 from models.corpus_io import CorpusInputError, CorpusRecord
-from models.corpus_result import to_json_dict
+from models.corpus_result import head_rows, to_json_dict
 from models.corpus_source import open_path, open_upload
 from models.extract import extract
 from models.roles import ROLES
@@ -181,3 +181,12 @@ def test_longformer_corpus_equals_single_analyses(minilm_longformer):
     for name in ("cls", "diagonal", "entropy"):
         expected = np.mean([a.scores[name] for a in singles], axis=0)
         np.testing.assert_allclose(result.weights.scores[name].mean, expected, atol=PADDING_TOL, err_msg=name)
+
+
+def test_head_rows_are_one_per_head_and_match_the_estimates(handful_result):
+    rows = head_rows(handful_result)
+    assert len(rows) == 6 * 12 and (rows[0]["layer"], rows[0]["head"], rows[-1]["layer"], rows[-1]["head"]) == (1, 1, 6, 12)
+    row = rows[2 * 12 + 4]  # layer 3, head 5
+    assert row["cls"] == round(float(handful_result.weights.scores["cls"].mean[2, 4]), 6)
+    assert row["main_role"] == handful_result.weights.main_roles[2, 4]
+    assert sum(row[f"share_{role}"] for role in ROLES) == pytest.approx(1.0, abs=1e-5)
