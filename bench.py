@@ -1,6 +1,8 @@
 """Benchmark: the bare forward pass (our physical limit) against the full analysis.
 
   python bench.py [--repeats R] [--long-repeats R] [--skip-short] [--skip-long] [--threads T]
+                  [--skip-corpus] [--corpus-only] [--corpus-counts N ...] [--corpus-repeats R]
+                  [--skip-ray] [--skip-ui]
 
 Short section: for N = 16, 128 and 512 tokens on the embedded `minilm`, the median time of
   forward   model(**inputs, output_attentions=True) alone
@@ -17,6 +19,14 @@ Long section: `minilm-longformer` with window 512 (global [CLS]) at N = 1024, 20
 4096, the full analysis as above (both views, [CLS] rollout through the band).  Each measurement runs in a fresh process, so its peak resident memory (ru_maxrss)
 is its own.  Prints forward and analysis time (target ratio ≤ 1.2) and the peak memory
 of the analysis against the forward pass alone (target ≤ 1.5×).
+
+UI section (bench_ui.py): a layer switch in headless Chromium, from the click until the page
+has settled, on a 13-token sentence (target ≤ 0.5 s) and a ~3,400-token Longformer
+document (target ≤ 1.0 s).
+
+Corpus section (bench_corpus.py): corpus-engine throughput against a bare batched forward
+pass (target ≥ 0.85×), peak memory at 10,000 against 1,000 sentences (target ≤ 1.1×), and
+the Ray engine against the local one with Ray's start-up time apart.
 """
 
 from __future__ import annotations
@@ -169,7 +179,15 @@ def main() -> None:
     parser.add_argument("--skip-short", action="store_true")
     parser.add_argument("--skip-long", action="store_true")
     parser.add_argument("--threads", type=int, help="threads for torch, the sweep and BLAS")
+    parser.add_argument("--skip-corpus", action="store_true")
+    parser.add_argument("--corpus-only", action="store_true", help="run only the corpus section")
+    parser.add_argument("--corpus-counts", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--skip-ray", action="store_true", help="corpus section without the Ray comparison")
+    parser.add_argument("--corpus-repeats", type=int, default=3)
+    parser.add_argument("--skip-ui", action="store_true", help="without the layer switch in Chromium (bench_ui.py)")
+    parser.add_argument("--ui-repeats", type=int, default=7)
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--corpus-child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
         global THREADS
@@ -178,10 +196,22 @@ def main() -> None:
     if args.child:
         print(json.dumps(long_child(args.child[0], int(args.child[1]), args.long_repeats)))
         return
-    if not args.skip_short:
+    if args.corpus_child:
+        from bench_corpus import child
+
+        print(json.dumps(child(*args.corpus_child, repeats=args.corpus_repeats)))
+        return
+    if not args.skip_short and not args.corpus_only:
         short_section(args.repeats)
-    if not args.skip_long:
+    if not args.skip_long and not args.corpus_only:
         long_section(args.long_repeats)
+    if not args.skip_corpus:
+        from bench_corpus import corpus_section
+
+        corpus_section(tuple(args.corpus_counts), None if args.skip_ray else 1_000, args.corpus_repeats)
+    if not args.skip_ui and not args.corpus_only:
+        print()
+        subprocess.run([sys.executable, "bench_ui.py", "--repeats", str(args.ui_repeats)], check=True)
 
 
 if __name__ == "__main__":

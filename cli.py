@@ -16,6 +16,9 @@
                          [--font-size PX] [--width PX] [--scale S] --format png|svg|pdf|html -o FILE
   python cli.py compare TEXT --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--pair TEXT_B]
                            [--exclude-special] [--top K] [--format json|table]
+  python cli.py corpus FILE [--column NAME] [--pair-column NAME] [--model KEY_OR_PATH] [--window W]
+                            [--batch-size B] [--limit N] [--engine local|ray] [--top K]
+                            [--format json|table]   (all options: corpus_cli.py)
   python cli.py models
 
 A window W means W/2 tokens on each side, as in Longformer: --window 2 allows |i − j| ≤ 1.
@@ -99,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     sparse.add_argument("--seed", type=int, default=defaults.seed)
     sparse.add_argument("--share", type=float, default=0.9, help="share of the mass for the minimum window")
     sparse.add_argument("--format", choices=("json", "table"), default="json")
+
+    from corpus_cli import add_corpus_parser
+
+    add_corpus_parser(commands)
     return parser
 
 
@@ -378,13 +385,18 @@ def run_compare(args: argparse.Namespace) -> str:
     return compare(args, CliError)
 
 
+def run_corpus(args: argparse.Namespace) -> str:
+    from corpus_cli import run_corpus_command
+
+    return run_corpus_command(args, CliError)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         commands = {
             "models": lambda _args: run_models(), "analyze": run_analyze, "sparse": run_sparse, "plot": run_plot,
-            "rollout": run_rollout,
-            "compare": run_compare,
+            "rollout": run_rollout, "compare": run_compare, "corpus": run_corpus,
         }
         output = commands[args.command](args)
     except CliError as error:

@@ -1,0 +1,164 @@
+"""`cli.py corpus`: analyse a corpus file (or stdin) and print the aggregates as JSON or a table.
+
+  python cli.py corpus FILE [--column NAME] [--pair-column NAME] [--input-format text|csv|tsv|jsonl]
+                            [--model KEY_OR_PATH] [--window W] [--batch-size B] [--sort-batches S]
+                            [--limit N] [--engine local|ray] [--workers N] [--top K]
+                            [--exclude-special] [--format json|table] [--progress auto|on|off]
+
+FILE is a path or "-" for standard input.  Kept apart from cli.py so that file stays easy to merge:
+cli.py only calls `add_corpus_parser` and `run_corpus_command`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ERR_ENGINE = "the Ray engine failed: {problem}"
+PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} records [{elapsed}<{remaining}{postfix}]"
+
+
+def add_corpus_parser(commands) -> None:
+    """Register the `corpus` sub-command on cli.py's sub-parsers."""
+    from models.corpus_io import CORPUS_FORMATS
+    from cli import window_argument
+    from models.registry import DEFAULT_MODEL
+    from models.window import MIN_WINDOW
+
+    corpus = commands.add_parser("corpus", help="analyse every sentence of a corpus and aggregate per head")
+    corpus.add_argument("file", help="corpus file (text: one sentence per line; CSV/TSV; JSONL), or - for stdin")
+    corpus.add_argument("--column", help="CSV/TSV column or JSONL field holding the text (default: text)")
+    corpus.add_argument("--pair-column", help="CSV/TSV column or JSONL field holding an optional second sentence")
+    corpus.add_argument("--input-format", choices=CORPUS_FORMATS,
+                        help="how to read FILE (default: from its suffix; stdin: text, or sniffed with --column)")
+    corpus.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory")
+    corpus.add_argument("--window", type=window_argument(MIN_WINDOW),
+                        help="Longformer attention window (even; default 16 for windowed models)")
+    corpus.add_argument("--batch-size", type=int, default=32, help="sentences per forward pass")
+    corpus.add_argument("--sort-batches", type=int, default=8, help="batches per length-sorting window")
+    corpus.add_argument("--limit", type=int, help="read only the first N records (lines or rows)")
+    corpus.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local: this process; ray: Ray Data actors (RAY_ADDRESS joins a cluster)")
+    corpus.add_argument("--workers", type=int, help="Ray actors (default: one per CPU)")
+    corpus.add_argument("--top", type=int, default=5, help="sentences kept per head, score and direction")
+    corpus.add_argument("--exclude-special", action="store_true",
+                        help="leave special tokens' query rows out of the averages")
+    corpus.add_argument("--format", choices=("json", "table"), default="json")
+    corpus.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
+                        help="progress bar on stderr (auto: when stderr is a terminal)")
+
+
+class _Bar:
+    """A tqdm bar on stderr fed by the engine's progress callback (records read, sentences/s)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.bar = enabled, None
+
+    def start(self, total: int | None) -> None:
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, file=sys.stderr, bar_format=PROGRESS_FORMAT, dynamic_ncols=True)
+
+    def __call__(self, progress) -> None:
+        if self.bar is None:
+            return
+        self.bar.set_postfix_str(f"{progress.rate:,.0f} sentences/s", refresh=False)
+        self.bar.update(progress.records - self.bar.n)
+
+    def close(self, failed: bool = False) -> None:
+        """Leave the finished bar on screen; wipe it when an error message follows."""
+        if self.bar is not None:
+            self.bar.leave = not failed
+            self.bar.close()
+
+
+def _check_model(name: str, window) -> None:
+    """Fail on a bad model name or window before Ray starts (the Ray driver loads no model)."""
+    from models.loading import ERR_UNKNOWN, ModelLoadError, resolve
+    from models.registry import REGISTRY, find_spec
+    from models.window import WindowError
+
+    spec = find_spec(name)
+    if spec is None and not Path(name).expanduser().is_dir():
+        raise ModelLoadError(ERR_UNKNOWN.format(name=name or "(empty)", keys=", ".join(REGISTRY)))
+    try:
+        resolve(name, window)
+    except WindowError as error:
+        raise ModelLoadError(str(error)) from None
+
+
+def run_corpus_command(args: argparse.Namespace, error_type: type[Exception]) -> str:
+    """Run `cli.py corpus`; bad input raises `error_type` (cli.CliError) with one line."""
+    from models.corpus import CorpusOptions, run_corpus
+    from models.corpus_io import CorpusInputError
+    from models.corpus_result import to_json_dict
+    from models.corpus_source import open_path, open_stdin
+    from models.loading import ModelLoadError, load_model
+
+    bar = _Bar(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty()))
+    try:
+        options = CorpusOptions(batch_size=args.batch_size, sort_batches=args.sort_batches, limit=args.limit,
+                                top_k=args.top, exclude_special=args.exclude_special)
+        if args.file == "-":
+            source = open_stdin(args.column, args.pair_column, args.input_format)
+        else:
+            source = open_path(args.file, args.column, args.pair_column, args.input_format)
+        bar.start(source.estimate_records(options.limit))  # before the model loads: elapsed counts it
+        if args.engine == "ray":
+            result = _run_ray(args, source, options, bar, error_type)
+        else:
+            result = run_corpus(load_model(args.model, args.window), source, options, progress=bar)
+    except (CorpusInputError, ModelLoadError) as error:
+        bar.close(failed=True)
+        raise error_type(str(error)) from None
+    except BaseException:
+        bar.close(failed=True)
+        raise
+    bar.close()
+    document = to_json_dict(result)
+    return json.dumps(document, ensure_ascii=False) if args.format == "json" else format_corpus_table(document)
+
+
+def _run_ray(args, source, options, bar, error_type):
+    from models.corpus_io import CorpusInputError
+    from models.corpus_ray import run_corpus_ray
+
+    _check_model(args.model, args.window)
+    if args.workers is not None and args.workers < 1:
+        raise error_type(f"--workers must be at least 1; got {args.workers}")
+    try:
+        return run_corpus_ray(args.model, source, options, args.window, progress=bar, workers=args.workers)
+    except CorpusInputError:
+        raise
+    except Exception as error:  # a worker failed: Ray wraps the cause; report its last line
+        lines = [line for line in str(error).strip().splitlines() if line.strip()]
+        raise error_type(ERR_ENGINE.format(problem=lines[-1] if lines else type(error).__name__)) from None
+
+
+def format_corpus_table(document: dict) -> str:
+    """A terminal summary: per layer, the corpus mean ± 95% interval of the main scores."""
+    model, scores = document["model"], document["scores"]
+    skipped = ", ".join(f"{reason} {count}" for reason, count in document["skipped"].items() if count) or "none"
+    lines = [
+        f"model {model['key']} ({model['family']}, {model['layers']} layers × {model['heads']} heads)",
+        f"corpus {document['source']}: {document['sentences']:,} sentences of {document['records']:,} records; "
+        f"skipped: {skipped}; truncated {document['truncated']}",
+        "",
+        f"{'layer':>5} {'cls':>13} {'sep':>13} {'diagonal':>13} {'entropy':>13} {'cls_out':>13}  roles (share of heads)",
+    ]
+    for entry in document["layers"]:
+        k = entry["layer"] - 1
+        cells = []
+        for name in ("cls", "sep", "diagonal", "entropy", "cls_out"):
+            mean = sum(scores[name]["mean"][k]) / len(scores[name]["mean"][k])
+            spread = sum(scores[name]["std"][k]) / len(scores[name]["std"][k])
+            cells.append(f"{mean:>6.3f} ±{spread:>5.3f}")
+        roles = ", ".join(f"{role} {share['mean']:.0%}" for role, share in entry["roles"].items() if share["mean"] >= 0.05)
+        lines.append(f"{entry['layer']:>5} " + " ".join(cells) + f"  {roles}")
+    lines.append("(head-averaged mean ± head-averaged standard deviation over sentences)")
+    lines.append("")
+    lines.extend(f"{d['level']}: {d['message']}" for d in document["diagnosis"])
+    return "\n".join(lines)

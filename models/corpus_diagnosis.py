@@ -1,0 +1,139 @@
+"""The layer story of a whole corpus, told with how sure each claim is.
+
+The claims and thresholds are those of models.roles.diagnose (RoleThresholds, the
+lower / middle / upper thirds of models.roles.layer_bands); here each is made on the
+corpus mean and given with its 95% interval and the number of sentences, e.g.
+"[CLS] focus in layers 2–3: 0.58 ± 0.02 over 1,200 sentences".  A claim whose interval
+reaches across its threshold is marked as not settled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.roles import Diagnosis, RoleThresholds, layer_bands
+from models.roles import _span as layer_span  # "layer 3" / "layers 2–5", shared with diagnose()
+from models.scores import PART_NAMES
+
+FEW_SENTENCES = 30  # below this, say that the intervals are wide
+STABLE_SHARE = 0.9  # a head whose main role holds in this share of sentences is "stable"
+LOCAL_HEADS = 0.25  # share of local heads in the lower layers that tells the neighbour story
+
+
+@dataclass(frozen=True)
+class CorpusEvidence:
+    """The corpus means and 95% half-widths a diagnosis reads (n sentences).
+
+    band_partition, band_partition_ci  [3, 4]  lower / middle / upper × to_cls, to_sep, near_diagonal, rest
+    band_local                          [3]     share of local heads per band
+    layer_cls_out, layer_cls_out_ci     [L]     [CLS]-row mass on words, averaged over heads
+    layer_summary, layer_summary_ci     [L]     cls_out × [CLS] breadth
+    special_share, special_share_ci     float   share of heads that are cls/sep heads
+    main_share                          [L, H]  share of sentences in which the head takes its main role
+    """
+
+    sentences: int
+    band_partition: np.ndarray
+    band_partition_ci: np.ndarray
+    band_local: np.ndarray
+    layer_cls_out: np.ndarray
+    layer_cls_out_ci: np.ndarray
+    layer_summary: np.ndarray
+    layer_summary_ci: np.ndarray
+    special_share: float
+    special_share_ci: float
+    main_share: np.ndarray
+
+
+def _pm(mean: float, ci: float) -> str:
+    if not np.isfinite(ci):
+        return f"{mean:.2f}"
+    return f"{mean:.2f} ± {ci:.2f}" if ci >= 0.005 else f"{mean:.3f} ± {ci:.3f}"
+
+
+def _over(n: int) -> str:
+    return f"over {n:,} sentence{'s' if n != 1 else ''}"
+
+
+def _settled(mean: float, ci: float, threshold: float) -> str:
+    if np.isfinite(ci) and mean - ci < threshold:
+        return f" Not settled: the 95% interval reaches below the threshold of {threshold:.2f}."
+    return ""
+
+
+def corpus_diagnosis(evidence: CorpusEvidence, thresholds: RoleThresholds = RoleThresholds()) -> tuple[Diagnosis, ...]:
+    """Plain-language reading of the corpus aggregates, each claim with its interval."""
+    n, found = evidence.sentences, []
+    part = {name: k for k, name in enumerate(PART_NAMES)}
+    share, share_ci = evidence.special_share, evidence.special_share_ci
+    if share >= thresholds.clog_share:
+        found.append(Diagnosis("warning", (
+            f"{share:.0%} of heads (± {share_ci:.1%}, {_over(n)}) put most of their attention on [CLS]/[SEP]. "
+            "Words barely exchange information, which can point to over-fitting or too little variety "
+            "in the training input; when fine-tuning, freezing or re-initialising some layers can help."
+            + _settled(share, share_ci, thresholds.clog_share))))
+    layers = evidence.layer_cls_out.shape[0]
+    if layers < 3:
+        found.append(Diagnosis("info", "The model has fewer than three layers, so there is no layer story to tell."))
+        return tuple(found)
+    bands = layer_bands(layers)
+    lower, middle, upper = (bands[name] for name in ("lower", "middle", "upper"))
+
+    def band(index: int, name: str) -> tuple[float, float]:
+        return float(evidence.band_partition[index, part[name]]), float(evidence.band_partition_ci[index, part[name]])
+
+    near, near_ci = band(0, "near_diagonal")
+    local = float(evidence.band_local[0])
+    if local >= LOCAL_HEADS or near >= thresholds.neighbours:
+        found.append(Diagnosis("info", (
+            f"{layer_span(lower).capitalize()} look at themselves and their neighbours: {_pm(near, near_ci)} of "
+            f"attention within one token {_over(n)}, and {local:.0%} of their heads are local on average. "
+            "Word-level, syntax-like processing, as expected low in the stack.")))
+    for index, span, name, label, meaning in (
+        (0, lower, "to_cls", "[CLS]", "the sentence starts to be gathered into one place"),
+        (1, middle, "to_sep", "[SEP]", "they mark sentence boundaries, which matters most for pairs"),
+        (1, middle, "to_cls", "[CLS]", "the middle of the stack pools the sentence's information"),
+    ):
+        mean, ci = band(index, name)
+        if mean >= thresholds.focus:
+            found.append(Diagnosis("info", (
+                f"{label} focus in {layer_span(span)}: {_pm(mean, ci)} of attention {_over(n)}; {meaning}. "
+                "This is normal." + _settled(mean, ci, thresholds.focus))))
+    looking = [int(layer) for layer in upper if evidence.layer_cls_out[layer] >= thresholds.look_back]
+    if looking:
+        mean = float(evidence.layer_cls_out[looking].mean())
+        ci = float(evidence.layer_cls_out_ci[looking].max())
+        found.append(Diagnosis("info", (
+            f"In {layer_span(np.array(looking))}, [CLS] spends {_pm(mean, ci)} of its own attention on the words "
+            f"{_over(n)}: it looks back over the sentence, getting ready to summarise it."
+            + _settled(mean, ci, thresholds.look_back))))
+    found.extend(_summary(evidence))
+    stable = int((evidence.main_share >= STABLE_SHARE).sum())
+    found.append(Diagnosis("info", (
+        f"{stable} of {evidence.main_share.size} heads keep the same role in at least {STABLE_SHARE:.0%} of the "
+        "sentences; the others change role with the sentence (see each head's role shares).")))
+    if n < FEW_SENTENCES:
+        found.append(Diagnosis("info", (
+            f"Only {n} sentence{'s' if n != 1 else ''}: the intervals are wide. Analyse at least "
+            f"{FEW_SENTENCES} for a firm reading.")))
+    return tuple(found)
+
+
+def _summary(evidence: CorpusEvidence) -> list[Diagnosis]:
+    order = [int(k) for k in np.argsort(-evidence.layer_summary, kind="stable") if evidence.layer_summary[k] > 0][:2]
+    if not order:
+        return []
+    text = ", then ".join(
+        f"layer {k + 1} ({_pm(float(evidence.layer_summary[k]), float(evidence.layer_summary_ci[k]))})" for k in order)
+    close = ""
+    if len(order) == 2:
+        first, second = order
+        if evidence.layer_summary[first] - evidence.layer_summary_ci[first] <= (
+            evidence.layer_summary[second] + evidence.layer_summary_ci[second]
+        ):
+            close = " Their intervals overlap, so the corpus does not tell them apart."
+    return [Diagnosis("info", (
+        "Best [CLS] sentence-summary candidates (their [CLS] spreads the most attention evenly over the "
+        f"words): {text}.{close}"))]

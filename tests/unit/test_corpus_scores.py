@@ -1,0 +1,88 @@
+"""The vectorised batch scorer on hand-built padded batches equals models.scores per sentence."""
+
+import numpy as np
+import pytest
+import torch
+
+from models import scores as S
+from models.corpus_scores import TokenMasks, score_batch
+
+TOL = 1e-6
+SENTENCES = [  # tokens, special flags
+    (["[CLS]", "the", "dog", ",", "ran", ".", "[SEP]"], [1, 0, 0, 0, 0, 0, 1]),
+    (["[CLS]", "hi", "[SEP]"], [1, 0, 1]),
+    (["[CLS]", "a", "b", "[SEP]", "c", "##.", "d", "[SEP]"], [1, 0, 0, 1, 0, 0, 0, 1]),
+]
+LAYERS, HEADS = 2, 3
+
+
+def _batch(rng):
+    width = max(len(tokens) for tokens, _ in SENTENCES)
+    attention = np.full((LAYERS, len(SENTENCES), HEADS, width, width), np.nan, dtype=np.float32)  # pad rows: NaN
+    blocks = []
+    for b, (tokens, _) in enumerate(SENTENCES):
+        n = len(tokens)
+        logits = rng.normal(size=(LAYERS, HEADS, n, n)) * 2
+        block = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+        blocks.append(block.astype(np.float32))
+        attention[:, b, :, :n, :] = 0.0  # real rows put nothing on padding keys
+        attention[:, b, :, :n, :n] = block
+    valid = np.zeros((len(SENTENCES), width), dtype=bool)
+    special, cls, sep, punct = (np.zeros_like(valid) for _ in range(4))
+    for b, (tokens, flags) in enumerate(SENTENCES):
+        n = len(tokens)
+        valid[b, :n] = True
+        special[b, :n] = flags
+        cls[b, :n] = [t == "[CLS]" for t in tokens]
+        sep[b, :n] = [t == "[SEP]" for t in tokens]
+        punct[b, list(S.punctuation_positions(tokens))] = True
+    masks = TokenMasks(valid, special, cls, sep, punct, np.where(cls.any(1), cls.argmax(1), -1))
+    return [torch.from_numpy(layer) for layer in attention], masks, blocks
+
+
+@pytest.mark.parametrize("exclude_special", [False, True])
+def test_batch_scores_equal_the_score_functions_on_each_unpadded_sentence(exclude_special):
+    attention, masks, blocks = _batch(np.random.default_rng(0))
+    out = score_batch(attention, masks, exclude_special)
+    for b, (tokens, flags) in enumerate(SENTENCES):
+        block, special = blocks[b], np.array(flags, dtype=bool)
+        cls_pos = tuple(i for i, t in enumerate(tokens) if t == "[CLS]")
+        sep_pos = tuple(i for i, t in enumerate(tokens) if t == "[SEP]")
+        rows = S.query_rows(special, exclude_special)
+        expected = {
+            "cls": S.cls_score(block, cls_pos, rows),
+            "sep": S.sep_score(block, sep_pos, rows),
+            "diagonal": S.diagonal_score(block, rows),
+            "prev": S.prev_score(block, rows),
+            "next": S.next_score(block, rows),
+            "punct": S.punct_score(block, tokens, rows),
+            "entropy": S.entropy_score(block, rows),
+            "cls_out": S.cls_out_score(block, cls_pos, special),
+        }
+        for name, values in expected.items():
+            np.testing.assert_allclose(out.scores[name][b], values, atol=TOL, err_msg=name)
+        partition = S.mass_partition(block, cls_pos, sep_pos, special, rows)
+        np.testing.assert_allclose(out.partition[b], partition, atol=TOL)
+        summary = (expected["cls_out"] * S.cls_breadth(block, cls_pos, special)).mean(axis=1)
+        np.testing.assert_allclose(out.layer_summary[b], summary, atol=TOL)
+    assert np.isfinite(out.partition).all() and np.isfinite(out.scores["entropy"]).all()
+
+
+def test_inputs_are_not_modified_and_shapes_follow_the_docstring():
+    attention, masks, _ = _batch(np.random.default_rng(1))
+    before = [layer.clone() for layer in attention]
+    out = score_batch(attention, masks)
+    for layer, copy in zip(attention, before):
+        assert torch.equal(torch.nan_to_num(layer, nan=-1.0), torch.nan_to_num(copy, nan=-1.0))
+    assert out.scores["cls"].shape == (len(SENTENCES), LAYERS, HEADS)
+    assert out.partition.shape == (len(SENTENCES), LAYERS, HEADS, 4)
+    assert out.layer_summary.shape == (len(SENTENCES), LAYERS)
+    np.testing.assert_allclose(out.partition.sum(-1), 1.0, atol=1e-12)
+
+
+def test_a_sentence_without_cls_scores_zero_on_cls_out():
+    attention, masks, _ = _batch(np.random.default_rng(2))
+    no_cls = TokenMasks(masks.valid, masks.special, np.zeros_like(masks.cls), masks.sep, masks.punct,
+                        np.full(len(SENTENCES), -1))
+    out = score_batch(attention, no_cls)
+    assert np.all(out.scores["cls"] == 0) and np.all(out.scores["cls_out"] == 0) and np.all(out.layer_summary == 0)
