@@ -104,6 +104,13 @@ def figure_downloads(
         st.caption(reason)
 
 
+def page_of(url_path: str) -> st.Page:
+    """The st.Page registered under `url_path` (for st.switch_page)."""
+    from ui.navigation import PAGES  # the pages import this module
+
+    return PAGES[url_path]
+
+
 def explanations() -> None:
     st.subheader("What the numbers mean")
     with st.expander("The layer story"):

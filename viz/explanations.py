@@ -128,3 +128,10 @@ COMPARE_HELP = (
     "heads, every head is paired: its scores are differenced and its two maps compared row by row. "
     "Otherwise the models are compared layer by layer at matching depth, and word by word."
 )
+
+CORPUS_HELP = (
+    "One sentence says little about a model. Here the chosen model reads a whole corpus (a sample the "
+    "team wrote, or your own file), batch by batch, and every score is averaged over the sentences with "
+    "its spread, so a claim such as \"layers 3–4 gather into [CLS]\" comes with how sure it is. "
+    "For millions of sentences, `cli.py corpus FILE --engine ray` runs the same analysis on a Ray cluster."
+)

@@ -123,6 +123,12 @@ def table_csv(table: dict[str, list]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def rows_csv(rows: Sequence[dict]) -> bytes:
+    """CSV bytes of a list of equal-keyed dicts (one per row), header first."""
+    names = list(rows[0]) if rows else []
+    return table_csv({name: [row[name] for row in rows] for name in names})
+
+
 def json_bytes(payload: dict) -> bytes:
     """UTF-8 JSON of a JSON-ready dict (e.g. models.analysis.to_json_dict)."""
     return json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")

@@ -1,0 +1,90 @@
+"""App tier: the Corpus page on an upload and on the shipped sample, with bad uploads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+SAMPLE = ROOT / "data" / "sample_corpus.txt"
+
+
+def _corpus_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.run()
+    at._page_hash = calc_hash("corpus")  # a function page's script hash is the hash of its url_path
+    return at.run()
+
+
+def _upload(at: AppTest, name: str, data: bytes, mime: str = "text/plain") -> AppTest:
+    at.radio(key="corpus_source").set_value("Upload a file").run()
+    at.file_uploader(key="corpus_upload").set_value((name, data, mime)).run()
+    return at
+
+
+def test_an_uploaded_corpus_gives_the_layer_story_and_opens_a_top_sentence():
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()[:40]
+    at = _upload(_corpus_page(), "mine.txt", ("\n".join(lines[:20]) + "\n\n\n" + "\n".join(lines[20:])).encode())
+    at.button(key="corpus_run").click().run()
+    assert not at.exception and not at.error
+    assert any("over 40 sentences of mine.txt" in c.value and "skipped: 2 blank" in c.value for c in at.caption)
+    assert any("±" in info.value and "40 sentences" in info.value for info in at.info)  # diagnosis with its spread
+    heatmap = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                   if "corpus mean" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", "")))
+    assert heatmap["data"][0]["customdata"] is not None  # the std rides along for the hover
+    table = at.dataframe[0].value
+    assert len(table) == 72 and {"layer", "head", "main_role", "cls", "cls_std"} <= set(table.columns)
+    at.slider(key="corpus_threshold").set_value(0.5).run()
+    filtered = at.dataframe[0].value
+    assert 0 < len(filtered) < 72 and (filtered["cls"] >= 0.5).all()
+    at.selectbox(key="corpus_layer").set_value(4).run()
+    at.button(key="corpus_open_highest_0").click().run()
+    assert not at.exception
+    assert at.text_area(key="text").value in lines and at.selectbox(key="layer").value == 4
+    assert any(subheader.value == "One head in detail" for subheader in at.subheader)
+
+
+def test_the_sample_corpus_runs_with_a_limit():
+    at = _corpus_page()
+    at.number_input(key="corpus_limit").set_value(50).run()
+    at.button(key="corpus_run").click().run()
+    assert not at.exception and not at.error
+    assert any("over 50 sentences of sample_corpus.txt" in c.value for c in at.caption)
+    roles = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                 if "Head roles by layer" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", "")))
+    assert len(roles["data"]) == 6 and all("error_y" in trace for trace in roles["data"])
+    shares = np.stack([_array(trace["y"]) for trace in roles["data"]])  # [roles, layers]
+    assert shares.shape == (6, 6)
+    np.testing.assert_allclose(shares.sum(axis=0), 1.0, atol=1e-9)  # every head has one role per sentence
+
+
+def _array(values) -> np.ndarray:
+    """A plotly array from a chart spec (numpy arrays arrive base64-encoded)."""
+    import base64
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).astype(np.float64)
+    return np.asarray(values, dtype=np.float64)
+
+
+def test_bad_uploads_say_what_is_wrong_and_the_page_stays_usable():
+    at = _corpus_page()
+    for name, data, needle in (
+        ("empty.txt", b"", "empty"),
+        ("bytes.txt", b"\x00\x01\x02\xff" * 64, "binary"),
+        ("latin.txt", "caf\xe9 au lait\n".encode("latin-1"), "UTF-8"),
+        ("table.csv", b"sentence,label\nHello there.,1\n", "sentence"),
+    ):
+        _upload(at, name, data, "text/csv" if name.endswith("csv") else "text/plain")
+        at.button(key="corpus_run").click().run()
+        assert not at.exception, name
+        assert any(needle in error.value for error in at.error), (name, [e.value for e in at.error])
+    at.radio(key="corpus_source").set_value("Sample sentences").run()
+    at.number_input(key="corpus_limit").set_value(10).run()
+    at.button(key="corpus_run").click().run()
+    assert not at.exception and not at.error

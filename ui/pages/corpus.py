@@ -1,0 +1,203 @@
+"""The corpus page: the layer story of the chosen model over many sentences, with its
+spread, the heads' top and bottom sentences, and a way back to one sentence.
+
+A run starts on a button press (it can take minutes) and shows its progress, redrawing a
+partial result every few batches; the finished result stays in the session, keyed by
+the corpus and the options, so moving around the page does not run it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from models.corpus import CorpusOptions, CorpusProgress, run_corpus
+from models.corpus_io import CorpusInputError
+from models.corpus_result import CorpusResult, head_rows, to_json_dict
+from models.corpus_source import open_upload, upload_limit_mb
+from models.extract import InputError
+from models.loading import ModelLoadError
+from models.roles import ROLE_LABELS
+from models.scores import SCORE_NAMES
+from ui import cache, common, inputs, state
+from viz import corpus as corpus_figures
+from viz import explanations as help_text
+from viz import export, overview
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+SAMPLES = {"Sample sentences": DATA / "sample_corpus.txt", "Sample sentence pairs": DATA / "sample_pairs.tsv"}
+UPLOAD = "Upload a file"
+RESULT_KEY = "_corpus_result"
+OPEN_KEY = "_corpus_open"  # set by an Open button: go to the analysis page
+TEXT_KEY, PAIR_KEY = "text", "pair"  # the shared inputs a top sentence is sent to
+
+
+@dataclass(frozen=True)
+class CorpusRequest:
+    """What to run: identifies a result in the session."""
+
+    name: str
+    digest: str
+    column: str | None
+    pair_column: str | None
+    model: str
+    window: int | None
+    limit: int | None
+    exclude_special: bool
+
+
+def page() -> None:
+    if st.session_state.pop(OPEN_KEY, False):
+        st.switch_page(common.page_of("analysis"), query_params={})  # None would clear the bound keys: refused
+    shared = inputs.current()
+    st.subheader("The layer story over a corpus")
+    st.markdown(help_text.CORPUS_HELP)
+    if common.show_problems(shared):
+        return
+    request, data = _choose_corpus(shared)
+    if request is None:
+        return
+    held = st.session_state.get(RESULT_KEY)
+    if st.button("Analyse the corpus", type="primary", key="corpus_run", icon=":material/play_arrow:"):
+        held = _run(request, data)
+    if held is None or held[0] != request:
+        st.caption("Press *Analyse the corpus* to run the model over it.")
+        return
+    _show(held[1], shared)
+
+
+def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes | None]:
+    source = st.radio("Corpus", [*SAMPLES, UPLOAD], key="corpus_source", horizontal=True, bind=state.BIND)
+    column = pair_column = None
+    if source == UPLOAD:
+        limit_mb = upload_limit_mb()
+        upload = st.file_uploader(
+            f"One sentence per line (.txt), a CSV/TSV with a header, or JSONL (at most {limit_mb:g} MB)",
+            type=["txt", "csv", "tsv", "jsonl", "json"], key="corpus_upload",
+        )
+        left, right = st.columns(2)
+        column = left.text_input("Text column or field (CSV/TSV/JSONL)", key="corpus_column", bind=state.BIND,
+                                 placeholder="text").strip() or None
+        pair_column = right.text_input("Second-sentence column (optional)", key="corpus_pair_column",
+                                       bind=state.BIND).strip() or None
+        if upload is None:
+            return None, None
+        name, data = upload.name, upload.getvalue()
+    else:
+        path = SAMPLES[source]
+        name, data = path.name, path.read_bytes()
+        pair_column = "text_b" if path.suffix == ".tsv" else None
+        column = "text" if path.suffix == ".tsv" else None
+    limit = st.number_input("Only the first N sentences (0 = all)", min_value=0, value=0, step=100,
+                            key="corpus_limit", bind=state.BIND)
+    request = CorpusRequest(name, hashlib.sha256(data).hexdigest(), column, pair_column, shared.model,
+                            shared.window, int(limit) or None, shared.exclude_special)
+    return request, data
+
+
+def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResult] | None:
+    bar = st.progress(0.0, text="Loading the model…")
+    partial_box = st.empty()
+
+    def progress(done: CorpusProgress) -> None:
+        eta = f", about {done.eta_s:.0f} s left" if done.eta_s is not None else ""
+        bar.progress(done.fraction or 0.0,
+                     text=f"{done.sentences:,} sentences scored, {done.rate:.0f} per second{eta}")
+
+    def partial(result: CorpusResult) -> None:
+        with partial_box.container():
+            st.caption(f"So far, over {result.sentences:,} sentences:")
+            common.show(corpus_figures.partition_bars(result.weights.layer_partition, result.sentences),
+                        f"corpus_partial_{result.sentences}", sized=False)
+
+    try:
+        loaded = cache.get_model(request.model, request.window)
+        source = open_upload(data, request.name, request.column, request.pair_column)
+        options = CorpusOptions(limit=request.limit, exclude_special=request.exclude_special)
+        result = run_corpus(loaded, source, options, progress=progress, on_partial=partial)
+    except (CorpusInputError, InputError, ModelLoadError) as error:
+        bar.empty()
+        partial_box.empty()
+        st.error(str(error))
+        return None
+    bar.empty()
+    partial_box.empty()
+    st.session_state[RESULT_KEY] = (request, result)
+    return request, result
+
+
+def _show(result: CorpusResult, shared: inputs.Inputs) -> None:
+    skipped = ", ".join(f"{count} {reason}" for reason, count in result.skipped.items() if count)
+    st.caption(
+        f"`{result.model.key}` over {result.sentences:,} sentences of {result.source}"
+        + (f"; skipped: {skipped}" if skipped else "") + (f"; {result.truncated} cut to the model's limit"
+                                                          if result.truncated else "") + "."
+    )
+    view = result.weights
+    for item in view.diagnosis:
+        (st.warning if item.level == "warning" else st.info)(item.message)
+    left, right = st.columns(2)
+    with left:
+        common.show(corpus_figures.role_split_bars(view.layer_roles, result.sentences), "corpus_roles", sized=False)
+    with right:
+        common.show(corpus_figures.partition_bars(view.layer_partition, result.sentences), "corpus_partition",
+                    sized=False)
+    _heads(result, shared)
+    _downloads(result)
+
+
+@st.fragment
+def _heads(result: CorpusResult, shared: inputs.Inputs) -> None:
+    view = result.weights
+    label = overview.SCORE_LABELS.get
+    score = st.selectbox("Score", SCORE_NAMES, key="corpus_score", format_func=label, bind=state.BIND)
+    estimate = view.scores[score]
+    common.show(corpus_figures.score_mean_heatmap(estimate.mean, estimate.std, score, result.sentences),
+                "corpus_heatmap", sized=False)
+    left, right = st.columns(2)
+    threshold = left.slider(f"Heads whose mean {label(score)} is at least", 0.0, 1.0, 0.0, 0.05,
+                            key="corpus_threshold", bind=state.BIND)
+    rows = [row for row in head_rows(result) if row[score] >= threshold]
+    right.caption(f"{len(rows)} of {estimate.mean.size} heads.")
+    st.dataframe(rows, hide_index=True, column_order=["layer", "head", "main_role", score, f"{score}_std",
+                                                       *(f"share_{role}" for role in ROLE_LABELS)])
+    _top_sentences(result, score, shared)
+
+
+def _top_sentences(result: CorpusResult, score: str, shared: inputs.Inputs) -> None:
+    top = result.weights.top[score]
+    layers, heads = result.model.layers, result.model.heads
+    layer, head = common.layer_head_picker(layers, heads, prefix="corpus_")
+    st.markdown(f"**Sentences with the highest and lowest {overview.SCORE_LABELS.get(score, score)} in layer "
+                f"{layer}, head {head}**")
+    for direction, indices, values in (("highest", top.high_index, top.high_value),
+                                       ("lowest", top.low_index, top.low_value)):
+        st.caption(direction)
+        for rank, (index, value) in enumerate(zip(indices[layer - 1, head - 1], values[layer - 1, head - 1])):
+            text, pair = result.texts[int(index)]
+            cells = st.columns([1, 8, 2])
+            cells[0].markdown(f"`{value:.2f}`")
+            cells[1].text(text + (f"  ‖  {pair}" if pair else ""))  # st.text: user text is never markdown/HTML
+            cells[2].button("Open", key=f"corpus_open_{direction}_{rank}", icon=":material/open_in_new:",
+                            on_click=_open, args=(text, pair, layer, head),
+                            help="Analyse this sentence on the attention-analysis page, at this head.")
+
+
+def _open(text: str, pair: str | None, layer: int, head: int) -> None:
+    """Button callback (runs before the next run, so the shared inputs can still change)."""
+    st.session_state[TEXT_KEY] = text
+    st.session_state[PAIR_KEY] = pair or ""
+    st.session_state["layer"], st.session_state["head"] = layer, head
+    st.session_state[OPEN_KEY] = True
+
+
+def _downloads(result: CorpusResult) -> None:
+    with st.container(horizontal=True):
+        st.download_button("Aggregates (JSON)", lambda: export.json_bytes(to_json_dict(result)),
+                           file_name="corpus.json", mime="application/json", on_click="ignore",
+                           key="corpus_dl_json", icon=":material/download:")
+        st.download_button("Per head (CSV)", lambda: export.rows_csv(head_rows(result)), file_name="corpus_heads.csv",
+                           mime="text/csv", on_click="ignore", key="corpus_dl_csv", icon=":material/download:")
