@@ -55,14 +55,14 @@ def notices(result: AttentionResult) -> None:
         st.info(notice, icon=":material/info:")
 
 
-def diagnosis_summary(items: tuple[Diagnosis, ...]) -> None:
+def diagnosis_summary(items: tuple[Diagnosis, ...], heading: str = "What the layers do with this input") -> None:
     """Warnings first, each in its own box; then the layer story as one short list."""
     for item in items:
         if item.level == "warning":
             st.warning(item.message, icon=":material/warning:")
     story = [item.message for item in items if item.level != "warning"]
     if story:
-        st.info("**What the layers do with this input**\n\n" + "\n".join(f"- {line}" for line in story))
+        st.info(f"**{heading}**\n\n" + "\n".join(f"- {line}" for line in story))
 
 
 def layer_head_picker(n_layers: int, n_heads: int, prefix: str = "") -> tuple[int, int]:

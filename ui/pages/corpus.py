@@ -137,8 +137,7 @@ def _show(result: CorpusResult, shared: inputs.Inputs) -> None:
                                                           if result.truncated else "") + "."
     )
     view = result.weights
-    for item in view.diagnosis:
-        (st.warning if item.level == "warning" else st.info)(item.message)
+    common.diagnosis_summary(view.diagnosis, heading="What the layers do over this corpus")
     left, right = st.columns(2)
     with left:
         common.show(corpus_figures.role_split_bars(view.layer_roles, result.sentences), "corpus_roles", sized=False)
@@ -162,8 +161,15 @@ def _heads(result: CorpusResult, shared: inputs.Inputs) -> None:
                             key="corpus_threshold", bind=state.BIND)
     rows = [row for row in head_rows(result) if row[score] >= threshold]
     right.caption(f"{len(rows)} of {estimate.mean.size} heads.")
-    st.dataframe(rows, hide_index=True, column_order=["layer", "head", "main_role", score, f"{score}_std",
-                                                       *(f"share_{role}" for role in ROLE_LABELS)])
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(
+        rows, hide_index=True,
+        column_order=["layer", "head", "main_role", score, f"{score}_std", *(f"share_{role}" for role in ROLE_LABELS)],
+        column_config={score: percent, f"{score}_std": percent,
+                       **{f"share_{role}": st.column_config.NumberColumn(f"{label} (share of sentences)",
+                                                                       format="percent")
+                          for role, label in ROLE_LABELS.items()}},
+    )
     _top_sentences(result, score, shared)
 
 
