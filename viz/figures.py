@@ -24,6 +24,7 @@ FigureKind = Literal["head", "grid", "overview", "partition"]
 FIGURE_KINDS: tuple[FigureKind, ...] = get_args(FigureKind)
 MAX_HEATMAP_TOKENS = 512  # a longer input's head is drawn pooled (its zoom is in the app)
 MAX_GRID_TOKENS = 160
+OVERVIEW_CELLS = 256  # a long input's head is pooled to at most this many blocks per side (the zoom shows tokens)
 
 COLOUR_TITLES = {"weight": "weight", "norm": "share moved"}
 VIEW_NOTES = {"weight": "", "norm": "norm view: share of what the head moves (α·‖f(x)‖, row-normalised)"}
@@ -50,7 +51,7 @@ def head_figure(
     title = f"Layer {layer}, head {head}"
     note = VIEW_NOTES[shown.view]
     if shown.size > MAX_HEATMAP_TOKENS:
-        pooled, edges = banded.pooled(shown.layer(layer - 1), head - 1)
+        pooled, edges = banded.pooled(shown.layer(layer - 1), head - 1, OVERVIEW_CELLS)
         pooled_note = sparse_figures.pooled_note(shown.size, edges, "mean weight per block")
         return sparse_figures.pooled_heatmap(
             pooled, edges, edges, shown.labels, title=f"{title}: all {shown.size} tokens",
