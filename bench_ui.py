@@ -28,11 +28,20 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHORT_TEXT = "The cat sat on the mat because it was very tired ."  # 13 tokens with [CLS]/[SEP]
-LONG_SENTENCE = ("the river bends past the old mill , and the miller counts his sacks of grain before dusk "
-                 "while the children race their paper boats along the bank .")
+LONG_SENTENCE = (
+    "the river bends past the old mill , and the miller counts his sacks of grain before dusk "
+    "while the children race their paper boats along the bank ."
+)
 SETTLED_JS = """(title) => {
   if (document.querySelectorAll('[data-stale="true"]').length) return false;
   if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
@@ -51,7 +60,10 @@ def start_server() -> tuple[subprocess.Popen, str]:
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -98,7 +110,11 @@ def main() -> None:
     long_text = " ".join([LONG_SENTENCE] * 112)
     cases = [
         ("minilm, short sentence", {"text": SHORT_TEXT}, 0.5),
-        ("minilm-longformer w512, long document", {"text": long_text, "model": "minilm-longformer", "window": "512"}, 1.0),
+        (
+            "minilm-longformer w512, long document",
+            {"text": long_text, "model": "minilm-longformer", "window": "512"},
+            1.0,
+        ),
     ]
     process, server = start_server()
     try:
@@ -110,8 +126,10 @@ def main() -> None:
                 times, n_tokens = layer_switches(browser, f"{server}/?{urlencode(query)}", 6, args.repeats)
                 median = statistics.median(times)
                 verdict = "met" if median <= target else "MISSED"
-                print(f"{name:<40} {n_tokens:>6} {median:>9.2f} {min(times):>6.2f} {max(times):>6.2f}"
-                      f"  ≤ {target} ({verdict})")
+                print(
+                    f"{name:<40} {n_tokens:>6} {median:>9.2f} {min(times):>6.2f} {max(times):>6.2f}"
+                    f"  ≤ {target} ({verdict})"
+                )
             browser.close()
     finally:
         process.terminate()

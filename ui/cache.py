@@ -14,21 +14,22 @@ import streamlit as st
 
 from models import sparse
 from models.analysis import Analysis, analyze_views
-from models.dense_vs_sparse import SWEEP_WINDOWS, WindowPoint, window_sweep, windowed_extract
-from models.extract import extract, preview_tokens
-from models.loading import LoadedModel, load_model, resolve
 from models.banded import block
 from models.compare import Comparison
 from models.compare import compare as compare_results
+from models.dense_vs_sparse import SWEEP_WINDOWS, WindowPoint, window_sweep, windowed_extract
+from models.extract import extract, preview_tokens
+from models.loading import LoadedModel, load_model, resolve
 from models.result import AttentionResult
 from models.rollout import attention_rollout, query_rollout
+from models.sweep import VIEWS, View
 from models.views import Unit, view_layer
 from models.words import merge_words, result_words, word_rollout
-from models.sweep import VIEWS, View
 from viz import export
 
-
-ERR_COMPARE_VIEW = "The norm view needs both models' value vectors; one of these families has none. Use the weight view."
+ERR_COMPARE_VIEW = (
+    "The norm view needs both models' value vectors; one of these families has none. Use the weight view."
+)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -77,7 +78,9 @@ def explore_all(
     """Every sparse pattern measured on one result (`result_key` identifies `_result`); LSH
     only when the model's family gives plain queries and keys."""
     return {
-        pattern: sparse.explore(_result.layer_attention, pattern, params, share, queries=_result.queries, keys=_result.keys)
+        pattern: sparse.explore(
+            _result.layer_attention, pattern, params, share, queries=_result.queries, keys=_result.keys
+        )
         for pattern in sparse.PATTERNS
         if pattern != "lsh" or _result.queries is not None
     }
@@ -118,9 +121,7 @@ def rollout_rows(_result: AttentionResult, result_key: tuple, view: View, unit: 
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def compare(
-    name_a: str, name_b: str, text: str, text_b: str | None, exclude_special: bool, view: View
-) -> Comparison:
+def compare(name_a: str, name_b: str, text: str, text_b: str | None, exclude_special: bool, view: View) -> Comparison:
     """Model A against model B on one input, in one view (each model runs once, cached)."""
     result_a, analyses_a = run_analysis(name_a, None, text, text_b, None, exclude_special)
     result_b, analyses_b = run_analysis(name_b, None, text, text_b, None, exclude_special)

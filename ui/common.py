@@ -3,7 +3,7 @@ figure display and figure downloads, and the explanations."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -92,13 +92,22 @@ def figure_downloads(
         if available:
             for fmt, label in formats:
                 st.download_button(
-                    label, lambda fmt=fmt: export.figure_image(make(), fmt, settings.scale),
-                    file_name=f"{stem}.{fmt}", mime=export.MIME_TYPES[fmt], on_click="ignore", key=f"{key}_{fmt}",
+                    label,
+                    lambda fmt=fmt: export.figure_image(make(), fmt, settings.scale),
+                    file_name=f"{stem}.{fmt}",
+                    mime=export.MIME_TYPES[fmt],
+                    on_click="ignore",
+                    key=f"{key}_{fmt}",
                     icon=":material/download:",
                 )
         st.download_button(
-            "HTML", lambda: export.figure_html(make()), file_name=f"{stem}.html", mime="text/html",
-            on_click="ignore", key=f"{key}_html", icon=":material/download:",
+            "HTML",
+            lambda: export.figure_html(make()),
+            file_name=f"{stem}.html",
+            mime="text/html",
+            on_click="ignore",
+            key=f"{key}_html",
+            icon=":material/download:",
         )
     if not available:
         st.caption(reason)

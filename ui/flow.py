@@ -22,35 +22,52 @@ def rollout_section(shown: Shown, run_key: tuple, settings: FigureSettings) -> N
     labels = [f"{i}·{label}" for i, label in enumerate(shown.labels)]
     first_cls = next((i for i, special in enumerate(shown.special_mask) if special), 0)
     left, right = st.columns(2)
-    query = left.selectbox("Token", range(shown.size), index=first_cls, format_func=labels.__getitem__,
-                           key="rollout_token", bind=state.BIND)
-    layer = right.selectbox("After layer", range(1, n_layers + 1), index=n_layers - 1, key="rollout_layer",
-                            bind=state.BIND)
+    query = left.selectbox(
+        "Token",
+        range(shown.size),
+        index=first_cls,
+        format_func=labels.__getitem__,
+        key="rollout_token",
+        bind=state.BIND,
+    )
+    layer = right.selectbox(
+        "After layer", range(1, n_layers + 1), index=n_layers - 1, key="rollout_layer", bind=state.BIND
+    )
     state.check("rollout_token", query, "not a position of this input")
     state.check("rollout_layer", layer, f"this model has layers 1–{n_layers}")
     with st.spinner("Multiplying the layers through…"):
         rows = cache.rollout_rows(shown.result, run_key, shown.view, shown.unit, query)  # [L, M]
     common.show(
-        flow.rollout_bars(rows[layer - 1], shown.labels, shown.special_mask, labels[query], layer,
-                          VIEW_NOTES[shown.view]),
-        "rollout_bars", sized=False,
+        flow.rollout_bars(
+            rows[layer - 1], shown.labels, shown.special_mask, labels[query], layer, VIEW_NOTES[shown.view]
+        ),
+        "rollout_bars",
+        sized=False,
     )
     if result.is_banded:
-        st.caption("This long input stays banded, so the rollout follows the chosen token's row only "
-                   "(never an N×N matrix); the full map is drawn for inputs up to 512 tokens.")
+        st.caption(
+            "This long input stays banded, so the rollout follows the chosen token's row only "
+            "(never an N×N matrix); the full map is drawn for inputs up to 512 tokens."
+        )
         return
     matrices = cache.rollout_matrices(shown.result, run_key, shown.view, shown.unit)  # [L, M, M]
 
     def make():
         return heatmaps.head_heatmap(
-            matrices[layer - 1], shown.labels, shown.special_mask, shown.global_positions,
-            title=f"Rollout after layer {layer}", settings=settings, note=VIEW_NOTES[shown.view],
+            matrices[layer - 1],
+            shown.labels,
+            shown.special_mask,
+            shown.global_positions,
+            title=f"Rollout after layer {layer}",
+            settings=settings,
+            note=VIEW_NOTES[shown.view],
             colour_title="share",
         )
 
     common.show(make(), "rollout_chart")
-    common.figure_downloads(make, f"{result.model.key}_rollout_L{layer}_{shown.view}_{shown.unit}", settings,
-                            "dl_rollout")
+    common.figure_downloads(
+        make, f"{result.model.key}_rollout_L{layer}_{shown.view}_{shown.unit}", settings, "dl_rollout"
+    )
 
 
 def value_norms_section(shown: Shown) -> None:

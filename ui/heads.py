@@ -52,8 +52,12 @@ def zoom(shown: Shown, layer: int, head: int, hide: bool, settings: FigureSettin
     st.caption(
         "Each cell of the pooled view is the mean weight over a block of tokens, so no mass is lost. "
         "Zoom in below for single tokens."
-        + (" On minilm-longformer, faint stripes about every 512 tokens come from the conversion, which "
-           "tiles BERT's 512 learned positions out to 4096." if result.model.key == "minilm-longformer" else "")
+        + (
+            " On minilm-longformer, faint stripes about every 512 tokens come from the conversion, which "
+            "tiles BERT's 512 learned positions out to 4096."
+            if result.model.key == "minilm-longformer"
+            else ""
+        )
     )
     left, right = st.columns(2)
     default = (0, min(n, ZOOM_TOKENS))
@@ -63,15 +67,25 @@ def zoom(shown: Shown, layer: int, head: int, hide: bool, settings: FigureSettin
     if rows.stop - rows.start < queries[1] - queries[0] or cols.stop - cols.start < keys[1] - keys[0]:
         st.caption(f"The zoom draws at most {MAX_ZOOM_TOKENS} tokens per side; the range was shortened.")
     if hide:  # rescale over the whole row's non-special keys, then cut to the zoom
-        z, keep = heatmaps.hide_special_keys(banded.block(weights, rows, slice(0, n), head=head - 1), shown.special_mask)
+        z, keep = heatmaps.hide_special_keys(
+            banded.block(weights, rows, slice(0, n), head=head - 1), shown.special_mask
+        )
         full = np.zeros((z.shape[0], n), dtype=np.float32)
         full[:, keep] = z
         z = full[:, cols]
     else:
         z = banded.block(weights, rows, cols, head=head - 1)
     title = f"Layer {layer}, head {head}: queries {rows.start}–{rows.stop - 1}, keys {cols.start}–{cols.stop - 1}"
-    fig = heatmaps.head_heatmap(z, shown.labels, shown.special_mask, shown.global_positions,
-                                title=title, rows=rows, cols=cols, settings=settings)
+    fig = heatmaps.head_heatmap(
+        z,
+        shown.labels,
+        shown.special_mask,
+        shown.global_positions,
+        title=title,
+        rows=rows,
+        cols=cols,
+        settings=settings,
+    )
     common.show(fig, "zoom_chart")
 
 
@@ -90,7 +104,9 @@ def grid(shown: Shown, analysis: Analysis, settings: FigureSettings) -> None:
     layer = st.selectbox("Layer (all heads)", range(1, n_layers + 1), key="grid_layer", bind=state.BIND)
     state.check("grid_layer", layer, f"this model has layers 1–{n_layers}")
     if shown.size > figures.MAX_GRID_TOKENS:
-        st.caption(f"The grid is drawn for inputs of up to {figures.MAX_GRID_TOKENS} tokens; this one has {shown.size}.")
+        st.caption(
+            f"The grid is drawn for inputs of up to {figures.MAX_GRID_TOKENS} tokens; this one has {shown.size}."
+        )
         return
     common.show(figures.grid_figure(shown, analysis, layer, settings), "grid_chart")
     available, _reason = cache.image_export_status()
@@ -98,10 +114,18 @@ def grid(shown: Shown, analysis: Analysis, settings: FigureSettings) -> None:
         st.download_button(
             f"Every head of layer {layer}, one PNG each (ZIP)",
             lambda: export.figures_zip(
-                {f"layer{layer}_head{h}": figures.head_figure(shown, layer, h, False, settings)
-                 for h in range(1, result.model.heads + 1)}, "png", settings.scale),
-            file_name=f"{result.model.key}_layer{layer}.zip".replace("/", "_"), mime="application/zip",
-            on_click="ignore", key="dl_zip", icon=":material/folder_zip:",
+                {
+                    f"layer{layer}_head{h}": figures.head_figure(shown, layer, h, False, settings)
+                    for h in range(1, result.model.heads + 1)
+                },
+                "png",
+                settings.scale,
+            ),
+            file_name=f"{result.model.key}_layer{layer}.zip".replace("/", "_"),
+            mime="application/zip",
+            on_click="ignore",
+            key="dl_zip",
+            icon=":material/folder_zip:",
         )
 
 
@@ -117,12 +141,22 @@ def animation(shown: Shown, settings: FigureSettings) -> None:
         frames = np.stack([shown.head(layer, head - 1) for layer in range(result.model.layers)])
         fig = heatmaps.layer_animation(frames, shown.labels, head, settings=settings)
     else:
-        pooled = [banded.pooled(shown.layer(layer), head - 1, MAX_ANIMATION_TOKENS) for layer in range(result.model.layers)]
+        pooled = [
+            banded.pooled(shown.layer(layer), head - 1, MAX_ANIMATION_TOKENS) for layer in range(result.model.layers)
+        ]
         categories, ticks = sparse_figures.block_labels(pooled[0][1], shown.labels, shown.global_positions)
-        fig = heatmaps.layer_animation(np.stack([p for p, _ in pooled]), shown.labels, head,
-                                       axis_labels=categories, axis_ticks_text=ticks, settings=settings)
-        st.caption(f"Pooled to {len(ticks)} × {len(ticks)} blocks of tokens (mean weight per block), "
-                   "each named by its first token.")
+        fig = heatmaps.layer_animation(
+            np.stack([p for p, _ in pooled]),
+            shown.labels,
+            head,
+            axis_labels=categories,
+            axis_ticks_text=ticks,
+            settings=settings,
+        )
+        st.caption(
+            f"Pooled to {len(ticks)} × {len(ticks)} blocks of tokens (mean weight per block), "
+            "each named by its first token."
+        )
     common.show(fig, "animation_chart")
     st.caption("Press play, or drag the layer slider under the chart: every layer shares one colour scale.")
 
@@ -139,23 +173,30 @@ def compare_section(shown: Shown, settings: FigureSettings) -> None:
     (la, ha), (lb, hb) = picks
     names = (f"L{la} H{ha}", f"L{lb} H{hb}")
     if shown.size <= MAX_COMPARE_TOKENS:
-        fig = heatmaps.compare_heads(shown.head(la - 1, ha - 1), shown.head(lb - 1, hb - 1), shown.labels,
-                                     *names, settings=settings)
+        fig = heatmaps.compare_heads(
+            shown.head(la - 1, ha - 1), shown.head(lb - 1, hb - 1), shown.labels, *names, settings=settings
+        )
     else:
         (left, edges), (right, _) = (
             banded.pooled(shown.layer(layer - 1), head - 1, MAX_COMPARE_TOKENS) for layer, head in picks
         )
         categories, ticks = sparse_figures.block_labels(edges, shown.labels, shown.global_positions)
-        fig = heatmaps.compare_heads(left, right, shown.labels, *names, axis_labels=categories,
-                                     axis_ticks_text=ticks, settings=settings)
+        fig = heatmaps.compare_heads(
+            left, right, shown.labels, *names, axis_labels=categories, axis_ticks_text=ticks, settings=settings
+        )
         st.caption(f"Pooled to {len(ticks)} × {len(ticks)} blocks of tokens (mean weight per block).")
     common.show(fig, "compare_chart")
 
 
 def _pick(side: str, n_layers: int, n_heads: int, default_layer: int) -> tuple[int, int]:
     with st.container(horizontal=True):
-        layer = st.selectbox(f"Layer {side.upper()}", range(1, n_layers + 1), index=default_layer - 1,
-                             key=f"cmp_layer_{side}", bind=state.BIND)
+        layer = st.selectbox(
+            f"Layer {side.upper()}",
+            range(1, n_layers + 1),
+            index=default_layer - 1,
+            key=f"cmp_layer_{side}",
+            bind=state.BIND,
+        )
         head = st.selectbox(f"Head {side.upper()}", range(1, n_heads + 1), key=f"cmp_head_{side}", bind=state.BIND)
     for key, value, count in ((f"cmp_layer_{side}", layer, n_layers), (f"cmp_head_{side}", head, n_heads)):
         state.check(key, value, f"this model has 1–{count}")

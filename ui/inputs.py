@@ -66,18 +66,27 @@ def shared_inputs() -> Inputs:
     with st.sidebar:
         st.header("Model")
         model = st.selectbox(
-            "Model", list(REGISTRY), key="model", index=list(REGISTRY).index(DEFAULT_MODEL), bind=state.BIND,
+            "Model",
+            list(REGISTRY),
+            key="model",
+            index=list(REGISTRY).index(DEFAULT_MODEL),
+            bind=state.BIND,
         )
         state.check("model", model, "not a model of the registry")
         st.caption(f"{REGISTRY[model].family}: {REGISTRY[model].description}")
         model_dir = st.text_input(
-            "…or a local model directory", key="dir", placeholder="/path/to/model", bind=state.BIND,
+            "…or a local model directory",
+            key="dir",
+            placeholder="/path/to/model",
+            bind=state.BIND,
             help="A folder with config.json, a tokenizer and *.safetensors weights.",
         ).strip()
         name = model_dir or model
         window = _window(name, problems)
         exclude_special = st.checkbox(
-            "Leave special tokens' own rows out of the scores", key="exclude", bind=state.BIND,
+            "Leave special tokens' own rows out of the scores",
+            key="exclude",
+            bind=state.BIND,
             help="Average the scores over word tokens only, not over [CLS]/[SEP] rows.",
         )
         figure = _figure_settings(problems)
@@ -95,8 +104,12 @@ def _window(name: str, problems: list[str]) -> int | None:
     if spec is None or not spec.windowed:
         return None
     typed = st.number_input(
-        "Attention window (even; W/2 tokens each side)", key="window", value=DEFAULT_WINDOW, step=2,
-        bind=state.BIND, help="Longformer's sliding window: each token attends to W/2 tokens on each side.",
+        "Attention window (even; W/2 tokens each side)",
+        key="window",
+        value=DEFAULT_WINDOW,
+        step=2,
+        bind=state.BIND,
+        help="Longformer's sliding window: each token attends to W/2 tokens on each side.",
     )
     try:
         return resolve(name, typed)[1]
@@ -114,8 +127,14 @@ def _figure_settings(problems: list[str]) -> FigureSettings:
         width = st.number_input(
             "Figure width (px, 0 = sized to the tokens)", key="width", value=0, step=50, bind=state.BIND
         )
-        scale = st.selectbox("PNG scale", PNG_SCALES, key="scale", index=1, bind=state.BIND,
-                             help="2× gives sharp images on slides and in print.")
+        scale = st.selectbox(
+            "PNG scale",
+            PNG_SCALES,
+            key="scale",
+            index=1,
+            bind=state.BIND,
+            help="2× gives sharp images on slides and in print.",
+        )
         try:
             return FigureSettings(font_size=int(font), width=int(width) or None, scale=float(scale))
         except ValueError as error:
@@ -143,7 +162,11 @@ def _global_tokens(
     if current is not None and any(label not in labels for label in current):
         st.session_state["globals"] = [label for label in current if label in labels]  # the text changed
     chosen = st.multiselect(
-        "Global tokens (attend to and from every token)", labels, key="globals", default=[cls], bind=state.BIND,
+        "Global tokens (attend to and from every token)",
+        labels,
+        key="globals",
+        default=[cls],
+        bind=state.BIND,
         help="Longformer's hub tokens. [CLS] is global by default.",
     )
     state.check("globals", chosen, "not tokens of this text")

@@ -10,7 +10,8 @@ its place.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -30,7 +31,9 @@ def remember_link(known: set[str]) -> None:
     params = st.query_params
     state[LINK_KEY] = {key: params.get_all(key) for key in params}
     state[NOTES_KEY] = [
-        NOTE_UNKNOWN.format(key=key, value=_shown(values)) for key, values in state[LINK_KEY].items() if key not in known
+        NOTE_UNKNOWN.format(key=key, value=_shown(values))
+        for key, values in state[LINK_KEY].items()
+        if key not in known
     ]
     state[CHECKED_KEY] = set()
 
@@ -52,7 +55,9 @@ def check(key: str, value: Any, why: str = "not one of the choices", shown: Call
     checked.add(key)
     written = _as_link(value, shown)
     if written != given:
-        state.setdefault(NOTES_KEY, []).append(NOTE.format(key=key, value=_shown(given), why=why, default=_shown(written)))
+        state.setdefault(NOTES_KEY, []).append(
+            NOTE.format(key=key, value=_shown(given), why=why, default=_shown(written))
+        )
 
 
 def reject(key: str, value: str, why: str, default: str) -> None:

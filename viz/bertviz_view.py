@@ -14,8 +14,8 @@ from __future__ import annotations
 import importlib
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -37,8 +37,7 @@ class BertvizTooLarge(ValueError):
     def __init__(self, n_tokens: int, cap: int = MAX_TOKENS):
         self.n_tokens, self.cap = n_tokens, cap
         super().__init__(
-            f"bertviz view has {n_tokens} tokens, more than the cap of {cap}; "
-            "shorten the text or use the heatmaps"
+            f"bertviz view has {n_tokens} tokens, more than the cap of {cap}; shorten the text or use the heatmaps"
         )
 
 
@@ -125,8 +124,8 @@ _FIT_SCRIPT = (
 
 def _document(fragment: str) -> str:
     return (
-        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"></head>\n"
-        "<body style=\"background:#ffffff;color:#000000;margin:8px;\">\n"
+        '<!DOCTYPE html>\n<html>\n<head><meta charset="utf-8"></head>\n'
+        '<body style="background:#ffffff;color:#000000;margin:8px;">\n'
         f"{fragment}\n{_FIT_SCRIPT}\n</body>\n</html>\n"
     )
 

@@ -8,8 +8,7 @@ SCORE_HELP: dict[str, str] = {
     "sep": "How much attention lands on [SEP], the end-of-sentence marker. Like [CLS], it works as a "
     "place to put attention when a head has nothing specific to look at.",
     "diagonal": "How much each token attends to itself.",
-    "prev": "How much each token attends to the token just before it: a sign of a head that reads "
-    "word order.",
+    "prev": "How much each token attends to the token just before it: a sign of a head that reads word order.",
     "next": "How much each token attends to the token just after it.",
     "punct": "How much attention goes to full stops and commas.",
     "entropy": "How spread out each token's attention is, from 0 (all on one token) to 1 (spread "
@@ -19,8 +18,7 @@ SCORE_HELP: dict[str, str] = {
 }
 
 ROLE_HELP: dict[str, str] = {
-    "local": "Most attention goes to one fixed neighbour (the previous token, the token itself, "
-    "or the next token).",
+    "local": "Most attention goes to one fixed neighbour (the previous token, the token itself, or the next token).",
     "cls": "Most attention goes to [CLS] (together with [SEP]), with [CLS] taking the larger part.",
     "sep": "Most attention goes to [SEP] (together with [CLS]), with [SEP] taking the larger part.",
     "punct": "Most attention goes to full stops and commas.",
@@ -132,6 +130,6 @@ COMPARE_HELP = (
 CORPUS_HELP = (
     "One sentence says little about a model. Here the chosen model reads a whole corpus (a sample the "
     "team wrote, or your own file), batch by batch, and every score is averaged over the sentences with "
-    "its spread, so a claim such as \"layers 3–4 gather into [CLS]\" comes with how sure it is. "
+    'its spread, so a claim such as "layers 3–4 gather into [CLS]" comes with how sure it is. '
     "For millions of sentences, `cli.py corpus FILE --engine ray` runs the same analysis on a Ray cluster."
 )

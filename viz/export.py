@@ -14,7 +14,8 @@ import json
 import threading
 import warnings
 import zipfile
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import plotly.graph_objects as go

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-import numpy as np
 import plotly.graph_objects as go
 
 from models import banded
@@ -54,19 +53,29 @@ def head_figure(
         pooled, edges = banded.pooled(shown.layer(layer - 1), head - 1, OVERVIEW_CELLS)
         pooled_note = sparse_figures.pooled_note(shown.size, edges, "mean weight per block")
         return sparse_figures.pooled_heatmap(
-            pooled, edges, edges, shown.labels, title=f"{title}: all {shown.size} tokens",
-            global_positions=shown.global_positions, note="; ".join(filter(None, (note, pooled_note))),
+            pooled,
+            edges,
+            edges,
+            shown.labels,
+            title=f"{title}: all {shown.size} tokens",
+            global_positions=shown.global_positions,
+            note="; ".join(filter(None, (note, pooled_note))),
             settings=settings,
         )
     return heatmaps.head_heatmap(
-        shown.head(layer - 1, head - 1), shown.labels, shown.special_mask, shown.global_positions,
-        hide_special=hide_special, title=title, settings=settings, note=note, colour_title=COLOUR_TITLES[shown.view],
+        shown.head(layer - 1, head - 1),
+        shown.labels,
+        shown.special_mask,
+        shown.global_positions,
+        hide_special=hide_special,
+        title=title,
+        settings=settings,
+        note=note,
+        colour_title=COLOUR_TITLES[shown.view],
     )
 
 
-def grid_figure(
-    shown: Shown, analysis: Analysis, layer: int, settings: FigureSettings = FigureSettings()
-) -> go.Figure:
+def grid_figure(shown: Shown, analysis: Analysis, layer: int, settings: FigureSettings = FigureSettings()) -> go.Figure:
     """Every head of one layer, each titled with its role (in the analysis's view)."""
     result = shown.result
     check_layer_head(result, layer, 1)
@@ -74,8 +83,7 @@ def grid_figure(
         raise ValueError(ERR_GRID.format(limit=MAX_GRID_TOKENS, n=shown.size))
     titles = [f"head {h + 1} · {ROLE_LABELS[role]}" for h, role in enumerate(analysis.roles[layer - 1])]
     title = f"Layer {layer}" + (f" ({VIEW_NOTES[shown.view]})" if VIEW_NOTES[shown.view] else "")
-    return heatmaps.layer_grid(shown.heads(layer - 1), shown.labels, title=title, head_titles=titles,
-                               settings=settings)
+    return heatmaps.layer_grid(shown.heads(layer - 1), shown.labels, title=title, head_titles=titles, settings=settings)
 
 
 def overview_figure(analysis: Analysis, score: str) -> go.Figure:

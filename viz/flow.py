@@ -1,12 +1,12 @@
 """Figures of what flows where: attention rollout and the size of each token's value vectors.
 
-  rollout_bars        where one token's representation after a layer traces back to
-  value_norm_heatmap  ‖f(x)‖ per layer and token: why the weight and norm views differ
+rollout_bars        where one token's representation after a layer traces back to
+value_norm_heatmap  ‖f(x)‖ per layer and token: why the weight and norm views differ
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -25,9 +25,7 @@ def rollout_bars(
     row = np.asarray(row, dtype=np.float64)
     names = token_labels(labels)
     colours = [SPECIAL_SOURCE_COLOUR if special else SOURCE_COLOUR for special in np.asarray(special_mask, bool)]
-    fig = go.Figure(
-        go.Bar(x=names, y=row, marker_color=colours, hovertemplate="%{x}: %{y:.1%}<extra></extra>")
-    )
+    fig = go.Figure(go.Bar(x=names, y=row, marker_color=colours, hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
     subtitle = "red: special tokens" + (f"; {view_note}" if view_note else "")
     font = FigureSettings().font_size
     return chart_layout(
@@ -47,8 +45,12 @@ def value_norm_heatmap(norms: np.ndarray, labels: Sequence[str]) -> go.Figure:
     font = FigureSettings().font_size
     fig = go.Figure(
         go.Heatmap(
-            z=norms, x=names, y=[f"layer {layer + 1}" for layer in range(norms.shape[0])], colorscale="Greens",
-            zmin=0.0, hovertemplate="%{y}, %{x}: ‖f(x)‖ = %{z:.2f}<extra></extra>",
+            z=norms,
+            x=names,
+            y=[f"layer {layer + 1}" for layer in range(norms.shape[0])],
+            colorscale="Greens",
+            zmin=0.0,
+            hovertemplate="%{y}, %{x}: ‖f(x)‖ = %{z:.2f}<extra></extra>",
             colorbar=dict(title=dict(text="‖f(x)‖")),
         )
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -48,10 +48,16 @@ def hide_special_keys(weights: np.ndarray, special_mask: np.ndarray) -> tuple[np
 def _special_lines(x_labels: list[str], y_labels: list[str], marked: set[str]) -> list[dict]:
     """Thin red dotted lines along the rows and columns of special/global tokens (layout shapes)."""
     line = dict(width=1, dash="dot", color=SPECIAL_COLOUR)
-    shapes = [dict(type="line", xref="x", yref="paper", x0=label, x1=label, y0=0, y1=1, line=line)
-              for label in x_labels if label in marked]
-    shapes += [dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=label, y1=label, line=line)
-               for label in y_labels if label in marked]
+    shapes = [
+        dict(type="line", xref="x", yref="paper", x0=label, x1=label, y0=0, y1=1, line=line)
+        for label in x_labels
+        if label in marked
+    ]
+    shapes += [
+        dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=label, y1=label, line=line)
+        for label in y_labels
+        if label in marked
+    ]
     return shapes
 
 
@@ -130,10 +136,15 @@ def size_token_figure(
         notes.append(thinning_note(max(len(y_labels), len(x_labels)), max(layout.x_step, layout.y_step)))
     if extra_bottom:
         layout = dataclasses.replace(
-            layout, height=layout.height + extra_bottom, margin={**layout.margin, "b": layout.margin["b"] + extra_bottom}
+            layout,
+            height=layout.height + extra_bottom,
+            margin={**layout.margin, "b": layout.margin["b"] + extra_bottom},
         )
     return finish(
-        fig, layout, title, "; ".join(notes),
+        fig,
+        layout,
+        title,
+        "; ".join(notes),
         xaxis=dict(title=KEY_TITLE, **axis_ticks(x_labels, layout.x_step, shown_x)),
         yaxis=dict(title=QUERY_TITLE, autorange="reversed", **axis_ticks(y_labels, layout.y_step, shown_y)),
     )
@@ -172,30 +183,59 @@ def layer_grid(
         top = 1.0 - (gap_y + row * (side + gap_y)) / inner_h
         traces.append(
             go.Heatmap(
-                z=layer_weights[head], x=labels, y=labels, coloraxis="coloraxis",
-                hovertemplate=f"{titles[head]}<br>" + HOVER, xaxis=f"x{axis}", yaxis=f"y{axis}",
+                z=layer_weights[head],
+                x=labels,
+                y=labels,
+                coloraxis="coloraxis",
+                hovertemplate=f"{titles[head]}<br>" + HOVER,
+                xaxis=f"x{axis}",
+                yaxis=f"y{axis}",
             )
         )
         bottom_row = head + GRID_COLUMNS >= n_heads
         axes[f"xaxis{axis}"] = dict(
-            domain=[left, left + side / inner_w], anchor=f"y{axis}", showticklabels=bottom_row,
-            ticks="outside" if bottom_row else "", **axis_ticks(labels, step),
+            domain=[left, left + side / inner_w],
+            anchor=f"y{axis}",
+            showticklabels=bottom_row,
+            ticks="outside" if bottom_row else "",
+            **axis_ticks(labels, step),
         )
         axes[f"yaxis{axis}"] = dict(
-            domain=[top - side / inner_h, top], anchor=f"x{axis}", autorange="reversed",
-            showticklabels=col == 0, ticks="outside" if col == 0 else "", **axis_ticks(labels, step),
+            domain=[top - side / inner_h, top],
+            anchor=f"x{axis}",
+            autorange="reversed",
+            showticklabels=col == 0,
+            ticks="outside" if col == 0 else "",
+            **axis_ticks(labels, step),
         )
-        annotations.append(dict(
-            text=titles[head], x=left + side / (2 * inner_w), y=top, xref="paper", yref="paper",
-            yanchor="bottom", showarrow=False, font=dict(size=settings.font_size),
-        ))
+        annotations.append(
+            dict(
+                text=titles[head],
+                x=left + side / (2 * inner_w),
+                y=top,
+                xref="paper",
+                yref="paper",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=settings.font_size),
+            )
+        )
     fig = go.Figure(data=traces, layout=dict(annotations=annotations))
     layout = MatrixLayout(
-        width=math.ceil(width), height=math.ceil(height), margin=panel.margin, side=side, gaps=(),
-        x_step=step, y_step=step, font_size=settings.font_size,
+        width=math.ceil(width),
+        height=math.ceil(height),
+        margin=panel.margin,
+        side=side,
+        gaps=(),
+        x_step=step,
+        y_step=step,
+        font_size=settings.font_size,
     )
-    fig.update_layout(coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=float(layer_weights.max()) or 1.0,
-                                     colorbar=_colorbar("weight")))
+    fig.update_layout(
+        coloraxis=dict(
+            colorscale=COLOURSCALE, cmin=0.0, cmax=float(layer_weights.max()) or 1.0, colorbar=_colorbar("weight")
+        )
+    )
     return finish(fig, layout, title, thinning_note(n, step), **axes)
 
 
@@ -222,22 +262,45 @@ def compare_heads(
     bound = max(float(np.abs(diff).max()), MIN_DIFF_RANGE)  # float noise stays white
     layout = matrix_layout(shown, shown, settings, title_lines=2, panels=3, gaps=COMPARE_GAPS, colorbar=("Δ", "−0.000"))
     domains = layout.x_domains()
-    panels = ((left, "coloraxis", HOVER), (right, "coloraxis", HOVER),
-              (diff, "coloraxis2", "%{y} → %{x}: %{z:+.3f}<extra></extra>"))
+    panels = (
+        (left, "coloraxis", HOVER),
+        (right, "coloraxis", HOVER),
+        (diff, "coloraxis2", "%{y} → %{x}: %{z:+.3f}<extra></extra>"),
+    )
     traces, axes = [], {}
     for index, ((z, colour_axis, hover), domain) in enumerate(zip(panels, domains)):
         axis = "" if index == 0 else str(index + 1)
-        traces.append(go.Heatmap(z=z, x=labels, y=labels, coloraxis=colour_axis, hovertemplate=hover,
-                                 xaxis=f"x{axis}", yaxis=f"y{axis}"))
-        axes[f"xaxis{axis}"] = dict(domain=list(domain), anchor=f"y{axis}", title=KEY_TITLE if index == 0 else None,
-                                    **axis_ticks(labels, layout.x_step, shown))
-        axes[f"yaxis{axis}"] = dict(anchor=f"x{axis}", autorange="reversed", showticklabels=index == 0,
-                                    ticks="outside" if index == 0 else "", title=QUERY_TITLE if index == 0 else None,
-                                    **axis_ticks(labels, layout.y_step, shown))
+        traces.append(
+            go.Heatmap(
+                z=z, x=labels, y=labels, coloraxis=colour_axis, hovertemplate=hover, xaxis=f"x{axis}", yaxis=f"y{axis}"
+            )
+        )
+        axes[f"xaxis{axis}"] = dict(
+            domain=list(domain),
+            anchor=f"y{axis}",
+            title=KEY_TITLE if index == 0 else None,
+            **axis_ticks(labels, layout.x_step, shown),
+        )
+        axes[f"yaxis{axis}"] = dict(
+            anchor=f"x{axis}",
+            autorange="reversed",
+            showticklabels=index == 0,
+            ticks="outside" if index == 0 else "",
+            title=QUERY_TITLE if index == 0 else None,
+            **axis_ticks(labels, layout.y_step, shown),
+        )
     subtitles = (left_title, right_title, "difference (left − right)")
     annotations = [
-        dict(text=subtitle, x=(domain[0] + domain[1]) / 2, y=1.0, xref="paper", yref="paper", yanchor="bottom",
-             showarrow=False, font=dict(size=layout.font_size + 1))
+        dict(
+            text=subtitle,
+            x=(domain[0] + domain[1]) / 2,
+            y=1.0,
+            xref="paper",
+            yref="paper",
+            yanchor="bottom",
+            showarrow=False,
+            font=dict(size=layout.font_size + 1),
+        )
         for subtitle, domain in zip(subtitles, domains)
     ]
     inner = layout.width - layout.margin["l"] - layout.margin["r"]
@@ -247,7 +310,9 @@ def compare_heads(
         data=traces,
         layout=dict(
             annotations=annotations,
-            coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=_colorbar("weight", x=weight_bar_x, xpad=0)),
+            coloraxis=dict(
+                colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=_colorbar("weight", x=weight_bar_x, xpad=0)
+            ),
             coloraxis2=dict(colorscale=DIFF_COLOURSCALE, cmin=-bound, cmax=bound, colorbar=_colorbar("Δ")),
         ),
     )
@@ -276,21 +341,37 @@ def layer_animation(
 
     def trace(layer: int) -> go.Heatmap:
         return go.Heatmap(
-            z=head_by_layer[layer], x=labels, y=labels, coloraxis="coloraxis",
+            z=head_by_layer[layer],
+            x=labels,
+            y=labels,
+            coloraxis="coloraxis",
             hovertemplate=f"layer {layer + 1}<br>" + HOVER,
         )
 
     frames = [go.Frame(data=[trace(layer)], name=str(layer + 1)) for layer in range(n_layers)]
     step = dict(frame=dict(duration=700, redraw=True), transition=dict(duration=0), mode="immediate")
     fig = go.Figure(data=[trace(0)], frames=frames)
-    size_token_figure(fig, labels, labels, f"Head {head}, layer by layer", settings,
-            y_ticks=axis_ticks_text, x_ticks=axis_ticks_text, extra_bottom=CONTROLS_PX)
+    size_token_figure(
+        fig,
+        labels,
+        labels,
+        f"Head {head}, layer by layer",
+        settings,
+        y_ticks=axis_ticks_text,
+        x_ticks=axis_ticks_text,
+        extra_bottom=CONTROLS_PX,
+    )
     below_labels = fig.layout.margin.b - CONTROLS_PX  # px from the plot's bottom edge to the controls
     fig.update_layout(
         coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=_colorbar("weight")),
         updatemenus=[
             dict(
-                type="buttons", direction="left", x=0.0, y=0, xanchor="left", yanchor="top",
+                type="buttons",
+                direction="left",
+                x=0.0,
+                y=0,
+                xanchor="left",
+                yanchor="top",
                 pad=dict(t=below_labels + 8),
                 buttons=[
                     dict(label="▶ play", method="animate", args=[None, dict(step, fromcurrent=True)]),
@@ -300,9 +381,17 @@ def layer_animation(
         ],
         sliders=[
             dict(
-                active=0, x=0.0, y=0, yanchor="top", len=1.0, currentvalue=dict(prefix="layer "),
+                active=0,
+                x=0.0,
+                y=0,
+                yanchor="top",
+                len=1.0,
+                currentvalue=dict(prefix="layer "),
                 pad=dict(t=below_labels + 48),
-                steps=[dict(label=str(layer + 1), method="animate", args=[[str(layer + 1)], step]) for layer in range(n_layers)],
+                steps=[
+                    dict(label=str(layer + 1), method="animate", args=[[str(layer + 1)], step])
+                    for layer in range(n_layers)
+                ],
             )
         ],
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -17,9 +17,7 @@ def token_labels(
     """One label per position, e.g. "3·the"; plotly merges equal category labels, so the
     position prefix keeps repeated tokens apart.  Global tokens get a trailing star."""
     globals_ = set(global_positions)
-    return [
-        f"{i}·{token}{GLOBAL_MARK if i in globals_ else ''}" for i, token in enumerate(tokens)
-    ]
+    return [f"{i}·{token}{GLOBAL_MARK if i in globals_ else ''}" for i, token in enumerate(tokens)]
 
 
 def special_positions(special_mask: np.ndarray, global_positions: Sequence[int] = ()) -> list[int]:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import plotly.graph_objects as go
 
@@ -61,9 +61,15 @@ class FigureSettings:
         if not ok:
             raise ValueError(
                 ERR_SETTINGS.format(
-                    min_font=MIN_FONT, max_font=MAX_FONT, min_width=MIN_WIDTH, max_width=MAX_WIDTH,
-                    min_scale=MIN_SCALE, max_scale=MAX_SCALE,
-                    font=self.font_size, width=self.width, scale=self.scale,
+                    min_font=MIN_FONT,
+                    max_font=MAX_FONT,
+                    min_width=MIN_WIDTH,
+                    max_width=MAX_WIDTH,
+                    min_scale=MIN_SCALE,
+                    max_scale=MAX_SCALE,
+                    font=self.font_size,
+                    width=self.width,
+                    scale=self.scale,
                 )
             )
 
@@ -143,8 +149,9 @@ def matrix_layout(
 
     x labels are drawn vertically under every panel, y labels left of the first one.
     `gaps` are the px between panels (e.g. room for a colour bar); `colorbar` holds the
-    texts drawn beside the right-hand colour bar (its title and tick labels; () for none).  With an automatic width, each label
-    gets one text line of room (the font shrinks towards MIN_FONT for long inputs);
+    texts drawn beside the right-hand colour bar (its title and tick labels; () for none).
+    With an automatic width, each label gets one text line of room (the font shrinks
+    towards MIN_FONT for long inputs);
     with a fixed width the panels take what is left after the margins.
     """
     n = max(len(y_labels), len(x_labels), 1)
@@ -227,9 +234,7 @@ def finish(fig: go.Figure, layout: MatrixLayout, title: str, note: str = "", **a
 def chart_layout(fig: go.Figure, **layout) -> go.Figure:
     """Axis labels that push the margins as far as they need (kaleido honours automargin),
     a white background and a left-aligned title: for the small charts (bars, lines)."""
-    fig.update_layout(
-        paper_bgcolor=BACKGROUND, plot_bgcolor=BACKGROUND, margin=dict(l=10, r=10, t=60, b=10), **layout
-    )
+    fig.update_layout(paper_bgcolor=BACKGROUND, plot_bgcolor=BACKGROUND, margin=dict(l=10, r=10, t=60, b=10), **layout)
     fig.update_xaxes(automargin=True, showgrid=True, gridcolor="#e5e5e5")
     fig.update_yaxes(automargin=True, showgrid=True, gridcolor="#e5e5e5")
     return fig

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 import plotly.graph_objects as go
 
@@ -72,14 +70,23 @@ def difference_heatmap(diff: np.ndarray, name: str) -> go.Figure:
     bound = max(float(np.abs(diff).max()), 0.01)
     fig = go.Figure(
         go.Heatmap(
-            z=diff, x=head_names(diff.shape[1]), y=layer_names(diff.shape[0]), colorscale="RdBu_r",
-            zmin=-bound, zmax=bound, hovertemplate="%{y}, %{x}: %{z:+.3f}<extra></extra>",
+            z=diff,
+            x=head_names(diff.shape[1]),
+            y=layer_names(diff.shape[0]),
+            colorscale="RdBu_r",
+            zmin=-bound,
+            zmax=bound,
+            hovertemplate="%{y}, %{x}: %{z:+.3f}<extra></extra>",
             colorbar=dict(title=dict(text="B − A")),
         )
     )
     label = SCORE_LABELS.get(name, name)
-    return chart_layout(fig, title=f"Change in {label} (B − A)", height=max(300, 34 * diff.shape[0] + 150),
-                        yaxis=dict(autorange="reversed"))
+    return chart_layout(
+        fig,
+        title=f"Change in {label} (B − A)",
+        height=max(300, 34 * diff.shape[0] + 150),
+        yaxis=dict(autorange="reversed"),
+    )
 
 
 def partition_bar(layer_partition: np.ndarray) -> go.Figure:
@@ -114,7 +121,7 @@ def role_share_table(layer_roles: np.ndarray) -> dict[str, list]:
     layer_roles = np.asarray(layer_roles)
     table: dict[str, list] = {"layer": list(range(1, layer_roles.shape[0] + 1))}
     for index, role in enumerate(ROLES):
-        table[ROLE_LABELS[role]] = [int(round(100 * float(v))) for v in layer_roles[:, index]]
+        table[ROLE_LABELS[role]] = [round(100 * float(v)) for v in layer_roles[:, index]]
     return table
 
 

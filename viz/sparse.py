@@ -16,7 +16,7 @@ has a value and falls through to the visible trace everywhere else.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.colors
@@ -65,7 +65,9 @@ def block_labels(
 
 def _check_tokens(n: int, tokens: Sequence[str]) -> None:
     if len(tokens) != n:
-        raise ValueError(f"The matrix has {n} positions, while there are {len(tokens)} tokens: pass one token per position.")
+        raise ValueError(
+            f"The matrix has {n} positions, while there are {len(tokens)} tokens: pass one token per position."
+        )
 
 
 def _discrete_scale(colours: Sequence[str]) -> list[list]:
@@ -99,8 +101,15 @@ def _categorical_figure(
                 zmin=-0.5,
                 zmax=bands - 0.5,
                 hovertemplate=base_hover,
-                colorbar=dict(tickvals=list(range(bands)), ticktext=list(names), thickness=14, len=0.5,
-                              x=1.0, xanchor="left", xpad=6),
+                colorbar=dict(
+                    tickvals=list(range(bands)),
+                    ticktext=list(names),
+                    thickness=14,
+                    len=0.5,
+                    x=1.0,
+                    xanchor="left",
+                    xpad=6,
+                ),
             ),
             go.Heatmap(
                 z=overlay,
@@ -145,8 +154,17 @@ def _pooled_figure(
             colorbar=dict(title=dict(text=colourbar_title), thickness=14, x=1.0, xanchor="left", xpad=6),
         )
     )
-    return size_token_figure(fig, rows, cols, title, settings, y_ticks=row_ticks, x_ticks=col_ticks,
-                             note=note, colorbar=(colourbar_title, "0.000"))
+    return size_token_figure(
+        fig,
+        rows,
+        cols,
+        title,
+        settings,
+        y_ticks=row_ticks,
+        x_ticks=col_ticks,
+        note=note,
+        colorbar=(colourbar_title, "0.000"),
+    )
 
 
 def pooled_note(n: int, edges: np.ndarray, colour_means: str) -> str:
@@ -171,10 +189,18 @@ def mask_figure(
     if n > max_cells:
         pooled_share, edges = banded.pooled(mask[None], 0, max_cells)
         return _pooled_figure(
-            pooled_share, edges, edges, tokens, title,
+            pooled_share,
+            edges,
+            edges,
+            tokens,
+            title,
             "queries %{y} → keys %{x}: %{z:.0%} allowed<extra></extra>",
-            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]], 1.0, "allowed share", settings,
-            global_positions, note=pooled_note(n, edges, "share of allowed pairs"),
+            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]],
+            1.0,
+            "allowed share",
+            settings,
+            global_positions,
+            note=pooled_note(n, edges, "share of allowed pairs"),
         )
     allowed = np.where(mask, np.float32(1.0), np.float32(np.nan))  # hover-only overlay [N, N]
     return _categorical_figure(
@@ -203,9 +229,15 @@ def overlap_figure(
     _check_tokens(codes.shape[0], tokens)
     named = np.where(codes > 0, codes.astype(np.float32), np.float32(np.nan))  # hover-only overlay
     return _categorical_figure(
-        codes, token_labels(tokens), OVERLAP_COLOURS, OVERLAP_NAMES,
-        "%{y} → %{x}: neither<extra></extra>", named,
-        "%{y} → %{x}: code %{z} (1 model only, 2 simulation only, 3 both)<extra></extra>", title, settings,
+        codes,
+        token_labels(tokens),
+        OVERLAP_COLOURS,
+        OVERLAP_NAMES,
+        "%{y} → %{x}: neither<extra></extra>",
+        named,
+        "%{y} → %{x}: code %{z} (1 model only, 2 simulation only, 3 both)<extra></extra>",
+        title,
+        settings,
     )
 
 
@@ -225,9 +257,16 @@ def reachability_figure(
     if n > max_cells:
         pooled_share, edges = banded.pooled((hops > NOT_REACHED)[None], 0, max_cells)
         return _pooled_figure(
-            pooled_share, edges, edges, tokens, title,
+            pooled_share,
+            edges,
+            edges,
+            tokens,
+            title,
             "queries %{y} → keys %{x}: %{z:.0%} within 2 hops<extra></extra>",
-            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]], 1.0, "within 2 hops", settings,
+            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]],
+            1.0,
+            "within 2 hops",
+            settings,
             note=pooled_note(n, edges, "share reachable within 2 hops"),
         )
     reached = np.where(hops > NOT_REACHED, hops.astype(np.float32), np.float32(np.nan))  # overlay [N, N]
@@ -266,9 +305,18 @@ def pooled_heatmap(
         )
     top = zmax if zmax is not None else (float(np.max(pooled)) if pooled.size else 1.0) or 1.0
     return _pooled_figure(
-        pooled, row_edges, col_edges, tokens, title,
+        pooled,
+        row_edges,
+        col_edges,
+        tokens,
+        title,
         "queries %{y} → keys %{x}: mean %{z:.3f}<extra></extra>",
-        COLOURSCALE, top, "mean weight", settings, global_positions, note=note,
+        COLOURSCALE,
+        top,
+        "mean weight",
+        settings,
+        global_positions,
+        note=note,
     )
 
 
@@ -349,9 +397,7 @@ def min_window_figure(min_window: np.ndarray, n_tokens: int, share: float) -> go
             hovertemplate=f"%{{x}}: W = %{{y}} keeps {share:.0%} of the attention<extra></extra>",
         )
     )
-    fig.add_hline(
-        y=full, line_dash="dot", line_color="#888888", annotation_text=f"full attention (W = {full})"
-    )
+    fig.add_hline(y=full, line_dash="dot", line_color="#888888", annotation_text=f"full attention (W = {full})")
     return chart_layout(
         fig,
         title=f"Smallest local window keeping {share:.0%} of the attention, by layer",

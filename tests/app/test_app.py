@@ -82,7 +82,23 @@ def test_layer_and_head_switch_redraws_the_head(app):
 
 
 def test_every_token_is_labelled_on_a_40_token_sentence(app):
-    words = "the coral reef off the island hides small fish , bright crabs and slow turtles".split()
+    words = [
+        "the",
+        "coral",
+        "reef",
+        "off",
+        "the",
+        "island",
+        "hides",
+        "small",
+        "fish",
+        ",",
+        "bright",
+        "crabs",
+        "and",
+        "slow",
+        "turtles",
+    ]
     text = " ".join((words * 3)[:38])
     app.text_area(key="text").set_value(text).run()
     head = _chart_titled(app, "Layer 1, head 1")
@@ -120,11 +136,14 @@ def test_unknown_local_directory_shows_an_error(app):
     assert not app.exception and not app.error and _charts(app)
 
 
-@pytest.mark.parametrize("text", [
-    "<script>alert('x')</script> hello",
-    "[CLS] The dog barked . [SEP]",
-    "Zero\u200bwidth, RTL \u202eevil\u202c and emoji 🧪 text",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert('x')</script> hello",
+        "[CLS] The dog barked . [SEP]",
+        "Zero\u200bwidth, RTL \u202eevil\u202c and emoji 🧪 text",
+    ],
+)
 def test_odd_text_does_not_crash(app, text):
     app.text_area(key="text").set_value(text).run()
     assert not app.exception and not app.error
@@ -163,8 +182,15 @@ def test_rejected_window_says_why_and_shows_no_stale_result(app, window):
 def test_share_link_restores_a_longformer_pair_with_window_and_globals():
     """The Done-when case: a pair on minilm-longformer, window 8, two global tokens."""
     first = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in {"text": "The dog chased the cat.", "pair": "It ran up a tree.", "model": "minilm-longformer",
-                       "window": "8", "layer": "3", "head": "5", "exclude": "true"}.items():
+    for key, value in {
+        "text": "The dog chased the cat.",
+        "pair": "It ran up a tree.",
+        "model": "minilm-longformer",
+        "window": "8",
+        "layer": "3",
+        "head": "5",
+        "exclude": "true",
+    }.items():
         first.query_params[key] = value
     first.query_params["globals"] = ["0·[CLS]", "2·dog"]
     first.run()

@@ -34,8 +34,11 @@ def test_an_uploaded_corpus_gives_the_layer_story_and_opens_a_top_sentence():
     assert not at.exception and not at.error
     assert any("over 40 sentences of mine.txt" in c.value and "skipped: 2 blank" in c.value for c in at.caption)
     assert any("±" in info.value and "40 sentences" in info.value for info in at.info)  # diagnosis with its spread
-    heatmap = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                   if "corpus mean" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", "")))
+    heatmap = next(
+        json.loads(c.proto.spec)
+        for c in at.get("plotly_chart")
+        if "corpus mean" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", ""))
+    )
     assert heatmap["data"][0]["customdata"] is not None  # the std rides along for the hover
     table = at.dataframe[0].value
     assert len(table) == 72 and {"layer", "head", "main_role", "cls", "cls_std"} <= set(table.columns)
@@ -55,8 +58,11 @@ def test_the_sample_corpus_runs_with_a_limit():
     at.button(key="corpus_run").click().run()
     assert not at.exception and not at.error
     assert any("over 50 sentences of sample_corpus.txt" in c.value for c in at.caption)
-    roles = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                 if "Head roles by layer" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", "")))
+    roles = next(
+        json.loads(c.proto.spec)
+        for c in at.get("plotly_chart")
+        if "Head roles by layer" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", ""))
+    )
     assert len(roles["data"]) == 6 and all("error_y" in trace for trace in roles["data"])
     shares = np.stack([_array(trace["y"]) for trace in roles["data"]])  # [roles, layers]
     assert shares.shape == (6, 6)

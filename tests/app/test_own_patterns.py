@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
-from tiny_families import LONG_SENTENCE, save_family  # noqa: E402
+from tiny_families import LONG_SENTENCE, save_family
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -52,6 +52,5 @@ def test_modernbert_shows_its_local_and_global_layers(tmp_path):
 def test_bigbird_shows_its_block_pattern_beside_the_simulated_one(tmp_path, family):
     at = _sparse_page(save_family(family, tmp_path / family))
     assert not at.exception and not at.error
-    assert any("BigBird block-sparse" in caption.value and "rebuilt exactly" in caption.value
-               for caption in at.caption)
+    assert any("BigBird block-sparse" in caption.value and "rebuilt exactly" in caption.value for caption in at.caption)
     assert any("the model's own pattern vs simulated BigBird" in title for title in _titles(at))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tiers import IN_CI
 
 from bench_ui import CHROMIUM, CHROMIUM_ARGS, start_server
-from tiers import IN_CI
 
 if not Path(CHROMIUM).exists():
     if IN_CI:

@@ -37,7 +37,6 @@ def head_data(page, title: str, hidden: bool = False) -> dict:
 
 def test_type_commit_switch_layer_download_and_bertviz(server, browser, tmp_path):
     from PIL import Image
-
     from test_exports import assert_all_inside, label_boxes
 
     page = browser.new_page(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
@@ -84,8 +83,14 @@ def test_type_commit_switch_layer_download_and_bertviz(server, browser, tmp_path
 
 def test_share_link_reopens_the_same_analysis_and_reruns_replace_history(server, browser):
     query = urlencode(
-        {"text": "The dog chased the cat.", "pair": "It ran up a tree.", "model": "minilm-longformer",
-         "window": "8", "globals": ["0·[CLS]", "2·dog"], "head": "5"},
+        {
+            "text": "The dog chased the cat.",
+            "pair": "It ran up a tree.",
+            "model": "minilm-longformer",
+            "window": "8",
+            "globals": ["0·[CLS]", "2·dog"],
+            "head": "5",
+        },
         doseq=True,
     )
     first = browser.new_context(viewport={"width": 1400, "height": 3000})

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tiers import IN_CI, ROOT
 
 SENTENCE_20 = "The quick brown fox jumps over the lazy dog while a curious cat watches from the wall ."
@@ -38,8 +37,10 @@ def label_boxes(browser, svg: bytes) -> tuple[dict, list[dict]]:
     """Draw the SVG in Chromium; return its canvas box and each tick label's text and box."""
     page = browser.new_page()
     page.set_content(f"<html><body style='margin:0'>{svg.decode('utf-8')}</body></html>")
-    canvas = page.evaluate("() => { const r = document.querySelector('svg').getBoundingClientRect();"
-                           " return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
+    canvas = page.evaluate(
+        "() => { const r = document.querySelector('svg').getBoundingClientRect();"
+        " return {x: r.x, y: r.y, width: r.width, height: r.height}; }"
+    )
     labels = page.evaluate(
         "() => [...document.querySelectorAll('g.xtick text, g.ytick text')].map(t => {"
         " const r = t.getBoundingClientRect();"
@@ -68,8 +69,14 @@ def _png(data: bytes):
 def _border_is_white(image) -> bool:
     """Nothing is cut at the edge: the outermost 2-pixel frame holds only white."""
     pixels = np.asarray(image)
-    frame = np.concatenate([pixels[:2].reshape(-1, 3), pixels[-2:].reshape(-1, 3),
-                            pixels[:, :2].reshape(-1, 3), pixels[:, -2:].reshape(-1, 3)])
+    frame = np.concatenate(
+        [
+            pixels[:2].reshape(-1, 3),
+            pixels[-2:].reshape(-1, 3),
+            pixels[:, :2].reshape(-1, 3),
+            pixels[:, -2:].reshape(-1, 3),
+        ]
+    )
     return bool((frame >= 250).all())
 
 
@@ -148,8 +155,24 @@ def test_cli_plot_png_svg_and_pdf_show_every_token(browser, tmp_path):
     for fmt in ("svg", "png", "pdf"):
         out = tmp_path / f"head.{fmt}"
         done = subprocess.run(
-            [sys.executable, "cli.py", "plot", SENTENCE_20, "--layer", "3", "--head", "4", "--format", fmt,
-             "-o", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "cli.py",
+                "plot",
+                SENTENCE_20,
+                "--layer",
+                "3",
+                "--head",
+                "4",
+                "--format",
+                fmt,
+                "-o",
+                str(out),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr
         data = out.read_bytes()

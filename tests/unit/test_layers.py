@@ -31,8 +31,9 @@ def test_only_app_and_the_ui_package_import_streamlit():
 
 
 def test_models_import_neither_streamlit_nor_plotly():
-    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "models").rglob("*.py")
-                 if {"streamlit", "plotly"} & _imports(p)]
+    offenders = [
+        str(p.relative_to(ROOT)) for p in (ROOT / "models").rglob("*.py") if {"streamlit", "plotly"} & _imports(p)
+    ]
     assert not offenders
 
 

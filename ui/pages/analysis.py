@@ -61,18 +61,34 @@ def view_switches(result: AttentionResult, analyses: dict[View, Analysis]) -> tu
     left, right = st.columns(2)
     views = [view for view in VIEW_LABELS if view in analyses]
     with left:
-        view = st.segmented_control(
-            "What the figures show", views, default="weight", key="view", format_func=VIEW_LABELS.get,
-            bind=state.BIND, help="Attention weights α, or the share of what each head moves: α·‖f(x)‖.",
-        ) or "weight"
+        view = (
+            st.segmented_control(
+                "What the figures show",
+                views,
+                default="weight",
+                key="view",
+                format_func=VIEW_LABELS.get,
+                bind=state.BIND,
+                help="Attention weights α, or the share of what each head moves: α·‖f(x)‖.",
+            )
+            or "weight"
+        )
         state.check("view", view, "not a view of this model", shown=VIEW_LABELS.get)
         if len(views) == 1:
             st.caption("This model's family has no value capture, so only the attention weights are shown.")
     with right:
-        unit = st.segmented_control(
-            "Rows and columns", UNITS, default="tokens", key="unit", format_func=UNIT_LABELS.get, bind=state.BIND,
-            help="Word pieces merged into words: columns summed, rows averaged.",
-        ) or "tokens"
+        unit = (
+            st.segmented_control(
+                "Rows and columns",
+                UNITS,
+                default="tokens",
+                key="unit",
+                format_func=UNIT_LABELS.get,
+                bind=state.BIND,
+                help="Word pieces merged into words: columns summed, rows averaged.",
+            )
+            or "tokens"
+        )
         state.check("unit", unit, shown=UNIT_LABELS.get)
     with st.expander("What the two views mean"):
         st.markdown(help_text.VIEW_HELP)
@@ -102,8 +118,9 @@ def overview_section(analysis: Analysis) -> None:
 @st.fragment
 def bertviz_section(result: AttentionResult) -> None:
     st.subheader("bertviz views")
-    if not st.checkbox("Show the interactive bertviz view (hover over tokens to trace attention)",
-                       key="bertviz", bind=state.BIND):
+    if not st.checkbox(
+        "Show the interactive bertviz view (hover over tokens to trace attention)", key="bertviz", bind=state.BIND
+    ):
         return
     view = st.radio("View", ("head", "model"), key="bertviz_view", horizontal=True, bind=state.BIND)
     second = [i for i, segment in enumerate(result.segment_ids) if segment == 1]
@@ -114,8 +131,10 @@ def bertviz_section(result: AttentionResult) -> None:
     except BertvizTooLarge as error:
         st.info(str(error))
         return
-    st.caption("bertviz numbers layers and heads from 0: its layer 0 is layer 1 here, its head 0 is head 1. "
-               "It shows the attention weights (not the norm view) of every token.")
+    st.caption(
+        "bertviz numbers layers and heads from 0: its layer 0 is layer 1 here, its head 0 is head 1. "
+        "It shows the attention weights (not the norm view) of every token."
+    )
     if not offline:
         st.caption("The bertviz scripts are not installed locally, so this view needs internet access to draw.")
     # the model view shrinks itself to the frame's width (viz.bertviz_view), so it never cuts a head off
@@ -127,12 +146,21 @@ def data_downloads(result: AttentionResult, analysis: Analysis) -> None:
     st.subheader("Data downloads")
     columns = st.columns(3)
     columns[0].download_button(
-        "Scores (CSV)", export.table_csv(overview.scores_table(analysis.scores, analysis.roles)),
-        file_name="scores.csv", mime="text/csv", on_click="ignore", key="dl_csv", icon=":material/download:",
+        "Scores (CSV)",
+        export.table_csv(overview.scores_table(analysis.scores, analysis.roles)),
+        file_name="scores.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="dl_csv",
+        icon=":material/download:",
     )
     columns[1].download_button(
-        "Scores and roles (JSON)", export.json_bytes(to_json_dict(result, analysis)),
-        file_name="analysis.json", mime="application/json", on_click="ignore", key="dl_json",
+        "Scores and roles (JSON)",
+        export.json_bytes(to_json_dict(result, analysis)),
+        file_name="analysis.json",
+        mime="application/json",
+        on_click="ignore",
+        key="dl_json",
         icon=":material/download:",
     )
     columns[2].download_button(
@@ -142,6 +170,9 @@ def data_downloads(result: AttentionResult, analysis: Analysis) -> None:
             if result.is_banded
             else export.attention_npz(result.attention, result.tokens, result.special_mask)
         ),
-        file_name="attention.npz", mime="application/octet-stream", on_click="ignore", key="dl_npz",
+        file_name="attention.npz",
+        mime="application/octet-stream",
+        on_click="ignore",
+        key="dl_npz",
         icon=":material/download:",
     )

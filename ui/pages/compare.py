@@ -33,8 +33,17 @@ def page() -> None:
         name_a = _model_picker("a", "Model A", shared.model)
     with right:
         name_b = _model_picker("b", "Model B", str(FINETUNED_DIR) if FINETUNED_DIR.is_dir() else DEFAULT_MODEL)
-    view = st.segmented_control("What the figures show", list(VIEW_LABELS), default="weight", key="cmp_view",
-                                format_func=VIEW_LABELS.get, bind=state.BIND) or "weight"
+    view = (
+        st.segmented_control(
+            "What the figures show",
+            list(VIEW_LABELS),
+            default="weight",
+            key="cmp_view",
+            format_func=VIEW_LABELS.get,
+            bind=state.BIND,
+        )
+        or "weight"
+    )
     try:
         with st.spinner("Running both models…", show_time=True):
             comparison = cache.compare(name_a, name_b, shared.text, shared.text_b, shared.exclude_special, view)
@@ -52,17 +61,29 @@ def _model_picker(side: str, label: str, default: str) -> str:
     """A registry key, or a local directory that overrides it."""
     keys = list(REGISTRY)
     in_registry = default in REGISTRY
-    key = st.selectbox(label, keys, index=keys.index(default) if in_registry else keys.index(DEFAULT_MODEL),
-                       key=f"cmp_model_{side}", bind=state.BIND)
-    folder = st.text_input(f"…or a local model directory for {label.split()[-1]}", key=f"cmp_dir_{side}",
-                           value="" if in_registry else default, placeholder="/path/to/model", bind=state.BIND)
+    key = st.selectbox(
+        label,
+        keys,
+        index=keys.index(default) if in_registry else keys.index(DEFAULT_MODEL),
+        key=f"cmp_model_{side}",
+        bind=state.BIND,
+    )
+    folder = st.text_input(
+        f"…or a local model directory for {label.split()[-1]}",
+        key=f"cmp_dir_{side}",
+        value="" if in_registry else default,
+        placeholder="/path/to/model",
+        bind=state.BIND,
+    )
     return folder.strip() or key
 
 
 def _summary(comparison: Comparison) -> None:
     a, b = comparison.result_a.model, comparison.result_b.model
-    st.caption(f"A: `{a.key}` ({a.layers} × {a.heads}); B: `{b.key}` ({b.layers} × {b.heads}); "
-               f"{comparison.result_a.n_tokens} tokens.")
+    st.caption(
+        f"A: `{a.key}` ({a.layers} × {a.heads}); B: `{b.key}` ({b.layers} × {b.heads}); "
+        f"{comparison.result_a.n_tokens} tokens."
+    )
     for notice in comparison.notices:
         st.info(notice, icon=":material/info:")
     if comparison.summary:
@@ -78,9 +99,14 @@ def _summary(comparison: Comparison) -> None:
 def _heads(comparison: Comparison, settings) -> None:
     st.markdown("**The heads that changed most** (mean cosine similarity of their rows, Kovaleva et al. 2019)")
     rows = [
-        {"layer": c.layer + 1, "head": c.head + 1, "similarity": round(c.similarity, 3),
-         "role in A": ROLE_LABELS[c.role_before], "role in B": ROLE_LABELS[c.role_after],
-         **{f"{name} A→B": f"{c.before[name]:.2f} → {c.after[name]:.2f}" for name in ("cls", "sep", "diagonal")}}
+        {
+            "layer": c.layer + 1,
+            "head": c.head + 1,
+            "similarity": round(c.similarity, 3),
+            "role in A": ROLE_LABELS[c.role_before],
+            "role in B": ROLE_LABELS[c.role_after],
+            **{f"{name} A→B": f"{c.before[name]:.2f} → {c.after[name]:.2f}" for name in ("cls", "sep", "diagonal")},
+        }
         for c in comparison.changed
     ]
     st.dataframe(rows, hide_index=True)
@@ -105,8 +131,15 @@ def _head_maps(comparison: Comparison, settings) -> None:
     def make():
         a = np.asarray(cache.view_head(result_a, comparison.analysis_a.view, layer - 1, head - 1))[:n, :n]
         b = np.asarray(cache.view_head(result_b, comparison.analysis_b.view, layer - 1, head - 1))[:n, :n]
-        return heatmaps.compare_heads(a, b, result_a.tokens, f"A: L{layer} H{head}", f"B: L{layer} H{head}",
-                                      settings=settings, title=f"Layer {layer}, head {head}: A vs B")
+        return heatmaps.compare_heads(
+            a,
+            b,
+            result_a.tokens,
+            f"A: L{layer} H{head}",
+            f"B: L{layer} H{head}",
+            settings=settings,
+            title=f"Layer {layer}, head {head}: A vs B",
+        )
 
     common.show(make(), "cmp_heads")
     common.figure_downloads(make, f"compare_L{layer}H{head}", settings, "cmp_dl_heads")
@@ -125,9 +158,15 @@ def _layers(comparison: Comparison) -> None:
 
 def _downloads(comparison: Comparison) -> None:
     with st.container(horizontal=True):
-        st.download_button("Comparison (JSON)", lambda: export.json_bytes(to_json_dict(comparison)),
-                           file_name="comparison.json", mime="application/json", on_click="ignore",
-                           key="cmp_dl_json", icon=":material/download:")
+        st.download_button(
+            "Comparison (JSON)",
+            lambda: export.json_bytes(to_json_dict(comparison)),
+            file_name="comparison.json",
+            mime="application/json",
+            on_click="ignore",
+            key="cmp_dl_json",
+            icon=":material/download:",
+        )
         if comparison.aligned:
             table = {"layer": [], "head": [], "similarity": []}
             for layer, row in enumerate(comparison.similarity):
@@ -135,5 +174,12 @@ def _downloads(comparison: Comparison) -> None:
                     table["layer"].append(layer + 1)
                     table["head"].append(head + 1)
                     table["similarity"].append(round(float(value), 6))
-            st.download_button("Head similarity (CSV)", export.table_csv(table), file_name="similarity.csv",
-                               mime="text/csv", on_click="ignore", key="cmp_dl_csv", icon=":material/download:")
+            st.download_button(
+                "Head similarity (CSV)",
+                export.table_csv(table),
+                file_name="similarity.csv",
+                mime="text/csv",
+                on_click="ignore",
+                key="cmp_dl_csv",
+                icon=":material/download:",
+            )

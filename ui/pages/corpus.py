@@ -76,13 +76,20 @@ def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes |
         limit_mb = upload_limit_mb()
         upload = st.file_uploader(
             f"One sentence per line (.txt), a CSV/TSV with a header, or JSONL (at most {limit_mb:g} MB)",
-            type=["txt", "csv", "tsv", "jsonl", "json"], key="corpus_upload",
+            type=["txt", "csv", "tsv", "jsonl", "json"],
+            key="corpus_upload",
         )
         left, right = st.columns(2)
-        column = left.text_input("Text column or field (CSV/TSV/JSONL)", key="corpus_column", bind=state.BIND,
-                                 placeholder="text").strip() or None
-        pair_column = right.text_input("Second-sentence column (optional)", key="corpus_pair_column",
-                                       bind=state.BIND).strip() or None
+        column = (
+            left.text_input(
+                "Text column or field (CSV/TSV/JSONL)", key="corpus_column", bind=state.BIND, placeholder="text"
+            ).strip()
+            or None
+        )
+        pair_column = (
+            right.text_input("Second-sentence column (optional)", key="corpus_pair_column", bind=state.BIND).strip()
+            or None
+        )
         if upload is None:
             return None, None
         name, data = upload.name, upload.getvalue()
@@ -91,10 +98,19 @@ def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes |
         name, data = path.name, path.read_bytes()
         pair_column = "text_b" if path.suffix == ".tsv" else None
         column = "text" if path.suffix == ".tsv" else None
-    limit = st.number_input("Only the first N sentences (0 = all)", min_value=0, value=0, step=100,
-                            key="corpus_limit", bind=state.BIND)
-    request = CorpusRequest(name, hashlib.sha256(data).hexdigest(), column, pair_column, shared.model,
-                            shared.window, int(limit) or None, shared.exclude_special)
+    limit = st.number_input(
+        "Only the first N sentences (0 = all)", min_value=0, value=0, step=100, key="corpus_limit", bind=state.BIND
+    )
+    request = CorpusRequest(
+        name,
+        hashlib.sha256(data).hexdigest(),
+        column,
+        pair_column,
+        shared.model,
+        shared.window,
+        int(limit) or None,
+        shared.exclude_special,
+    )
     return request, data
 
 
@@ -104,14 +120,16 @@ def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResu
 
     def progress(done: CorpusProgress) -> None:
         eta = f", about {done.eta_s:.0f} s left" if done.eta_s is not None else ""
-        bar.progress(done.fraction or 0.0,
-                     text=f"{done.sentences:,} sentences scored, {done.rate:.0f} per second{eta}")
+        bar.progress(done.fraction or 0.0, text=f"{done.sentences:,} sentences scored, {done.rate:.0f} per second{eta}")
 
     def partial(result: CorpusResult) -> None:
         with partial_box.container():
             st.caption(f"So far, over {result.sentences:,} sentences:")
-            common.show(corpus_figures.partition_bars(result.weights.layer_partition, result.sentences),
-                        f"corpus_partial_{result.sentences}", sized=False)
+            common.show(
+                corpus_figures.partition_bars(result.weights.layer_partition, result.sentences),
+                f"corpus_partial_{result.sentences}",
+                sized=False,
+            )
 
     try:
         loaded = cache.get_model(request.model, request.window)
@@ -133,8 +151,9 @@ def _show(result: CorpusResult, shared: inputs.Inputs) -> None:
     skipped = ", ".join(f"{count} {reason}" for reason, count in result.skipped.items() if count)
     st.caption(
         f"`{result.model.key}` over {result.sentences:,} sentences of {result.source}"
-        + (f"; skipped: {skipped}" if skipped else "") + (f"; {result.truncated} cut to the model's limit"
-                                                          if result.truncated else "") + "."
+        + (f"; skipped: {skipped}" if skipped else "")
+        + (f"; {result.truncated} cut to the model's limit" if result.truncated else "")
+        + "."
     )
     view = result.weights
     common.diagnosis_summary(view.diagnosis, heading="What the layers do over this corpus")
@@ -142,8 +161,9 @@ def _show(result: CorpusResult, shared: inputs.Inputs) -> None:
     with left:
         common.show(corpus_figures.role_split_bars(view.layer_roles, result.sentences), "corpus_roles", sized=False)
     with right:
-        common.show(corpus_figures.partition_bars(view.layer_partition, result.sentences), "corpus_partition",
-                    sized=False)
+        common.show(
+            corpus_figures.partition_bars(view.layer_partition, result.sentences), "corpus_partition", sized=False
+        )
     _heads(result, shared)
     _downloads(result)
 
@@ -154,21 +174,30 @@ def _heads(result: CorpusResult, shared: inputs.Inputs) -> None:
     label = overview.SCORE_LABELS.get
     score = st.selectbox("Score", SCORE_NAMES, key="corpus_score", format_func=label, bind=state.BIND)
     estimate = view.scores[score]
-    common.show(corpus_figures.score_mean_heatmap(estimate.mean, estimate.std, score, result.sentences),
-                "corpus_heatmap", sized=False)
+    common.show(
+        corpus_figures.score_mean_heatmap(estimate.mean, estimate.std, score, result.sentences),
+        "corpus_heatmap",
+        sized=False,
+    )
     left, right = st.columns(2)
-    threshold = left.slider(f"Heads whose mean {label(score)} is at least", 0.0, 1.0, 0.0, 0.05,
-                            key="corpus_threshold", bind=state.BIND)
+    threshold = left.slider(
+        f"Heads whose mean {label(score)} is at least", 0.0, 1.0, 0.0, 0.05, key="corpus_threshold", bind=state.BIND
+    )
     rows = [row for row in head_rows(result) if row[score] >= threshold]
     right.caption(f"{len(rows)} of {estimate.mean.size} heads.")
     percent = st.column_config.NumberColumn(format="percent")
     st.dataframe(
-        rows, hide_index=True,
+        rows,
+        hide_index=True,
         column_order=["layer", "head", "main_role", score, f"{score}_std", *(f"share_{role}" for role in ROLE_LABELS)],
-        column_config={score: percent, f"{score}_std": percent,
-                       **{f"share_{role}": st.column_config.NumberColumn(f"{label} (share of sentences)",
-                                                                       format="percent")
-                          for role, label in ROLE_LABELS.items()}},
+        column_config={
+            score: percent,
+            f"{score}_std": percent,
+            **{
+                f"share_{role}": st.column_config.NumberColumn(f"{label} (share of sentences)", format="percent")
+                for role, label in ROLE_LABELS.items()
+            },
+        },
     )
     _top_sentences(result, score, shared)
 
@@ -177,19 +206,28 @@ def _top_sentences(result: CorpusResult, score: str, shared: inputs.Inputs) -> N
     top = result.weights.top[score]
     layers, heads = result.model.layers, result.model.heads
     layer, head = common.layer_head_picker(layers, heads, prefix="corpus_")
-    st.markdown(f"**Sentences with the highest and lowest {overview.SCORE_LABELS.get(score, score)} in layer "
-                f"{layer}, head {head}**")
-    for direction, indices, values in (("highest", top.high_index, top.high_value),
-                                       ("lowest", top.low_index, top.low_value)):
+    st.markdown(
+        f"**Sentences with the highest and lowest {overview.SCORE_LABELS.get(score, score)} in layer "
+        f"{layer}, head {head}**"
+    )
+    for direction, indices, values in (
+        ("highest", top.high_index, top.high_value),
+        ("lowest", top.low_index, top.low_value),
+    ):
         st.caption(direction)
         for rank, (index, value) in enumerate(zip(indices[layer - 1, head - 1], values[layer - 1, head - 1])):
             text, pair = result.texts[int(index)]
             cells = st.columns([1, 8, 2])
             cells[0].markdown(f"`{value:.2f}`")
             cells[1].text(text + (f"  ‖  {pair}" if pair else ""))  # st.text: user text is never markdown/HTML
-            cells[2].button("Open", key=f"corpus_open_{direction}_{rank}", icon=":material/open_in_new:",
-                            on_click=_open, args=(text, pair, layer, head),
-                            help="Analyse this sentence on the attention-analysis page, at this head.")
+            cells[2].button(
+                "Open",
+                key=f"corpus_open_{direction}_{rank}",
+                icon=":material/open_in_new:",
+                on_click=_open,
+                args=(text, pair, layer, head),
+                help="Analyse this sentence on the attention-analysis page, at this head.",
+            )
 
 
 def _open(text: str, pair: str | None, layer: int, head: int) -> None:
@@ -202,8 +240,21 @@ def _open(text: str, pair: str | None, layer: int, head: int) -> None:
 
 def _downloads(result: CorpusResult) -> None:
     with st.container(horizontal=True):
-        st.download_button("Aggregates (JSON)", lambda: export.json_bytes(to_json_dict(result)),
-                           file_name="corpus.json", mime="application/json", on_click="ignore",
-                           key="corpus_dl_json", icon=":material/download:")
-        st.download_button("Per head (CSV)", lambda: export.rows_csv(head_rows(result)), file_name="corpus_heads.csv",
-                           mime="text/csv", on_click="ignore", key="corpus_dl_csv", icon=":material/download:")
+        st.download_button(
+            "Aggregates (JSON)",
+            lambda: export.json_bytes(to_json_dict(result)),
+            file_name="corpus.json",
+            mime="application/json",
+            on_click="ignore",
+            key="corpus_dl_json",
+            icon=":material/download:",
+        )
+        st.download_button(
+            "Per head (CSV)",
+            lambda: export.rows_csv(head_rows(result)),
+            file_name="corpus_heads.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="corpus_dl_csv",
+            icon=":material/download:",
+        )

@@ -45,13 +45,10 @@ def page() -> None:
         if name is None:
             st.info(ERR_NOT_BERT.format(name=shared.model, family=chosen.family))
             return
-        progress = st.empty()
-        with progress.container():
-            with st.spinner(f"Running `{name}` densely and under {len(SWEEP_WINDOWS)} windows…", show_time=True):
-                dense, _analysis = cache.run_analysis(name, None, shared.text, shared.text_b, None,
-                                                      shared.exclude_special)
-                points = cache.sweep(name, shared.text, shared.text_b, shared.exclude_special)
-        progress.empty()
+        running = f"Running `{name}` densely and under {len(SWEEP_WINDOWS)} windows…"
+        with st.spinner(running, show_time=True):
+            dense, _analysis = cache.run_analysis(name, None, shared.text, shared.text_b, None, shared.exclude_special)
+            points = cache.sweep(name, shared.text, shared.text_b, shared.exclude_special)
     except (InputError, ModelLoadError, ValueError) as error:
         st.error(str(error))
         return
@@ -92,8 +89,8 @@ def heads_side_by_side(name: str, dense, shared: inputs.Inputs) -> None:
 
 def _sweep_figures(points) -> None:
     # dense first, then the widest window: read left to right as the window shrinks
-    ordered = (points[0],) + tuple(sorted(points[1:], key=lambda p: -p.window))
-    labels = ["dense"] + [str(p.window) for p in ordered[1:]]
+    ordered = (points[0], *sorted(points[1:], key=lambda p: -p.window))
+    labels = ["dense", *(str(p.window) for p in ordered[1:])]
     left, right = st.columns(2)
     with left:
         scores = {s: [p.layer_scores[s].mean() for p in ordered] for s in ("cls", "sep", "diagonal", "entropy")}
@@ -101,11 +98,15 @@ def _sweep_figures(points) -> None:
     with right:
         shares = np.stack([p.layer_roles.mean(axis=0) for p in ordered])
         common.show(sweep_figures.role_bars(labels, shares), "dv_roles", sized=False)
-    common.show(sweep_figures.moved_heatmap(labels, np.stack([p.moved.mean(axis=1) for p in ordered])), "dv_moved",
-                sized=False)
+    common.show(
+        sweep_figures.moved_heatmap(labels, np.stack([p.moved.mean(axis=1) for p in ordered])), "dv_moved", sized=False
+    )
     dense_roles, narrow = ordered[0].layer_roles.mean(axis=0), ordered[-1]
     narrow_roles = narrow.layer_roles.mean(axis=0)
-    changes = [f"{ROLE_LABELS[role]}: {dense_roles[k]:.0%} → {narrow_roles[k]:.0%}"
-               for k, role in enumerate(ROLES) if abs(dense_roles[k] - narrow_roles[k]) >= 0.01]
+    changes = [
+        f"{ROLE_LABELS[role]}: {dense_roles[k]:.0%} → {narrow_roles[k]:.0%}"
+        for k, role in enumerate(ROLES)
+        if abs(dense_roles[k] - narrow_roles[k]) >= 0.01
+    ]
     if changes:
         st.caption(f"Role shares, dense → window {narrow.window}: " + "; ".join(changes) + ".")

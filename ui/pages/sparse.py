@@ -75,9 +75,14 @@ def _params(result: AttentionResult) -> tuple[sparse.PatternParams | None, float
     n = result.n_tokens
     columns = st.columns(4)
     own = [w for w in (result.pattern.layer_windows if result.pattern else ()) if w is not None]
-    window = columns[0].number_input("Window W (W/2 each side)", value=own[0] if own else min(8, 2 * (n // 2)),
-                                     step=2, key="sp_window", bind=state.BIND,
-                                     help="Starts at the model's own local window when it has one.")
+    window = columns[0].number_input(
+        "Window W (W/2 each side)",
+        value=own[0] if own else min(8, 2 * (n // 2)),
+        step=2,
+        key="sp_window",
+        bind=state.BIND,
+        help="Starts at the model's own local window when it has one.",
+    )
     dilation = columns[0].number_input("Dilation d", 1, 16, 2, key="sp_dilation", bind=state.BIND)
     with columns[1]:
         globals_ = _global_picker(result)
@@ -99,8 +104,14 @@ def _params(result: AttentionResult) -> tuple[sparse.PatternParams | None, float
     if problems:
         return None, float(share)
     params = sparse.PatternParams(
-        window=window, dilation=int(dilation), global_positions=globals_, block=int(block),
-        random_blocks=int(random_blocks), buckets=int(buckets), topk=int(topk), seed=int(seed),
+        window=window,
+        dilation=int(dilation),
+        global_positions=globals_,
+        block=int(block),
+        random_blocks=int(random_blocks),
+        buckets=int(buckets),
+        topk=int(topk),
+        seed=int(seed),
     )
     return params, float(share)
 
@@ -111,8 +122,14 @@ def _global_picker(result: AttentionResult) -> tuple[int, ...]:
     if current is not None and any(label not in labels for label in current):
         st.session_state["sp_globals"] = [label for label in current if label in labels]
     default = [labels[p] for p in (result.global_positions or result.cls_positions[:1] or (0,))]
-    chosen = st.multiselect("Global (hub) tokens", labels, default=default, key="sp_globals", bind=state.BIND,
-                            help="Hub tokens attend to every token and every token attends to them.")
+    chosen = st.multiselect(
+        "Global (hub) tokens",
+        labels,
+        default=default,
+        key="sp_globals",
+        bind=state.BIND,
+        help="Hub tokens attend to every token and every token attends to them.",
+    )
     state.check("sp_globals", chosen, "not tokens of this text")
     if not chosen:
         st.caption("No hub token chosen: the global pattern allows no pair at all.")
@@ -125,14 +142,31 @@ def _summary(reports: dict[str, sparse.PatternReport]) -> None:
         "keeps, averaged over layers, heads and queries. *Top-k, same density* keeps the model's own largest "
         "weights with the same number of keys in every row: no pattern with that many keys per query keeps more."
     )
-    table: dict[str, list] = {key: [] for key in (
-        "pattern", "density", "scores", "of N²", "complexity", "coverage", "top-k, same density", "reach ≤ 2 hops"
-    )}
+    table: dict[str, list] = {
+        key: []
+        for key in (
+            "pattern",
+            "density",
+            "scores",
+            "of N²",
+            "complexity",
+            "coverage",
+            "top-k, same density",
+            "reach ≤ 2 hops",
+        )
+    }
     for pattern, report in reports.items():
         reach = sparse.reach_summary(report.hops)["two_hops"] if report.hops is not None else None
-        row = (PATTERN_LABELS[pattern], f"{report.density:.0%}", report.computed, report.n * report.n,
-               report.complexity, f"{report.coverage.mean():.1%}", f"{report.oracle.mean():.1%}",
-               f"{reach:.0%}" if reach is not None else "per head")
+        row = (
+            PATTERN_LABELS[pattern],
+            f"{report.density:.0%}",
+            report.computed,
+            report.n * report.n,
+            report.complexity,
+            f"{report.coverage.mean():.1%}",
+            f"{report.oracle.mean():.1%}",
+            f"{reach:.0%}" if reach is not None else "per head",
+        )
         for column, value in zip(table, row):
             table[column].append(value)
     st.table(table, hide_index=True)  # a static table wraps its cells, so nothing is cut off
@@ -142,13 +176,19 @@ def _summary(reports: dict[str, sparse.PatternReport]) -> None:
             {PATTERN_LABELS[p]: r.layer_coverage for p, r in reports.items()},
             {PATTERN_LABELS[p]: r.oracle.mean(axis=1) for p, r in reports.items() if p != "topk"},
         ),
-        "sp_curves", sized=False,
+        "sp_curves",
+        sized=False,
     )
 
 
 def _one_pattern(result, reports, params: sparse.PatternParams, share: float, settings) -> None:
-    pattern = st.selectbox("Look closer at one pattern", list(reports), key="sp_pattern",
-                           format_func=lambda p: PATTERN_LABELS[p], bind=state.BIND)
+    pattern = st.selectbox(
+        "Look closer at one pattern",
+        list(reports),
+        key="sp_pattern",
+        format_func=lambda p: PATTERN_LABELS[p],
+        bind=state.BIND,
+    )
     state.check("sp_pattern", pattern, shown=PATTERN_LABELS.get)
     report = reports[pattern]
     if report.mask.ndim == 2:
@@ -159,42 +199,58 @@ def _one_pattern(result, reports, params: sparse.PatternParams, share: float, se
     hubs = params.global_positions if pattern in HUB_PATTERNS else ()
 
     def mask_figure():
-        return sparse_figures.mask_figure(mask, result.tokens, hubs, title=f"{PATTERN_LABELS[pattern]}{where}",
-                                          settings=settings)
+        return sparse_figures.mask_figure(
+            mask, result.tokens, hubs, title=f"{PATTERN_LABELS[pattern]}{where}", settings=settings
+        )
 
     common.show(mask_figure(), "sp_mask")
     stem = f"mask_{pattern}_{result.model.key}"
     common.figure_downloads(mask_figure, stem, settings, "sp_dl_mask")
     left, right = st.columns(2)
     with left:
-        common.show(sparse_figures.coverage_heatmap(report.coverage, title=f"Coverage of {PATTERN_LABELS[pattern]}"),
-                    "sp_coverage", sized=False)
+        common.show(
+            sparse_figures.coverage_heatmap(report.coverage, title=f"Coverage of {PATTERN_LABELS[pattern]}"),
+            "sp_coverage",
+            sized=False,
+        )
     with right:
-        common.show(sparse_figures.min_window_figure(report.min_window, result.n_tokens, share), "sp_minwin",
-                    sized=False)
+        common.show(
+            sparse_figures.min_window_figure(report.min_window, result.n_tokens, share), "sp_minwin", sized=False
+        )
     if report.hops is not None:
-        common.show(sparse_figures.reachability_figure(report.hops, result.tokens, title="Who reaches whom",
-                                                       settings=settings), "sp_reach")
+        common.show(
+            sparse_figures.reachability_figure(report.hops, result.tokens, title="Who reaches whom", settings=settings),
+            "sp_reach",
+        )
         summary = sparse.reach_summary(report.hops)
         story = (
             " With hub tokens every pair connects in two steps: any token reaches a hub, and the hub reaches everyone."
             if pattern in HUB_PATTERNS and params.global_positions
             else " Without hub tokens, far-apart tokens need many layers to reach each other."
         )
-        st.caption(f"{summary['one_hop']:.0%} of token pairs are connected directly, "
-                   f"{summary['two_hops']:.0%} within two hops." + story)
+        st.caption(
+            f"{summary['one_hop']:.0%} of token pairs are connected directly, "
+            f"{summary['two_hops']:.0%} within two hops." + story
+        )
     else:
         st.caption("This pattern differs per head, so reachability is not drawn for it.")
     columns = st.columns(2)
     columns[0].download_button(
-        "Coverage table (CSV)", lambda: export.table_csv(_coverage_table(report)),
-        file_name=f"coverage_{pattern}.csv", mime="text/csv", on_click="ignore", key="sp_dl_csv",
+        "Coverage table (CSV)",
+        lambda: export.table_csv(_coverage_table(report)),
+        file_name=f"coverage_{pattern}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="sp_dl_csv",
         icon=":material/download:",
     )
     columns[1].download_button(
         "Mask and coverage (NPZ)",
         lambda: export.arrays_npz(mask=report.mask, coverage=report.coverage, tokens=np.asarray(result.tokens)),
-        file_name=f"mask_{pattern}.npz", mime="application/octet-stream", on_click="ignore", key="sp_dl_npz",
+        file_name=f"mask_{pattern}.npz",
+        mime="application/octet-stream",
+        on_click="ignore",
+        key="sp_dl_npz",
         icon=":material/download:",
     )
 
@@ -217,16 +273,30 @@ def _own_pattern(result: AttentionResult, reports: dict[str, sparse.PatternRepor
         return
     st.subheader("The model's own pattern")
     windows = pattern.layer_windows
-    st.table({"layer": list(range(1, len(windows) + 1)),
-              "attention": ["global (every token)" if w is None else f"local, window {w} ({w // 2} each side)"
-                            for w in windows]}, hide_index=True)
+    st.table(
+        {
+            "layer": list(range(1, len(windows) + 1)),
+            "attention": [
+                "global (every token)" if w is None else f"local, window {w} ({w // 2} each side)" for w in windows
+            ],
+        },
+        hide_index=True,
+    )
     if pattern.block_sparse is not None:
         note = pattern.block_sparse
-        st.caption(f"BigBird block-sparse: blocks of {note.block} tokens, {note.random_blocks} random blocks per "
-                   "query block as configured. " + ("The returned weights were rebuilt exactly." if note.rebuilt
-                                                   else "It ran full attention on this input (too short for blocks)."))
+        st.caption(
+            f"BigBird block-sparse: blocks of {note.block} tokens, {note.random_blocks} random blocks per "
+            "query block as configured. "
+            + (
+                "The returned weights were rebuilt exactly."
+                if note.rebuilt
+                else "It ran full attention on this input (too short for blocks)."
+            )
+        )
     real = own_pattern.real_mask(result)
-    simulated_name = "bigbird" if pattern.form == "block_sparse" else ("longformer" if pattern.form == "banded" else "local")
+    simulated_name = (
+        "bigbird" if pattern.form == "block_sparse" else ("longformer" if pattern.form == "banded" else "local")
+    )
     report = reports[simulated_name]
     agreement = own_pattern.overlap(real, report.mask)
     layer, head = common.layer_head_picker(result.model.layers, result.model.heads, prefix="own_")
