@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models import bigbird, capture
+from models import bigbird, capture, vocab_check
+from models.alignment import layout
 from models.banded import BandedLayer
 from models.families import QUERY_KEY_SUFFIXES, family_info, forward_inputs  # noqa: F401  (suffixes re-exported)
 from models.loading import LoadedModel
@@ -147,12 +148,18 @@ def extract(
         keep_banded = is_longformer and (n > DENSE_LIMIT if banded is None else banded)
         run = _run(loaded, encoding, global_positions, keep_banded)
         tokens = tuple(tokenizer.convert_ids_to_tokens(ids.tolist()))
-        sequence_ids = encoding.sequence_ids(0)
-        word_ids = tuple(encoding.word_ids(0))
+        token_layout = layout(tokenizer, encoding, special_mask, (first, second))
+        sequence_ids, word_ids = token_layout.sequence_ids, token_layout.word_ids
 
     truncated = chars_cut or full_length > limit
-    spans = _spans(encoding["offset_mapping"][0].tolist(), sequence_ids, special_mask, prepared)
+    spans = _spans(token_layout.offsets, sequence_ids, special_mask, prepared)
+    vocabulary = vocab_check.check_vocabulary(
+        tokens, special_mask, token_layout.offsets, sequence_ids, (first, second or ""), tokenizer.unk_token
+    )
     notices = []
+    unreadable = vocab_check.notice(vocabulary, loaded.name, f"{first} {second or ''}")
+    if unreadable:
+        notices.append(unreadable)
     if truncated:
         dropped = max(full_length - n, 0)
         notices.append(NOTICE_TRUNCATED.format(limit=limit, dropped=dropped if not chars_cut else f"{dropped}+"))
@@ -191,6 +198,7 @@ def extract(
         value_norms=run.value_norms,
         global_value_norms=run.global_value_norms,
         pattern=run.pattern,
+        unk_share=vocabulary.unk_share,
     )
 
 
@@ -221,6 +229,9 @@ def _cut(text: str, text_b: str | None, tokenizer, limit: int) -> tuple[Prepared
 
 
 def _encode(tokenizer, first: str, second: str | None, limit: int):
+    """The encoding of one input.  A Python tokenizer (BertJapaneseTokenizer) gives no offsets
+    (models/alignment.py rebuilds them) and only gives token types when asked."""
+    fast = getattr(tokenizer, "is_fast", False)
     return tokenizer(
         first,
         second,
@@ -228,7 +239,8 @@ def _encode(tokenizer, first: str, second: str | None, limit: int):
         max_length=limit,
         split_special_tokens=True,
         return_special_tokens_mask=True,
-        return_offsets_mapping=True,
+        return_offsets_mapping=fast,
+        return_token_type_ids=None if fast else True,
         return_tensors="pt",
     )
 

@@ -82,6 +82,17 @@ REGISTRY: dict[str, ModelSpec] = {
             hub_id="bert-base-uncased",
         ),
         ModelSpec(
+            key="bert-base-japanese-v3",
+            source="hub",
+            family="bert",
+            max_tokens=512,
+            description=(
+                "Tohoku University's Japanese BERT base v3: MeCab (UniDic-lite) words split into "
+                "WordPiece pieces, so Japanese text reads word by word (needs internet or a local cache)."
+            ),
+            hub_id="cl-tohoku/bert-base-japanese-v3",
+        ),
+        ModelSpec(
             key="longformer-base-4096",
             source="hub",
             family="longformer",

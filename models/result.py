@@ -58,6 +58,8 @@ class AttentionResult:
                         `value_global`, which the global tokens' own rows use; None otherwise
       pattern           the model's own attention pattern on this input: per-layer windows,
                         BigBird's block-sparse note (models.own_pattern.OwnPattern)
+      unk_share         share of the content (non-special) tokens that are the tokenizer's
+                        unknown token ([UNK]); a notice says so from 20% on (models/vocab_check.py)
     """
 
     text: str
@@ -80,6 +82,7 @@ class AttentionResult:
     value_norms: np.ndarray | None = None  # [L, H, N]
     global_value_norms: np.ndarray | None = None  # [L, H, N]
     pattern: OwnPattern | None = None
+    unk_share: float = 0.0
 
     @property
     def n_tokens(self) -> int:
