@@ -27,7 +27,7 @@ catalogs: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract --mapping-file babel.cfg $(BABEL_KEYWORDS) --add-comments TRANSLATORS: \
 	  --add-location file --sort-by-file --project attention-map-analysis --output-file locale/messages.pot .
 	$(VENV)/bin/pybabel update --input-file locale/messages.pot --domain messages --output-dir locale \
-	  --ignore-obsolete --no-fuzzy-matching --update-header-comment
+	  --ignore-obsolete --no-fuzzy-matching
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt

@@ -17,7 +17,7 @@ block has its own.  Nothing here imports streamlit, plotly or torch.
 A LazyText is a `str` whose value is the English text, so it compares, hashes, sorts and
 pickles as that English text (the cached results stay language-neutral), while str(),
 format(), f-strings, `+` and `%` show it in the active language.  json.dumps and "".join
-see the English value: convert with str() (or `text()`) where text is handed on.
+see the English value: convert with str() (or `as_text()`) where text is handed on.
 
 Catalogues: locale/<lang>/LC_MESSAGES/messages.po (compiled to .mo by `make`; a missing or
 older .mo falls back to reading the .po).  README "日本語 / Japanese" has the pybabel commands.
@@ -271,7 +271,7 @@ def lazy_pgettext(context: str, msgid: str) -> LazyText:
     return LazyText(msgid, context=context)
 
 
-def text(value: object, language: object = None) -> str:
+def as_text(value: object, language: object = None) -> str:
     """Any value as display text: a LazyText rendered (in `language` or the active one)."""
     if isinstance(value, LazyText):
         return value.render(language)
@@ -306,7 +306,7 @@ class _ListText(LazyText):
 
 
 def _join(items: tuple, language: Language) -> str:
-    shown = [text(item, language) for item in items]
+    shown = [as_text(item, language) for item in items]
     if len(shown) < 2:
         return "".join(shown)
     separator = LIST_SEPARATOR.render(language)
@@ -316,3 +316,10 @@ def _join(items: tuple, language: Language) -> str:
 def format_list(items: Iterable[object]) -> LazyText:
     """A lazy list: "a, b and c" in English, "a、b、c" in Japanese."""
     return _ListText(items)
+
+
+def message_of(error: BaseException) -> str:
+    """An exception's message, kept lazy when it is a LazyText (to re-raise it as another type)."""
+    if len(error.args) == 1 and isinstance(error.args[0], LazyText):
+        return error.args[0]
+    return str(error)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from i18n import N_, format_list
 from models import bigbird, capture, vocab_check
 from models.alignment import layout
 from models.banded import BandedLayer
@@ -21,24 +22,24 @@ from models.result import AttentionResult, ModelInfo
 CHARS_PER_TOKEN_CAP = 40  # text beyond max_tokens * this is cut before tokenising
 DENSE_LIMIT = 512  # Longformer inputs longer than this stay banded (no [H, N, N] per layer)
 
-ERR_EMPTY = "The text is empty. Type or paste a sentence to analyse."
-ERR_NO_TOKENS = "The text produced no tokens the model can read. Try ordinary words."
-ERR_NOT_TEXT = "The input must be text; got {kind}."
-ERR_GLOBAL = (
+ERR_EMPTY = N_("The text is empty. Type or paste a sentence to analyse.")
+ERR_NO_TOKENS = N_("The text produced no tokens the model can read. Try ordinary words.")
+ERR_NOT_TEXT = N_("The input must be text; got {kind}.")
+ERR_GLOBAL = N_(
     "Global token position {position} is out of range: this input has {n} tokens "
     "(positions 0 to {last})."
 )
-ERR_GLOBAL_DENSE = "Global tokens only apply to Longformer models; '{key}' attends densely."
+ERR_GLOBAL_DENSE = N_("Global tokens only apply to Longformer models; '{key}' attends densely.")
 
-NOTICE_TRUNCATED = (
+NOTICE_TRUNCATED = N_(
     "The input is longer than the model's limit of {limit} tokens, so it was cut "
     "to the first {limit}; about {dropped} tokens were left out."
 )
-NOTICE_MARKERS = (
+NOTICE_MARKERS = N_(
     "Recognised the typed {markers} and used the model's own special tokens instead, "
     "so they are not doubled."
 )
-NOTICE_PAIR_SPLIT = "The typed {sep} in the middle splits the text into a sentence pair."
+NOTICE_PAIR_SPLIT = N_("The typed {sep} in the middle splits the text into a sentence pair.")
 
 
 class InputError(ValueError):
@@ -164,7 +165,7 @@ def extract(
         dropped = max(full_length - n, 0)
         notices.append(NOTICE_TRUNCATED.format(limit=limit, dropped=dropped if not chars_cut else f"{dropped}+"))
     if prepared.markers:
-        notices.append(NOTICE_MARKERS.format(markers=" and ".join(prepared.markers)))
+        notices.append(NOTICE_MARKERS.format(markers=format_list(prepared.markers)))
     if prepared.split_at_typed_sep:
         notices.append(NOTICE_PAIR_SPLIT.format(sep=tokenizer.sep_token))
     if run.pattern.block_sparse is not None:

@@ -14,13 +14,14 @@ from typing import Sequence
 
 import numpy as np
 
+from i18n import N_
 from models.result import AttentionResult
 from models.rollout import query_rollout
 from models.scores import SUBWORD_MARKS
 from models.sweep import View
 
-ERR_WORD = "Word {word} is out of range: this input has {count} words (0 to {last})."
-ERR_LENGTH = "Word ids ({ids}) and tokens ({tokens}) differ in length; pass the result's own word_ids."
+ERR_WORD = N_("Word {word} is out of range: this input has {count} words (0 to {last}).")
+ERR_LENGTH = N_("Word ids ({ids}) and tokens ({tokens}) differ in length; pass the result's own word_ids.")
 
 
 @dataclass(frozen=True)
