@@ -28,11 +28,12 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, get_args
+from typing import Any, Literal, get_args
 
 Language = Literal["en", "ja"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
@@ -124,7 +125,7 @@ def get_language() -> Language:
 
 # --- catalogues -------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(language: Language) -> _gettext.NullTranslations:
     """The compiled catalogue of `language`: the .mo, or the .po when the .mo is missing or
     older (a fresh clone before `make`), or no translation at all."""
@@ -186,7 +187,7 @@ class LazyText(str):
     in the same language.  See the module docstring for what translates and what does not.
     """
 
-    __slots__ = ("msgid", "plural", "count", "context", "params")
+    __slots__ = ("context", "count", "msgid", "params", "plural")
 
     msgid: str
     plural: str | None
@@ -199,7 +200,8 @@ class LazyText(str):
         params = dict(params or {})
         english = _render(str.__str__(msgid), params, "en", plural, count, context, translate=False)
         self = super().__new__(cls, english)
-        self.msgid, self.params, self.plural, self.count, self.context = str.__str__(msgid), params, plural, count, context
+        self.msgid, self.params = str.__str__(msgid), params
+        self.plural, self.count, self.context = plural, count, context
         return self
 
     def render(self, language: object = None) -> str:

@@ -21,8 +21,8 @@ differ, every token becomes its own word with an empty span rather than a wrong 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 SUBWORD_PREFIX = "##"
 WORD_MARKS = ("▁", "Ġ")  # SentencePiece and byte-level BPE word starts

@@ -10,8 +10,8 @@ UNREADABLE_SHARE of the content tokens are [UNK] or had characters changed this 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from i18n import N_
 

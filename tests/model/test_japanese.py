@@ -23,22 +23,27 @@ VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
 ROW_TOL = 1e-5
 
 
+def _save(folder, vocab: list[str]) -> None:
+    """A 2-layer random BERT with a MeCab + WordPiece tokenizer over `vocab`, saved in `folder`."""
+    source = folder / "vocab-source.txt"
+    source.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertJapaneseTokenizer(
+        str(source), word_tokenizer_type="mecab", subword_tokenizer_type="wordpiece",
+        mecab_kwargs={"mecab_dic": "unidic_lite"},
+    )
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=256)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    source.unlink()
+
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """A local model folder: a 2-layer random BERT and a MeCab + WordPiece tokenizer."""
     folder = tmp_path_factory.mktemp("tiny-japanese")
-    vocab = folder / "vocab-source.txt"
-    vocab.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    tokenizer = BertJapaneseTokenizer(
-        str(vocab), word_tokenizer_type="mecab", subword_tokenizer_type="wordpiece",
-        mecab_kwargs={"mecab_dic": "unidic_lite"},
-    )
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=64)
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    vocab.unlink()
+    _save(folder, VOCAB)
     return folder
 
 
@@ -147,3 +152,50 @@ def test_registry_entry_fails_offline_with_the_plain_message():
     message = str(caught.value)
     assert "cl-tohoku/bert-base-japanese-v3" in message and "not reachable" in message
     assert len(message.splitlines()) == 1
+
+
+JAPANESE_EXAMPLES = ("ja-cat", "ja-bookshop", "ja-request", "ja-question", "ja-entailment", "ja-passage")
+
+
+@pytest.fixture(scope="module")
+def examples_model(tmp_path_factory, loaded):
+    """A vocabulary made from the examples' own MeCab words, each longer word split into its
+    first character and a "##" rest, so every example tokenises without [UNK] into real pieces."""
+    from models.examples import example
+
+    words = set()
+    for key in JAPANESE_EXAMPLES:
+        chosen = example(key)
+        for text in (chosen.text, chosen.text_b):
+            if text:
+                words.update(loaded.tokenizer.word_tokenizer.tokenize(text))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    for word in sorted(words):
+        vocab += [word[0], "##" + word[1:]] if len(word) > 1 else [word]
+    folder = tmp_path_factory.mktemp("examples-japanese")
+    _save(folder, list(dict.fromkeys(vocab)))
+    return load_model(str(folder))
+
+
+@pytest.mark.parametrize("key", JAPANESE_EXAMPLES)
+def test_japanese_examples_align_piece_by_piece(examples_model, key):
+    """The app's Japanese examples: every piece's span holds exactly that piece, in reading
+    order, and the pieces of each MeCab word form one word of the word-level view."""
+    from models.examples import example
+
+    chosen = example(key)
+    result = extract(examples_model, chosen.text, chosen.text_b)
+    assert "[UNK]" not in result.tokens and result.unk_share == 0.0
+    texts = (chosen.text, chosen.text_b)
+    previous_end = {0: 0, 1: 0}
+    for k, token in enumerate(result.tokens):
+        if result.special_mask[k]:
+            continue
+        segment = result.segment_ids[k]
+        start, end = result.spans[k]
+        assert start >= previous_end[segment], (token, result.spans[k])
+        assert texts[segment][start:end] == token.removeprefix("##"), (token, result.spans[k])
+        previous_end[segment] = end
+    words = result_words(result)
+    surfaces = [w for text in texts if text for w in examples_model.tokenizer.word_tokenizer.tokenize(text)]
+    assert [label for label in words.labels if label not in ("[CLS]", "[SEP]")] == surfaces

@@ -100,7 +100,8 @@ def test_placeholders_match_the_original():
 
 def test_japanese_uses_the_glossary_terms():
     glossary = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
-    for term in ("アテンション", "ヘッド", "層", "特殊トークン", "グローバルアテンション", "局所窓", "疎なアテンション"):
+    terms = ("アテンション", "ヘッド", "層", "特殊トークン", "グローバルアテンション", "局所窓", "疎なアテンション")
+    for term in terms:
         assert term in glossary, term
     for message in entries("ja"):
         translations = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
@@ -122,7 +123,7 @@ def test_no_translated_call_hides_inside_an_f_string():
 def _marks_in_f_strings(path: Path) -> bool:
     source = path.read_text(encoding="utf-8")
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.STRING and re.match(r"(?i)[rb]*f", token.string):
-            if re.search(r"\b(N_|_|gettext|ngettext|pgettext)\(", token.string):
-                return True
+        f_string = token.type == tokenize.STRING and re.match(r"(?i)[rb]*f", token.string)
+        if f_string and re.search(r"\b(N_|_|gettext|ngettext|pgettext)\(", token.string):
+            return True
     return False
