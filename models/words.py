@@ -3,7 +3,9 @@
 Following Clark et al. 2019: attention *to* a word is the sum over its pieces' key
 columns, attention *from* a word is the mean of its pieces' query rows, so every merged
 row still sums to 1.  Special tokens stay single.  A word is the tokenizer's word id
-within its segment, so the same id in the two sentences of a pair is two words.
+within its segment, so the same id in the two sentences of a pair is two words.  For
+Japanese BERT models the words are MeCab's (models/alignment.py), so a Japanese sentence
+reads word by word.
 For dense inputs (up to 512 tokens).
 """
 
