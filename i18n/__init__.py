@@ -13,6 +13,9 @@ block has its own.  Nothing here imports streamlit, plotly or torch.
   LazyText.format(**params)     a language-neutral message: template + params, rendered in
                                 the language active where it is shown (translated *before*
                                 the {placeholders} are filled)
+  format_list(items)            "a, b and c" / "a、b、c", lazily
+  as_text(value), message_of(error)   display text of any value; an exception's lazy message
+  set_language_source(fn)       where contexts that set no language look (the app's session)
 
 A LazyText is a `str` whose value is the English text, so it compares, hashes, sorts and
 pickles as that English text (the cached results stay language-neutral), while str(),
@@ -31,7 +34,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
