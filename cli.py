@@ -172,9 +172,8 @@ def run_plot(args: argparse.Namespace) -> str:
 
 
 def run_models() -> str:
-    from models.registry import REGISTRY
-
     from cli_lang import width
+    from models.registry import REGISTRY
 
     key_width = max(len(key) for key in REGISTRY)
     limits = {key: _("{count} tokens").format(count=spec.max_tokens) for key, spec in REGISTRY.items()}

@@ -90,7 +90,8 @@ def format_compare_table(document: dict) -> str:
                 f"sep {change['before']['sep']:.2f} → {change['after']['sep']:.2f})"
             )
     else:
-        lines.append(f"{pad(COLUMN_A_LAYER, 7)} {pad(COLUMN_B_LAYER, 7)} {'A cls':>6} {'B cls':>6} {'A sep':>6} {'B sep':>6}")
+        lines.append(f"{pad(COLUMN_A_LAYER, 7)} {pad(COLUMN_B_LAYER, 7)} "
+                     f"{'A cls':>6} {'B cls':>6} {'A sep':>6} {'B sep':>6}")
         layers = document["layers"]
         for la, lb in layers["matched"]:
             sa, sb = layers["a"][la - 1]["scores"], layers["b"][lb - 1]["scores"]

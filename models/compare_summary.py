@@ -19,18 +19,30 @@ SHIFT_MIN = 0.05
 ROLE_GAIN_MIN = 2
 UNCHANGED = 1e-6
 MAX_SHIFTS = 2
-PART_WORDS = {"to_cls": N_("on [CLS]"), "to_sep": N_("on [SEP]"), "near_diagonal": N_("on the token itself and its neighbours")}
+PART_WORDS = {
+    "to_cls": N_("on [CLS]"),
+    "to_sep": N_("on [SEP]"),
+    "near_diagonal": N_("on the token itself and its neighbours"),
+}
 
 # {a}, {b}: the two models' names; {span}: a layer span ("layers 1–2"); {part}: one of PART_WORDS.
 SAME = N_("{b} attends exactly like {a} on this input: every head's similarity is 1 and no score moved.")
-SIMILARITY = N_("Mean head similarity {mean:.3f} (1 = the same map); least similar: layer {layer}, head {head} ({low:.3f}).")
+SIMILARITY = N_(
+    "Mean head similarity {mean:.3f} (1 = the same map); least similar: layer {layer}, head {head} ({low:.3f})."
+)
 UNCHANGED_LAYERS = lazy_ngettext(
     "{span} is unchanged (every head's similarity is 1); the change starts in layer {first}.",
     "{span} are unchanged (every head's similarity is 1); the change starts in layer {first}.",
 )
 SHIFT = {
-    "more": N_("{b} puts {points:.0f} percentage points more of {span}'s attention {part} than {a} ({before:.0%} → {after:.0%})."),
-    "less": N_("{b} puts {points:.0f} percentage points less of {span}'s attention {part} than {a} ({before:.0%} → {after:.0%})."),
+    "more": N_(
+        "{b} puts {points:.0f} percentage points more of {span}'s attention {part} than {a} "
+        "({before:.0%} → {after:.0%})."
+    ),
+    "less": N_(
+        "{b} puts {points:.0f} percentage points less of {span}'s attention {part} than {a} "
+        "({before:.0%} → {after:.0%})."
+    ),
 }
 SHIFT_DEPTH = {
     "more": N_(

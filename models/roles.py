@@ -182,14 +182,15 @@ def diagnose(
         found.append(Diagnosis("info", DIAG_NEAR.format(
             span=layer_span(lower, start=True), n=lower.size, near=near_low, above=near_above, local=local_low,
         )))
+    low_span, middle_span = layer_span(lower, start=True), layer_span(middle, start=True)
     cls_low = float(parts["to_cls"][lower].mean())
     if cls_low >= thresholds.focus:
-        found.append(Diagnosis("info", DIAG_CLS_LOW.format(span=layer_span(lower, start=True), n=lower.size, share=cls_low)))
+        found.append(Diagnosis("info", DIAG_CLS_LOW.format(span=low_span, n=lower.size, share=cls_low)))
     cls_mid, sep_mid = float(parts["to_cls"][middle].mean()), float(parts["to_sep"][middle].mean())
     if sep_mid >= thresholds.focus:
-        found.append(Diagnosis("info", DIAG_SEP_MID.format(span=layer_span(middle, start=True), n=middle.size, share=sep_mid)))
+        found.append(Diagnosis("info", DIAG_SEP_MID.format(span=middle_span, n=middle.size, share=sep_mid)))
     if cls_mid >= thresholds.focus:
-        found.append(Diagnosis("info", DIAG_CLS_MID.format(span=layer_span(middle, start=True), n=middle.size, share=cls_mid)))
+        found.append(Diagnosis("info", DIAG_CLS_MID.format(span=middle_span, n=middle.size, share=cls_mid)))
     per_layer_out = cls_out.mean(axis=1)
     looking = [int(layer) for layer in upper if per_layer_out[layer] >= thresholds.look_back]
     if looking:
