@@ -3,35 +3,53 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-unit bench browser finetune clean
+.PHONY: run test test-unit bench browser finetune catalogs clean
+
+# Translations (README "日本語 / Japanese"): the .po files are in git, the .mo files are built here.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+BABEL_KEYWORDS := -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
 
 $(VENV)/.installed: requirements.txt scripts/fetch_bertviz_assets.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	bash scripts/fetch_bertviz_assets.sh
+	$(VENV)/bin/pybabel compile --domain messages --directory locale --statistics
 	touch $@
+
+locale/%/LC_MESSAGES/messages.mo: locale/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile --domain messages --input-file $< --output-file $@
+
+# After changing user-facing text: re-extract, merge into every language, then translate
+# the new entries in locale/ja/LC_MESSAGES/messages.po (tests/unit/test_catalogs.py checks).
+catalogs: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract --mapping-file babel.cfg $(BABEL_KEYWORDS) --add-comments TRANSLATORS: \
+	  --add-location file --sort-by-file --project attention-map-analysis --output-file locale/messages.pot .
+	$(VENV)/bin/pybabel update --input-file locale/messages.pot --domain messages --output-dir locale \
+	  --ignore-obsolete --no-fuzzy-matching
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 # Debian's Chromium, for kaleido image export and the browser tests (no browser download),
-# and poppler-utils, whose pdftotext lets the tests read an exported PDF.
-BROWSER_PACKAGES := chromium chromium-driver poppler-utils
+# poppler-utils, whose pdftotext lets the tests read an exported PDF, and fonts-noto-cjk,
+# so Japanese figure text renders in PNG/SVG/PDF exports instead of empty boxes.
+BROWSER_PACKAGES := chromium chromium-driver poppler-utils fonts-noto-cjk
 browser:
-	@{ command -v chromium && command -v pdftotext; } >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v pdftotext && fc-list :lang=ja | grep -q .; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -q && apt-get install -y -q $(BROWSER_PACKAGES)) >/dev/null || echo "could not install $(BROWSER_PACKAGES)"; \
 	  else echo "missing: install the Debian packages $(BROWSER_PACKAGES)"; fi; }
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed $(MO_FILES)
 	$(VENV)/bin/streamlit run app.py
 
-test: $(VENV)/.installed-dev browser
+test: $(VENV)/.installed-dev $(MO_FILES) browser
 	$(PY) -m pytest -q
 
-test-unit: $(VENV)/.installed-dev
+test-unit: $(VENV)/.installed-dev $(MO_FILES)
 	$(PY) -m pytest -q tests/unit
 
 bench: $(VENV)/.installed-dev browser

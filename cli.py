@@ -21,6 +21,9 @@
                             [--format json|table]   (all options: corpus_cli.py)
   python cli.py models
 
+Every command takes --lang ja|en (default from LANG) for its messages and tables; JSON keys
+and role/score identifiers stay English.
+
 A window W means W/2 tokens on each side, as in Longformer: --window 2 allows |i − j| ≤ 1.
 
 Bad input prints one line on stderr and exits with status 2.
@@ -32,7 +35,26 @@ import argparse
 import json
 import sys
 
+from cli_lang import (
+    COLUMN_LAYER,
+    COLUMN_ROLES,
+    ERR_EMPTY_TEXT,
+    ERROR_LINE,
+    HelpFormatter,
+    add_help_option,
+    add_language_option,
+    pad,
+    preparse_language,
+    translate_argparse,
+)
+from i18n import N_, _, reset_language, set_language
+
 EXIT_BAD_INPUT = 2
+
+ERR_NO_FOLDER = N_("cannot write {output}: the folder {folder} does not exist")
+ERR_WRITE = N_("cannot write {output}: {reason}")
+ERR_WORD_LEVEL = N_("--word-level works on inputs up to {limit} tokens; this one has {n}")
+WROTE = N_("wrote {output} ({size} bytes, {kind}, layer {layer}, head {head})")
 
 
 class CliError(Exception):
@@ -40,8 +62,16 @@ class CliError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse with its help and errors in the active language; errors raise CliError."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        add_help_option(self)
+
     def error(self, message: str) -> None:  # one line, status 2, no usage dump
-        raise CliError(message)
+        raise CliError(translate_argparse(message))
 
 
 def window_argument(minimum: int):
@@ -59,53 +89,37 @@ def window_argument(minimum: int):
 
 def build_parser() -> argparse.ArgumentParser:
     from models.registry import DEFAULT_MODEL
-    from models.window import MIN_WINDOW, PATTERN_MIN_WINDOW
+    from models.window import MIN_WINDOW
 
-    parser = Parser(prog="cli.py", description="Attention-map analysis of BERT and Longformer heads.")
+    parser = Parser(prog="cli.py", description=_("Attention-map analysis of BERT and Longformer heads."))
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    analyze = commands.add_parser("analyze", help="analyse one sentence or sentence pair")
-    analyze.add_argument("text", help="the sentence to analyse")
-    analyze.add_argument("--pair", metavar="TEXT_B", help="second sentence of a pair")
-    analyze.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory")
+    analyze = commands.add_parser("analyze", help=_("analyse one sentence or sentence pair"))
+    analyze.add_argument("text", help=_("the sentence to analyse"))
+    analyze.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
+    analyze.add_argument("--model", default=DEFAULT_MODEL, help=_("registry key or local model directory"))
     analyze.add_argument("--window", type=window_argument(MIN_WINDOW),
-                         help="Longformer attention window (even; default 16 for windowed models)")
+                         help=_("Longformer attention window (even; default 16 for windowed models)"))
     analyze.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
-                         help="Longformer global token positions (default: [CLS])")
+                         help=_("Longformer global token positions (default: [CLS])"))
     analyze.add_argument("--exclude-special", action="store_true",
-                         help="leave special tokens' query rows out of the averages")
+                         help=_("leave special tokens' query rows out of the averages"))
     analyze.add_argument("--format", choices=("json", "table"), default="json")
     add_view_options(analyze)
     add_rollout_parser(commands)
-    commands.add_parser("models", help="list the model registry")
+    commands.add_parser("models", help=_("list the model registry"))
     add_plot_parser(commands)
     from compare_cli import add_compare_parser
 
     add_compare_parser(commands)
 
-    from models.sparse import PATTERNS, PatternParams
+    from sparse_cli import add_sparse_parser
 
-    defaults = PatternParams()
-    sparse = commands.add_parser("sparse", help="measure a sparse attention pattern against the real attention")
-    sparse.add_argument("text", help="the sentence to analyse")
-    sparse.add_argument("--pattern", choices=PATTERNS, required=True)
-    sparse.add_argument("--pair", metavar="TEXT_B", help="second sentence of a pair")
-    sparse.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory (dense runs)")
-    sparse.add_argument("--window", type=window_argument(PATTERN_MIN_WINDOW), default=defaults.window,
-                        help="local window W (W/2 each side)")
-    sparse.add_argument("--dilation", type=int, default=defaults.dilation)
-    sparse.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
-                        help="global token positions (default: [CLS])")
-    sparse.add_argument("--block", type=int, default=defaults.block, help="BigBird block size")
-    sparse.add_argument("--random", type=int, default=defaults.random_blocks, help="BigBird random blocks per query block")
-    sparse.add_argument("--buckets", type=int, default=defaults.buckets, help="LSH buckets (even)")
-    sparse.add_argument("--topk", type=int, default=defaults.topk, help="keys kept per query for topk")
-    sparse.add_argument("--seed", type=int, default=defaults.seed)
-    sparse.add_argument("--share", type=float, default=0.9, help="share of the mass for the minimum window")
-    sparse.add_argument("--format", choices=("json", "table"), default="json")
+    add_sparse_parser(commands, window_argument)
 
     from corpus_cli import add_corpus_parser
 
     add_corpus_parser(commands)
+    add_language_option(parser, commands)
     return parser
 
 
@@ -116,23 +130,23 @@ def add_plot_parser(commands) -> None:
     from viz.figures import FIGURE_KINDS
     from viz.layout import DEFAULT_FONT
 
-    plot = commands.add_parser("plot", help="write one of the app's figures as PNG, SVG, PDF or HTML")
-    plot.add_argument("text", help="the sentence to analyse")
-    plot.add_argument("--layer", type=int, default=1, help="1-based layer (as in the app)")
-    plot.add_argument("--head", type=int, default=1, help="1-based head (as in the app)")
-    plot.add_argument("--pair", metavar="TEXT_B", help="second sentence of a pair")
-    plot.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory")
-    plot.add_argument("--window", type=window_argument(MIN_WINDOW), help="Longformer attention window (even)")
+    plot = commands.add_parser("plot", help=_("write one of the app's figures as PNG, SVG, PDF or HTML"))
+    plot.add_argument("text", help=_("the sentence to analyse"))
+    plot.add_argument("--layer", type=int, default=1, help=_("1-based layer (as in the app)"))
+    plot.add_argument("--head", type=int, default=1, help=_("1-based head (as in the app)"))
+    plot.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
+    plot.add_argument("--model", default=DEFAULT_MODEL, help=_("registry key or local model directory"))
+    plot.add_argument("--window", type=window_argument(MIN_WINDOW), help=_("Longformer attention window (even)"))
     plot.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
-                      help="Longformer global token positions (default: [CLS])")
+                      help=_("Longformer global token positions (default: [CLS])"))
     plot.add_argument("--kind", choices=FIGURE_KINDS, default="head",
-                      help="head heatmap, every head of the layer, a score over layers × heads, or the role split")
-    plot.add_argument("--score", choices=SCORE_NAMES, default="cls", help="the score of --kind overview")
-    plot.add_argument("--font-size", type=int, default=DEFAULT_FONT, help="tick label size in px")
-    plot.add_argument("--width", type=int, help="canvas width in px (default: sized to the tokens)")
-    plot.add_argument("--scale", type=float, default=2.0, help="PNG pixel density (default 2)")
+                      help=_("head heatmap, every head of the layer, a score over layers × heads, or the role split"))
+    plot.add_argument("--score", choices=SCORE_NAMES, default="cls", help=_("the score of --kind overview"))
+    plot.add_argument("--font-size", type=int, default=DEFAULT_FONT, help=_("tick label size in px"))
+    plot.add_argument("--width", type=int, help=_("canvas width in px (default: sized to the tokens)"))
+    plot.add_argument("--scale", type=float, default=2.0, help=_("PNG pixel density (default 2)"))
     plot.add_argument("--format", choices=("png", "svg", "pdf", "html"), required=True)
-    plot.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the figure")
+    plot.add_argument("-o", "--output", required=True, metavar="FILE", help=_("where to write the figure"))
     add_view_options(plot)
 
 
@@ -148,10 +162,10 @@ def run_plot(args: argparse.Namespace) -> str:
     from viz.layout import FigureSettings
 
     if not args.text.strip():
-        raise CliError("the text is empty: give a sentence to analyse")
+        raise CliError(ERR_EMPTY_TEXT)
     output = Path(args.output)
     if not output.parent.is_dir():
-        raise CliError(f"cannot write {output}: the folder {output.parent} does not exist")
+        raise CliError(ERR_NO_FOLDER.format(output=output, folder=output.parent))
     try:
         settings = FigureSettings(font_size=args.font_size, width=args.width, scale=args.scale)
         loaded = load_model(args.model, args.window)
@@ -165,16 +179,19 @@ def run_plot(args: argparse.Namespace) -> str:
     try:
         output.write_bytes(data)
     except OSError as error:
-        raise CliError(f"cannot write {output}: {error.strerror}") from None
-    return f"wrote {output} ({len(data):,} bytes, {args.kind}, layer {args.layer}, head {args.head})"
+        raise CliError(ERR_WRITE.format(output=output, reason=error.strerror)) from None
+    return str(WROTE.format(output=output, size=f"{len(data):,}", kind=args.kind, layer=args.layer, head=args.head))
 
 
 def run_models() -> str:
+    from cli_lang import width
     from models.registry import REGISTRY
 
-    width = max(len(key) for key in REGISTRY)
+    key_width = max(len(key) for key in REGISTRY)
+    limits = {key: _("{count} tokens").format(count=spec.max_tokens) for key, spec in REGISTRY.items()}
+    limit_width = max(width(limit) for limit in limits.values())
     return "\n".join(
-        f"{spec.key:<{width}}  {spec.family:<10}  {spec.max_tokens:>5} tokens  {spec.description}"
+        f"{spec.key:<{key_width}}  {spec.family:<10}  {pad(limits[spec.key], limit_width)}  {spec.description}"
         for spec in REGISTRY.values()
     )
 
@@ -184,17 +201,27 @@ TABLE_TOKENS = 64  # the table lists at most this many tokens; JSON has them all
 
 def _token_line(tokens: list[str]) -> str:
     shown = " ".join(tokens[:TABLE_TOKENS])
-    return shown if len(tokens) <= TABLE_TOKENS else f"{shown} … ({len(tokens) - TABLE_TOKENS} more)"
+    if len(tokens) <= TABLE_TOKENS:
+        return shown
+    return _("{tokens} … ({count} more)").format(tokens=shown, count=len(tokens) - TABLE_TOKENS)
+
+
+LEVELS = {"info": N_("info"), "warning": N_("warning")}
+NOTICE = N_("notice: {message}")
 
 
 def format_table(document: dict) -> str:
+    """The analysis as a table: headers and messages in the active language; score and role
+    names stay the JSON's identifiers."""
     model = document["model"]
     lines = [
-        f"model {model['key']} ({model['family']}, {model['layers']} layers × {model['heads']} heads), "
-        f"{document.get('view', 'weight')} view",
-        f"tokens ({len(document['tokens'])}): {_token_line(document['tokens'])}",
+        _("model {key} ({family}, {layers} layers × {heads} heads), {view} view").format(
+            key=model["key"], family=model["family"], layers=model["layers"], heads=model["heads"],
+            view=document.get("view", "weight"),
+        ),
+        _("tokens ({count}): {tokens}").format(count=len(document["tokens"]), tokens=_token_line(document["tokens"])),
         "",
-        f"{'layer':>5} {'cls':>6} {'sep':>6} {'diag':>6} {'entropy':>7} {'cls_out':>7}  roles",
+        f"{pad(COLUMN_LAYER, 5)} {'cls':>6} {'sep':>6} {'diag':>6} {'entropy':>7} {'cls_out':>7}  {COLUMN_ROLES}",
     ]
     scores = document["scores"]
     for entry in document["layers"]:
@@ -206,8 +233,8 @@ def format_table(document: dict) -> str:
             f"{mean['entropy']:>7.3f} {mean['cls_out']:>7.3f}  {roles}"
         )
     lines.append("")
-    lines.extend(f"{d['level']}: {d['message']}" for d in document["diagnosis"])
-    lines.extend(f"notice: {notice}" for notice in document["notices"])
+    lines.extend(f"{LEVELS.get(d['level'], d['level'])}: {d['message']}" for d in document["diagnosis"])
+    lines.extend(_(NOTICE).format(message=notice) for notice in document["notices"])
     return "\n".join(lines)
 
 
@@ -217,7 +244,7 @@ def run_analyze(args: argparse.Namespace) -> str:
     from models.loading import ModelLoadError, load_model
 
     if not args.text.strip():
-        raise CliError("the text is empty: give a sentence to analyse")
+        raise CliError(ERR_EMPTY_TEXT)
     try:
         loaded = load_model(args.model, args.window)
         result = extract(loaded, args.text, args.pair, args.global_positions)
@@ -240,32 +267,32 @@ ROLLOUT_DECIMALS = 6
 
 def add_view_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--view", choices=("weight", "norm"), default="weight",
-                        help="attention weights, or what the heads move: α·‖f(x)‖ (Kobayashi et al. 2020)")
+                        help=_("attention weights, or what the heads move: α·‖f(x)‖ (Kobayashi et al. 2020)"))
     parser.add_argument("--word-level", action="store_true",
-                        help="merge word pieces into words in attention exports and rollout")
+                        help=_("merge word pieces into words in attention exports and rollout"))
 
 
 def add_rollout_parser(commands) -> None:
     from models.registry import DEFAULT_MODEL
     from models.window import MIN_WINDOW
 
-    rollout = commands.add_parser("rollout", help="attention rollout (Abnar & Zuidema 2020) of chosen query tokens")
-    rollout.add_argument("text", help="the sentence to analyse")
-    rollout.add_argument("--pair", metavar="TEXT_B", help="second sentence of a pair")
+    rollout = commands.add_parser("rollout", help=_("attention rollout (Abnar & Zuidema 2020) of chosen query tokens"))
+    rollout.add_argument("text", help=_("the sentence to analyse"))
+    rollout.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
     rollout.add_argument("--query", type=int, nargs="+", metavar="POS",
-                         help="query positions (words with --word-level; default: the [CLS] position)")
-    rollout.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory")
+                         help=_("query positions (words with --word-level; default: the [CLS] position)"))
+    rollout.add_argument("--model", default=DEFAULT_MODEL, help=_("registry key or local model directory"))
     rollout.add_argument("--window", type=window_argument(MIN_WINDOW),
-                         help="Longformer attention window (even; default 16 for windowed models)")
+                         help=_("Longformer attention window (even; default 16 for windowed models)"))
     rollout.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
-                         help="Longformer global token positions (default: [CLS])")
+                         help=_("Longformer global token positions (default: [CLS])"))
     rollout.add_argument("--format", choices=("json", "table"), default="json")
     add_view_options(rollout)
 
 
 def check_word_level(args: argparse.Namespace, result) -> None:
     if args.word_level and result.n_tokens > WORD_LEVEL_LIMIT:
-        raise CliError(f"--word-level works on inputs up to {WORD_LEVEL_LIMIT} tokens; this one has {result.n_tokens}")
+        raise CliError(ERR_WORD_LEVEL.format(limit=WORD_LEVEL_LIMIT, n=result.n_tokens))
 
 
 def run_rollout(args: argparse.Namespace) -> str:
@@ -275,7 +302,7 @@ def run_rollout(args: argparse.Namespace) -> str:
     from models.words import word_rollout
 
     if not args.text.strip():
-        raise CliError("the text is empty: give a sentence to analyse")
+        raise CliError(ERR_EMPTY_TEXT)
     try:
         loaded = load_model(args.model, args.window)
         result = extract(loaded, args.text, args.pair, args.global_positions)
@@ -306,77 +333,23 @@ def run_rollout(args: argparse.Namespace) -> str:
 
 def format_rollout_table(document: dict) -> str:
     tokens = document["tokens"]
-    lines = [f"rollout ({document['view']} view, Abnar & Zuidema 2020) on {document['model']}, {len(tokens)} "
-             f"{'words' if document['word_level'] else 'tokens'}"]
+    heading = _("rollout ({view} view, Abnar & Zuidema 2020) on {model}, {count} words") if document["word_level"] \
+        else _("rollout ({view} view, Abnar & Zuidema 2020) on {model}, {count} tokens")
+    lines = [heading.format(view=document["view"], model=document["model"], count=len(tokens))]
     for query, layers in zip(document["queries"], document["rollout"]):
         lines.append("")
-        lines.append(f"query {query} {tokens[query]!r}: largest sources after each layer")
+        lines.append(_("query {query} {token}: largest sources after each layer").format(
+            query=query, token=repr(tokens[query])))
         for layer, row in enumerate(layers):
             top = sorted(range(len(row)), key=lambda j: -row[j])[:ROLLOUT_TOP]
             lines.append(f"{layer + 1:>5}  " + ", ".join(f"{tokens[j]} {row[j]:.3f}" for j in top))
     return "\n".join(lines)
 
 
-SPARSE_DECIMALS = 6
-
-
 def run_sparse(args: argparse.Namespace) -> str:
-    from models.extract import InputError, extract
-    from models.loading import ModelLoadError, load_model
-    from models.sparse import PatternParams, explore
+    from sparse_cli import run_sparse as sparse
 
-    if not args.text.strip():
-        raise CliError("the text is empty: give a sentence to analyse")
-    if not 0 < args.share <= 1:
-        raise CliError(f"--share must be above 0 and at most 1; got {args.share}")
-    try:
-        result = extract(load_model(args.model), args.text, args.pair)
-    except (ModelLoadError, InputError) as error:
-        raise CliError(str(error)) from None
-    if result.is_banded:
-        raise CliError(f"sparse patterns are measured on N×N attention; this input has {result.n_tokens} tokens (at most 512)")
-    globals_ = tuple(args.global_positions) if args.global_positions else result.cls_positions[:1]
-    params = PatternParams(
-        window=args.window, dilation=args.dilation, global_positions=globals_, block=args.block,
-        random_blocks=args.random, buckets=args.buckets, topk=args.topk, seed=args.seed,
-    )
-    try:
-        report = explore(result.layer_attention, args.pattern, params, args.share, result.queries, result.keys)
-    except ValueError as error:
-        raise CliError(str(error)) from None
-    document = {
-        "pattern": args.pattern,
-        "model": result.model.key,
-        "tokens": list(result.tokens),
-        "params": {
-            "window": params.window, "dilation": params.dilation, "global": list(params.global_positions),
-            "block": params.block, "random": params.random_blocks, "buckets": params.buckets,
-            "topk": params.topk, "seed": params.seed,
-        },
-        "density": round(float(report.density), SPARSE_DECIMALS),
-        "computed": int(report.computed),
-        "total": report.n * report.n,
-        "complexity": report.complexity,
-        "coverage": [[round(float(v), SPARSE_DECIMALS) for v in row] for row in report.coverage],
-        "layer_coverage": [round(float(v), SPARSE_DECIMALS) for v in report.layer_coverage],
-        "topk_same_density": [[round(float(v), SPARSE_DECIMALS) for v in row] for row in report.oracle],
-        "share": args.share,
-        "min_window": [int(w) for w in report.min_window],
-    }
-    if args.format == "json":
-        return json.dumps(document, ensure_ascii=False)
-    lines = [
-        f"pattern {args.pattern} on {result.model.key}, {report.n} tokens",
-        f"density {report.density:.3f} ({report.computed} of {report.n * report.n} scores), {report.complexity}",
-        "",
-        f"{'layer':>5} {'coverage':>9} {'top-k same density':>19} {'min window':>11}",
-    ]
-    for layer, coverage in enumerate(report.layer_coverage):
-        lines.append(
-            f"{layer + 1:>5} {coverage:>9.3f} {report.oracle[layer].mean():>19.3f} {int(report.min_window[layer]):>11}"
-        )
-    lines.append(f"(min window keeps {args.share:.0%} of each layer's attention)")
-    return "\n".join(lines)
+    return sparse(args, CliError)
 
 
 def run_compare(args: argparse.Namespace) -> str:
@@ -392,6 +365,8 @@ def run_corpus(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    token = set_language(preparse_language(argv))  # this call's language: messages, help, tables
     try:
         args = build_parser().parse_args(argv)
         commands = {
@@ -400,8 +375,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         output = commands[args.command](args)
     except CliError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(_(ERROR_LINE).format(message=error), file=sys.stderr)
         return EXIT_BAD_INPUT
+    finally:
+        reset_language(token)
     print(output)
     return 0
 

@@ -9,18 +9,28 @@ from __future__ import annotations
 import argparse
 import json
 
+from cli_lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad
+from i18n import N_, _
+
 TABLE_HEADS = 10
+ERR_TOP = N_("--top must be at least 1; got {top}")
+COLUMN_SIMILARITY = N_("similarity")
+COLUMN_A_LAYER = N_("A layer")
+COLUMN_B_LAYER = N_("B layer")
+HEAD_MEANS = N_("(head means)")
 
 
 def add_compare_parser(commands) -> None:
-    compare = commands.add_parser("compare", help="compare two models' heads on the same input")
-    compare.add_argument("text", help="the sentence to analyse")
-    compare.add_argument("--model-a", required=True, metavar="KEY_OR_PATH", help="model A: registry key or local directory")
-    compare.add_argument("--model-b", required=True, metavar="KEY_OR_PATH", help="model B: registry key or local directory")
-    compare.add_argument("--pair", metavar="TEXT_B", help="second sentence of a pair")
+    compare = commands.add_parser("compare", help=_("compare two models' heads on the same input"))
+    compare.add_argument("text", help=_("the sentence to analyse"))
+    compare.add_argument("--model-a", required=True, metavar="KEY_OR_PATH",
+                         help=_("model A: registry key or local directory"))
+    compare.add_argument("--model-b", required=True, metavar="KEY_OR_PATH",
+                         help=_("model B: registry key or local directory"))
+    compare.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
     compare.add_argument("--exclude-special", action="store_true",
-                         help="leave special tokens' query rows out of the averages")
-    compare.add_argument("--top", type=int, default=10, help="how many changed heads to list (default 10)")
+                         help=_("leave special tokens' query rows out of the averages"))
+    compare.add_argument("--top", type=int, default=10, help=_("how many changed heads to list (default 10)"))
     compare.add_argument("--format", choices=("json", "table"), default="json")
 
 
@@ -31,9 +41,9 @@ def run_compare(args: argparse.Namespace, error: type[Exception]) -> str:
     from models.loading import ModelLoadError, load_model
 
     if not args.text.strip():
-        raise error("the text is empty: give a sentence to analyse")
+        raise error(ERR_EMPTY_TEXT)
     if args.top < 1:
-        raise error(f"--top must be at least 1; got {args.top}")
+        raise error(ERR_TOP.format(top=args.top))
     try:
         loaded_a = load_model(args.model_a)
         loaded_b = loaded_a if args.model_b == args.model_a else load_model(args.model_b)
@@ -51,14 +61,18 @@ def _mean(values: list[float]) -> float:
 
 
 def format_compare_table(document: dict) -> str:
+    """The comparison as a table: headers and messages in the active language; score and role
+    names stay the JSON's identifiers."""
     a, b = document["a"]["model"], document["b"]["model"]
     lines = [
-        f"A: {a['key']} ({a['family']}, {a['layers']} × {a['heads']})   B: {b['key']} ({b['family']}, {b['layers']} × {b['heads']})",
-        f"aligned: {'yes, head by head' if document['aligned'] else 'no, layer by layer'}",
+        f"A: {a['key']} ({a['family']}, {a['layers']} × {a['heads']})   "
+        f"B: {b['key']} ({b['family']}, {b['layers']} × {b['heads']})",
+        _("aligned: yes, head by head") if document["aligned"] else _("aligned: no, layer by layer"),
         "",
     ]
     if document["aligned"]:
-        lines.append(f"{'layer':>5} {'similarity':>10} {'Δcls':>7} {'Δsep':>7} {'Δdiag':>7} {'Δentropy':>8}  (head means)")
+        lines.append(f"{pad(COLUMN_LAYER, 5)} {pad(COLUMN_SIMILARITY, 10)} {'Δcls':>7} {'Δsep':>7} {'Δdiag':>7} "
+                     f"{'Δentropy':>8}  {HEAD_MEANS}")
         diff = document["diff"]
         for layer, similarity in enumerate(document["similarity"]):
             lines.append(
@@ -66,9 +80,9 @@ def format_compare_table(document: dict) -> str:
                 f"{_mean(diff['sep'][layer]):>+7.3f} {_mean(diff['diagonal'][layer]):>+7.3f} "
                 f"{_mean(diff['entropy'][layer]):>+8.3f}"
             )
-        lines += ["", "most changed heads (layer.head similarity: role before → after)"]
+        lines += ["", _("most changed heads (layer.head similarity: role before → after)")]
         if not document["changed"]:
-            lines.append("  (none)")
+            lines.append("  " + _("(none)"))
         for change in document["changed"][:TABLE_HEADS]:
             lines.append(
                 f"  {change['layer']}.{change['head']}  {change['similarity']:.3f}: {change['role_before']} → "
@@ -76,12 +90,13 @@ def format_compare_table(document: dict) -> str:
                 f"sep {change['before']['sep']:.2f} → {change['after']['sep']:.2f})"
             )
     else:
-        lines.append(f"{'A layer':>7} {'B layer':>7} {'A cls':>6} {'B cls':>6} {'A sep':>6} {'B sep':>6}")
+        lines.append(f"{pad(COLUMN_A_LAYER, 7)} {pad(COLUMN_B_LAYER, 7)} "
+                     f"{'A cls':>6} {'B cls':>6} {'A sep':>6} {'B sep':>6}")
         layers = document["layers"]
         for la, lb in layers["matched"]:
             sa, sb = layers["a"][la - 1]["scores"], layers["b"][lb - 1]["scores"]
             lines.append(f"{la:>7} {lb:>7} {sa['cls']:>6.3f} {sb['cls']:>6.3f} {sa['sep']:>6.3f} {sb['sep']:>6.3f}")
     lines.append("")
-    lines += [f"summary: {message}" for message in document["summary"]]
-    lines += [f"notice: {notice}" for notice in document["notices"]]
+    lines += [_("summary: {message}").format(message=message) for message in document["summary"]]
+    lines += [_("notice: {message}").format(message=notice) for notice in document["notices"]]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from i18n import N_, as_text
 from models import scores as S
 from models.view_compare import compare_views
 from models.result import AttentionResult
@@ -26,8 +27,8 @@ from models.sweep import VIEWS, View, sweep
 from models.words import result_words
 
 JSON_DECIMALS = 6
-ERR_VIEW = "Unknown view '{view}': use 'weight' (attention weights) or 'norm' (what the heads move)."
-ERR_NO_NORMS = "This result has no value norms, so only the 'weight' view can be analysed."
+ERR_VIEW = N_("Unknown view '{view}': use 'weight' (attention weights) or 'norm' (what the heads move).")
+ERR_NO_NORMS = N_("This result has no value norms, so only the 'weight' view can be analysed.")
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,7 +194,8 @@ def to_json_dict(result: AttentionResult, analysis: Analysis, word_level: bool =
         "segments": list(result.segment_ids),
         "truncated": result.truncated,
         "typed_markers": list(result.typed_markers),
-        "notices": list(result.notices),
+        "notices": [as_text(notice) for notice in result.notices],
+        "unk_share": round(float(result.unk_share), JSON_DECIMALS),
         "exclude_special": analysis.exclude_special,
         "scores": {name: _rounded(values) for name, values in analysis.scores.items()},
         "partition": {name: _rounded(analysis.partition[..., k]) for k, name in enumerate(S.PART_NAMES)},
@@ -211,7 +213,7 @@ def to_json_dict(result: AttentionResult, analysis: Analysis, word_level: bool =
             for layer in range(analysis.roles.shape[0])
         ],
         "summary_layers": [layer + 1 for layer in analysis.summary_layers],
-        "diagnosis": [{"level": d.level, "message": d.message} for d in analysis.diagnosis],
+        "diagnosis": [{"level": d.level, "message": as_text(d.message)} for d in analysis.diagnosis],
         "value_norms": _rounded(result.value_norms) if result.value_norms is not None else None,
     }
     if result.global_value_norms is not None:

@@ -30,18 +30,20 @@ from typing import Iterator, Literal
 
 import numpy as np
 
+from i18n import N_
+
 RunType = Literal["block_sparse", "original_full"]
 RAND_METHODS = ("_bigbird_block_rand_mask_with_head", "_bigbird_block_rand_mask")
 CAPTURE_HOOK = "output_capturing_hook"  # transformers.utils.output_capturing's forward hook
 
-NOTICE_REBUILT = (
+NOTICE_REBUILT = N_(
     "BigBird ran block-sparse attention (blocks of {block} tokens, {random} random blocks; the input "
     "was padded to {padded} tokens). The attention transformers returns leaves weight out: outside "
     "the two global blocks its rows sum to {low:.2f}–{high:.2f}, because in eval mode every random "
     "block is block 0 and each copy of a key is written once. The copies were added back, so "
     "every row sums to 1."
 )
-NOTICE_FULL = (
+NOTICE_FULL = N_(
     "This input has {n} tokens, too few for BigBird's block-sparse attention (it needs more than "
     "{minimum}), so it ran full attention, as transformers does."
 )

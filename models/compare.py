@@ -16,6 +16,7 @@ from typing import Mapping
 
 import numpy as np
 
+from i18n import N_, as_text, lazy_ngettext
 from models.analysis import Analysis, analyze
 from models.banded import block
 from models.compare_layers import (
@@ -33,16 +34,20 @@ from models.scores import PART_NAMES
 TOP_HEADS = 10
 JSON_DECIMALS = 6
 
-NOTICE_TOKENS = (
+NOTICE_TOKENS = N_(
     "The two tokenizers split this input differently ({n_a} and {n_b} tokens), so heads cannot "
     "be paired: the models are compared layer by layer at matching depth, and word by word."
 )
-NOTICE_SHAPE = (
+NOTICE_SHAPE = N_(
     "The models have different shapes ({layers_a} × {heads_a} and {layers_b} × {heads_b} layers × "
     "heads), so heads cannot be paired: the models are compared layer by layer at matching depth."
 )
-NOTICE_UNALIGNED = "Could not align {count} token(s) of {name} with a word of the other model: {tokens}."
-NOTICE_EXCLUDE = "The two analyses differ in exclude_special; compare analyses made the same way."
+NOTICE_UNALIGNED = lazy_ngettext(
+    "Could not align {count} token of {name} with a word of the other model: {tokens}.",
+    "Could not align {count} tokens of {name} with a word of the other model: {tokens}.",
+    count="count",
+)
+NOTICE_EXCLUDE = N_("The two analyses differ in exclude_special; compare analyses made the same way.")
 
 
 @dataclass(frozen=True)
@@ -277,6 +282,6 @@ def to_json_dict(comparison: Comparison) -> dict:
             "unaligned_a": list(c.words.unaligned_a),
             "unaligned_b": list(c.words.unaligned_b),
         },
-        "summary": list(c.summary),
-        "notices": list(c.notices),
+        "summary": [as_text(message) for message in c.summary],
+        "notices": [as_text(notice) for notice in c.notices],
     }

@@ -11,30 +11,58 @@ from pathlib import Path
 
 import numpy as np
 
-from models.roles import ROLE_LABELS, ROLES, layer_bands
+from i18n import N_, lazy_ngettext
+from models.roles import ROLE_LABELS, ROLES, layer_bands, layer_span
 from models.scores import PART_NAMES
 
 SHIFT_MIN = 0.05
 ROLE_GAIN_MIN = 2
 UNCHANGED = 1e-6
 MAX_SHIFTS = 2
-PART_WORDS = {"to_cls": "on [CLS]", "to_sep": "on [SEP]", "near_diagonal": "on the token itself and its neighbours"}
+PART_WORDS = {
+    "to_cls": N_("on [CLS]"),
+    "to_sep": N_("on [SEP]"),
+    "near_diagonal": N_("on the token itself and its neighbours"),
+}
 
-SAME = "{b} attends exactly like {a} on this input: every head's similarity is 1 and no score moved."
-SIMILARITY = "Mean head similarity {mean:.3f} (1 = the same map); least similar: layer {layer}, head {head} ({low:.3f})."
-UNCHANGED_LAYERS = "{span} {verb} unchanged (every head's similarity is 1); the change starts in layer {first}."
-SHIFT = "{b} puts {points:.0f} percentage points {direction} of {span}'s attention {part} than {a} ({before:.0%} → {after:.0%})."
-SHIFT_DEPTH = (
-    "At matching depth, {b}'s layers put {points:.0f} percentage points {direction} of their attention {part} "
-    "than {a}'s {span} ({before:.0%} → {after:.0%})."
+# {a}, {b}: the two models' names; {span}: a layer span ("layers 1–2"); {part}: one of PART_WORDS.
+SAME = N_("{b} attends exactly like {a} on this input: every head's similarity is 1 and no score moved.")
+SIMILARITY = N_(
+    "Mean head similarity {mean:.3f} (1 = the same map); least similar: layer {layer}, head {head} ({low:.3f})."
 )
-ROLE_GAIN = "{count_b} of {heads} heads in layer {layer} are now {role} heads in {b} (were {count_a} in {a})."
-WORDS = (
+UNCHANGED_LAYERS = lazy_ngettext(
+    "{span} is unchanged (every head's similarity is 1); the change starts in layer {first}.",
+    "{span} are unchanged (every head's similarity is 1); the change starts in layer {first}.",
+)
+SHIFT = {
+    "more": N_(
+        "{b} puts {points:.0f} percentage points more of {span}'s attention {part} than {a} "
+        "({before:.0%} → {after:.0%})."
+    ),
+    "less": N_(
+        "{b} puts {points:.0f} percentage points less of {span}'s attention {part} than {a} "
+        "({before:.0%} → {after:.0%})."
+    ),
+}
+SHIFT_DEPTH = {
+    "more": N_(
+        "At matching depth, {b}'s layers put {points:.0f} percentage points more of their attention {part} "
+        "than {a}'s {span} ({before:.0%} → {after:.0%})."
+    ),
+    "less": N_(
+        "At matching depth, {b}'s layers put {points:.0f} percentage points less of their attention {part} "
+        "than {a}'s {span} ({before:.0%} → {after:.0%})."
+    ),
+}
+ROLE_GAIN = N_("{count_b} of {heads} heads in layer {layer} are now {role} heads in {b} (were {count_a} in {a}).")
+WORDS = N_(
     "Word-level attention at matching depth: mean similarity {mean:.3f}; lowest {low:.3f} ({a} layer {la} "
     "against {b} layer {lb})."
 )
-WARNING_NEW = "{b}'s diagnosis warns, {a}'s does not: {message}"
-WARNING_GONE = "{a}'s diagnosis warns, {b}'s no longer does: {message}"
+WARNING_NEW = N_("{b}'s diagnosis warns, {a}'s does not: {message}")
+WARNING_GONE = N_("{a}'s diagnosis warns, {b}'s no longer does: {message}")
+MODEL_A = N_("model A ({name})")
+MODEL_B = N_("model B ({name})")
 
 
 def _label(result) -> str:
@@ -42,12 +70,7 @@ def _label(result) -> str:
     return Path(key).name if Path(key).is_absolute() else key
 
 
-def _span(layers) -> str:
-    first, last = int(layers[0]) + 1, int(layers[-1]) + 1
-    return f"layer {first}" if first == last else f"layers {first}–{last}"
-
-
-def _shift_messages(partition_a, partition_b_at_a, a: str, b: str, template: str) -> list[str]:
+def _shift_messages(partition_a, partition_b_at_a, a: str, b: str, templates: dict) -> list[str]:
     """The largest band-level shifts of to-CLS / to-SEP / near-diagonal mass (A's layer bands)."""
     found = []
     for layers in layer_bands(partition_a.shape[0]).values():
@@ -61,9 +84,8 @@ def _shift_messages(partition_a, partition_b_at_a, a: str, b: str, template: str
                 found.append((abs(after - before), layers, part, before, after))
     found.sort(key=lambda item: -item[0])
     return [
-        template.format(
-            a=a, b=b, points=100 * size, direction="more" if after > before else "less",
-            span=_span(layers), part=PART_WORDS[part], before=before, after=after,
+        templates["more" if after > before else "less"].format(
+            a=a, b=b, points=100 * size, span=layer_span(layers), part=PART_WORDS[part], before=before, after=after,
         )
         for size, layers, part, before, after in found[:MAX_SHIFTS]
     ]
@@ -89,8 +111,8 @@ def _unchanged_prefix(similarity) -> list[str]:
     if same.all() or not same[0]:
         return []
     first_changed = int(np.argmin(same))
-    span = _span(np.arange(first_changed))
-    return [UNCHANGED_LAYERS.format(span=span.capitalize(), verb="is" if first_changed == 1 else "are", first=first_changed + 1)]
+    span = layer_span(np.arange(first_changed), start=True)
+    return [UNCHANGED_LAYERS.format(span=span, n=first_changed, first=first_changed + 1)]
 
 
 def _warnings(analysis_a, analysis_b, a: str, b: str) -> list[str]:
@@ -105,7 +127,7 @@ def summarise(result_a, result_b, analysis_a, analysis_b, similarity, layers, wo
     """Messages, most telling first.  `similarity` [L, H] when heads are paired, else None."""
     a, b = _label(result_a), _label(result_b)
     if a == b:
-        a, b = f"model A ({a})", f"model B ({b})"
+        a, b = MODEL_A.format(name=a), MODEL_B.format(name=b)
     messages: list[str] = []
     if similarity is not None:
         moved = max(float(np.abs(analysis_b.partition - analysis_a.partition).max()), 0.0)

@@ -13,13 +13,51 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.roles import Diagnosis, RoleThresholds, layer_bands
-from models.roles import _span as layer_span  # "layer 3" / "layers 2–5", shared with diagnose()
+from i18n import N_, lazy_ngettext
+from models.roles import Diagnosis, RoleThresholds, layer_bands, layer_span
 from models.scores import PART_NAMES
 
 FEW_SENTENCES = 30  # below this, say that the intervals are wide
 STABLE_SHARE = 0.9  # a head whose main role holds in this share of sentences is "stable"
 LOCAL_HEADS = 0.25  # share of local heads in the lower layers that tells the neighbour story
+
+OVER = lazy_ngettext("over {n:,} sentence", "over {n:,} sentences", count="n")
+NOT_SETTLED = N_(" Not settled: the 95% interval reaches below the threshold of {threshold:.2f}.")
+C_CLOGGED = N_(
+    "{share:.0%} of heads (± {ci:.1%}, {over}) put most of their attention on [CLS]/[SEP]. Words barely "
+    "exchange information, which can point to over-fitting or too little variety in the training input; "
+    "when fine-tuning, freezing or re-initialising some layers can help.{settled}"
+)
+C_SHALLOW = N_("The model has fewer than three layers, so there is no layer story to tell.")
+C_NEIGHBOURS = N_(
+    "{span} look at themselves and their neighbours: {value} of attention within one token {over}, and "
+    "{local:.0%} of their heads are local on average. Word-level, syntax-like processing, as expected low "
+    "in the stack."
+)
+C_FOCUS = N_("{label} focus in {span}: {value} of attention {over}; {meaning}. This is normal.{settled}")
+M_GATHER = N_("the sentence starts to be gathered into one place")
+M_BOUNDARIES = N_("they mark sentence boundaries, which matters most for pairs")
+M_POOL = N_("the middle of the stack pools the sentence's information")
+C_LOOK_BACK = N_(
+    "In {span}, [CLS] spends {value} of its own attention on the words {over}: it looks back over the "
+    "sentence, getting ready to summarise it.{settled}"
+)
+C_STABLE = N_(
+    "{stable} of {heads} heads keep the same role in at least {share:.0%} of the sentences; the others change "
+    "role with the sentence (see each head's role shares)."
+)
+C_FEW = lazy_ngettext(
+    "Only {n} sentence: the intervals are wide. Analyse at least {enough} for a firm reading.",
+    "Only {n} sentences: the intervals are wide. Analyse at least {enough} for a firm reading.",
+    count="n",
+)
+C_SUMMARY = N_(
+    "Best [CLS] sentence-summary candidates (their [CLS] spreads the most attention evenly over the words): "
+    "{candidates}.{close}"
+)
+SUMMARY_LAYER = N_("layer {layer} ({value})")
+SUMMARY_THEN = N_("{first}, then {second}")
+SUMMARY_CLOSE = N_(" Their intervals overlap, so the corpus does not tell them apart.")
 
 
 @dataclass(frozen=True)
@@ -53,13 +91,13 @@ def _pm(mean: float, ci: float) -> str:
     return f"{mean:.2f} ± {ci:.2f}" if ci >= 0.005 else f"{mean:.3f} ± {ci:.3f}"
 
 
-def _over(n: int) -> str:
-    return f"over {n:,} sentence{'s' if n != 1 else ''}"
+def _over(n: int):
+    return OVER.format(n=n)
 
 
-def _settled(mean: float, ci: float, threshold: float) -> str:
+def _settled(mean: float, ci: float, threshold: float):
     if np.isfinite(ci) and mean - ci < threshold:
-        return f" Not settled: the 95% interval reaches below the threshold of {threshold:.2f}."
+        return NOT_SETTLED.format(threshold=threshold)
     return ""
 
 
@@ -69,14 +107,11 @@ def corpus_diagnosis(evidence: CorpusEvidence, thresholds: RoleThresholds = Role
     part = {name: k for k, name in enumerate(PART_NAMES)}
     share, share_ci = evidence.special_share, evidence.special_share_ci
     if share >= thresholds.clog_share:
-        found.append(Diagnosis("warning", (
-            f"{share:.0%} of heads (± {share_ci:.1%}, {_over(n)}) put most of their attention on [CLS]/[SEP]. "
-            "Words barely exchange information, which can point to over-fitting or too little variety "
-            "in the training input; when fine-tuning, freezing or re-initialising some layers can help."
-            + _settled(share, share_ci, thresholds.clog_share))))
+        found.append(Diagnosis("warning", C_CLOGGED.format(
+            share=share, ci=share_ci, over=_over(n), settled=_settled(share, share_ci, thresholds.clog_share))))
     layers = evidence.layer_cls_out.shape[0]
     if layers < 3:
-        found.append(Diagnosis("info", "The model has fewer than three layers, so there is no layer story to tell."))
+        found.append(Diagnosis("info", C_SHALLOW))
         return tuple(found)
     bands = layer_bands(layers)
     lower, middle, upper = (bands[name] for name in ("lower", "middle", "upper"))
@@ -87,37 +122,30 @@ def corpus_diagnosis(evidence: CorpusEvidence, thresholds: RoleThresholds = Role
     near, near_ci = band(0, "near_diagonal")
     local = float(evidence.band_local[0])
     if local >= LOCAL_HEADS or near >= thresholds.neighbours:
-        found.append(Diagnosis("info", (
-            f"{layer_span(lower).capitalize()} look at themselves and their neighbours: {_pm(near, near_ci)} of "
-            f"attention within one token {_over(n)}, and {local:.0%} of their heads are local on average. "
-            "Word-level, syntax-like processing, as expected low in the stack.")))
+        found.append(Diagnosis("info", C_NEIGHBOURS.format(
+            span=layer_span(lower, start=True), value=_pm(near, near_ci), over=_over(n), local=local)))
     for index, span, name, label, meaning in (
-        (0, lower, "to_cls", "[CLS]", "the sentence starts to be gathered into one place"),
-        (1, middle, "to_sep", "[SEP]", "they mark sentence boundaries, which matters most for pairs"),
-        (1, middle, "to_cls", "[CLS]", "the middle of the stack pools the sentence's information"),
+        (0, lower, "to_cls", "[CLS]", M_GATHER),
+        (1, middle, "to_sep", "[SEP]", M_BOUNDARIES),
+        (1, middle, "to_cls", "[CLS]", M_POOL),
     ):
         mean, ci = band(index, name)
         if mean >= thresholds.focus:
-            found.append(Diagnosis("info", (
-                f"{label} focus in {layer_span(span)}: {_pm(mean, ci)} of attention {_over(n)}; {meaning}. "
-                "This is normal." + _settled(mean, ci, thresholds.focus))))
+            found.append(Diagnosis("info", C_FOCUS.format(
+                label=label, span=layer_span(span), value=_pm(mean, ci), over=_over(n), meaning=meaning,
+                settled=_settled(mean, ci, thresholds.focus))))
     looking = [int(layer) for layer in upper if evidence.layer_cls_out[layer] >= thresholds.look_back]
     if looking:
         mean = float(evidence.layer_cls_out[looking].mean())
         ci = float(evidence.layer_cls_out_ci[looking].max())
-        found.append(Diagnosis("info", (
-            f"In {layer_span(np.array(looking))}, [CLS] spends {_pm(mean, ci)} of its own attention on the words "
-            f"{_over(n)}: it looks back over the sentence, getting ready to summarise it."
-            + _settled(mean, ci, thresholds.look_back))))
+        found.append(Diagnosis("info", C_LOOK_BACK.format(
+            span=layer_span(np.array(looking)), value=_pm(mean, ci), over=_over(n),
+            settled=_settled(mean, ci, thresholds.look_back))))
     found.extend(_summary(evidence))
     stable = int((evidence.main_share >= STABLE_SHARE).sum())
-    found.append(Diagnosis("info", (
-        f"{stable} of {evidence.main_share.size} heads keep the same role in at least {STABLE_SHARE:.0%} of the "
-        "sentences; the others change role with the sentence (see each head's role shares).")))
+    found.append(Diagnosis("info", C_STABLE.format(stable=stable, heads=evidence.main_share.size, share=STABLE_SHARE)))
     if n < FEW_SENTENCES:
-        found.append(Diagnosis("info", (
-            f"Only {n} sentence{'s' if n != 1 else ''}: the intervals are wide. Analyse at least "
-            f"{FEW_SENTENCES} for a firm reading.")))
+        found.append(Diagnosis("info", C_FEW.format(n=n, enough=FEW_SENTENCES)))
     return tuple(found)
 
 
@@ -125,15 +153,14 @@ def _summary(evidence: CorpusEvidence) -> list[Diagnosis]:
     order = [int(k) for k in np.argsort(-evidence.layer_summary, kind="stable") if evidence.layer_summary[k] > 0][:2]
     if not order:
         return []
-    text = ", then ".join(
-        f"layer {k + 1} ({_pm(float(evidence.layer_summary[k]), float(evidence.layer_summary_ci[k]))})" for k in order)
+    named = [SUMMARY_LAYER.format(layer=k + 1, value=_pm(float(evidence.layer_summary[k]),
+                                                         float(evidence.layer_summary_ci[k]))) for k in order]
+    text = named[0] if len(named) == 1 else SUMMARY_THEN.format(first=named[0], second=named[1])
     close = ""
     if len(order) == 2:
         first, second = order
         if evidence.layer_summary[first] - evidence.layer_summary_ci[first] <= (
             evidence.layer_summary[second] + evidence.layer_summary_ci[second]
         ):
-            close = " Their intervals overlap, so the corpus does not tell them apart."
-    return [Diagnosis("info", (
-        "Best [CLS] sentence-summary candidates (their [CLS] spreads the most attention evenly over the "
-        f"words): {text}.{close}"))]
+            close = SUMMARY_CLOSE
+    return [Diagnosis("info", C_SUMMARY.format(candidates=text, close=close))]

@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from i18n import N_
 from models.analysis import Analysis, analyze
 from models.banded import block
 from models.extract import extract
@@ -21,7 +22,7 @@ from models.result import AttentionResult
 
 SWEEP_WINDOWS = (4, 8, 16, 32, 64)
 SWEEP_SCORES = ("cls", "sep", "diagonal", "entropy")
-ERR_TOKENS = "The dense and windowed runs tokenised the text differently."
+ERR_TOKENS = N_("The dense and windowed runs tokenised the text differently.")
 
 
 @dataclass(frozen=True)

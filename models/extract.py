@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models import bigbird, capture
+from i18n import N_, format_list
+from models import bigbird, capture, vocab_check
+from models.alignment import layout
 from models.banded import BandedLayer
 from models.families import QUERY_KEY_SUFFIXES, family_info, forward_inputs  # noqa: F401  (suffixes re-exported)
 from models.loading import LoadedModel
@@ -20,24 +22,24 @@ from models.result import AttentionResult, ModelInfo
 CHARS_PER_TOKEN_CAP = 40  # text beyond max_tokens * this is cut before tokenising
 DENSE_LIMIT = 512  # Longformer inputs longer than this stay banded (no [H, N, N] per layer)
 
-ERR_EMPTY = "The text is empty. Type or paste a sentence to analyse."
-ERR_NO_TOKENS = "The text produced no tokens the model can read. Try ordinary words."
-ERR_NOT_TEXT = "The input must be text; got {kind}."
-ERR_GLOBAL = (
+ERR_EMPTY = N_("The text is empty. Type or paste a sentence to analyse.")
+ERR_NO_TOKENS = N_("The text produced no tokens the model can read. Try ordinary words.")
+ERR_NOT_TEXT = N_("The input must be text; got {kind}.")
+ERR_GLOBAL = N_(
     "Global token position {position} is out of range: this input has {n} tokens "
     "(positions 0 to {last})."
 )
-ERR_GLOBAL_DENSE = "Global tokens only apply to Longformer models; '{key}' attends densely."
+ERR_GLOBAL_DENSE = N_("Global tokens only apply to Longformer models; '{key}' attends densely.")
 
-NOTICE_TRUNCATED = (
+NOTICE_TRUNCATED = N_(
     "The input is longer than the model's limit of {limit} tokens, so it was cut "
     "to the first {limit}; about {dropped} tokens were left out."
 )
-NOTICE_MARKERS = (
+NOTICE_MARKERS = N_(
     "Recognised the typed {markers} and used the model's own special tokens instead, "
     "so they are not doubled."
 )
-NOTICE_PAIR_SPLIT = "The typed {sep} in the middle splits the text into a sentence pair."
+NOTICE_PAIR_SPLIT = N_("The typed {sep} in the middle splits the text into a sentence pair.")
 
 
 class InputError(ValueError):
@@ -147,17 +149,23 @@ def extract(
         keep_banded = is_longformer and (n > DENSE_LIMIT if banded is None else banded)
         run = _run(loaded, encoding, global_positions, keep_banded)
         tokens = tuple(tokenizer.convert_ids_to_tokens(ids.tolist()))
-        sequence_ids = encoding.sequence_ids(0)
-        word_ids = tuple(encoding.word_ids(0))
+        token_layout = layout(tokenizer, encoding, special_mask, (first, second))
+        sequence_ids, word_ids = token_layout.sequence_ids, token_layout.word_ids
 
     truncated = chars_cut or full_length > limit
-    spans = _spans(encoding["offset_mapping"][0].tolist(), sequence_ids, special_mask, prepared)
+    spans = _spans(token_layout.offsets, sequence_ids, special_mask, prepared)
+    vocabulary = vocab_check.check_vocabulary(
+        tokens, special_mask, token_layout.offsets, sequence_ids, (first, second or ""), tokenizer.unk_token
+    )
     notices = []
+    unreadable = vocab_check.notice(vocabulary, loaded.name, f"{first} {second or ''}")
+    if unreadable:
+        notices.append(unreadable)
     if truncated:
         dropped = max(full_length - n, 0)
         notices.append(NOTICE_TRUNCATED.format(limit=limit, dropped=dropped if not chars_cut else f"{dropped}+"))
     if prepared.markers:
-        notices.append(NOTICE_MARKERS.format(markers=" and ".join(prepared.markers)))
+        notices.append(NOTICE_MARKERS.format(markers=format_list(prepared.markers)))
     if prepared.split_at_typed_sep:
         notices.append(NOTICE_PAIR_SPLIT.format(sep=tokenizer.sep_token))
     if run.pattern.block_sparse is not None:
@@ -191,6 +199,7 @@ def extract(
         value_norms=run.value_norms,
         global_value_norms=run.global_value_norms,
         pattern=run.pattern,
+        unk_share=vocabulary.unk_share,
     )
 
 
@@ -221,6 +230,9 @@ def _cut(text: str, text_b: str | None, tokenizer, limit: int) -> tuple[Prepared
 
 
 def _encode(tokenizer, first: str, second: str | None, limit: int):
+    """The encoding of one input.  A Python tokenizer (BertJapaneseTokenizer) gives no offsets
+    (models/alignment.py rebuilds them) and only gives token types when asked."""
+    fast = getattr(tokenizer, "is_fast", False)
     return tokenizer(
         first,
         second,
@@ -228,7 +240,8 @@ def _encode(tokenizer, first: str, second: str | None, limit: int):
         max_length=limit,
         split_special_tokens=True,
         return_special_tokens_mask=True,
-        return_offsets_mapping=True,
+        return_offsets_mapping=fast,
+        return_token_type_ids=None if fast else True,
         return_tensors="pt",
     )
 

@@ -26,6 +26,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from i18n import N_
 from models.registry import Family
 
 AttentionForm = Literal["dense", "local_global", "block_sparse", "banded"]
@@ -35,12 +36,12 @@ DENSE_TOKEN_CAP = 1024  # a longer input's N×N attention per layer and head get
 QK_POSITIONS = "its attention scores add position terms to q·k, so q and k alone do not give them"
 QK_ROTARY = "its queries and keys get rotary positions inside the attention, after the projection"
 
-ERR_FAMILY = (
+ERR_FAMILY = N_(
     "Model type '{model_type}' is not supported; supported families are {families}."
 )
-ERR_NO_ATTENTION = "Model type '{model_type}' cannot show attention: {reason}"
+ERR_NO_ATTENTION = N_("Model type '{model_type}' cannot show attention: {reason}")
 NO_ATTENTION: dict[str, str] = {  # model types known to have no attention weights to return
-    "fnet": "FNet mixes tokens with a Fourier transform and has no attention weights.",
+    "fnet": N_("FNet mixes tokens with a Fourier transform and has no attention weights."),
 }
 
 

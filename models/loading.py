@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
+from i18n import N_, message_of
 from models.families import MODEL_TYPES, family_of, max_tokens_of  # noqa: F401  (MODEL_TYPES re-exported)
 from models.longformer_convert import bert_to_longformer
 from models.registry import REGISTRY, Family, ModelSpec, find_spec, windowed_twin
@@ -28,32 +29,37 @@ hf_logging.disable_progress_bar()
 LOAD_KWARGS = dict(attn_implementation="eager", use_safetensors=True, trust_remote_code=False)
 HUB_PROBE_SECONDS = 3.0
 
-ERR_UNKNOWN = (
+ERR_UNKNOWN = N_(
     "Unknown model '{name}'. Use one of: {keys}, or the path of a local directory "
     "holding config.json, a tokenizer and *.safetensors weights."
 )
-ERR_OFFLINE = (
+ERR_OFFLINE = N_(
     "Cannot load '{name}': the Hugging Face Hub is not reachable from this machine and the "
     "model is not in the local cache. Connect to the internet once (it is cached afterwards), "
     "or pass a local model directory. The embedded 'minilm' model always works offline."
 )
-ERR_LOCAL = "Cannot load the model in '{path}': {problem}"
-ERR_NO_WINDOW = "'{name}' is a {family} model and takes no attention window; leave the window out."
-PROBLEM_CORRUPT = (
+ERR_LOCAL = N_("Cannot load the model in '{path}': {problem}")
+ERR_NO_WINDOW = N_("'{name}' is a {family} model and takes no attention window; leave the window out.")
+PROBLEM_CORRUPT = N_(
     "the weights file is corrupt or incomplete ({detail}). A half-finished copy or download "
     "is the usual cause: copy the model folder again."
 )
-PROBLEM_SHAPES = (
+PROBLEM_SHAPES = N_(
     "config.json does not match the weights (their tensor shapes differ). Use the config.json "
     "that was saved with these weights."
 )
-PROBLEM_MISSING = (
+PROBLEM_MISSING = N_(
     "config.json does not match the weights: {count} weights the config asks for are missing "
     "from the safetensors file (for example '{example}'). Use the config.json that was saved "
     "with these weights."
 )
-PROBLEM_TOKENIZER = "its tokenizer could not be loaded ({detail}). The folder needs tokenizer.json or vocab.txt with their configs."
+PROBLEM_TOKENIZER = N_("its tokenizer could not be loaded ({detail}). The folder needs tokenizer.json or vocab.txt with their configs.")
 PROBLEM_OTHER = "{detail}"
+PROBLEM_NO_CONFIG = N_("there is no config.json.")
+PROBLEM_NO_WEIGHTS = N_("there are no *.safetensors weights (only safetensors are loaded).")
+PROBLEM_CONFIG = N_("unreadable config.json ({detail}).")
+DESCRIPTION_LOCAL = N_("Local {model_type} model from {path}.")
+DESCRIPTION_WINDOWED = N_("{name}'s weights under Longformer attention (window {window}).")
 IGNORED_MISSING = ("pooler.", "embeddings.position_ids")  # never used for attention
 
 
@@ -128,7 +134,7 @@ def load_model(
     try:
         name, window = resolve(name, window)
     except WindowError as error:
-        raise ModelLoadError(str(error)) from None
+        raise ModelLoadError(message_of(error)) from None
     spec = find_spec(name)
     if window is not None:
         dense_name = spec.windowed_from if spec is not None and spec.windowed else name
@@ -157,7 +163,7 @@ def with_window(dense: LoadedModel, window: int, twin: ModelSpec | None = None) 
         source=dense.spec.source,
         family="longformer",
         max_tokens=dense.spec.max_tokens,
-        description=f"{dense.name}'s weights under Longformer attention (window {window}).",
+        description=DESCRIPTION_WINDOWED.format(name=dense.name, window=window),
         windowed_from=dense.name,
     )
     return LoadedModel(spec.key, spec, bert_to_longformer(dense.model, window), dense.tokenizer, window, dense.lock)
@@ -238,20 +244,20 @@ def _own_window(model: PreTrainedModel) -> int | None:
 
 def _load_local(path: Path) -> LoadedModel:
     if not (path / "config.json").is_file():
-        raise ModelLoadError(ERR_LOCAL.format(path=path, problem="there is no config.json."))
+        raise ModelLoadError(ERR_LOCAL.format(path=path, problem=PROBLEM_NO_CONFIG))
     if not any(path.glob("*.safetensors")):
         raise ModelLoadError(
-            ERR_LOCAL.format(path=path, problem="there are no *.safetensors weights (only safetensors are loaded).")
+            ERR_LOCAL.format(path=path, problem=PROBLEM_NO_WEIGHTS)
         )
     try:
         config = AutoConfig.from_pretrained(str(path))
     except Exception as error:  # malformed JSON, unknown model_type, bad values
-        problem = f"unreadable config.json ({_first_line(error)})."
+        problem = PROBLEM_CONFIG.format(detail=_first_line(error))
         raise ModelLoadError(ERR_LOCAL.format(path=path, problem=problem)) from None
     try:
         family = family_of(config.model_type)
     except ValueError as error:
-        raise ModelLoadError(str(error)) from None
+        raise ModelLoadError(message_of(error)) from None
     model, tokenizer = _from_pretrained(str(path))
     positions = getattr(config, "max_position_embeddings", 512)
     max_tokens = max_tokens_of(family, positions, tokenizer.model_max_length)
@@ -260,6 +266,6 @@ def _load_local(path: Path) -> LoadedModel:
         source="local",
         family=family,
         max_tokens=max_tokens,
-        description=f"Local {config.model_type} model from {path}.",
+        description=DESCRIPTION_LOCAL.format(model_type=config.model_type, path=path),
     )
     return LoadedModel(str(path), spec, model, tokenizer, _own_window(model))

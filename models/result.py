@@ -50,7 +50,8 @@ class AttentionResult:
                         projections (None for banded results, and for families whose scores
                         are not q·k alone: models.families.FamilyInfo.query_key_note)
       word_ids          [N] the tokenizer's word index of each token within its segment
-                        (None for special tokens); a word is (segment_ids[i], word_ids[i])
+                        (None for special tokens); a word is (segment_ids[i], word_ids[i]);
+                        for BertJapaneseTokenizer the MeCab words (models/alignment.py)
       value_norms       [L, H, N] float32, read-only: ‖f_h(x_j)‖ = ‖(x_j W_V^h + b_V^h) W_O^h‖,
                         the size of what head h moves from token j (Kobayashi et al. 2020);
                         None when the model's family has no capture entry (models.norms)
@@ -58,6 +59,8 @@ class AttentionResult:
                         `value_global`, which the global tokens' own rows use; None otherwise
       pattern           the model's own attention pattern on this input: per-layer windows,
                         BigBird's block-sparse note (models.own_pattern.OwnPattern)
+      unk_share         share of the content (non-special) tokens that are the tokenizer's
+                        unknown token ([UNK]); a notice says so from 20% on (models/vocab_check.py)
     """
 
     text: str
@@ -80,6 +83,7 @@ class AttentionResult:
     value_norms: np.ndarray | None = None  # [L, H, N]
     global_value_norms: np.ndarray | None = None  # [L, H, N]
     pattern: OwnPattern | None = None
+    unk_share: float = 0.0
 
     @property
     def n_tokens(self) -> int:

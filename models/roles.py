@@ -15,19 +15,73 @@ from typing import Literal, Mapping, get_args
 
 import numpy as np
 
+from i18n import N_, LazyText, format_list, lazy_ngettext
 from models.scores import PART_NAMES
 
 Role = Literal["local", "cls", "sep", "punct", "broad", "mixed"]
 ROLES: tuple[Role, ...] = get_args(Role)
 ROLE_LABELS: dict[Role, str] = {
-    "local": "local / diagonal",
-    "cls": "[CLS] aggregation",
-    "sep": "[SEP] boundary",
-    "punct": "punctuation",
-    "broad": "broad",
-    "mixed": "mixed",
+    "local": N_("local / diagonal"),
+    "cls": N_("[CLS] aggregation"),
+    "sep": N_("[SEP] boundary"),
+    "punct": N_("punctuation"),
+    "broad": N_("broad"),
+    "mixed": N_("mixed"),
 }
 Level = Literal["info", "warning"]
+
+LAYER = N_("layer {layer}")
+LAYERS = N_("layers {first}–{last}")
+LAYER_START = N_("Layer {layer}")  # the same at the start of a sentence
+LAYERS_START = N_("Layers {first}–{last}")
+# {span} is a layer span ("Layers 1–2"); {n} is its number of layers (English verb agreement).
+DIAG_CLOGGED = N_(
+    "{share:.0%} of heads, in every part of the stack, put most of their attention on [CLS]/[SEP]. "
+    "Words barely exchange information, which can point to over-fitting or too little variety in the "
+    "training input. When fine-tuning, freezing or re-initialising some layers can help."
+)
+DIAG_SHALLOW = N_("The model has fewer than three layers, so there is no layer story to tell.")
+DIAG_LOCAL = lazy_ngettext(
+    "{span} looks at itself and its neighbours: {local:.0%} of its heads are local, and {near:.0%} of "
+    "its attention stays within one token. Word-level, syntax-like processing, as expected low in the stack.",
+    "{span} look at themselves and their neighbours: {local:.0%} of their heads are local, and {near:.0%} of "
+    "their attention stays within one token. Word-level, syntax-like processing, as expected low in the stack.",
+)
+DIAG_NEAR = lazy_ngettext(
+    "{span} keeps more of its attention within one token ({near:.0%}) than the layers above ({above:.0%}), "
+    "though only {local:.0%} of its heads are mainly local.",
+    "{span} keep more of their attention within one token ({near:.0%}) than the layers above ({above:.0%}), "
+    "though only {local:.0%} of their heads are mainly local.",
+)
+DIAG_CLS_LOW = lazy_ngettext(
+    "{span} already sends {share:.0%} of attention to [CLS]: the sentence is starting to be gathered into "
+    "one place. This is normal.",
+    "{span} already send {share:.0%} of attention to [CLS]: the sentence is starting to be gathered into "
+    "one place. This is normal.",
+)
+DIAG_SEP_MID = lazy_ngettext(
+    "{span} sends {share:.0%} of attention to [SEP]: it marks sentence boundaries, which matters most for "
+    "sentence pairs. This is normal.",
+    "{span} send {share:.0%} of attention to [SEP]: they mark sentence boundaries, which matters most for "
+    "sentence pairs. This is normal.",
+)
+DIAG_CLS_MID = lazy_ngettext(
+    "{span} gathers {share:.0%} of attention into [CLS]: the middle of the stack pools the sentence's "
+    "information. This is normal.",
+    "{span} gather {share:.0%} of attention into [CLS]: the middle of the stack pools the sentence's "
+    "information. This is normal.",
+)
+DIAG_LOOK_BACK = N_(
+    "In {span}, [CLS] spends {share:.0%} of its own attention on the words: it looks back over the "
+    "sentence, getting ready to summarise it."
+)
+DIAG_SUMMARY = lazy_ngettext(
+    "Best [CLS] sentence-summary candidate: layer {layers} (its [CLS] spreads the most attention evenly "
+    "over the words).",
+    "Best [CLS] sentence-summary candidates: layers {layers} (their [CLS] spreads the most attention "
+    "evenly over the words).",
+)
+DIAG_MIXED = N_("No clear layer story for this input: heads are mostly mixed.")
 
 
 @dataclass(frozen=True)
@@ -84,9 +138,13 @@ def summary_layers(layer_summary: np.ndarray, count: int = 2) -> tuple[int, ...]
     return tuple(int(layer) for layer in order[:count] if layer_summary[layer] > 0)
 
 
-def _span(layers: np.ndarray) -> str:
+def layer_span(layers: np.ndarray, start: bool = False) -> LazyText:
+    """0-based contiguous layers → "layer 3" / "layers 1–2" (1-based); start=True capitalises
+    the English for the start of a sentence."""
     first, last = int(layers[0]) + 1, int(layers[-1]) + 1
-    return f"layer {first}" if first == last else f"layers {first}–{last}"
+    if first == last:
+        return (LAYER_START if start else LAYER).format(layer=first)
+    return (LAYERS_START if start else LAYERS).format(first=first, last=last)
 
 
 def diagnose(
@@ -106,17 +164,9 @@ def diagnose(
     found: list[Diagnosis] = []
     special_share = float(np.isin(roles, ("cls", "sep")).mean())
     if warn and special_share >= thresholds.clog_share:
-        found.append(
-            Diagnosis(
-                "warning",
-                f"{special_share:.0%} of heads, in every part of the stack, put most of their attention "
-                "on [CLS]/[SEP]. Words barely exchange information, which can point to over-fitting "
-                "or too little variety in the training input. When fine-tuning, freezing or "
-                "re-initialising some layers can help.",
-            )
-        )
+        found.append(Diagnosis("warning", DIAG_CLOGGED.format(share=special_share)))
     if roles.shape[0] < 3:
-        found.append(Diagnosis("info", "The model has fewer than three layers, so there is no layer story to tell."))
+        found.append(Diagnosis("info", DIAG_SHALLOW))
         return tuple(found)
 
     bands = layer_bands(roles.shape[0])
@@ -125,69 +175,30 @@ def diagnose(
     near_above = float(parts["near_diagonal"][np.concatenate([middle, upper])].mean())
     local_low = float((roles[lower] == "local").mean())
     if local_low >= 0.25:
-        found.append(
-            Diagnosis(
-                "info",
-                f"{_span(lower).capitalize()} look at themselves and their neighbours: {local_low:.0%} of their "
-                f"heads are local, and {near_low:.0%} of their attention stays within one token. Word-level, "
-                "syntax-like processing, as expected low in the stack.",
-            )
-        )
+        found.append(Diagnosis("info", DIAG_LOCAL.format(
+            span=layer_span(lower, start=True), n=lower.size, local=local_low, near=near_low,
+        )))
     elif near_low >= thresholds.neighbours and near_low > near_above:
-        found.append(
-            Diagnosis(
-                "info",
-                f"{_span(lower).capitalize()} keep more of their attention within one token ({near_low:.0%}) than "
-                f"the layers above ({near_above:.0%}), though only {local_low:.0%} of their heads are mainly local.",
-            )
-        )
+        found.append(Diagnosis("info", DIAG_NEAR.format(
+            span=layer_span(lower, start=True), n=lower.size, near=near_low, above=near_above, local=local_low,
+        )))
+    low_span, middle_span = layer_span(lower, start=True), layer_span(middle, start=True)
     cls_low = float(parts["to_cls"][lower].mean())
     if cls_low >= thresholds.focus:
-        found.append(
-            Diagnosis(
-                "info",
-                f"{_span(lower).capitalize()} already send {cls_low:.0%} of attention to [CLS]: "
-                "the sentence is starting to be gathered into one place. This is normal.",
-            )
-        )
+        found.append(Diagnosis("info", DIAG_CLS_LOW.format(span=low_span, n=lower.size, share=cls_low)))
     cls_mid, sep_mid = float(parts["to_cls"][middle].mean()), float(parts["to_sep"][middle].mean())
     if sep_mid >= thresholds.focus:
-        found.append(
-            Diagnosis(
-                "info",
-                f"{_span(middle).capitalize()} send {sep_mid:.0%} of attention to [SEP]: they mark "
-                "sentence boundaries, which matters most for sentence pairs. This is normal.",
-            )
-        )
+        found.append(Diagnosis("info", DIAG_SEP_MID.format(span=middle_span, n=middle.size, share=sep_mid)))
     if cls_mid >= thresholds.focus:
-        found.append(
-            Diagnosis(
-                "info",
-                f"{_span(middle).capitalize()} gather {cls_mid:.0%} of attention into [CLS]: "
-                "the middle of the stack pools the sentence's information. This is normal.",
-            )
-        )
+        found.append(Diagnosis("info", DIAG_CLS_MID.format(span=middle_span, n=middle.size, share=cls_mid)))
     per_layer_out = cls_out.mean(axis=1)
     looking = [int(layer) for layer in upper if per_layer_out[layer] >= thresholds.look_back]
     if looking:
         share = float(per_layer_out[looking].mean())
-        found.append(
-            Diagnosis(
-                "info",
-                f"In {_span(np.array(looking))}, [CLS] spends {share:.0%} of its own attention on the words: "
-                "it looks back over the sentence, getting ready to summarise it.",
-            )
-        )
+        found.append(Diagnosis("info", DIAG_LOOK_BACK.format(span=layer_span(np.array(looking)), share=share)))
     if summary:
-        names = " and ".join(str(layer + 1) for layer in summary)
-        label = "layer" if len(summary) == 1 else "layers"
-        found.append(
-            Diagnosis(
-                "info",
-                f"Best [CLS] sentence-summary candidates: {label} {names} "
-                "(their [CLS] spreads the most attention evenly over the words).",
-            )
-        )
+        names = format_list([layer + 1 for layer in summary])
+        found.append(Diagnosis("info", DIAG_SUMMARY.format(layers=names, n=len(summary))))
     if not found:
-        found.append(Diagnosis("info", "No clear layer story for this input: heads are mostly mixed."))
+        found.append(Diagnosis("info", DIAG_MIXED))
     return tuple(found)

@@ -21,6 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
+from i18n import N_
 from models.banded import BandedLayer, Layer
 from models.norms import norm_layer
 from models.result import AttentionResult
@@ -28,12 +29,12 @@ from models.sweep import View
 
 RESIDUAL = 0.5  # the identity's share in Â
 
-ERR_BANDED_FULL = (
+ERR_BANDED_FULL = N_(
     "This input has {n} tokens and keeps its attention banded: the full N × N rollout is only "
     "built up to 512 tokens. Ask for the rows of a few query tokens instead."
 )
-ERR_QUERY = "Query position {position} is out of range: this input has {n} tokens (positions 0 to {last})."
-ERR_NO_NORMS = "This result has no value norms, so the norm view is not available; use the weight view."
+ERR_QUERY = N_("Query position {position} is out of range: this input has {n} tokens (positions 0 to {last}).")
+ERR_NO_NORMS = N_("This result has no value norms, so the norm view is not available; use the weight view.")
 
 
 def head_mean(layer: Layer) -> Layer:

@@ -21,6 +21,7 @@ from typing import Literal, Sequence, get_args
 
 import numpy as np
 
+from i18n import N_
 from models.banded import LOG_FLOOR, Layer, entries
 from models.sweep import sweep
 
@@ -36,7 +37,7 @@ PUNCTUATION = frozenset({".", ","})
 SUBWORD_MARKS = ("##", "Ġ", "▁")
 PUNCTUATION_TOKENS = frozenset(PUNCTUATION | {mark + p for mark in SUBWORD_MARKS for p in PUNCTUATION})
 Attention = Sequence[Layer]  # L × [H, N, N], or L banded Longformer layers (models.banded)
-ERR_NO_ROWS = "No query rows to average over: the query mask selects no token."
+ERR_NO_ROWS = N_("No query rows to average over: the query mask selects no token.")
 
 
 @dataclass(frozen=True)

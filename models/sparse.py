@@ -17,6 +17,7 @@ from typing import Literal, Sequence, get_args
 
 import numpy as np
 
+from i18n import N_
 from models.banded import masked_mass
 from models.window import PATTERN_MIN_WINDOW, validate_window
 
@@ -30,19 +31,19 @@ COMPLEXITY: dict[PatternName, str] = {
     "longformer": "O(N·(W+g))",
     "bigbird": "O(N·(W+g+r·b))",
     "lsh": "O(N·log N)",
-    "topk": "O(N·k) kept, O(N²) to choose",
+    "topk": N_("O(N·k) kept, O(N²) to choose"),
 }
 
-ERR_DILATION = "The dilation must be at least 1; got {dilation}."
-ERR_BLOCK = "The BigBird block size must be at least 1; got {block}."
-ERR_RANDOM = "The number of BigBird random blocks must be at least 0; got {random}."
-ERR_BUCKETS = "The number of LSH buckets must be an even number of at least 2; got {buckets}."
-ERR_TOPK = "Top-k must keep at least 1 key per query; got {k}."
-ERR_SHARE = "The share of attention to keep must be above 0 and at most 1; got {share}."
-ERR_GLOBAL = "Global token position {position} is out of range: this input has {n} tokens (positions 0 to {last})."
-ERR_QK = "The LSH pattern hashes the model's own queries and keys, and this result has none."
-ERR_QK_LAYERS = "LSH needs queries and keys for each of the {layers} layers; got {queries} and {keys}."
-ERR_PATTERN = "Unknown pattern '{pattern}'; choose one of: {choices}."
+ERR_DILATION = N_("The dilation must be at least 1; got {dilation}.")
+ERR_BLOCK = N_("The BigBird block size must be at least 1; got {block}.")
+ERR_RANDOM = N_("The number of BigBird random blocks must be at least 0; got {random}.")
+ERR_BUCKETS = N_("The number of LSH buckets must be an even number of at least 2; got {buckets}.")
+ERR_TOPK = N_("Top-k must keep at least 1 key per query; got {k}.")
+ERR_SHARE = N_("The share of attention to keep must be above 0 and at most 1; got {share}.")
+ERR_GLOBAL = N_("Global token position {position} is out of range: this input has {n} tokens (positions 0 to {last}).")
+ERR_QK = N_("The LSH pattern hashes the model's own queries and keys, and this result has none.")
+ERR_QK_LAYERS = N_("LSH needs queries and keys for each of the {layers} layers; got {queries} and {keys}.")
+ERR_PATTERN = N_("Unknown pattern '{pattern}'; choose one of: {choices}.")
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,54 @@ from typing import Sequence
 
 import numpy as np
 
-from models.roles import Diagnosis, RoleThresholds
+from i18n import N_, LazyText, format_list
+from models.roles import LAYER, LAYER_START, Diagnosis, RoleThresholds
 from models.scores import PART_NAMES
 
 SPECIAL_ROLES = ("cls", "sep")
 NO_OP_SHARE = 0.5  # the norm view keeps at most this share of the weight view's mass: "mostly a no-op"
 SAME_SIZE = 1.5  # norm ratios within this factor read "about as large as"
 
+RUN = N_("{first}–{last}")
+LAYER_LIST = N_("layers {layers}")
+LAYER_LIST_START = N_("Layers {layers}")
+SMALLER_WHOLE = N_("{ratio:.0f}× smaller than the words'")
+SMALLER = N_("{ratio:.1f}× smaller than the words'")
+LARGER = N_("{ratio:.1f}× larger than the words'")
+SAME = N_("about as large as the words'")
+# {span}: "Layers 2–3"; {label}: the special token as the tokenizer writes it ([CLS], <s>, [SEP]);
+# {size}: one of the size phrases above.
+NO_OP = N_(
+    "{span} put {weight:.0%} of their attention weight on {label}, but {label}'s value vectors are {size}, "
+    "so only {norm:.0%} of what these heads move comes from {label} (norm view, Kobayashi et al. 2020). "
+    "Heavy {label} attention here is mostly a no-op, not clogged flow."
+)
+CARRIES = N_(
+    "{span} put {weight:.0%} of their attention weight on {label}, and {norm:.0%} of what these heads move "
+    "comes from {label} (norm view, Kobayashi et al. 2020; its value vectors are {size}): the attention "
+    "on {label} carries real information here."
+)
+CLOGGED = N_(
+    "{norm:.0%} of heads, in every part of the stack, move mostly [CLS]/[SEP] information (norm view): "
+    "words barely exchange information, which can point to over-fitting or too little variety in the "
+    "training input. When fine-tuning, freezing or re-initialising some layers can help."
+)
+CLOGGED_VIEWS_DISAGREE = N_(
+    "{norm:.0%} of heads, in every part of the stack, move mostly [CLS]/[SEP] information (norm view): "
+    "words barely exchange information, which can point to over-fitting or too little variety in the "
+    "training input. When fine-tuning, freezing or re-initialising some layers can help. The two views "
+    "disagree: by attention weight only {weight:.0%} of heads look mostly at [CLS]/[SEP]."
+)
+NOT_CLOGGED = N_(
+    "By attention weight {weight:.0%} of heads look mostly at [CLS]/[SEP], which would suggest clogged "
+    "information flow, but by norm only {norm:.0%} of heads move mostly [CLS]/[SEP] information. The two "
+    "views disagree, and the norm view (what is actually moved) says the flow is not clogged."
+)
 
-def layers_phrase(layers: Sequence[int]) -> str:
-    """0-based layers → "layer 3", "layers 2–5" or "layers 1, 3 and 4" (1-based, runs joined)."""
+
+def layers_phrase(layers: Sequence[int], start: bool = False) -> LazyText:
+    """0-based layers → "layer 3", "layers 2–5" or "layers 1, 3 and 4" (1-based, runs joined);
+    start=True for the start of a sentence ("Layers 2–5")."""
     layers = sorted(int(layer) + 1 for layer in layers)
     runs: list[list[int]] = []
     for layer in layers:
@@ -29,20 +67,19 @@ def layers_phrase(layers: Sequence[int]) -> str:
             runs[-1].append(layer)
         else:
             runs.append([layer])
-    parts = [f"{run[0]}–{run[-1]}" if len(run) > 1 else f"{run[0]}" for run in runs]
     if len(layers) == 1:
-        return f"layer {parts[0]}"
-    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"layers {joined}"
+        return (LAYER_START if start else LAYER).format(layer=layers[0])
+    parts = [RUN.format(first=run[0], last=run[-1]) if len(run) > 1 else str(run[0]) for run in runs]
+    return (LAYER_LIST_START if start else LAYER_LIST).format(layers=format_list(parts))
 
 
-def size_phrase(ratio: float, label: str) -> str:
+def size_phrase(ratio: float, label: str) -> LazyText:
     """How a special token's mean ‖f(x)‖ compares with the words': ratio = words / special."""
     if ratio >= SAME_SIZE:
-        return f"{ratio:.0f}× smaller than the words'" if ratio >= 10 else f"{ratio:.1f}× smaller than the words'"
+        return (SMALLER_WHOLE if ratio >= 10 else SMALLER).format(ratio=ratio)
     if ratio <= 1 / SAME_SIZE:
-        return f"{1 / ratio:.1f}× larger than the words'"
-    return "about as large as the words'"
+        return LARGER.format(ratio=1 / ratio)
+    return SAME
 
 
 def compare_views(
@@ -73,37 +110,16 @@ def compare_views(
         by_weight = float(weight_partition[layers, k].mean())
         by_norm = float(norm_partition[layers, k].mean())
         ratio = float(value_norms[layers][:, :, content].mean() / value_norms[layers][:, :, list(positions)].mean())
-        span = layers_phrase(layers)
-        opening = f"{span[0].upper()}{span[1:]} put {by_weight:.0%} of their attention weight on {label}"
-        if by_norm <= NO_OP_SHARE * by_weight:
-            found.append(Diagnosis("info", (
-                f"{opening}, but {label}'s value vectors are {size_phrase(ratio, label)}, so only "
-                f"{by_norm:.0%} of what these heads move comes from {label} (norm view, Kobayashi et al. 2020). "
-                f"Heavy {label} attention here is mostly a no-op, not clogged flow."
-            )))
-        else:
-            found.append(Diagnosis("info", (
-                f"{opening}, and {by_norm:.0%} of what these heads move comes from {label} (norm view, "
-                f"Kobayashi et al. 2020; its value vectors are {size_phrase(ratio, label)}): "
-                f"the attention on {label} carries real information here."
-            )))
+        template = NO_OP if by_norm <= NO_OP_SHARE * by_weight else CARRIES
+        found.append(Diagnosis("info", template.format(
+            span=layers_phrase(layers, start=True), weight=by_weight, norm=by_norm, label=label,
+            size=size_phrase(ratio, label),
+        )))
     by_weight = float(np.isin(weight_roles, SPECIAL_ROLES).mean())
     by_norm = float(np.isin(norm_roles, SPECIAL_ROLES).mean())
     if by_norm >= thresholds.clog_share:
-        note = "" if by_weight >= thresholds.clog_share else (
-            f" The two views disagree: by attention weight only {by_weight:.0%} of heads look mostly at [CLS]/[SEP]."
-        )
-        found.append(Diagnosis("warning", (
-            f"{by_norm:.0%} of heads, in every part of the stack, move mostly [CLS]/[SEP] information "
-            "(norm view): words barely exchange information, which can point to over-fitting or too "
-            "little variety in the training input. When fine-tuning, freezing or re-initialising some "
-            f"layers can help.{note}"
-        )))
+        template = CLOGGED if by_weight >= thresholds.clog_share else CLOGGED_VIEWS_DISAGREE
+        found.append(Diagnosis("warning", template.format(norm=by_norm, weight=by_weight)))
     elif by_weight >= thresholds.clog_share:
-        found.append(Diagnosis("info", (
-            f"By attention weight {by_weight:.0%} of heads look mostly at [CLS]/[SEP], which would suggest "
-            f"clogged information flow, but by norm only {by_norm:.0%} of heads move mostly [CLS]/[SEP] "
-            "information. The two views disagree, and the norm view (what is actually moved) says the "
-            "flow is not clogged."
-        )))
+        found.append(Diagnosis("info", NOT_CLOGGED.format(weight=by_weight, norm=by_norm)))
     return tuple(found)

@@ -9,12 +9,14 @@ go down to W = 0 (each token sees only itself).
 
 from __future__ import annotations
 
+from i18n import N_
+
 MIN_WINDOW = 4  # transformers' Longformer fails on window 2 (one key each side)
 MAX_WINDOW = 1024
 DEFAULT_WINDOW = 16
 PATTERN_MIN_WINDOW = 0  # a simulated pattern: W = 0 keeps the diagonal only
 
-ERR_WINDOW = "The attention window must be an even whole number from {min} to {max}; got {window}."
+ERR_WINDOW = N_("The attention window must be an even whole number from {min} to {max}; got {window}.")
 
 
 class WindowError(ValueError):

@@ -3,7 +3,9 @@
 Following Clark et al. 2019: attention *to* a word is the sum over its pieces' key
 columns, attention *from* a word is the mean of its pieces' query rows, so every merged
 row still sums to 1.  Special tokens stay single.  A word is the tokenizer's word id
-within its segment, so the same id in the two sentences of a pair is two words.
+within its segment, so the same id in the two sentences of a pair is two words.  For
+Japanese BERT models the words are MeCab's (models/alignment.py), so a Japanese sentence
+reads word by word.
 For dense inputs (up to 512 tokens).
 """
 
@@ -14,13 +16,14 @@ from typing import Sequence
 
 import numpy as np
 
+from i18n import N_
 from models.result import AttentionResult
 from models.rollout import query_rollout
 from models.scores import SUBWORD_MARKS
 from models.sweep import View
 
-ERR_WORD = "Word {word} is out of range: this input has {count} words (0 to {last})."
-ERR_LENGTH = "Word ids ({ids}) and tokens ({tokens}) differ in length; pass the result's own word_ids."
+ERR_WORD = N_("Word {word} is out of range: this input has {count} words (0 to {last}).")
+ERR_LENGTH = N_("Word ids ({ids}) and tokens ({tokens}) differ in length; pass the result's own word_ids.")
 
 
 @dataclass(frozen=True)

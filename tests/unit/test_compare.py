@@ -152,7 +152,7 @@ def test_words_missing_on_one_side_are_reported():
     b = _result(_random_attention(rng, 2, 2, 6), BPE_TOKENS, BPE_SPANS, "long")
     result = compare(a, analyze(a), b, analyze(b))
     assert result.words.unaligned_b == ("Ġran", "Ġ.") and result.words.unaligned_a == ()
-    assert any("Could not align 2 token(s) of long" in notice for notice in result.notices)
+    assert any("Could not align 2 tokens of long" in notice for notice in result.notices)
 
 
 @pytest.mark.parametrize("n_a,n_b", [(6, 12), (12, 6), (3, 3), (1, 4)])

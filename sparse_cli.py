@@ -1,0 +1,115 @@
+"""`cli.py sparse`: one sparse attention pattern measured against the model's real attention
+(see models/sparse.py and the README).
+
+  python cli.py sparse TEXT --pattern local|dilated|global|longformer|bigbird|lsh|topk
+                            [--window W] [--dilation D] [--global POS ...] [--block B]
+                            [--random R] [--buckets K] [--topk K] [--seed S] [--share F]
+                            [--pair TEXT_B] [--model KEY_OR_PATH] [--format json|table]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from cli_lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad
+from i18n import N_, _
+
+COLUMN_COVERAGE = N_("coverage")
+COLUMN_TOPK = N_("top-k same density")
+COLUMN_MIN_WINDOW = N_("min window")
+ERR_SHARE = N_("--share must be above 0 and at most 1; got {share}")
+ERR_SPARSE_LONG = N_("sparse patterns are measured on N×N attention; this input has {n} tokens (at most 512)")
+
+
+def add_sparse_parser(commands, window_argument) -> None:
+    """The `sparse` command; window_argument is cli.window_argument (the one window rule)."""
+    from models.registry import DEFAULT_MODEL
+    from models.sparse import PATTERNS, PatternParams
+    from models.window import PATTERN_MIN_WINDOW
+
+    defaults = PatternParams()
+    sparse = commands.add_parser("sparse", help=_("measure a sparse attention pattern against the real attention"))
+    sparse.add_argument("text", help=_("the sentence to analyse"))
+    sparse.add_argument("--pattern", choices=PATTERNS, required=True)
+    sparse.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
+    sparse.add_argument("--model", default=DEFAULT_MODEL, help=_("registry key or local model directory (dense runs)"))
+    sparse.add_argument("--window", type=window_argument(PATTERN_MIN_WINDOW), default=defaults.window,
+                        help=_("local window W (W/2 each side)"))
+    sparse.add_argument("--dilation", type=int, default=defaults.dilation)
+    sparse.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
+                        help=_("global token positions (default: [CLS])"))
+    sparse.add_argument("--block", type=int, default=defaults.block, help=_("BigBird block size"))
+    sparse.add_argument("--random", type=int, default=defaults.random_blocks,
+                        help=_("BigBird random blocks per query block"))
+    sparse.add_argument("--buckets", type=int, default=defaults.buckets, help=_("LSH buckets (even)"))
+    sparse.add_argument("--topk", type=int, default=defaults.topk, help=_("keys kept per query for topk"))
+    sparse.add_argument("--seed", type=int, default=defaults.seed)
+    sparse.add_argument("--share", type=float, default=0.9, help=_("share of the mass for the minimum window"))
+    sparse.add_argument("--format", choices=("json", "table"), default="json")
+
+
+SPARSE_DECIMALS = 6
+
+
+def run_sparse(args: argparse.Namespace, error: type[Exception]) -> str:
+    """The JSON document or the table; bad input raises `error` (cli.CliError) with one line."""
+    from models.extract import InputError, extract
+    from models.loading import ModelLoadError, load_model
+    from models.sparse import PatternParams, explore
+
+    if not args.text.strip():
+        raise error(ERR_EMPTY_TEXT)
+    if not 0 < args.share <= 1:
+        raise error(ERR_SHARE.format(share=args.share))
+    try:
+        result = extract(load_model(args.model), args.text, args.pair)
+    except (ModelLoadError, InputError) as problem:
+        raise error(str(problem)) from None
+    if result.is_banded:
+        raise error(ERR_SPARSE_LONG.format(n=result.n_tokens))
+    globals_ = tuple(args.global_positions) if args.global_positions else result.cls_positions[:1]
+    params = PatternParams(
+        window=args.window, dilation=args.dilation, global_positions=globals_, block=args.block,
+        random_blocks=args.random, buckets=args.buckets, topk=args.topk, seed=args.seed,
+    )
+    try:
+        report = explore(result.layer_attention, args.pattern, params, args.share, result.queries, result.keys)
+    except ValueError as problem:
+        raise error(str(problem)) from None
+    document = {
+        "pattern": args.pattern,
+        "model": result.model.key,
+        "tokens": list(result.tokens),
+        "params": {
+            "window": params.window, "dilation": params.dilation, "global": list(params.global_positions),
+            "block": params.block, "random": params.random_blocks, "buckets": params.buckets,
+            "topk": params.topk, "seed": params.seed,
+        },
+        "density": round(float(report.density), SPARSE_DECIMALS),
+        "computed": int(report.computed),
+        "total": report.n * report.n,
+        "complexity": str(report.complexity),
+        "coverage": [[round(float(v), SPARSE_DECIMALS) for v in row] for row in report.coverage],
+        "layer_coverage": [round(float(v), SPARSE_DECIMALS) for v in report.layer_coverage],
+        "topk_same_density": [[round(float(v), SPARSE_DECIMALS) for v in row] for row in report.oracle],
+        "share": args.share,
+        "min_window": [int(w) for w in report.min_window],
+    }
+    if args.format == "json":
+        return json.dumps(document, ensure_ascii=False)
+    lines = [
+        _("pattern {pattern} on {model}, {n} tokens").format(pattern=args.pattern, model=result.model.key, n=report.n),
+        _("density {density:.3f} ({computed} of {total} scores), {complexity}").format(
+            density=report.density, computed=report.computed, total=report.n * report.n, complexity=report.complexity),
+        "",
+        f"{pad(COLUMN_LAYER, 5)} {pad(COLUMN_COVERAGE, 9)} {pad(COLUMN_TOPK, 19)} {pad(COLUMN_MIN_WINDOW, 11)}",
+    ]
+    for layer, coverage in enumerate(report.layer_coverage):
+        lines.append(
+            f"{layer + 1:>5} {coverage:>9.3f} {report.oracle[layer].mean():>19.3f} {int(report.min_window[layer]):>11}"
+        )
+    lines.append(_("(min window keeps {share:.0%} of each layer's attention)").format(share=args.share))
+    return "\n".join(lines)
+
+
