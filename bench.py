@@ -1,7 +1,8 @@
 """Benchmark: the bare forward pass (our physical limit) against the full analysis.
 
   python bench.py [--repeats R] [--long-repeats R] [--skip-short] [--skip-long] [--skip-corpus]
-                  [--corpus-only] [--corpus-counts N ...] [--corpus-repeats R] [--skip-ray]
+                  [--corpus-only] [--corpus-counts N ...] [--corpus-repeats R] [--corpus-threads T]
+                  [--skip-ray] [--ray-count N]
 
 Short section: for N = 16, 128 and 512 tokens on the embedded `minilm`, the median time of
   forward   model(**inputs, output_attentions=True) alone
@@ -133,7 +134,9 @@ def main() -> None:
     parser.add_argument("--corpus-only", action="store_true", help="run only the corpus section")
     parser.add_argument("--corpus-counts", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--skip-ray", action="store_true", help="corpus section without the Ray comparison")
+    parser.add_argument("--ray-count", type=int, default=1_000, help="sentences for the Ray comparison")
     parser.add_argument("--corpus-repeats", type=int, default=3)
+    parser.add_argument("--corpus-threads", type=int, default=1, help="torch threads in the corpus section")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--corpus-child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -143,7 +146,7 @@ def main() -> None:
     if args.corpus_child:
         from bench_corpus import child
 
-        print(json.dumps(child(*args.corpus_child, repeats=args.corpus_repeats)))
+        print(json.dumps(child(*args.corpus_child, repeats=args.corpus_repeats, threads=args.corpus_threads)))
         return
     if not args.skip_short and not args.corpus_only:
         short_section(args.repeats)
@@ -152,7 +155,8 @@ def main() -> None:
     if not args.skip_corpus:
         from bench_corpus import corpus_section
 
-        corpus_section(tuple(args.corpus_counts), None if args.skip_ray else 1_000, args.corpus_repeats)
+        corpus_section(tuple(args.corpus_counts), None if args.skip_ray else args.ray_count, args.corpus_repeats,
+                       args.corpus_threads)
 
 
 if __name__ == "__main__":
