@@ -2,7 +2,7 @@
 
   python bench.py [--repeats R] [--long-repeats R] [--skip-short] [--skip-long] [--threads T]
                   [--skip-corpus] [--corpus-only] [--corpus-counts N ...] [--corpus-repeats R]
-                  [--skip-ray] [--skip-ui]
+                  [--corpus-threads T] [--skip-ray] [--ray-count N] [--skip-ui] [--ui-repeats R]
 
 Short section: for N = 16, 128 and 512 tokens on the embedded `minilm`, the median time of
   forward   model(**inputs, output_attentions=True) alone
@@ -183,9 +183,11 @@ def main() -> None:
     parser.add_argument("--corpus-only", action="store_true", help="run only the corpus section")
     parser.add_argument("--corpus-counts", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--skip-ray", action="store_true", help="corpus section without the Ray comparison")
+    parser.add_argument("--ray-count", type=int, default=1_000, help="sentences for the Ray comparison")
     parser.add_argument("--corpus-repeats", type=int, default=3)
     parser.add_argument("--skip-ui", action="store_true", help="without the layer switch in Chromium (bench_ui.py)")
     parser.add_argument("--ui-repeats", type=int, default=7)
+    parser.add_argument("--corpus-threads", type=int, default=1, help="torch threads in the corpus section")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--corpus-child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -199,7 +201,7 @@ def main() -> None:
     if args.corpus_child:
         from bench_corpus import child
 
-        print(json.dumps(child(*args.corpus_child, repeats=args.corpus_repeats)))
+        print(json.dumps(child(*args.corpus_child, repeats=args.corpus_repeats, threads=args.corpus_threads)))
         return
     if not args.skip_short and not args.corpus_only:
         short_section(args.repeats)
@@ -208,7 +210,8 @@ def main() -> None:
     if not args.skip_corpus:
         from bench_corpus import corpus_section
 
-        corpus_section(tuple(args.corpus_counts), None if args.skip_ray else 1_000, args.corpus_repeats)
+        corpus_section(tuple(args.corpus_counts), None if args.skip_ray else args.ray_count, args.corpus_repeats,
+                       args.corpus_threads)
     if not args.skip_ui and not args.corpus_only:
         print()
         subprocess.run([sys.executable, "bench_ui.py", "--repeats", str(args.ui_repeats)], check=True)

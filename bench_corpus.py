@@ -11,6 +11,9 @@ the development machine is shared, and other jobs slow single passes down by up 
 "fwd share" is the part of the engine's own time spent inside the model's forward passes
 (timed by hooks in the same run, median over the repeats): a steadier reading of the same
 ratio, since other jobs slow both parts of one run alike.
+Torch runs with one thread by default here (--corpus-threads): on the shared 2-core machine,
+two intra-op threads made the same forward passes up to 6× slower whenever another job held
+a core (measured: 13.2 s with 2 threads against 2.0 s with 1), which swamps the ratio.
 Peak memory: the engine alone in a fresh process per N, so the peak is its own.
 Target: peak at 10,000 ≤ 1.1 × peak at 1,000.
 Ray: the same corpus on a fresh local Ray (num_cpus=2, two actors), start-up reported apart.
@@ -44,10 +47,11 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(mode: str, path: str, repeats: int = 3) -> dict:
+def child(mode: str, path: str, repeats: int = 3, threads: int = 1) -> dict:
     """One measurement in this (fresh) process: "ray", "memory" (the engine once) or "speed"."""
     import torch
 
+    torch.set_num_threads(threads)
     from models.corpus import CorpusOptions, chunks, run_corpus
     from models.corpus_batch import batch_inputs, encode_records, plan_batches
     from models.corpus_source import open_path
@@ -86,7 +90,9 @@ def child(mode: str, path: str, repeats: int = 3) -> dict:
     inside = [0.0, 0.0]  # [start of the running forward pass, seconds spent in forward passes]
     loaded.model.register_forward_pre_hook(lambda *_: inside.__setitem__(0, time.perf_counter()))
     loaded.model.register_forward_hook(lambda *_: inside.__setitem__(1, inside[1] + time.perf_counter() - inside[0]))
-    bare()  # first calls per shape, out of both timings
+    with torch.inference_mode():  # first call of each batch shape, out of both timings
+        for inputs in {tuple(b["input_ids"].shape): b for b in batches}.values():
+            loaded.model(**inputs, output_attentions=True)
     times: dict[str, list[float]] = {"bare": [], "engine": [], "share": []}
     for _ in range(repeats):
         for name, work in (("bare", bare), ("engine", lambda: run_corpus(loaded, source, options))):
@@ -98,24 +104,22 @@ def child(mode: str, path: str, repeats: int = 3) -> dict:
     return {"sentences": sum(len(b["input_ids"]) for b in batches), **times}
 
 
-def _run_child(mode: str, path: Path, repeats: int = 3) -> dict:
+def _run_child(mode: str, path: Path, repeats: int = 3, threads: int = 1) -> dict:
     out = subprocess.run([sys.executable, str(ROOT / "bench.py"), "--corpus-child", mode, str(path),
-                          "--corpus-repeats", str(repeats)],
+                          "--corpus-repeats", str(repeats), "--corpus-threads", str(threads)],
                          check=True, capture_output=True, text=True, cwd=ROOT).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def corpus_section(counts=COUNTS, ray_count: int | None = 1_000, repeats: int = 3) -> None:
-    import torch
-
+def corpus_section(counts=COUNTS, ray_count: int | None = 1_000, repeats: int = 3, threads: int = 1) -> None:
     print(f"\ncorpus: minilm, data/sample_corpus.txt repeated, batch 32, 8 batches per sorting window, "
-          f"torch threads {torch.get_num_threads()}, best of {repeats} alternating passes (median in brackets)")
+          f"torch threads {threads}, best of {repeats} alternating passes (median in brackets)")
     print(f"{'sentences':>9} {'bare s/s':>15} {'engine s/s':>15} {'ratio':>6} {'fwd share':>9} {'peak MB':>8}  target")
     peaks, local_rate = {}, {}
     with tempfile.TemporaryDirectory() as folder:
         for count in counts:
             path = write_corpus(count, Path(folder))
-            speed, memory = _run_child("speed", path, repeats), _run_child("memory", path)
+            speed, memory = _run_child("speed", path, repeats, threads), _run_child("memory", path, 1, threads)
             bare = [speed["sentences"] / s for s in speed["bare"]]
             engine = [speed["sentences"] / s for s in speed["engine"]]
             peaks[count], local_rate[count] = memory["peak_mb"], max(engine)
@@ -132,8 +136,8 @@ def corpus_section(counts=COUNTS, ray_count: int | None = 1_000, repeats: int = 
             path = write_corpus(ray_count, Path(folder))
             ray = _run_child("ray", path)
             if ray_count not in local_rate:
-                local_rate[ray_count] = max(ray_count / s for s in _run_child("speed", path, repeats)["engine"])
+                local_rate[ray_count] = max(ray_count / s for s in _run_child("speed", path, repeats, threads)["engine"])
             rate = ray["sentences"] / ray["seconds"]
             print(f"ray, {ray_count:,} sentences, 2 actors × 1 CPU: start-up {ray['startup_s']:.1f} s (apart); run "
                   f"{ray['seconds']:.1f} s including actor start and model load = {rate:.1f} sentences/s, against "
-                  f"local {local_rate[ray_count]:.1f} sentences/s (2 threads, model already loaded)")
+                  f"local {local_rate[ray_count]:.1f} sentences/s ({threads} torch thread(s), model already loaded)")

@@ -22,8 +22,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from models.banded import LOG_FLOOR
-from models.scores import PART_NAMES, SCORE_NAMES
+from models.scores import SCORE_NAMES
 
 OFFSETS = (-1, 0, 1)  # previous token, the token itself, next token
 KEY_CLASSES = ("cls_first", "cls_all", "sep", "punct", "content")
@@ -99,8 +98,8 @@ def _offset_values(attention: torch.Tensor, offset: int) -> torch.Tensor:
 
 
 def _normalised_entropy(probs: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
-    """−Σ p log p over the last axis / ln size (0 where size < 2); probs [B, H, N] float64."""
-    entropy = -(probs * torch.log(probs.clamp_min(LOG_FLOOR))).sum(-1)
+    """−Σ p ln p over the last axis / ln size (0 where size < 2): probs [B, H, N], size [B] → [B, H]."""
+    entropy = torch.special.entr(probs).sum(-1)
     norm = torch.log(size.clamp_min(2).double())[:, None]
     return torch.where((size >= 2)[:, None], entropy / norm, torch.zeros_like(entropy))
 
@@ -127,6 +126,7 @@ def score_batch(attention: Sequence[torch.Tensor], masks: TokenMasks, exclude_sp
     key_ok = {offset: _shifted(valid, offset) for offset in OFFSETS}  # key i + offset is real
     near_ok = {offset: _shifted(content, offset) for offset in OFFSETS}  # ... and not special
     content_count = content.sum(-1)  # [B]
+    log_length = torch.log(lengths.clamp_min(2).double())[:, None]  # entropy is normalised by ln n_b
     picked = torch.arange(batch)
 
     def mean_rows(values: torch.Tensor) -> torch.Tensor:  # [B, H, N, ...] → [B, H, ...]
@@ -145,8 +145,7 @@ def score_batch(attention: Sequence[torch.Tensor], masks: TokenMasks, exclude_sp
         per_layer["prev"].append(mean_rows(offsets[-1]))
         per_layer["next"].append(mean_rows(offsets[1]))
         row_entropy = torch.special.entr(weights).sum(-1).double()  # [B, H, N]: −Σ p ln p, 0 ln 0 = 0
-        norm = torch.log(lengths.clamp_min(2).double())[:, None]
-        per_layer["entropy"].append(torch.where((lengths >= 2)[:, None], mean_rows(row_entropy) / norm, 0.0))
+        per_layer["entropy"].append(torch.where((lengths >= 2)[:, None], mean_rows(row_entropy) / log_length, 0.0))
 
         cls_out = torch.where(has_cls[:, None], mass[picked, :, cls_at, 4], 0.0)  # [B, H]
         per_layer["cls_out"].append(cls_out)
@@ -164,7 +163,6 @@ def score_batch(attention: Sequence[torch.Tensor], masks: TokenMasks, exclude_sp
         per_layer["partition"].append(mean_rows(parts))  # [B, H, 4]
 
     stacked = {name: torch.stack(values, dim=1).numpy() for name, values in per_layer.items()}
-    assert stacked["partition"].shape[-1] == len(PART_NAMES)
     return SentenceScores(
         scores={name: stacked[name] for name in SCORE_NAMES},
         partition=stacked["partition"],

@@ -94,3 +94,13 @@ def test_bad_uploads_say_what_is_wrong_and_the_page_stays_usable():
     at.number_input(key="corpus_limit").set_value(10).run()
     at.button(key="corpus_run").click().run()
     assert not at.exception and not at.error
+
+
+def test_the_sample_pairs_run_as_pairs():
+    at = _corpus_page()
+    at.radio(key="corpus_source").set_value("Sample sentence pairs").run()
+    at.number_input(key="corpus_limit").set_value(12).run()
+    at.button(key="corpus_run").click().run()
+    assert not at.exception and not at.error
+    assert any("over 12 sentences of sample_pairs.tsv" in c.value for c in at.caption)
+    assert any("‖" in text.value for text in at.text)  # a top "sentence" is shown with its pair

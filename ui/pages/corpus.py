@@ -96,7 +96,7 @@ def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes |
     else:
         path = SAMPLES[source]
         name, data = path.name, path.read_bytes()
-        pair_column = "text_b" if path.suffix == ".tsv" else None
+        pair_column = "pair" if path.suffix == ".tsv" else None
         column = "text" if path.suffix == ".tsv" else None
     limit = st.number_input(
         "Only the first N sentences (0 = all)", min_value=0, value=0, step=100, key="corpus_limit", bind=state.BIND
