@@ -16,9 +16,10 @@ slows them alike.  --threads T runs torch, the sweep's workers and BLAS on T thr
 ratios.
 
 Long section: `minilm-longformer` with window 512 (global [CLS]) at N = 1024, 2048 and
-4096, the full analysis as above (both views, [CLS] rollout through the band).  Each measurement runs in a fresh process, so its peak resident memory (ru_maxrss)
-is its own.  Prints forward and analysis time (target ratio ≤ 1.2) and the peak memory
-of the analysis against the forward pass alone (target ≤ 1.5×).
+4096, the full analysis as above (both views, [CLS] rollout through the band).  Each
+measurement runs in a fresh process, so its peak resident memory (ru_maxrss) is its own.
+Prints forward and analysis time (target ratio ≤ 1.2) and the peak memory of the analysis
+against the forward pass alone (target ≤ 1.5×).
 
 UI section (bench_ui.py): a layer switch in headless Chromium, from the click until the page
 has settled, on a 13-token sentence (target ≤ 0.5 s) and a ~3,400-token Longformer
@@ -51,7 +52,25 @@ LONG_LENGTHS = (1024, 2048, 4096)
 LONG_WINDOW = 512
 LONG_TIME_TARGET, LONG_MEMORY_TARGET = 1.2, 1.5
 THREADS: int | None = None  # --threads, passed on to the long section's child processes
-WORDS = "the quick brown fox jumps over the lazy dog while a cat sleeps in the warm sun".split()
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "the",
+    "lazy",
+    "dog",
+    "while",
+    "a",
+    "cat",
+    "sleeps",
+    "in",
+    "the",
+    "warm",
+    "sun",
+]
 
 
 def text_of(loaded, n_tokens: int) -> str:
@@ -89,30 +108,41 @@ def short_section(repeats: int) -> None:
     loaded = load_model("minilm")
     print(f"minilm, torch threads {torch.get_num_threads()}, median of {repeats} interleaved rounds")
     print(f"{'':>35}   analysis only (ms) of an extracted result")
-    print(f"{'N':>5} {'forward ms':>11} {'full ms':>8} {'ratio':>6} {'target':>7}   "
-          f"{'weight':>7} {'norm':>6} {'both':>6} {'+norm rollout':>14}")
+    print(
+        f"{'N':>5} {'forward ms':>11} {'full ms':>8} {'ratio':>6} {'target':>7}   "
+        f"{'weight':>7} {'norm':>6} {'both':>6} {'+norm rollout':>14}"
+    )
     for n in LENGTHS:
-        text = text_of(loaded, n)
-        inputs = loaded.tokenizer(text, return_tensors="pt")
-        result = extract(loaded, text)
+        cells = short_cells(loaded, text_of(loaded, n), repeats)
+        target = f"≤ {TARGET_RATIO}" if n >= 128 else "-"
+        extra = cells["norm rollout"] - cells["both"]
+        print(
+            f"{n:>5} {cells['forward']:>11.1f} {cells['full']:>8.1f} {cells['full'] / cells['forward']:>6.2f}"
+            f" {target:>7}   {cells['weight']:>7.1f} {cells['norm']:>6.1f} {cells['both']:>6.1f}"
+            f" {extra:>+14.1f}"
+        )
 
-        def forward():
-            with torch.inference_mode():
-                loaded.model(**inputs, output_attentions=True)
 
-        cells = interleaved_ms({
+def short_cells(loaded, text: str, repeats: int) -> dict[str, float]:
+    """Median ms of the bare forward pass, the full analysis and each view alone, interleaved."""
+    inputs = loaded.tokenizer(text, return_tensors="pt")
+    result = extract(loaded, text)
+
+    def forward():
+        with torch.inference_mode():
+            loaded.model(**inputs, output_attentions=True)
+
+    return interleaved_ms(
+        {
             "forward": forward,
             "full": lambda: analyze_views(extract(loaded, text)),
             "weight": lambda: analyze_views(result, views=("weight",)),
             "norm": lambda: analyze_views(result, views=("norm",), rollout_views=()),
             "both": lambda: analyze_views(result),
             "norm rollout": lambda: analyze_views(result, rollout_views=("weight", "norm")),
-        }, repeats)
-        target = f"≤ {TARGET_RATIO}" if n >= 128 else "-"
-        extra = cells["norm rollout"] - cells["both"]
-        print(f"{n:>5} {cells['forward']:>11.1f} {cells['full']:>8.1f} {cells['full'] / cells['forward']:>6.2f}"
-              f" {target:>7}   {cells['weight']:>7.1f} {cells['norm']:>6.1f} {cells['both']:>6.1f}"
-              f" {extra:>+14.1f}")
+        },
+        repeats,
+    )
 
 
 def use_threads(count: int) -> None:
@@ -147,19 +177,28 @@ def long_child(mode: str, n: int, repeats: int) -> dict:
 
     loaded_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     seconds = median_ms(forward if mode == "forward" else full, repeats) / 1000
-    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "loaded_mb": loaded_mb}
+    return {
+        "seconds": seconds,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "loaded_mb": loaded_mb,
+    }
 
 
 def long_section(repeats: int) -> None:
     print(f"\nminilm-longformer, window {LONG_WINDOW}, global [CLS], median of {repeats}, fresh process per cell")
-    print(f"{'N':>5} {'forward s':>10} {'analysis s':>11} {'ratio':>6} {'fwd peak MB':>12} {'ana peak MB':>12} {'mem ratio':>9}")
+    print(
+        f"{'N':>5} {'forward s':>10} {'analysis s':>11} {'ratio':>6} {'fwd peak MB':>12} {'ana peak MB':>12}"
+        f" {'mem ratio':>9}"
+    )
     for n in LONG_LENGTHS:
         cells = {}
         for mode in ("forward", "analysis"):
             threads = ["--threads", str(THREADS)] if THREADS else []
             out = subprocess.run(
                 [sys.executable, __file__, "--child", mode, str(n), "--long-repeats", str(repeats), *threads],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout
             cells[mode] = json.loads(out.strip().splitlines()[-1])
         bare, whole = cells["forward"], cells["analysis"]
@@ -167,9 +206,11 @@ def long_section(repeats: int) -> None:
             f"{n:>5} {bare['seconds']:>10.2f} {whole['seconds']:>11.2f} {whole['seconds'] / bare['seconds']:>6.2f}"
             f" {bare['peak_mb']:>12.0f} {whole['peak_mb']:>12.0f} {whole['peak_mb'] / bare['peak_mb']:>9.2f}"
         )
-    print(f"targets: time ratio ≤ {LONG_TIME_TARGET}, memory ratio ≤ {LONG_MEMORY_TARGET}"
-          " (the model itself, loaded, is about "
-          f"{cells['forward']['loaded_mb']:.0f} MB of each peak)")
+    print(
+        f"targets: time ratio ≤ {LONG_TIME_TARGET}, memory ratio ≤ {LONG_MEMORY_TARGET}"
+        " (the model itself, loaded, is about "
+        f"{cells['forward']['loaded_mb']:.0f} MB of each peak)"
+    )
 
 
 def main() -> None:
@@ -210,8 +251,12 @@ def main() -> None:
     if not args.skip_corpus:
         from bench_corpus import corpus_section
 
-        corpus_section(tuple(args.corpus_counts), None if args.skip_ray else args.ray_count, args.corpus_repeats,
-                       args.corpus_threads)
+        corpus_section(
+            tuple(args.corpus_counts),
+            None if args.skip_ray else args.ray_count,
+            args.corpus_repeats,
+            args.corpus_threads,
+        )
     if not args.skip_ui and not args.corpus_only:
         print()
         subprocess.run([sys.executable, "bench_ui.py", "--repeats", str(args.ui_repeats)], check=True)

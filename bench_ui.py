@@ -51,8 +51,11 @@ SETTLED_JS = """(title) => {
 }"""
 # Clicks the option in the page itself and times, with the page's own clock, until the page
 # has settled (checked every animation frame): no test-driver latency in the number.
-CLICK_AND_TIME_JS = """async ([optionText, title]) => {
-  const settled = """ + SETTLED_JS + """;
+CLICK_AND_TIME_JS = (
+    """async ([optionText, title]) => {
+  const settled = """
+    + SETTLED_JS
+    + """;
   const option = [...document.querySelectorAll('[role="option"]')].find(o => o.textContent.trim() === optionText);
   const start = performance.now();
   option.click();
@@ -60,6 +63,7 @@ CLICK_AND_TIME_JS = """async ([optionText, title]) => {
   while (!settled(title)) { await new Promise(resolve => requestAnimationFrame(resolve)); }
   return (performance.now() - start) / 1000;
 }"""
+)
 
 
 def _free_port() -> int:

@@ -97,12 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("text", help=_("the sentence to analyse"))
     analyze.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
     analyze.add_argument("--model", default=DEFAULT_MODEL, help=_("registry key or local model directory"))
-    analyze.add_argument("--window", type=window_argument(MIN_WINDOW),
-                         help=_("Longformer attention window (even; default 16 for windowed models)"))
-    analyze.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
-                         help=_("Longformer global token positions (default: [CLS])"))
-    analyze.add_argument("--exclude-special", action="store_true",
-                         help=_("leave special tokens' query rows out of the averages"))
+    analyze.add_argument(
+        "--window",
+        type=window_argument(MIN_WINDOW),
+        help=_("Longformer attention window (even; default 16 for windowed models)"),
+    )
+    analyze.add_argument(
+        "--global",
+        dest="global_positions",
+        type=int,
+        nargs="+",
+        metavar="POS",
+        help=_("Longformer global token positions (default: [CLS])"),
+    )
+    analyze.add_argument(
+        "--exclude-special", action="store_true", help=_("leave special tokens' query rows out of the averages")
+    )
     analyze.add_argument("--format", choices=("json", "table"), default="json")
     add_view_options(analyze)
     add_rollout_parser(commands)
@@ -137,10 +147,20 @@ def add_plot_parser(commands) -> None:
     plot.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
     plot.add_argument("--model", default=DEFAULT_MODEL, help=_("registry key or local model directory"))
     plot.add_argument("--window", type=window_argument(MIN_WINDOW), help=_("Longformer attention window (even)"))
-    plot.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
-                      help=_("Longformer global token positions (default: [CLS])"))
-    plot.add_argument("--kind", choices=FIGURE_KINDS, default="head",
-                      help=_("head heatmap, every head of the layer, a score over layers × heads, or the role split"))
+    plot.add_argument(
+        "--global",
+        dest="global_positions",
+        type=int,
+        nargs="+",
+        metavar="POS",
+        help=_("Longformer global token positions (default: [CLS])"),
+    )
+    plot.add_argument(
+        "--kind",
+        choices=FIGURE_KINDS,
+        default="head",
+        help=_("head heatmap, every head of the layer, a score over layers × heads, or the role split"),
+    )
     plot.add_argument("--score", choices=SCORE_NAMES, default="cls", help=_("the score of --kind overview"))
     plot.add_argument("--font-size", type=int, default=DEFAULT_FONT, help=_("tick label size in px"))
     plot.add_argument("--width", type=int, help=_("canvas width in px (default: sized to the tokens)"))
@@ -216,7 +236,10 @@ def format_table(document: dict) -> str:
     model = document["model"]
     lines = [
         _("model {key} ({family}, {layers} layers × {heads} heads), {view} view").format(
-            key=model["key"], family=model["family"], layers=model["layers"], heads=model["heads"],
+            key=model["key"],
+            family=model["family"],
+            layers=model["layers"],
+            heads=model["heads"],
             view=document.get("view", "weight"),
         ),
         _("tokens ({count}): {tokens}").format(count=len(document["tokens"]), tokens=_token_line(document["tokens"])),
@@ -266,10 +289,15 @@ ROLLOUT_DECIMALS = 6
 
 
 def add_view_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--view", choices=("weight", "norm"), default="weight",
-                        help=_("attention weights, or what the heads move: α·‖f(x)‖ (Kobayashi et al. 2020)"))
-    parser.add_argument("--word-level", action="store_true",
-                        help=_("merge word pieces into words in attention exports and rollout"))
+    parser.add_argument(
+        "--view",
+        choices=("weight", "norm"),
+        default="weight",
+        help=_("attention weights, or what the heads move: α·‖f(x)‖ (Kobayashi et al. 2020)"),
+    )
+    parser.add_argument(
+        "--word-level", action="store_true", help=_("merge word pieces into words in attention exports and rollout")
+    )
 
 
 def add_rollout_parser(commands) -> None:
@@ -279,13 +307,27 @@ def add_rollout_parser(commands) -> None:
     rollout = commands.add_parser("rollout", help=_("attention rollout (Abnar & Zuidema 2020) of chosen query tokens"))
     rollout.add_argument("text", help=_("the sentence to analyse"))
     rollout.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
-    rollout.add_argument("--query", type=int, nargs="+", metavar="POS",
-                         help=_("query positions (words with --word-level; default: the [CLS] position)"))
+    rollout.add_argument(
+        "--query",
+        type=int,
+        nargs="+",
+        metavar="POS",
+        help=_("query positions (words with --word-level; default: the [CLS] position)"),
+    )
     rollout.add_argument("--model", default=DEFAULT_MODEL, help=_("registry key or local model directory"))
-    rollout.add_argument("--window", type=window_argument(MIN_WINDOW),
-                         help=_("Longformer attention window (even; default 16 for windowed models)"))
-    rollout.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
-                         help=_("Longformer global token positions (default: [CLS])"))
+    rollout.add_argument(
+        "--window",
+        type=window_argument(MIN_WINDOW),
+        help=_("Longformer attention window (even; default 16 for windowed models)"),
+    )
+    rollout.add_argument(
+        "--global",
+        dest="global_positions",
+        type=int,
+        nargs="+",
+        metavar="POS",
+        help=_("Longformer global token positions (default: [CLS])"),
+    )
     rollout.add_argument("--format", choices=("json", "table"), default="json")
     add_view_options(rollout)
 
@@ -333,13 +375,17 @@ def run_rollout(args: argparse.Namespace) -> str:
 
 def format_rollout_table(document: dict) -> str:
     tokens = document["tokens"]
-    heading = _("rollout ({view} view, Abnar & Zuidema 2020) on {model}, {count} words") if document["word_level"] \
+    heading = (
+        _("rollout ({view} view, Abnar & Zuidema 2020) on {model}, {count} words")
+        if document["word_level"]
         else _("rollout ({view} view, Abnar & Zuidema 2020) on {model}, {count} tokens")
+    )
     lines = [heading.format(view=document["view"], model=document["model"], count=len(tokens))]
     for query, layers in zip(document["queries"], document["rollout"]):
         lines.append("")
-        lines.append(_("query {query} {token}: largest sources after each layer").format(
-            query=query, token=repr(tokens[query])))
+        lines.append(
+            _("query {query} {token}: largest sources after each layer").format(query=query, token=repr(tokens[query]))
+        )
         for layer, row in enumerate(layers):
             top = sorted(range(len(row)), key=lambda j: -row[j])[:ROLLOUT_TOP]
             lines.append(f"{layer + 1:>5}  " + ", ".join(f"{tokens[j]} {row[j]:.3f}" for j in top))
@@ -370,8 +416,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         commands = {
-            "models": lambda _args: run_models(), "analyze": run_analyze, "sparse": run_sparse, "plot": run_plot,
-            "rollout": run_rollout, "compare": run_compare, "corpus": run_corpus,
+            "models": lambda _args: run_models(),
+            "analyze": run_analyze,
+            "sparse": run_sparse,
+            "plot": run_plot,
+            "rollout": run_rollout,
+            "compare": run_compare,
+            "corpus": run_corpus,
         }
         output = commands[args.command](args)
     except CliError as error:

@@ -27,17 +27,23 @@ SECTIONS = {"positional arguments": N_("positional arguments"), "options": N_("o
 # argparse's message templates (3.11), and ours for them; the first match wins.
 ARGUMENT = N_("argument {argument}: {message}")
 ARGPARSE_MESSAGES: tuple[tuple[str, str], ...] = (
-    (r"invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
-     N_("invalid choice: {value} (choose from {choices})")),
+    (
+        r"invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+        N_("invalid choice: {value} (choose from {choices})"),
+    ),
     (r"invalid (?P<type>\w+) value: (?P<value>.+)", N_("invalid {type} value: {value}")),
-    (r"the following arguments are required: (?P<arguments>.+)",
-     N_("the following arguments are required: {arguments}")),
+    (
+        r"the following arguments are required: (?P<arguments>.+)",
+        N_("the following arguments are required: {arguments}"),
+    ),
     (r"unrecognized arguments: (?P<arguments>.+)", N_("unrecognized arguments: {arguments}")),
     (r"expected one argument", N_("expected one argument")),
     (r"expected at least one argument", N_("expected at least one argument")),
     (r"expected at most one argument", N_("expected at most one argument")),
-    (r"ambiguous option: (?P<option>.+?) could match (?P<matches>.+)",
-     N_("ambiguous option: {option} could match {matches}")),
+    (
+        r"ambiguous option: (?P<option>.+?) could match (?P<matches>.+)",
+        N_("ambiguous option: {option} could match {matches}"),
+    ),
     (r"ignored explicit argument (?P<value>.+)", N_("ignored explicit argument {value}")),
 )
 
@@ -56,7 +62,7 @@ def add_language_option(parser: argparse.ArgumentParser, commands: argparse._Sub
     default = language_from_env()
     help_text = _(LANG_HELP).format(default=default)
     parser.add_argument("--lang", choices=LANGUAGES, default=default, help=help_text)
-    for command in (commands.choices.values() if commands is not None else ()):
+    for command in commands.choices.values() if commands is not None else ():
         command.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help=help_text)
 
 

@@ -1,7 +1,7 @@
 """`cli.py compare`: two models on the same input (see models/compare.py and the README).
 
-  python cli.py compare TEXT --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--pair TEXT_B]
-                             [--exclude-special] [--top K] [--format json|table]
+python cli.py compare TEXT --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--pair TEXT_B]
+                           [--exclude-special] [--top K] [--format json|table]
 """
 
 from __future__ import annotations
@@ -23,13 +23,16 @@ HEAD_MEANS = N_("(head means)")
 def add_compare_parser(commands) -> None:
     compare = commands.add_parser("compare", help=_("compare two models' heads on the same input"))
     compare.add_argument("text", help=_("the sentence to analyse"))
-    compare.add_argument("--model-a", required=True, metavar="KEY_OR_PATH",
-                         help=_("model A: registry key or local directory"))
-    compare.add_argument("--model-b", required=True, metavar="KEY_OR_PATH",
-                         help=_("model B: registry key or local directory"))
+    compare.add_argument(
+        "--model-a", required=True, metavar="KEY_OR_PATH", help=_("model A: registry key or local directory")
+    )
+    compare.add_argument(
+        "--model-b", required=True, metavar="KEY_OR_PATH", help=_("model B: registry key or local directory")
+    )
     compare.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
-    compare.add_argument("--exclude-special", action="store_true",
-                         help=_("leave special tokens' query rows out of the averages"))
+    compare.add_argument(
+        "--exclude-special", action="store_true", help=_("leave special tokens' query rows out of the averages")
+    )
     compare.add_argument("--top", type=int, default=10, help=_("how many changed heads to list (default 10)"))
     compare.add_argument("--format", choices=("json", "table"), default="json")
 
@@ -71,8 +74,10 @@ def format_compare_table(document: dict) -> str:
         "",
     ]
     if document["aligned"]:
-        lines.append(f"{pad(COLUMN_LAYER, 5)} {pad(COLUMN_SIMILARITY, 10)} {'Δcls':>7} {'Δsep':>7} {'Δdiag':>7} "
-                     f"{'Δentropy':>8}  {HEAD_MEANS}")
+        lines.append(
+            f"{pad(COLUMN_LAYER, 5)} {pad(COLUMN_SIMILARITY, 10)} {'Δcls':>7} {'Δsep':>7} {'Δdiag':>7} "
+            f"{'Δentropy':>8}  {HEAD_MEANS}"
+        )
         diff = document["diff"]
         for layer, similarity in enumerate(document["similarity"]):
             lines.append(
@@ -90,8 +95,9 @@ def format_compare_table(document: dict) -> str:
                 f"sep {change['before']['sep']:.2f} → {change['after']['sep']:.2f})"
             )
     else:
-        lines.append(f"{pad(COLUMN_A_LAYER, 7)} {pad(COLUMN_B_LAYER, 7)} "
-                     f"{'A cls':>6} {'B cls':>6} {'A sep':>6} {'B sep':>6}")
+        lines.append(
+            f"{pad(COLUMN_A_LAYER, 7)} {pad(COLUMN_B_LAYER, 7)} {'A cls':>6} {'B cls':>6} {'A sep':>6} {'B sep':>6}"
+        )
         layers = document["layers"]
         for la, lb in layers["matched"]:
             sa, sb = layers["a"][la - 1]["scores"], layers["b"][lb - 1]["scores"]

@@ -34,14 +34,25 @@ def add_sparse_parser(commands, window_argument) -> None:
     sparse.add_argument("--pattern", choices=PATTERNS, required=True)
     sparse.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
     sparse.add_argument("--model", default=DEFAULT_MODEL, help=_("registry key or local model directory (dense runs)"))
-    sparse.add_argument("--window", type=window_argument(PATTERN_MIN_WINDOW), default=defaults.window,
-                        help=_("local window W (W/2 each side)"))
+    sparse.add_argument(
+        "--window",
+        type=window_argument(PATTERN_MIN_WINDOW),
+        default=defaults.window,
+        help=_("local window W (W/2 each side)"),
+    )
     sparse.add_argument("--dilation", type=int, default=defaults.dilation)
-    sparse.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS",
-                        help=_("global token positions (default: [CLS])"))
+    sparse.add_argument(
+        "--global",
+        dest="global_positions",
+        type=int,
+        nargs="+",
+        metavar="POS",
+        help=_("global token positions (default: [CLS])"),
+    )
     sparse.add_argument("--block", type=int, default=defaults.block, help=_("BigBird block size"))
-    sparse.add_argument("--random", type=int, default=defaults.random_blocks,
-                        help=_("BigBird random blocks per query block"))
+    sparse.add_argument(
+        "--random", type=int, default=defaults.random_blocks, help=_("BigBird random blocks per query block")
+    )
     sparse.add_argument("--buckets", type=int, default=defaults.buckets, help=_("LSH buckets (even)"))
     sparse.add_argument("--topk", type=int, default=defaults.topk, help=_("keys kept per query for topk"))
     sparse.add_argument("--seed", type=int, default=defaults.seed)
@@ -70,8 +81,14 @@ def run_sparse(args: argparse.Namespace, error: type[Exception]) -> str:
         raise error(ERR_SPARSE_LONG.format(n=result.n_tokens))
     globals_ = tuple(args.global_positions) if args.global_positions else result.cls_positions[:1]
     params = PatternParams(
-        window=args.window, dilation=args.dilation, global_positions=globals_, block=args.block,
-        random_blocks=args.random, buckets=args.buckets, topk=args.topk, seed=args.seed,
+        window=args.window,
+        dilation=args.dilation,
+        global_positions=globals_,
+        block=args.block,
+        random_blocks=args.random,
+        buckets=args.buckets,
+        topk=args.topk,
+        seed=args.seed,
     )
     try:
         report = explore(result.layer_attention, args.pattern, params, args.share, result.queries, result.keys)
@@ -82,9 +99,14 @@ def run_sparse(args: argparse.Namespace, error: type[Exception]) -> str:
         "model": result.model.key,
         "tokens": list(result.tokens),
         "params": {
-            "window": params.window, "dilation": params.dilation, "global": list(params.global_positions),
-            "block": params.block, "random": params.random_blocks, "buckets": params.buckets,
-            "topk": params.topk, "seed": params.seed,
+            "window": params.window,
+            "dilation": params.dilation,
+            "global": list(params.global_positions),
+            "block": params.block,
+            "random": params.random_blocks,
+            "buckets": params.buckets,
+            "topk": params.topk,
+            "seed": params.seed,
         },
         "density": round(float(report.density), SPARSE_DECIMALS),
         "computed": int(report.computed),
@@ -101,7 +123,8 @@ def run_sparse(args: argparse.Namespace, error: type[Exception]) -> str:
     lines = [
         _("pattern {pattern} on {model}, {n} tokens").format(pattern=args.pattern, model=result.model.key, n=report.n),
         _("density {density:.3f} ({computed} of {total} scores), {complexity}").format(
-            density=report.density, computed=report.computed, total=report.n * report.n, complexity=report.complexity),
+            density=report.density, computed=report.computed, total=report.n * report.n, complexity=report.complexity
+        ),
         "",
         f"{pad(COLUMN_LAYER, 5)} {pad(COLUMN_COVERAGE, 9)} {pad(COLUMN_TOPK, 19)} {pad(COLUMN_MIN_WINDOW, 11)}",
     ]
@@ -111,5 +134,3 @@ def run_sparse(args: argparse.Namespace, error: type[Exception]) -> str:
         )
     lines.append(_("(min window keeps {share:.0%} of each layer's attention)").format(share=args.share))
     return "\n".join(lines)
-
-

@@ -54,6 +54,7 @@ _source: Callable[[], object] | None = None
 
 # --- the active language ---------------------------------------------------------------
 
+
 def normalize_language(value: object) -> Language | None:
     """'ja', 'ja_JP.UTF-8', 'ja-JP', 'JA' → 'ja'; 'en_US' → 'en'; anything else → None."""
     if not isinstance(value, str):
@@ -128,6 +129,7 @@ def get_language() -> Language:
 
 # --- catalogues -------------------------------------------------------------------------
 
+
 @cache
 def catalog(language: Language) -> _gettext.NullTranslations:
     """The compiled catalogue of `language`: the .mo, or the .po when the .mo is missing or
@@ -150,8 +152,9 @@ def catalog(language: Language) -> _gettext.NullTranslations:
     return _gettext.NullTranslations()
 
 
-def _translate(msgid: str, language: Language, plural: str | None = None, n: int = 1,
-               context: str | None = None) -> str:
+def _translate(
+    msgid: str, language: Language, plural: str | None = None, n: int = 1, context: str | None = None
+) -> str:
     translations = catalog(language)
     if plural is None:
         return translations.pgettext(context, msgid) if context else translations.gettext(msgid)
@@ -182,6 +185,7 @@ def pgettext(context: str, msgid: str) -> str:
 
 # --- lazy messages ----------------------------------------------------------------------
 
+
 class LazyText(str):
     """A message that translates when shown; its `str` value is the English text.
 
@@ -198,8 +202,14 @@ class LazyText(str):
     context: str | None
     params: Mapping[str, Any]
 
-    def __new__(cls, msgid: str, params: Mapping[str, Any] | None = None, plural: str | None = None,
-                count: str = "n", context: str | None = None) -> LazyText:
+    def __new__(
+        cls,
+        msgid: str,
+        params: Mapping[str, Any] | None = None,
+        plural: str | None = None,
+        count: str = "n",
+        context: str | None = None,
+    ) -> LazyText:
         params = dict(params or {})
         english = _render(str.__str__(msgid), params, "en", plural, count, context, translate=False)
         self = super().__new__(cls, english)
@@ -243,8 +253,15 @@ class LazyText(str):
         return self
 
 
-def _render(msgid: str, params: Mapping[str, Any], language: Language, plural: str | None, count: str,
-            context: str | None, translate: bool = True) -> str:
+def _render(
+    msgid: str,
+    params: Mapping[str, Any],
+    language: Language,
+    plural: str | None,
+    count: str,
+    context: str | None,
+    translate: bool = True,
+) -> str:
     n = params.get(count, 1) if plural is not None else 1
     try:
         n = int(n)

@@ -146,7 +146,7 @@ def _bare(piece: str) -> str:
     """A piece's characters without its subword or word-start mark."""
     for mark in (SUBWORD_PREFIX, *WORD_MARKS):
         if piece.startswith(mark) and len(piece) > len(mark):
-            return piece[len(mark):]
+            return piece[len(mark) :]
     return piece
 
 

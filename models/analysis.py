@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from i18n import N_, as_text
 from models import scores as S
-from models.view_compare import compare_views
 from models.result import AttentionResult
 from models.roles import (
     ROLES,
@@ -24,6 +23,7 @@ from models.roles import (
 )
 from models.rollout import query_rollout, rollout_rows
 from models.sweep import VIEWS, View, sweep
+from models.view_compare import compare_views
 from models.words import result_words
 
 JSON_DECIMALS = 6
@@ -106,8 +106,14 @@ def analyze_views(
     rollout_views = tuple(view for view in rollout_views if view in views) if result.cls_positions else ()
     positions = S.KeyPositions(result.cls_positions, result.sep_positions, S.punctuation_positions(result.tokens))
     plan = S.read_plan(positions, result.n_tokens)
-    stats = sweep(attention, norms, result.global_value_norms, result.global_positions,
-                  means=() if result.is_banded else rollout_views, pairs=(plan.queries, plan.keys))
+    stats = sweep(
+        attention,
+        norms,
+        result.global_value_norms,
+        result.global_positions,
+        means=() if result.is_banded else rollout_views,
+        pairs=(plan.queries, plan.keys),
+    )
     scale = S.NormScale(norms, stats.norm_totals, result.global_value_norms, result.global_positions)
     both = S.read_views(plan, stats.entries, scale if "norm" in views else None)  # [V, L, H, ...]
     computed = VIEWS[: both.cls_row.shape[0]]
@@ -152,8 +158,14 @@ def _comparison(result: AttentionResult, parts: dict, thresholds: RoleThresholds
     }
     (_, weight_partition, weight_roles, _), (_, norm_partition, norm_roles, _) = parts["weight"], parts["norm"]
     return compare_views(
-        weight_partition.mean(axis=1), norm_partition.mean(axis=1), weight_roles, norm_roles,
-        result.value_norms, special, result.special_mask, thresholds,
+        weight_partition.mean(axis=1),
+        norm_partition.mean(axis=1),
+        weight_roles,
+        norm_roles,
+        result.value_norms,
+        special,
+        result.special_mask,
+        thresholds,
     )
 
 
@@ -203,7 +215,9 @@ def to_json_dict(result: AttentionResult, analysis: Analysis, word_level: bool =
         "layers": [
             {
                 "layer": layer + 1,
-                "roles": {role: round(float(analysis.layer_roles[layer, k]), JSON_DECIMALS) for k, role in enumerate(ROLES)},
+                "roles": {
+                    role: round(float(analysis.layer_roles[layer, k]), JSON_DECIMALS) for k, role in enumerate(ROLES)
+                },
                 "partition": {
                     name: round(float(analysis.layer_partition[layer, k]), JSON_DECIMALS)
                     for k, name in enumerate(S.PART_NAMES)
@@ -223,7 +237,7 @@ def to_json_dict(result: AttentionResult, analysis: Analysis, word_level: bool =
 
 
 def _rollout_json(result: AttentionResult, analysis: Analysis, word_level: bool) -> dict:
-    """"rollout" of the first cls row (token or word level) and, at word level, "words"."""
+    """ "rollout" of the first cls row (token or word level) and, at word level, "words"."""
     if analysis.rollout is None:
         return {"rollout": None}
     query, layers = result.cls_positions[0], analysis.rollout

@@ -16,9 +16,9 @@ models/scores.py never need to know which one they were given.  Nothing is modif
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence, Union
 
 import numpy as np
 
@@ -66,7 +66,7 @@ class BandedLayer:
         return block(self, slice(0, n), slice(0, n))
 
 
-Layer = Union[np.ndarray, BandedLayer]  # [H, N, N] or banded
+Layer = np.ndarray | BandedLayer  # [H, N, N] or banded
 
 
 def _band_keys(layer: BandedLayer, rows: np.ndarray) -> np.ndarray:
@@ -132,7 +132,7 @@ def block(layer: Layer, rows: slice, cols: slice, head: int | None = None) -> np
     if isinstance(layer, np.ndarray):
         part = layer[:, rows, cols] if head is None else layer[head, rows, cols]
         return np.array(part, dtype=np.float32)
-    heads, n, _ = layer.shape
+    _heads, n, _ = layer.shape
     row_ids = np.arange(n)[rows]
     col_start, col_stop, _ = cols.indices(n)
     band = layer.band if head is None else layer.band[head : head + 1]
@@ -188,9 +188,7 @@ def pooled(layer: Layer, head: int = 0, cells: int = POOL_CELLS) -> tuple[np.nda
             sums += np.bincount(
                 cell_of[local] * p + cell_of[position], weights=layer.band[head, local, k], minlength=p * p
             )
-            sums += np.bincount(
-                cell_of[position] * p + cell_of, weights=layer.global_rows[head, :, k], minlength=p * p
-            )
+            sums += np.bincount(cell_of[position] * p + cell_of, weights=layer.global_rows[head, :, k], minlength=p * p)
     means = sums.reshape(p, p) / np.outer(sizes, sizes)
     return means.astype(np.float32), edges
 
@@ -202,7 +200,7 @@ def masked_mass(layer: Layer, mask: np.ndarray) -> np.ndarray:
         return np.einsum(subscripts, layer, mask.astype(layer.dtype), dtype=np.float64)
     if mask.ndim != 2:
         raise ValueError("A per-head mask needs dense attention.")
-    heads, n, _ = layer.shape
+    _heads, n, _ = layer.shape
     rows = np.arange(n)
     keys = _band_keys(layer, rows)
     ok = (keys >= 0) & (keys < n)

@@ -24,9 +24,10 @@ sum to 1.  `layout_mask` is the pattern itself: which (query, key) pairs get any
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -238,4 +239,6 @@ def notice(note: BlockSparseNote, n: int) -> str:
         return NOTICE_FULL.format(n=n, minimum=note.min_tokens)
     inner = note.returned_mass[..., note.block : min(n, note.padded_length - note.block)]  # non-global rows
     low, high = float(inner.min()), float(inner.max())
-    return NOTICE_REBUILT.format(block=note.block, random=note.random_blocks, padded=note.padded_length, low=low, high=high)
+    return NOTICE_REBUILT.format(
+        block=note.block, random=note.random_blocks, padded=note.padded_length, low=low, high=high
+    )

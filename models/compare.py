@@ -11,8 +11,8 @@ align.  Scores are taken from the analyses passed in, whatever views they hold.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
@@ -198,8 +198,18 @@ def compare(
         array.setflags(write=False)
     summary = summarise(result_a, result_b, analysis_a, analysis_b, similarity, layers, words)
     return Comparison(
-        result_a, result_b, analysis_a, analysis_b, aligned, diff, similarity, changed, layers, words,
-        summary, tuple(notices),
+        result_a,
+        result_b,
+        analysis_a,
+        analysis_b,
+        aligned,
+        diff,
+        similarity,
+        changed,
+        layers,
+        words,
+        summary,
+        tuple(notices),
     )
 
 
@@ -276,7 +286,9 @@ def to_json_dict(comparison: Comparison) -> dict:
             "b": _layer_rows(layers.depth_b, layers.scores_b, layers.roles_b, layers.partition_b),
             "matched": [[la + 1, lb + 1] for la, lb in layers.matched],
         },
-        "words": None if c.words is None else {
+        "words": None
+        if c.words is None
+        else {
             "words": list(c.words.words),
             "similarity": _rounded(c.words.similarity),
             "unaligned_a": list(c.words.unaligned_a),

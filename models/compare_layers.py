@@ -10,8 +10,8 @@ attention *from* a word is averaged over its tokens.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 

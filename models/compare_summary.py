@@ -85,7 +85,13 @@ def _shift_messages(partition_a, partition_b_at_a, a: str, b: str, templates: di
     found.sort(key=lambda item: -item[0])
     return [
         templates["more" if after > before else "less"].format(
-            a=a, b=b, points=100 * size, span=layer_span(layers), part=PART_WORDS[part], before=before, after=after,
+            a=a,
+            b=b,
+            points=100 * size,
+            span=layer_span(layers),
+            part=PART_WORDS[part],
+            before=before,
+            after=after,
         )
         for size, layers, part, before, after in found[:MAX_SHIFTS]
     ]
@@ -103,7 +109,11 @@ def _role_gains(roles_a, roles_b, a: str, b: str) -> list[str]:
     if best is None:
         return []
     _gain, layer, role, count_a, count_b = best
-    return [ROLE_GAIN.format(count_b=count_b, heads=heads, layer=layer + 1, role=ROLE_LABELS[role], b=b, count_a=count_a, a=a)]
+    return [
+        ROLE_GAIN.format(
+            count_b=count_b, heads=heads, layer=layer + 1, role=ROLE_LABELS[role], b=b, count_a=count_a, a=a
+        )
+    ]
 
 
 def _unchanged_prefix(similarity) -> list[str]:
@@ -135,7 +145,9 @@ def summarise(result_a, result_b, analysis_a, analysis_b, similarity, layers, wo
             return (SAME.format(a=a, b=b),)
         low = np.unravel_index(int(np.argmin(similarity)), similarity.shape)
         messages.append(
-            SIMILARITY.format(mean=float(similarity.mean()), layer=low[0] + 1, head=low[1] + 1, low=float(similarity[low]))
+            SIMILARITY.format(
+                mean=float(similarity.mean()), layer=low[0] + 1, head=low[1] + 1, low=float(similarity[low])
+            )
         )
         messages += _unchanged_prefix(similarity)
         messages += _shift_messages(analysis_a.layer_partition, analysis_b.layer_partition, a, b, SHIFT)
@@ -147,7 +159,9 @@ def summarise(result_a, result_b, analysis_a, analysis_b, similarity, layers, wo
             k = int(np.argmin(words.similarity))
             la, lb = layers.matched[k]
             messages.append(
-                WORDS.format(mean=float(words.similarity.mean()), low=float(words.similarity[k]), a=a, b=b, la=la + 1, lb=lb + 1)
+                WORDS.format(
+                    mean=float(words.similarity.mean()), low=float(words.similarity[k]), a=a, b=b, la=la + 1, lb=lb + 1
+                )
             )
     messages += _warnings(analysis_a, analysis_b, a, b)
     return tuple(messages)

@@ -8,8 +8,8 @@ only small per-layer summaries (no model and no attention is kept per window).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 

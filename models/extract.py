@@ -25,10 +25,7 @@ DENSE_LIMIT = 512  # Longformer inputs longer than this stay banded (no [H, N, N
 ERR_EMPTY = N_("The text is empty. Type or paste a sentence to analyse.")
 ERR_NO_TOKENS = N_("The text produced no tokens the model can read. Try ordinary words.")
 ERR_NOT_TEXT = N_("The input must be text; got {kind}.")
-ERR_GLOBAL = N_(
-    "Global token position {position} is out of range: this input has {n} tokens "
-    "(positions 0 to {last})."
-)
+ERR_GLOBAL = N_("Global token position {position} is out of range: this input has {n} tokens (positions 0 to {last}).")
 ERR_GLOBAL_DENSE = N_("Global tokens only apply to Longformer models; '{key}' attends densely.")
 
 NOTICE_TRUNCATED = N_(
@@ -36,8 +33,7 @@ NOTICE_TRUNCATED = N_(
     "to the first {limit}; about {dropped} tokens were left out."
 )
 NOTICE_MARKERS = N_(
-    "Recognised the typed {markers} and used the model's own special tokens instead, "
-    "so they are not doubled."
+    "Recognised the typed {markers} and used the model's own special tokens instead, so they are not doubled."
 )
 NOTICE_PAIR_SPLIT = N_("The typed {sep} in the middle splits the text into a sentence pair.")
 
@@ -81,7 +77,7 @@ def prepare_text(text: str, text_b: str | None, cls_token: str, sep_token: str) 
         middle = [m for m in re.finditer(sep_re, first)]
         if len(middle) == 1:
             cut = middle[0]
-            second, second_offset = first[cut.end():], first_offset + cut.end()
+            second, second_offset = first[cut.end() :], first_offset + cut.end()
             first = first[: cut.start()]
             markers.append(sep_token)
             split = True

@@ -36,9 +36,7 @@ DENSE_TOKEN_CAP = 1024  # a longer input's N×N attention per layer and head get
 QK_POSITIONS = "its attention scores add position terms to q·k, so q and k alone do not give them"
 QK_ROTARY = "its queries and keys get rotary positions inside the attention, after the projection"
 
-ERR_FAMILY = N_(
-    "Model type '{model_type}' is not supported; supported families are {families}."
-)
+ERR_FAMILY = N_("Model type '{model_type}' is not supported; supported families are {families}.")
 ERR_NO_ATTENTION = N_("Model type '{model_type}' cannot show attention: {reason}")
 NO_ATTENTION: dict[str, str] = {  # model types known to have no attention weights to return
     "fnet": N_("FNet mixes tokens with a Fourier transform and has no attention weights."),
@@ -83,64 +81,141 @@ FAMILIES: dict[Family, FamilyInfo] = {
     for info in (
         FamilyInfo("bert", "BERT", ("bert",), "dense", DENSE, "[CLS]", "[SEP]", BERT_LAYOUT),
         FamilyInfo(
-            "roberta", "RoBERTa", ("roberta",), "dense", DENSE, "<s>", "</s>", ROBERTA_LAYOUT, position_offset=2,
+            "roberta",
+            "RoBERTa",
+            ("roberta",),
+            "dense",
+            DENSE,
+            "<s>",
+            "</s>",
+            ROBERTA_LAYOUT,
+            position_offset=2,
             notes="Byte-level BPE: a word-initial token starts with Ġ.",
         ),
         FamilyInfo(
-            "distilbert", "DistilBERT", ("distilbert",), "dense", DENSE, "[CLS]", "[SEP]", BERT_LAYOUT,
+            "distilbert",
+            "DistilBERT",
+            ("distilbert",),
+            "dense",
+            DENSE,
+            "[CLS]",
+            "[SEP]",
+            BERT_LAYOUT,
             query_key=(".attention.q_lin", ".attention.k_lin"),
             notes="Takes no token_type_ids: the two sentences of a pair share one segment embedding.",
         ),
         FamilyInfo(
-            "albert", "ALBERT", ("albert",), "dense", DENSE, "[CLS]", "[SEP]", BERT_LAYOUT,
+            "albert",
+            "ALBERT",
+            ("albert",),
+            "dense",
+            DENSE,
+            "[CLS]",
+            "[SEP]",
+            BERT_LAYOUT,
             query_key=(".attention.query", ".attention.key"),
             notes="All layers share one set of weights (the same module runs L times); SentencePiece ▁ words.",
         ),
-        FamilyInfo("electra", "ELECTRA", ("electra",), "dense", DENSE, "[CLS]", "[SEP]", BERT_LAYOUT,
-                   notes="The discriminator is a BERT-shaped encoder."),
         FamilyInfo(
-            "xlm-roberta", "XLM-RoBERTa", ("xlm-roberta",), "dense", DENSE, "<s>", "</s>", ROBERTA_LAYOUT,
-            position_offset=2, notes="SentencePiece ▁ words, 250k-token vocabulary.",
+            "electra",
+            "ELECTRA",
+            ("electra",),
+            "dense",
+            DENSE,
+            "[CLS]",
+            "[SEP]",
+            BERT_LAYOUT,
+            notes="The discriminator is a BERT-shaped encoder.",
         ),
         FamilyInfo(
-            "deberta-v2", "DeBERTa-v2/v3", ("deberta-v2",), "dense", DENSE, "[CLS]", "[SEP]", BERT_LAYOUT,
-            query_key=None, query_key_note=QK_POSITIONS,
+            "xlm-roberta",
+            "XLM-RoBERTa",
+            ("xlm-roberta",),
+            "dense",
+            DENSE,
+            "<s>",
+            "</s>",
+            ROBERTA_LAYOUT,
+            position_offset=2,
+            notes="SentencePiece ▁ words, 250k-token vocabulary.",
+        ),
+        FamilyInfo(
+            "deberta-v2",
+            "DeBERTa-v2/v3",
+            ("deberta-v2",),
+            "dense",
+            DENSE,
+            "[CLS]",
+            "[SEP]",
+            BERT_LAYOUT,
+            query_key=None,
+            query_key_note=QK_POSITIONS,
             notes="Disentangled attention: content-to-position and position-to-content terms join q·k.",
         ),
         FamilyInfo(
-            "mpnet", "MPNet", ("mpnet",), "dense", DENSE, "<s>", "</s>", ROBERTA_LAYOUT, position_offset=2,
-            query_key=None, query_key_note=QK_POSITIONS,
+            "mpnet",
+            "MPNet",
+            ("mpnet",),
+            "dense",
+            DENSE,
+            "<s>",
+            "</s>",
+            ROBERTA_LAYOUT,
+            position_offset=2,
+            query_key=None,
+            query_key_note=QK_POSITIONS,
             notes="A learned relative position bias is added to every head's scores; takes no token_type_ids.",
         ),
         FamilyInfo(
-            "modernbert", "ModernBERT", ("modernbert",), "local_global",
+            "modernbert",
+            "ModernBERT",
+            ("modernbert",),
+            "local_global",
             "[1, H, N, N], rows sum to 1; a local layer is 0 beyond local_attention / 2 tokens",
-            "[CLS]", "[SEP]", BERT_LAYOUT, query_key=None, query_key_note=QK_ROTARY,
+            "[CLS]",
+            "[SEP]",
+            BERT_LAYOUT,
+            query_key=None,
+            query_key_note=QK_ROTARY,
             notes=(
                 "Every global_attn_every_n_layers-th layer (the first included) is global, the others "
                 "slide a local_attention window (models.own_pattern.layer_windows); takes no token_type_ids."
             ),
         ),
         FamilyInfo(
-            "bigbird", "BigBird", ("big_bird",), "block_sparse",
+            "bigbird",
+            "BigBird",
+            ("big_bird",),
+            "block_sparse",
             "[1, H, N', N'] padded to whole blocks; in block_sparse mode rows sum to less than 1 "
             "(the engine adds back what is left out, see models.bigbird)",
-            "[CLS]", "[SEP]", BERT_LAYOUT,
+            "[CLS]",
+            "[SEP]",
+            BERT_LAYOUT,
             notes=(
                 "Block-sparse only above (5 + 2·num_random_blocks)·block_size tokens; shorter inputs "
                 "run full attention, as transformers does."
             ),
         ),
         FamilyInfo(
-            "longformer", "Longformer", ("longformer",), "banded",
+            "longformer",
+            "Longformer",
+            ("longformer",),
+            "banded",
             "[1, H, N', x + w + 1] banded plus global_attentions; rebuilt or kept banded (models.banded)",
-            "<s>", "</s>", ROBERTA_LAYOUT, position_offset=2, token_cap=4096,
+            "<s>",
+            "</s>",
+            ROBERTA_LAYOUT,
+            position_offset=2,
+            token_cap=4096,
             notes="Sliding window per layer plus chosen global tokens.",
         ),
     )
 }
 
-MODEL_TYPES: dict[str, Family] = {model_type: info.family for info in FAMILIES.values() for model_type in info.model_types}
+MODEL_TYPES: dict[str, Family] = {
+    model_type: info.family for info in FAMILIES.values() for model_type in info.model_types
+}
 
 # every query/key suffix pair of the table, for code that hooks projections by name
 QUERY_KEY_SUFFIXES: tuple[tuple[str, str], ...] = tuple(

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlparse
 
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
@@ -53,7 +53,9 @@ PROBLEM_MISSING = N_(
     "from the safetensors file (for example '{example}'). Use the config.json that was saved "
     "with these weights."
 )
-PROBLEM_TOKENIZER = N_("its tokenizer could not be loaded ({detail}). The folder needs tokenizer.json or vocab.txt with their configs.")
+PROBLEM_TOKENIZER = N_(
+    "its tokenizer could not be loaded ({detail}). The folder needs tokenizer.json or vocab.txt with their configs."
+)
 PROBLEM_OTHER = "{detail}"
 PROBLEM_NO_CONFIG = N_("there is no config.json.")
 PROBLEM_NO_WEIGHTS = N_("there are no *.safetensors weights (only safetensors are loaded).")
@@ -246,9 +248,7 @@ def _load_local(path: Path) -> LoadedModel:
     if not (path / "config.json").is_file():
         raise ModelLoadError(ERR_LOCAL.format(path=path, problem=PROBLEM_NO_CONFIG))
     if not any(path.glob("*.safetensors")):
-        raise ModelLoadError(
-            ERR_LOCAL.format(path=path, problem=PROBLEM_NO_WEIGHTS)
-        )
+        raise ModelLoadError(ERR_LOCAL.format(path=path, problem=PROBLEM_NO_WEIGHTS))
     try:
         config = AutoConfig.from_pretrained(str(path))
     except Exception as error:  # malformed JSON, unknown model_type, bad values

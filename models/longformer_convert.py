@@ -9,7 +9,6 @@ what makes "what does the window take away?" answerable on shared weights.
 
 from __future__ import annotations
 
-import torch
 from transformers import BertModel, LongformerConfig, LongformerModel
 
 LONGFORMER_POSITIONS = 4098  # 4096 tokens + Longformer's pad offset of 2 rows
@@ -71,7 +70,5 @@ def bert_to_longformer(bert: BertModel, window: int) -> LongformerModel:
     result = model.load_state_dict(state, strict=False)
     missing = [k for k in result.missing_keys if "position_ids" not in k]
     if missing or result.unexpected_keys:
-        raise RuntimeError(
-            f"BERT→Longformer conversion left missing={missing} unexpected={result.unexpected_keys}"
-        )
+        raise RuntimeError(f"BERT→Longformer conversion left missing={missing} unexpected={result.unexpected_keys}")
     return model.eval()

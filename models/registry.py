@@ -107,7 +107,9 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="roberta",
             max_tokens=512,
-            description=N_("RoBERTa base; <s> and </s> play the roles of [CLS] and [SEP] (needs internet or a local cache)."),
+            description=N_(
+                "RoBERTa base; <s> and </s> play the roles of [CLS] and [SEP] (needs internet or a local cache)."
+            ),
             hub_id="roberta-base",
         ),
         ModelSpec(
@@ -139,7 +141,9 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="xlm-roberta",
             max_tokens=512,
-            description=N_("XLM-RoBERTa base, 100 languages; <s> and </s> play [CLS] and [SEP] (needs internet or a local cache)."),
+            description=N_(
+                "XLM-RoBERTa base, 100 languages; <s> and </s> play [CLS] and [SEP] (needs internet or a local cache)."
+            ),
             hub_id="FacebookAI/xlm-roberta-base",
         ),
         ModelSpec(
@@ -147,7 +151,9 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="deberta-v2",
             max_tokens=512,
-            description=N_("DeBERTa-v3 base: disentangled content/position attention (needs internet or a local cache)."),
+            description=N_(
+                "DeBERTa-v3 base: disentangled content/position attention (needs internet or a local cache)."
+            ),
             hub_id="microsoft/deberta-v3-base",
         ),
         ModelSpec(
@@ -155,7 +161,9 @@ REGISTRY: dict[str, ModelSpec] = {
             source="hub",
             family="mpnet",
             max_tokens=512,
-            description=N_("MPNet base, with a relative position bias in every head (needs internet or a local cache)."),
+            description=N_(
+                "MPNet base, with a relative position bias in every head (needs internet or a local cache)."
+            ),
             hub_id="microsoft/mpnet-base",
         ),
         ModelSpec(

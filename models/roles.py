@@ -10,8 +10,9 @@ Rules (thresholds after Clark et al. 2019, overridable through `RoleThresholds`)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Mapping, get_args
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -175,13 +176,30 @@ def diagnose(
     near_above = float(parts["near_diagonal"][np.concatenate([middle, upper])].mean())
     local_low = float((roles[lower] == "local").mean())
     if local_low >= 0.25:
-        found.append(Diagnosis("info", DIAG_LOCAL.format(
-            span=layer_span(lower, start=True), n=lower.size, local=local_low, near=near_low,
-        )))
+        found.append(
+            Diagnosis(
+                "info",
+                DIAG_LOCAL.format(
+                    span=layer_span(lower, start=True),
+                    n=lower.size,
+                    local=local_low,
+                    near=near_low,
+                ),
+            )
+        )
     elif near_low >= thresholds.neighbours and near_low > near_above:
-        found.append(Diagnosis("info", DIAG_NEAR.format(
-            span=layer_span(lower, start=True), n=lower.size, near=near_low, above=near_above, local=local_low,
-        )))
+        found.append(
+            Diagnosis(
+                "info",
+                DIAG_NEAR.format(
+                    span=layer_span(lower, start=True),
+                    n=lower.size,
+                    near=near_low,
+                    above=near_above,
+                    local=local_low,
+                ),
+            )
+        )
     low_span, middle_span = layer_span(lower, start=True), layer_span(middle, start=True)
     cls_low = float(parts["to_cls"][lower].mean())
     if cls_low >= thresholds.focus:

@@ -17,7 +17,7 @@ matrices T̃ (models/norms.py) instead.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -54,8 +54,12 @@ def view_means(result: AttentionResult, view: View = "weight") -> tuple[Layer, .
     globals_ = result.global_value_norms
     return tuple(
         head_mean(
-            norm_layer(layer, result.value_norms[index], globals_[index] if globals_ is not None else None,
-                       result.global_positions)
+            norm_layer(
+                layer,
+                result.value_norms[index],
+                globals_[index] if globals_ is not None else None,
+                result.global_positions,
+            )
         )
         for index, layer in enumerate(result.layer_attention)
     )

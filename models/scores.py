@@ -16,8 +16,9 @@ weight and comes from models/sweep.py.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence, get_args
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -108,8 +109,18 @@ def read_plan(positions: KeyPositions, n: int) -> ReadPlan:
     cls = positions.cls[0] if positions.cls else 0
     queries = np.concatenate([np.tile(rows, keys.size + 3), np.full(n, cls)])
     wanted = np.concatenate([np.repeat(keys, n), near_keys.ravel(), rows])
-    return ReadPlan(n, keys.size, cls, bool(positions.cls), keys, near_keys, queries, wanted,
-                    np.ascontiguousarray(table.T), (near >= 0) & (near < n))
+    return ReadPlan(
+        n,
+        keys.size,
+        cls,
+        bool(positions.cls),
+        keys,
+        near_keys,
+        queries,
+        wanted,
+        np.ascontiguousarray(table.T),
+        (near >= 0) & (near < n),
+    )
 
 
 @dataclass(frozen=True)
@@ -134,7 +145,7 @@ class NormScale:
         inverse = np.divide(1.0, self.totals, out=np.zeros(self.totals.shape), where=self.totals > 0)
         inverse = inverse.astype(np.float32)  # [L, H, N], by query row
         k = plan.k
-        scale = np.empty(self.norms.shape[:2] + (k + 4, plan.n), dtype=np.float32)
+        scale = np.empty((*self.norms.shape[:2], k + 4, plan.n), dtype=np.float32)
         scale[:, :, :k] = self.norms[:, :, plan.key_positions, None] * inverse[:, :, None, :]  # K key columns
         scale[:, :, k : k + 3] = self.norms[:, :, plan.near_keys] * inverse[:, :, None, :]  # the 3 offsets
         scale[:, :, k + 3] = self.norms * inverse[:, :, plan.cls, None]  # the cls row
@@ -185,8 +196,8 @@ def read_views(plan: ReadPlan, values: np.ndarray, norm: NormScale | None = None
     blocks = values.reshape(n_layers, heads, k + 4, n)
     stacked = np.stack([blocks, blocks * norm.block_scale(plan)]) if norm is not None else blocks[None]
     shape = stacked.shape[:3]
-    to_keys = plan.table @ stacked[:, :, :, :k] if k else np.zeros(shape + (4, n), dtype=np.float32)
-    cls_row = stacked[:, :, :, k + 3] if plan.has_cls else np.zeros(shape + (n,), dtype=np.float32)
+    to_keys = plan.table @ stacked[:, :, :, :k] if k else np.zeros((*shape, 4, n), dtype=np.float32)
+    cls_row = stacked[:, :, :, k + 3] if plan.has_cls else np.zeros((*shape, n), dtype=np.float32)
     return Reads(to_keys, stacked[:, :, :, k : k + 3] * plan.inside, cls_row)
 
 
@@ -244,7 +255,7 @@ def partition(reads: Reads, special_mask: np.ndarray, query_mask: np.ndarray | N
     near = np.einsum("...kr,kr->...r", reads.offsets[..., selected], usable.astype(np.float32))
     total = to_cls + to_sep + near
     shrink = 1.0 / np.maximum(total, np.float32(1.0))  # 1 unless rounding pushed a row above 1
-    out = np.empty(total.shape[:-1] + (len(PART_NAMES),))
+    out = np.empty((*total.shape[:-1], len(PART_NAMES)))
     for part, values in enumerate((to_cls, to_sep, near)):
         out[..., part] = np.einsum("...r,...r->...", values, shrink, dtype=np.float64) / rows.size
     out[..., 3] = np.maximum(1.0 - total, 0.0).mean(axis=-1, dtype=np.float64)

@@ -12,8 +12,9 @@ rows.  Pure numpy; inputs are never modified.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence, get_args
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -103,7 +104,9 @@ def longformer_mask(n: int, window: int, positions: Sequence[int]) -> np.ndarray
     return local_mask(n, window) | global_mask(n, positions)
 
 
-def bigbird_mask(n: int, window: int, positions: Sequence[int], block: int, random_blocks: int, seed: int) -> np.ndarray:
+def bigbird_mask(
+    n: int, window: int, positions: Sequence[int], block: int, random_blocks: int, seed: int
+) -> np.ndarray:
     """[N, N]: window | global | r random key blocks per query block (blocks of b tokens).
 
     Positions are cut into blocks of `block` tokens (the last may be shorter); each query
@@ -209,7 +212,10 @@ def coverage(attention: Sequence[np.ndarray], mask: np.ndarray) -> np.ndarray:
     """[L, H]: mean over query rows of Σ_j A[i, j] · mask[i, j]; mask [N, N] or [L, H, N, N]."""
     mask = np.asarray(mask, dtype=bool)
     return np.stack(
-        [masked_mass(weights, mask if mask.ndim == 2 else mask[layer]).mean(axis=-1) for layer, weights in enumerate(attention)]
+        [
+            masked_mass(weights, mask if mask.ndim == 2 else mask[layer]).mean(axis=-1)
+            for layer, weights in enumerate(attention)
+        ]
     )
 
 
@@ -239,7 +245,7 @@ def oracle_coverage(attention: Sequence[np.ndarray], density_value: float) -> np
     """[L, H]: top-k coverage with k = max(1, round(density · N)); no pattern with that many
     keys per query could keep more."""
     n = attention[0].shape[-1]
-    k = min(n, max(1, int(round(density_value * n))))
+    k = min(n, max(1, round(density_value * n)))
     out = np.zeros((len(attention), attention[0].shape[0]))
     for layer, weights in enumerate(attention):
         top = -np.partition(-np.asarray(weights, dtype=np.float64), k - 1, axis=-1)[..., :k]
@@ -348,7 +354,7 @@ def explore(
         n=n,
         mask=mask,
         density=allowed,
-        computed=int(round(allowed * n * n)),
+        computed=round(allowed * n * n),
         complexity=COMPLEXITY[pattern],
         coverage=covered,
         layer_coverage=covered.mean(axis=1),

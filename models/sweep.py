@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal, Sequence, get_args
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -105,7 +106,10 @@ def sweep(
     for mean in head_means.values():
         mean /= heads
     return RowStats(
-        _frozen(entropy), _frozen(z), _frozen(norm_entropy), {k: _frozen(m) for k, m in head_means.items()},
+        _frozen(entropy),
+        _frozen(z),
+        _frozen(norm_entropy),
+        {k: _frozen(m) for k, m in head_means.items()},
         _frozen(gathered) if gathered is not None else None,
     )
 
@@ -161,8 +165,19 @@ def _dense_heads(layer: np.ndarray, weights, gv, global_positions, out, picks, p
             if picks is not None:
                 flat, gathered = picks
                 np.take(layer[heads].reshape(heads.stop - start, n * n), flat, axis=1, out=gathered[heads])
-            _dense_chunk(layer[heads], heads, v, gv, globals_, out, means, buf[: heads.stop - start],
-                         pair[: heads.stop - start], entropy_weights[heads], total_weights[heads])
+            _dense_chunk(
+                layer[heads],
+                heads,
+                v,
+                gv,
+                globals_,
+                out,
+                means,
+                buf[: heads.stop - start],
+                pair[: heads.stop - start],
+                entropy_weights[heads],
+                total_weights[heads],
+            )
 
 
 def _dense_chunk(a, heads, v, gv, globals_, out, means, work, sums, entropy_weights, total_weights) -> None:

@@ -8,7 +8,7 @@ in numbers taken straight from the analysis arrays: each view's layer partition
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -111,10 +111,18 @@ def compare_views(
         by_norm = float(norm_partition[layers, k].mean())
         ratio = float(value_norms[layers][:, :, content].mean() / value_norms[layers][:, :, list(positions)].mean())
         template = NO_OP if by_norm <= NO_OP_SHARE * by_weight else CARRIES
-        found.append(Diagnosis("info", template.format(
-            span=layers_phrase(layers, start=True), weight=by_weight, norm=by_norm, label=label,
-            size=size_phrase(ratio, label),
-        )))
+        found.append(
+            Diagnosis(
+                "info",
+                template.format(
+                    span=layers_phrase(layers, start=True),
+                    weight=by_weight,
+                    norm=by_norm,
+                    label=label,
+                    size=size_phrase(ratio, label),
+                ),
+            )
+        )
     by_weight = float(np.isin(weight_roles, SPECIAL_ROLES).mean())
     by_norm = float(np.isin(norm_roles, SPECIAL_ROLES).mean())
     if by_norm >= thresholds.clog_share:

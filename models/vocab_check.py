@@ -30,8 +30,7 @@ NOTICE_UNREADABLE = N_(
     "The attention map of '{model}' says little about this text. {advice}"
 )
 ADVICE_JAPANESE = N_(
-    "For Japanese text choose a Japanese model such as '{japanese}' (it splits the text into "
-    "words with MeCab)."
+    "For Japanese text choose a Japanese model such as '{japanese}' (it splits the text into words with MeCab)."
 )
 EXAMPLE = N_("'{source}' read as '{piece}'")
 ADVICE_OTHER = N_("Choose a model whose vocabulary covers this language, such as '{multilingual}'.")
@@ -90,8 +89,12 @@ def notice(check: VocabularyCheck, model: str, text: str) -> str | None:
     if check.changed_share == 0:
         return NOTICE_UNK.format(share=check.unk_share, model=model, advice=advice)
     return NOTICE_UNREADABLE.format(
-        share=check.unreadable_share, unk=check.unk_share, changed=check.changed_share,
-        example=check.example, model=model, advice=advice,
+        share=check.unreadable_share,
+        unk=check.unk_share,
+        changed=check.changed_share,
+        example=check.example,
+        model=model,
+        advice=advice,
     )
 
 
@@ -106,7 +109,7 @@ def looks_japanese(text: str) -> bool:
 def _bare(token: str) -> str:
     for mark in SUBWORD_MARKS:
         if token.startswith(mark) and len(token) > len(mark):
-            return token[len(mark):]
+            return token[len(mark) :]
     return token
 
 

@@ -11,8 +11,8 @@ For dense inputs (up to 512 tokens).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -108,7 +108,7 @@ def _label(pieces: list[str]) -> str:
     for piece in pieces:
         for mark in SUBWORD_MARKS:
             if piece.startswith(mark) and len(piece) > len(mark):
-                piece = piece[len(mark):]
+                piece = piece[len(mark) :]
                 break
         text += piece
     return text

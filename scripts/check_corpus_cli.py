@@ -34,8 +34,13 @@ def main() -> None:
     parser.add_argument("--subprocess-sample", type=int, default=10)
     args = parser.parse_args()
 
-    completed = subprocess.run([sys.executable, "cli.py", "corpus", args.file, "--engine", args.engine],
-                               capture_output=True, text=True, cwd=ROOT, check=True)
+    completed = subprocess.run(
+        [sys.executable, "cli.py", "corpus", args.file, "--engine", args.engine],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     corpus = json.loads(completed.stdout)
     lines = [line for line in Path(args.file).read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -50,8 +55,9 @@ def main() -> None:
             assert cli.main(["analyze", line]) == 0
         documents[line] = json.loads(out.getvalue())
     for line in random.Random(0).sample(lines, min(args.subprocess_sample, len(lines))):
-        alone = subprocess.run([sys.executable, "cli.py", "analyze", line], capture_output=True, text=True,
-                               cwd=ROOT, check=True)
+        alone = subprocess.run(
+            [sys.executable, "cli.py", "analyze", line], capture_output=True, text=True, cwd=ROOT, check=True
+        )
         assert json.loads(alone.stdout) == documents[line], f"in-process and process JSON differ for {line!r}"
 
     worst = 0.0
@@ -62,10 +68,13 @@ def main() -> None:
         expected = np.mean([documents[line]["partition"][part] for line in lines], axis=0)
         worst = max(worst, float(np.abs(np.array(values["mean"]) - expected).max()))
     roles = np.array([documents[line]["roles"] for line in lines])
-    role_gap = max(float(np.abs(np.array(share) - (roles == role).mean(0)).max())
-                   for role, share in corpus["roles"].items())
-    print(f"{args.engine}: {corpus['sentences']} sentences in the corpus document, {len(lines)} lines analysed "
-          f"one by one ({min(args.subprocess_sample, len(lines))} of them also as separate processes, same JSON)")
+    role_gap = max(
+        float(np.abs(np.array(share) - (roles == role).mean(0)).max()) for role, share in corpus["roles"].items()
+    )
+    print(
+        f"{args.engine}: {corpus['sentences']} sentences in the corpus document, {len(lines)} lines analysed "
+        f"one by one ({min(args.subprocess_sample, len(lines))} of them also as separate processes, same JSON)"
+    )
     print(f"largest |corpus mean − mean of analyze| over every score and partition part, per head: {worst:.2e}")
     print(f"largest role-share difference: {role_gap:.2e}")
     print("PASS" if worst <= 1e-5 and corpus["sentences"] == len(lines) else "FAIL")

@@ -6,9 +6,10 @@ The task: 200 short sentences the team wrote (data/sentiment.tsv), labelled posi
 negative; 40 are held out.  The classifier is one linear layer on the last layer's [CLS]
 vector ([CLS] pooling).  The word embeddings stay frozen (the attention layers are what we
 compare, and it halves the optimiser's work).  One thread by default: on a busy 2-core
-machine two threads spin against each other (a step measured 6× slower).  The encoder is saved as a BERT safetensors folder with the
-tokenizer (loadable by `load_model(path)`), the head as classifier.safetensors, and the run's
-numbers as finetune.json.  Deterministic for a given seed and thread count.
+machine two threads spin against each other (a step measured 6× slower).  The encoder is
+saved as a BERT safetensors folder with the tokenizer (loadable by `load_model(path)`),
+the head as classifier.safetensors, and the run's numbers as finetune.json.  Deterministic
+for a given seed and thread count.
 """
 
 from __future__ import annotations
@@ -98,14 +99,25 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     encoder.eval().save_pretrained(args.out, safe_serialization=True)
     tokenizer.save_pretrained(args.out)
-    save_file({"weight": head.weight.detach().contiguous(), "bias": head.bias.detach().contiguous()},
-              str(args.out / "classifier.safetensors"))
+    save_file(
+        {"weight": head.weight.detach().contiguous(), "bias": head.bias.detach().contiguous()},
+        str(args.out / "classifier.safetensors"),
+    )
     report = {
-        "base": "minilm", "task": "sentiment (data/sentiment.tsv)", "labels": list(LABELS),
-        "steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed, "threads": args.threads,
-        "train_examples": len(train), "held_out": len(held_out),
-        "held_out_accuracy_before": round(before, 3), "held_out_accuracy_after": round(after, 3),
-        "final_loss": round(sum(losses[-20:]) / max(1, len(losses[-20:])), 4), "seconds": round(seconds, 1),
+        "base": "minilm",
+        "task": "sentiment (data/sentiment.tsv)",
+        "labels": list(LABELS),
+        "steps": args.steps,
+        "batch": args.batch,
+        "lr": args.lr,
+        "seed": args.seed,
+        "threads": args.threads,
+        "train_examples": len(train),
+        "held_out": len(held_out),
+        "held_out_accuracy_before": round(before, 3),
+        "held_out_accuracy_after": round(after, 3),
+        "final_loss": round(sum(losses[-20:]) / max(1, len(losses[-20:])), 4),
+        "seconds": round(seconds, 1),
     }
     (args.out / "finetune.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report))

@@ -6,11 +6,9 @@ from __future__ import annotations
 import os
 import random
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tiers import IN_CI, ROOT  # noqa: F401  (re-exported for older imports)
 
 if str(ROOT) not in sys.path:

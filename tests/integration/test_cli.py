@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from tiers import ROOT
 
 
@@ -21,8 +20,19 @@ def test_models_lists_registry():
 
 
 def test_analyze_pair_and_longformer_json():
-    completed = _cli("analyze", "The dog barked.", "--pair", "The cat ran.", "--model", "minilm-longformer",
-                     "--window", "8", "--global", "0", "3")
+    completed = _cli(
+        "analyze",
+        "The dog barked.",
+        "--pair",
+        "The cat ran.",
+        "--model",
+        "minilm-longformer",
+        "--window",
+        "8",
+        "--global",
+        "0",
+        "3",
+    )
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
     assert document["model"]["family"] == "longformer" and document["model"]["window"] == 8
@@ -97,7 +107,9 @@ def test_sparse_local_json_matches_an_independent_band_sum():
 
 @pytest.mark.parametrize("pattern", ["dilated", "global", "longformer", "bigbird", "lsh", "topk"])
 def test_sparse_every_pattern_runs(pattern):
-    completed = _cli("sparse", SPARSE_SENTENCE, "--pattern", pattern, "--window", "4", "--topk", "3", "--format", "json")
+    completed = _cli(
+        "sparse", SPARSE_SENTENCE, "--pattern", pattern, "--window", "4", "--topk", "3", "--format", "json"
+    )
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
     coverage = np.array(document["coverage"])

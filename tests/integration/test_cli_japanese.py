@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from tiers import ROOT
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -20,8 +19,9 @@ SENTENCE = "猫がマットの上に座った。"
 def _cli(*args, lang_env: str = "C.UTF-8"):
     env = {key: value for key, value in os.environ.items() if key not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")}
     env["LANG"] = lang_env
-    return subprocess.run([sys.executable, "cli.py", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "cli.py", *args], capture_output=True, text=True, cwd=ROOT, timeout=300, env=env
+    )
 
 
 @pytest.mark.parametrize(

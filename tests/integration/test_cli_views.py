@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from conftest import ROOT
 
 CLI_TOL = 1e-4
@@ -38,8 +39,8 @@ def reference():
             out = model(**inputs, output_attentions=True, output_hidden_states=True)
             heads = model.config.num_attention_heads
             norms = []
-            for l, layer in enumerate(model.encoder.layer):
-                x = out.hidden_states[l][0].double()
+            for index, layer in enumerate(model.encoder.layer):
+                x = out.hidden_states[index][0].double()
                 value, dense = layer.attention.self.value, layer.attention.output.dense
                 d = value.weight.shape[0] // heads
                 per_head = []
@@ -121,7 +122,9 @@ def test_rollout_command_json(reference):
     tokens, attention, _norms = reference(SENTENCE)
     assert document["tokens"] == tokens and document["queries"] == [0, 3] and document["view"] == "weight"
     for slot, query in enumerate((0, 3)):
-        np.testing.assert_allclose(np.array(document["rollout"][slot]), _rollout_by_hand(attention, query), atol=CLI_TOL)
+        np.testing.assert_allclose(
+            np.array(document["rollout"][slot]), _rollout_by_hand(attention, query), atol=CLI_TOL
+        )
 
 
 def test_rollout_norm_view_and_default_query(reference):
@@ -136,8 +139,19 @@ def test_rollout_norm_view_and_default_query(reference):
 
 
 def test_rollout_table_and_banded_longformer():
-    completed = _cli("rollout", " ".join(["word"] * 600), "--model", "minilm-longformer", "--window", "16",
-                     "--query", "0", "300", "--format", "table")
+    completed = _cli(
+        "rollout",
+        " ".join(["word"] * 600),
+        "--model",
+        "minilm-longformer",
+        "--window",
+        "16",
+        "--query",
+        "0",
+        "300",
+        "--format",
+        "table",
+    )
     assert completed.returncode == 0, completed.stderr
     assert "query 300 'word'" in completed.stdout and "query 0 '[CLS]'" in completed.stdout
 

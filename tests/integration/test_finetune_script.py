@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import numpy as np
-from conftest import ROOT
 
+from conftest import ROOT
 from models.compare import compare_models
 from models.loading import load_model
 
@@ -18,7 +18,10 @@ def test_a_short_run_saves_a_loadable_finetuned_copy(tmp_path, minilm):
     out = tmp_path / "finetuned"
     done = subprocess.run(
         [sys.executable, "scripts/finetune_minilm.py", "--steps", "3", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((out / "finetune.json").read_text())

@@ -11,7 +11,25 @@ from models.extract import DENSE_LIMIT, extract
 from models.loading import load_model
 from viz.sparse import payload_bytes, pooled_heatmap
 
-WORDS = "the river bends past the mill , and the miller counts sacks of grain before dusk .".split()
+WORDS = [
+    "the",
+    "river",
+    "bends",
+    "past",
+    "the",
+    "mill",
+    ",",
+    "and",
+    "the",
+    "miller",
+    "counts",
+    "sacks",
+    "of",
+    "grain",
+    "before",
+    "dusk",
+    ".",
+]
 PAYLOAD_LIMIT = 5_000_000
 
 

@@ -8,12 +8,12 @@ import sys
 import numpy as np
 import pytest
 import torch
+from tiers import ROOT
 from transformers import AutoModel, AutoTokenizer
 
 from models.analysis import analyze, to_json_dict
 from models.extract import InputError, extract
 from models.loading import ModelLoadError, embedded_model_path, load_model
-from tiers import ROOT
 
 SAME_WEIGHTS_TOL = 1e-5
 CLI_TOL = 1e-4
@@ -126,7 +126,10 @@ def _independent_scores(text):
 def test_cli_scores_equal_an_independent_computation():
     completed = subprocess.run(
         [sys.executable, "cli.py", "analyze", SENTENCE, "--format", "json"],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     document = json.loads(completed.stdout)
     expected = _independent_scores(SENTENCE)

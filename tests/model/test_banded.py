@@ -32,8 +32,15 @@ def _loaded(model, tokenizer, family, window=None):
 
 def _config(cls, **extra):
     torch.manual_seed(1)
-    return cls(vocab_size=30522, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
-               intermediate_size=64, max_position_embeddings=128, **extra)
+    return cls(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +66,7 @@ def test_banded_result_holds_no_square_matrix(pair):
     assert isinstance(layer, B.BandedLayer) and layer.band.ndim == 3
     assert layer.band.shape[-1] < banded.n_tokens  # narrower than N: truly banded
     with pytest.raises(ValueError):
-        banded.attention
+        _ = banded.attention
 
 
 def test_banded_reads_equal_dense(pair):
@@ -70,11 +77,15 @@ def test_banded_reads_equal_dense(pair):
         keys = [0, 1, 7, n // 2, n - 1]
         np.testing.assert_allclose(B.columns(layer_b, keys), layer_d[:, :, keys], atol=READ_TOL)
         for offset in (-3, -1, 0, 1, 2, 5):
-            np.testing.assert_allclose(B.offset_values(layer_b, offset), B.offset_values(layer_d, offset), atol=READ_TOL)
+            np.testing.assert_allclose(
+                B.offset_values(layer_b, offset), B.offset_values(layer_d, offset), atol=READ_TOL
+            )
         for query in (0, 7, n - 1):
             np.testing.assert_allclose(B.query_row(layer_b, query), layer_d[:, query], atol=READ_TOL)
         np.testing.assert_allclose(S.row_entropy(layer_b), S.row_entropy(layer_d), atol=1e-5)
-        np.testing.assert_allclose(B.block(layer_b, slice(5, 19), slice(2, 30), head=1), layer_d[1, 5:19, 2:30], atol=READ_TOL)
+        np.testing.assert_allclose(
+            B.block(layer_b, slice(5, 19), slice(2, 30), head=1), layer_d[1, 5:19, 2:30], atol=READ_TOL
+        )
         pooled_b, edges_b = B.pooled(layer_b, head=2, cells=7)
         pooled_d, edges_d = B.pooled(layer_d, head=2, cells=7)
         np.testing.assert_array_equal(edges_b, edges_d)

@@ -42,7 +42,9 @@ def _independent_block_sparse(model, input_ids) -> np.ndarray:
     key_mask[:n] = 1
     nb = padded // BLOCK
     with torch.no_grad():
-        hidden_states = model(input_ids=ids, attention_mask=(key_mask[None] > 0).long(), output_hidden_states=True).hidden_states
+        hidden_states = model(
+            input_ids=ids, attention_mask=(key_mask[None] > 0).long(), output_hidden_states=True
+        ).hidden_states
         layers = []
         for index, layer in enumerate(model.encoder.layer):
             attention = layer.attention.self

@@ -131,8 +131,15 @@ def test_position_offset_and_cap_set_max_tokens(tmp_path):
     assert result.n_tokens == 1024 and result.truncated
 
 
-HUB_KEYS = ("albert-base-v2", "electra-base-discriminator", "xlm-roberta-base", "deberta-v3-base",
-            "mpnet-base", "modernbert-base", "bigbird-roberta-base")
+HUB_KEYS = (
+    "albert-base-v2",
+    "electra-base-discriminator",
+    "xlm-roberta-base",
+    "deberta-v3-base",
+    "mpnet-base",
+    "modernbert-base",
+    "bigbird-roberta-base",
+)
 
 
 @pytest.mark.parametrize("key", HUB_KEYS)

@@ -18,8 +18,26 @@ pytest.importorskip("fugashi")
 pytest.importorskip("unidic_lite")
 
 SENTENCE = "猫がマットの上に座った。"
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
-         "猫", "が", "マット", "の", "上", "に", "座", "##っ", "た", "。", "犬", "走", "##る"]
+VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "猫",
+    "が",
+    "マット",
+    "の",
+    "上",
+    "に",
+    "座",
+    "##っ",
+    "た",
+    "。",
+    "犬",
+    "走",
+    "##る",
+]
 ROW_TOL = 1e-5
 
 
@@ -28,12 +46,20 @@ def _save(folder, vocab: list[str]) -> None:
     source = folder / "vocab-source.txt"
     source.write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tokenizer = BertJapaneseTokenizer(
-        str(source), word_tokenizer_type="mecab", subword_tokenizer_type="wordpiece",
+        str(source),
+        word_tokenizer_type="mecab",
+        subword_tokenizer_type="wordpiece",
         mecab_kwargs={"mecab_dic": "unidic_lite"},
     )
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=256)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=256,
+    )
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     source.unlink()
@@ -77,7 +103,16 @@ def test_tokens_spans_and_special_positions(loaded):
     assert result.special_mask.tolist() == [True] + [False] * 10 + [True]
     assert result.spans[0] == result.spans[-1] == (0, 0)
     assert [SENTENCE[start:end] for start, end in result.spans[1:-1]] == [
-        "猫", "が", "マット", "の", "上", "に", "座", "っ", "た", "。"
+        "猫",
+        "が",
+        "マット",
+        "の",
+        "上",
+        "に",
+        "座",
+        "っ",
+        "た",
+        "。",
     ]
     assert result.segment_ids == (0,) * 12
     assert result.unk_share == 0.0 and result.notices == ()

@@ -9,16 +9,22 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiers import ROOT
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-from tiers import ROOT
 from models.loading import ModelLoadError, embedded_model_path, load_model
 
 
 def _save_tiny_bert(folder: Path) -> Path:
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertModel(config).save_pretrained(folder)
     AutoTokenizer.from_pretrained(str(embedded_model_path())).save_pretrained(folder)
     return folder
@@ -90,8 +96,13 @@ def test_loader_says_what_is_wrong(broken):
 
 def test_cli_prints_one_line_and_exits_2(broken):
     folder, needle = broken
-    done = subprocess.run([sys.executable, "cli.py", "analyze", "A small test.", "--model", str(folder)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "cli.py", "analyze", "A small test.", "--model", str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], done.stderr[-2000:]

@@ -41,8 +41,15 @@ def _loaded(model, tokenizer, family, window=None):
 
 def _config(cls, **extra):
     torch.manual_seed(3)
-    return cls(vocab_size=30522, hidden_size=HIDDEN, num_hidden_layers=3, num_attention_heads=HEADS,
-               intermediate_size=64, max_position_embeddings=128, **extra)
+    return cls(
+        vocab_size=30522,
+        hidden_size=HIDDEN,
+        num_hidden_layers=3,
+        num_attention_heads=HEADS,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +74,8 @@ def _head_norms(hidden, value, output, heads):
     d = value.weight.shape[0] // heads
     out = np.zeros((heads, hidden.shape[0]))
     for h in range(heads):
-        w_v, b_v = value.weight[h * d:(h + 1) * d], value.bias[h * d:(h + 1) * d]  # [d, D], [d]
-        w_o = output.weight[:, h * d:(h + 1) * d]  # [D, d]
+        w_v, b_v = value.weight[h * d : (h + 1) * d], value.bias[h * d : (h + 1) * d]  # [d, D], [d]
+        w_o = output.weight[:, h * d : (h + 1) * d]  # [D, d]
         for j in range(hidden.shape[0]):
             moved = w_o @ (w_v @ hidden[j] + b_v)
             out[h, j] = float(torch.linalg.vector_norm(moved.double()))
@@ -80,8 +87,8 @@ def _bert_reference(model, inputs):
     with torch.no_grad():
         out = model(**inputs, output_attentions=True, output_hidden_states=True)
         norms = [
-            _head_norms(out.hidden_states[l][0], layer.attention.self.value, layer.attention.output.dense, HEADS)
-            for l, layer in enumerate(model.encoder.layer)
+            _head_norms(out.hidden_states[index][0], layer.attention.self.value, layer.attention.output.dense, HEADS)
+            for index, layer in enumerate(model.encoder.layer)
         ]
     return torch.stack([a[0] for a in out.attentions]).double().numpy(), np.stack(norms)
 
@@ -89,12 +96,12 @@ def _bert_reference(model, inputs):
 def _norm_matrix(attention, norms, global_norms=None, global_positions=()):
     """T̃ = α·‖f‖ / row sum, with each row's key norms chosen explicitly → [L, H, N, N]."""
     out = np.zeros_like(attention)
-    for l in range(attention.shape[0]):
+    for layer in range(attention.shape[0]):
         for h in range(attention.shape[1]):
             for i in range(attention.shape[2]):
-                keys = global_norms[l, h] if i in global_positions else norms[l, h]
-                row = attention[l, h, i] * keys
-                out[l, h, i] = row / row.sum()
+                keys = global_norms[layer, h] if i in global_positions else norms[layer, h]
+                row = attention[layer, h, i] * keys
+                out[layer, h, i] = row / row.sum()
     return out
 
 
@@ -134,10 +141,12 @@ def test_distilbert_value_norms(tokenizer):
     inputs = tokenizer(SENTENCE, return_tensors="pt")
     with torch.no_grad():
         out = model(input_ids=inputs["input_ids"], output_hidden_states=True)
-        norms = np.stack([
-            _head_norms(out.hidden_states[l][0], layer.attention.v_lin, layer.attention.out_lin, HEADS)
-            for l, layer in enumerate(model.transformer.layer)
-        ])
+        norms = np.stack(
+            [
+                _head_norms(out.hidden_states[index][0], layer.attention.v_lin, layer.attention.out_lin, HEADS)
+                for index, layer in enumerate(model.transformer.layer)
+            ]
+        )
     np.testing.assert_allclose(result.value_norms, norms, atol=NORM_TOL, rtol=0)
 
 

@@ -75,7 +75,7 @@ def _independent_longformer(model, input_ids, global_positions):
             heads, dim = attn.num_heads, attn.head_dim
             hidden = out.hidden_states[index][0]  # [N, hidden]
 
-            def split(x):
+            def split(x, heads=heads, dim=dim):
                 return x.view(n, heads, dim).transpose(0, 1)  # [H, N, d]
 
             half = model.config.attention_window[index] // 2
@@ -109,7 +109,7 @@ def test_longformer_windows_differ_per_layer(tiny_longformer):
     n = result.n_tokens
     distance = np.abs(np.arange(n)[:, None] - np.arange(n)[None, :])
     for layer, window in enumerate((4, 8, 6)):
-        outside = (distance > window // 2)
+        outside = distance > window // 2
         outside[:, 0] = False
         outside[0, :] = False
         assert result.attention[layer][:, outside].max() == 0.0

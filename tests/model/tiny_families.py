@@ -69,8 +69,12 @@ def _modernbert_bpe(_class_name: str):
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
     )
     return transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]",
-        unk_token="[UNK]", mask_token="[MASK]",
+        tokenizer_object=tokenizer,
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        mask_token="[MASK]",
     )
 
 
@@ -83,14 +87,23 @@ FAMILY_SETUP = {
     "albert": ("albert", _unigram, "AlbertTokenizer", dict(embedding_size=16)),
     "xlm-roberta": ("xlm-roberta", _unigram, "XLMRobertaTokenizer", {}),
     "deberta-v2": (
-        "deberta-v2", _unigram, "DebertaV2Tokenizer",
+        "deberta-v2",
+        _unigram,
+        "DebertaV2Tokenizer",
         dict(relative_attention=True, pos_att_type=["p2c", "c2p"], position_biased_input=False, position_buckets=16),
     ),
-    "bigbird": ("big_bird", _unigram, "BigBirdTokenizer", dict(block_size=4, num_random_blocks=2, attention_type="block_sparse")),
+    "bigbird": (
+        "big_bird",
+        _unigram,
+        "BigBirdTokenizer",
+        dict(block_size=4, num_random_blocks=2, attention_type="block_sparse"),
+    ),
     "roberta": ("roberta", _roberta_bpe, "RobertaTokenizer", {}),
     "longformer": ("longformer", _roberta_bpe, "LongformerTokenizer", dict(attention_window=[4, 8, 4])),
     "modernbert": (
-        "modernbert", _modernbert_bpe, None,
+        "modernbert",
+        _modernbert_bpe,
+        None,
         dict(num_hidden_layers=4, local_attention=8, global_attn_every_n_layers=3),
     ),
 }
@@ -117,7 +130,9 @@ def build_model(family: str, tokenizer, max_positions: int = 130, seed: int = 0,
         if getattr(tokenizer, f"{name}_token_id", None) is not None
     }
     config = AutoConfig.for_model(
-        model_type, vocab_size=len(tokenizer), max_position_embeddings=max_positions,
+        model_type,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=max_positions,
         **{**sizes, **extra, **special_ids, **overrides},
     )
     torch.manual_seed(seed)

@@ -5,8 +5,8 @@ import re
 
 import numpy as np
 import pytest
-
 from tiers import IN_CI
+
 from viz.bertviz_view import ASSET_FILES, ASSETS_DIR, MAX_TOKENS, BertvizTooLarge, bertviz_html
 
 EVIL = "</script><script>alert(1)</script>"
@@ -64,7 +64,7 @@ def test_rounding_shrinks_and_keeps_three_decimals(tmp_path):
     values = np.array(_params(rounded)["attention"][0]["attn"])
     assert values.shape == (2, 4, 40, 40)
     np.testing.assert_allclose(values, np.stack(attention), atol=5e-4 + 1e-7)
-    segment = rounded[rounded.index("const params = "):]
+    segment = rounded[rounded.index("const params = ") :]
     segment = segment[: segment.index("\n")]
     numbers = re.findall(r"(?<![\w.])\d+\.(\d+)", segment)
     assert numbers and max(len(digits) for digits in numbers) <= 3

@@ -15,7 +15,6 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po
-
 from tiers import ROOT
 
 LOCALE = ROOT / "locale"

@@ -25,9 +25,19 @@ def _result(attention: np.ndarray, tokens, spans, key="a", cls=0, seps=None) -> 
     special[[cls, *seps]] = True
     special.setflags(write=False)
     return AttentionResult(
-        text=TEXT, text_b=None, tokens=tuple(tokens), spans=tuple(spans), segment_ids=(0,) * n,
-        special_mask=special, cls_positions=(cls,), sep_positions=seps, global_positions=(), truncated=False,
-        typed_markers=(), notices=(), model=ModelInfo(key, "bert", layers, heads, None, "hand-built"),
+        text=TEXT,
+        text_b=None,
+        tokens=tuple(tokens),
+        spans=tuple(spans),
+        segment_ids=(0,) * n,
+        special_mask=special,
+        cls_positions=(cls,),
+        sep_positions=seps,
+        global_positions=(),
+        truncated=False,
+        typed_markers=(),
+        notices=(),
+        model=ModelInfo(key, "bert", layers, heads, None, "hand-built"),
         layer_attention=tuple(np.asarray(layer, dtype=np.float32) for layer in attention),
     )
 
@@ -57,13 +67,13 @@ def pair():
 def _independent_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     layers, heads, n, _ = a.shape
     out = np.zeros((layers, heads))
-    for l in range(layers):
+    for layer in range(layers):
         for h in range(heads):
             total = 0.0
             for i in range(n):
-                x, y = a[l, h, i].astype(np.float64), b[l, h, i].astype(np.float64)
+                x, y = a[layer, h, i].astype(np.float64), b[layer, h, i].astype(np.float64)
                 total += float(np.dot(x, y) / (np.sqrt(np.dot(x, x)) * np.sqrt(np.dot(y, y))))
-            out[l, h] = total / n
+            out[layer, h] = total / n
     return out
 
 
@@ -99,7 +109,7 @@ def test_changed_heads_are_ranked_least_similar_first(pair):
     a, b = pair
     result = compare(a, analyze(a), b, analyze(b))
     expected = _independent_similarity(a.attention, b.attention)
-    moved = [(l, h) for l in range(3) for h in range(4) if expected[l, h] < 1 - 1e-9]
+    moved = [(layer, h) for layer in range(3) for h in range(4) if expected[layer, h] < 1 - 1e-9]
     ranked = sorted(moved, key=lambda lh: expected[lh])
     assert [(c.layer, c.head) for c in result.changed] == ranked
     first = result.changed[0]
@@ -131,7 +141,14 @@ def test_other_tokenizer_gives_layers_words_and_a_notice():
     result = compare(a, analyze(a), b, analyze(b))
     assert not result.aligned and result.diff is None and result.similarity is None
     assert any("split this input differently" in notice for notice in result.notices)
-    assert result.layers.matched == ((0, 0), (1, 2), (2, 5)) and result.words.words == ("[CLS]", "the", "dogs", "ran", ".", "[SEP]")
+    assert result.layers.matched == ((0, 0), (1, 2), (2, 5)) and result.words.words == (
+        "[CLS]",
+        "the",
+        "dogs",
+        "ran",
+        ".",
+        "[SEP]",
+    )
     # word level, by hand: A's "dog" + "##s" join into one word (keys summed, queries averaged)
     join = np.zeros((7, 6))
     for token, word in enumerate([0, 1, 2, 2, 3, 4, 5]):
@@ -147,7 +164,7 @@ def test_other_tokenizer_gives_layers_words_and_a_notice():
 
 def test_words_missing_on_one_side_are_reported():
     rng = np.random.default_rng(2)
-    tokens, spans = BERT_TOKENS[:4] + ["[SEP]"], BERT_SPANS[:4] + [(0, 0)]  # "ran ." cut off
+    tokens, spans = [*BERT_TOKENS[:4], "[SEP]"], [*BERT_SPANS[:4], (0, 0)]  # "ran ." cut off
     a = _result(_random_attention(rng, 2, 2, 5), tokens, spans, "short")
     b = _result(_random_attention(rng, 2, 2, 6), BPE_TOKENS, BPE_SPANS, "long")
     result = compare(a, analyze(a), b, analyze(b))

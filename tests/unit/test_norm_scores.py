@@ -27,11 +27,23 @@ NORMS = np.array([0.1, 2.0, 1.0, 4.0], dtype=np.float32)  # ‖f(x_j)‖: [CLS] 
 def _result(layers, norms, global_norms=None, global_positions=()):
     n = layers[0].shape[-1]
     return AttentionResult(
-        text="dog ,", text_b=None, tokens=TOKENS[:n], spans=((0, 0),) * n, segment_ids=(0,) * n,
-        special_mask=np.array([True] + [False] * (n - 2) + [True]), cls_positions=(0,), sep_positions=(n - 1,),
-        global_positions=global_positions, truncated=False, typed_markers=(), notices=(),
+        text="dog ,",
+        text_b=None,
+        tokens=TOKENS[:n],
+        spans=((0, 0),) * n,
+        segment_ids=(0,) * n,
+        special_mask=np.array([True] + [False] * (n - 2) + [True]),
+        cls_positions=(0,),
+        sep_positions=(n - 1,),
+        global_positions=global_positions,
+        truncated=False,
+        typed_markers=(),
+        notices=(),
         model=ModelInfo("hand", "bert", len(layers), layers[0].shape[0], None, "hand-built"),
-        layer_attention=tuple(layers), word_ids=(None, 0, 1, None), value_norms=norms, global_value_norms=global_norms,
+        layer_attention=tuple(layers),
+        word_ids=(None, 0, 1, None),
+        value_norms=norms,
+        global_value_norms=global_norms,
     )
 
 
@@ -112,6 +124,10 @@ def test_banded_norm_layer_equals_dense():
     assert isinstance(got, BandedLayer)
     np.testing.assert_allclose(got.dense(), expected, atol=1e-6)
     # global row 0 uses the global norms, the others the local ones
-    assert expected[1, 0, 2] == pytest.approx(dense[1, 0, 2] * global_norms[1, 2] / (dense[1, 0] * global_norms[1]).sum(), abs=1e-6)
+    assert expected[1, 0, 2] == pytest.approx(
+        dense[1, 0, 2] * global_norms[1, 2] / (dense[1, 0] * global_norms[1]).sum(), abs=1e-6
+    )
     assert expected[1, 3, 0] == pytest.approx(dense[1, 3, 0] * norms[1, 0] / (dense[1, 3] * norms[1]).sum(), abs=1e-6)
-    np.testing.assert_allclose(row_normalised(norm_weighted(banded, norms, global_norms)).dense().sum(-1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(
+        row_normalised(norm_weighted(banded, norms, global_norms)).dense().sum(-1), 1.0, atol=1e-6
+    )

@@ -44,7 +44,9 @@ def test_clogged_warning_only_when_almost_every_head_is_special():
 
 
 def test_layer_story_messages():
-    roles = np.array([["local"] * 4, ["local"] * 4, ["sep"] * 4, ["sep"] * 4, ["mixed"] * 4, ["mixed"] * 4], dtype=object)
+    roles = np.array(
+        [["local"] * 4, ["local"] * 4, ["sep"] * 4, ["sep"] * 4, ["mixed"] * 4, ["mixed"] * 4], dtype=object
+    )
     partition = np.array([[0.1, 0.0, 0.7, 0.2]] * 2 + [[0.1, 0.6, 0.1, 0.2]] * 2 + [[0.2, 0.1, 0.1, 0.6]] * 2)
     cls_out = np.array([[0.0] * 4] * 4 + [[0.8] * 4] * 2)
     text = " ".join(d.message for d in diagnose(roles, partition, cls_out, (5, 4)))
@@ -61,8 +63,9 @@ def test_summary_layers_best_first():
 
 def test_few_local_heads_are_not_called_neighbour_heads():
     """21% of attention within one token but 1 of 12 lower heads local: the message says so."""
-    roles = np.array([["local"] + ["broad"] * 11] + [["broad"] * 12] + [["cls"] * 12] * 2 + [["mixed"] * 12] * 2,
-                     dtype=object)
+    roles = np.array(
+        [["local"] + ["broad"] * 11] + [["broad"] * 12] + [["cls"] * 12] * 2 + [["mixed"] * 12] * 2, dtype=object
+    )
     partition = np.array([[0.4, 0.0, 0.21, 0.39]] * 2 + [[0.6, 0.0, 0.1, 0.3]] * 4)
     text = " ".join(d.message for d in diagnose(roles, partition, np.zeros((6, 12)), ()))
     assert "look at themselves and their neighbours" not in text

@@ -69,7 +69,7 @@ def test_pooling_uneven_blocks_keeps_every_position():
     assert edges[0] == 0 and edges[-1] == 7 and len(edges) == 4
     for p in range(3):
         for q in range(3):
-            block = matrix[edges[p]:edges[p + 1], edges[q]:edges[q + 1]]
+            block = matrix[edges[p] : edges[p + 1], edges[q] : edges[q + 1]]
             assert pooled[p, q] == pytest.approx(block.mean(), rel=1e-6)
 
 
