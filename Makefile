@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-unit bench browser finetune catalogs clean
+.PHONY: run test test-unit lint bench browser finetune catalogs clean
 
 # Translations (README "日本語 / Japanese"): the .po files are in git, the .mo files are built here.
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/messages.po)
@@ -46,8 +46,13 @@ browser:
 run: $(VENV)/.installed $(MO_FILES)
 	$(VENV)/bin/streamlit run app.py
 
-test: $(VENV)/.installed-dev $(MO_FILES) browser
+test: $(VENV)/.installed-dev $(MO_FILES) browser lint
 	$(PY) -m pytest -q
+
+# The style the code keeps (pyproject.toml [tool.ruff]): run by `make test`.
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test-unit: $(VENV)/.installed-dev $(MO_FILES)
 	$(PY) -m pytest -q tests/unit
