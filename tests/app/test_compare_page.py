@@ -1,0 +1,94 @@
+"""App tier: the Compare models page, on minilm against itself and against a copy whose one
+layer was re-initialised (built here, offline)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+TEXT = "The soup was warm and full of flavour."
+
+
+@pytest.fixture(scope="module")
+def perturbed(tmp_path_factory) -> Path:
+    """minilm with layer 5's attention projections re-initialised (seeded): layers 1–4 unchanged."""
+    from models.loading import load_model
+
+    loaded = load_model("minilm")
+    folder = tmp_path_factory.mktemp("minilm-perturbed")
+    model = loaded.model
+    state = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    generator = torch.Generator().manual_seed(0)
+    for part in ("query", "key"):
+        weight = state[f"encoder.layer.4.attention.self.{part}.weight"]
+        state[f"encoder.layer.4.attention.self.{part}.weight"] = torch.randn(weight.shape, generator=generator) * 0.1
+    copy = type(model)(model.config)
+    copy.load_state_dict(state)
+    copy.save_pretrained(folder)
+    loaded.tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _compare_page(model_b: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["text"] = TEXT
+    at.query_params["cmp_dir_b"] = model_b
+    at.run()
+    at._page_hash = calc_hash("compare")  # a function page's script hash is the hash of its url_path
+    return at.run()
+
+
+def _spec(at: AppTest, words: str) -> dict:
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        title = spec["layout"].get("title", {})
+        if words in (title.get("text", "") if isinstance(title, dict) else str(title)):
+            return spec
+    raise AssertionError(f"no chart titled with {words!r}")
+
+
+def _z(spec: dict) -> np.ndarray:
+    import base64
+
+    z = spec["data"][0]["z"]
+    if isinstance(z, dict):
+        shape = tuple(int(side) for side in str(z["shape"]).split(","))
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    return np.asarray(z, dtype=np.float64)
+
+
+def test_a_model_against_itself_changes_nothing():
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["text"] = TEXT
+    at.run()
+    at._page_hash = calc_hash("compare")
+    at.run()
+    at.text_input(key="cmp_dir_b").set_value("").run()  # B = the registry's minilm, like A
+    assert not at.exception and not at.error
+    assert any("attends exactly like model A" in info.value for info in at.info)
+    np.testing.assert_allclose(_z(_spec(at, "similarity")), 1.0, atol=1e-6)
+
+
+def test_a_perturbed_layer_shows_up_in_the_ranking_and_the_maps(perturbed):
+    at = _compare_page(str(perturbed))
+    assert not at.exception and not at.error
+    similarity = _z(_spec(at, "similarity"))
+    np.testing.assert_allclose(similarity[:4], 1.0, atol=1e-5)  # layers before the change are untouched
+    assert similarity[4].min() < 0.99  # the re-initialised layer moved
+    changed = at.dataframe[0].value
+    assert set(changed["layer"]) <= {5, 6} and changed["similarity"].is_monotonic_increasing
+    at.selectbox(key="cmp_layer").set_value(5).run()
+    heads = _spec(at, "Layer 5, head 1: A vs B")
+    assert len(heads["data"]) == 3  # A, B and their difference
+    at.button_group(key="cmp_view").set_value("norm").run()
+    assert not at.exception and not at.error
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert "Comparison (JSON)" in labels and "Head similarity (CSV)" in labels
