@@ -3,9 +3,11 @@
   python cli.py corpus FILE [--column NAME] [--pair-column NAME] [--input-format text|csv|tsv|jsonl]
                             [--model KEY_OR_PATH] [--window W] [--batch-size B] [--sort-batches S]
                             [--limit N] [--engine local|ray] [--workers N] [--top K]
-                            [--exclude-special] [--format json|table] [--progress auto|on|off]
+                            [--exclude-special] [--view weight|norm] [--format json|table]
+                            [--progress auto|on|off]
 
-FILE is a path or "-" for standard input.  Kept apart from cli.py so that file stays easy to merge:
+FILE is a path or "-" for standard input.  The JSON holds both views (the weight view's keys at
+the top level, the norm view's under "norm"); --view picks the one the table shows.  Kept apart from cli.py so that file stays easy to merge:
 cli.py only calls `add_corpus_parser` and `run_corpus_command`.
 """
 
@@ -17,6 +19,8 @@ import sys
 from pathlib import Path
 
 ERR_ENGINE = "the Ray engine failed: {problem}"
+ERR_NO_NORM_VIEW = "--view norm: {notice}"
+VIEW_TITLES = {"weight": "attention weights", "norm": "norm view: what the heads move (Kobayashi et al. 2020)"}
 PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} records [{elapsed}<{remaining}{postfix}]"
 
 
@@ -45,6 +49,8 @@ def add_corpus_parser(commands) -> None:
     corpus.add_argument("--top", type=int, default=5, help="sentences kept per head, score and direction")
     corpus.add_argument("--exclude-special", action="store_true",
                         help="leave special tokens' query rows out of the averages")
+    corpus.add_argument("--view", choices=("weight", "norm"), default="weight",
+                        help="the view the table shows (the JSON always holds both when the family has both)")
     corpus.add_argument("--format", choices=("json", "table"), default="json")
     corpus.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
                         help="progress bar on stderr (auto: when stderr is a terminal)")
@@ -119,7 +125,11 @@ def run_corpus_command(args: argparse.Namespace, error_type: type[Exception]) ->
         raise
     bar.close()
     document = to_json_dict(result)
-    return json.dumps(document, ensure_ascii=False) if args.format == "json" else format_corpus_table(document)
+    if args.format == "json":
+        return json.dumps(document, ensure_ascii=False)
+    if document.get(args.view, document) is None:  # the family has no norm view
+        raise error_type(ERR_NO_NORM_VIEW.format(notice=" ".join(document["notices"])))
+    return format_corpus_table(document, args.view)
 
 
 def _run_ray(args, source, options, bar, error_type):
@@ -138,18 +148,23 @@ def _run_ray(args, source, options, bar, error_type):
         raise error_type(ERR_ENGINE.format(problem=lines[-1] if lines else type(error).__name__)) from None
 
 
-def format_corpus_table(document: dict) -> str:
-    """A terminal summary: per layer, the corpus mean ± 95% interval of the main scores."""
-    model, scores = document["model"], document["scores"]
+def format_corpus_table(document: dict, view: str = "weight") -> str:
+    """A terminal summary of one view: per layer, the head-averaged corpus mean and spread of
+    the main scores, the role split, then the view's diagnosis."""
+    model = document["model"]
+    chosen = document if view == "weight" else document[view]
+    scores = chosen["scores"]
     skipped = ", ".join(f"{reason} {count}" for reason, count in document["skipped"].items() if count) or "none"
     lines = [
         f"model {model['key']} ({model['family']}, {model['layers']} layers × {model['heads']} heads)",
         f"corpus {document['source']}: {document['sentences']:,} sentences of {document['records']:,} records; "
         f"skipped: {skipped}; truncated {document['truncated']}",
+        f"view {view} ({VIEW_TITLES[view]}); views in the JSON: {', '.join(document['views'])}",
+        *(f"notice: {notice}" for notice in document["notices"]),
         "",
         f"{'layer':>5} {'cls':>13} {'sep':>13} {'diagonal':>13} {'entropy':>13} {'cls_out':>13}  roles (share of heads)",
     ]
-    for entry in document["layers"]:
+    for entry in chosen["layers"]:
         k = entry["layer"] - 1
         cells = []
         for name in ("cls", "sep", "diagonal", "entropy", "cls_out"):
@@ -160,5 +175,5 @@ def format_corpus_table(document: dict) -> str:
         lines.append(f"{entry['layer']:>5} " + " ".join(cells) + f"  {roles}")
     lines.append("(head-averaged mean ± head-averaged standard deviation over sentences)")
     lines.append("")
-    lines.extend(f"{d['level']}: {d['message']}" for d in document["diagnosis"])
+    lines.extend(f"{d['level']}: {d['message']}" for d in chosen["diagnosis"])
     return "\n".join(lines)

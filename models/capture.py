@@ -116,12 +116,20 @@ def output_factors(weight: torch.Tensor, heads: int) -> torch.Tensor:
     return torch.linalg.qr(slices, mode="r").R.transpose(1, 2).float().contiguous()
 
 
-def register(layers: tuple[LayerModules, ...], kinds: tuple[Projection, ...], n: int, seq_first: bool):
-    """Forward hooks that keep each layer's projection outputs [N, H·d] (batch 0, views).
+def register(layers: tuple[LayerModules, ...], kinds: tuple[Projection, ...], n: int | None, seq_first: bool):
+    """Forward hooks that keep each layer's projection outputs (views, no copy).
 
+    n: keep batch item 0's first n tokens, [N, H·d]; None: keep the whole batch, batch first,
+    [B, N', H·d] (N' can exceed the inputs' width: Longformer pads to its window).
     Returns (captured: kind → list of L tensors, handles to remove after the pass).
     """
     captured: dict[str, list[torch.Tensor]] = {kind: [] for kind in kinds}
+
+    def keep(out: torch.Tensor) -> torch.Tensor:
+        if n is None:
+            return (out.transpose(0, 1) if seq_first else out).detach()
+        return (out[:n, 0] if seq_first else out[0, :n]).detach()
+
     handles = []
     for layer in layers:
         for kind in kinds:
@@ -129,10 +137,6 @@ def register(layers: tuple[LayerModules, ...], kinds: tuple[Projection, ...], n:
             if module is None:
                 continue
             handles.append(
-                module.register_forward_hook(
-                    lambda _m, _i, out, kind=kind: captured[kind].append(
-                        (out[:n, 0] if seq_first else out[0, :n]).detach()
-                    )
-                )
+                module.register_forward_hook(lambda _m, _i, out, kind=kind: captured[kind].append(keep(out)))
             )
     return captured, handles

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from models.corpus_batch import VIEWS, encode_records, plan_batches, score_sentences
+from models.corpus_batch import encode_records, plan_batches, score_sentences
 from models.corpus_io import CorpusInputError, CorpusRecord
 from models.corpus_result import CorpusResult, finish
 from models.corpus_scores import SentenceScores
@@ -30,10 +30,12 @@ from models.corpus_stats import CorpusStats, ViewStats
 from models.loading import LoadedModel
 from models.result import ModelInfo
 from models.roles import RoleThresholds
+from models.sweep import VIEWS, View
 
 ERR_NO_SENTENCES = "No sentence in '{name}' could be analysed ({counts})."
 ERR_OPTION = "{name} must be a whole number of at least {least}; got {value!r}."
 ERR_VIEW = "Unknown attention view {view!r}; the views are: {views}."
+ERR_NO_WEIGHT = "The views must include 'weight' (the norm view is read alongside it); got {views!r}."
 SKIP_WORDS = {"blank": "blank", "empty": "without tokens", "missing": "without the text column or field"}
 
 
@@ -41,7 +43,9 @@ SKIP_WORDS = {"blank": "blank", "empty": "without tokens", "missing": "without t
 class CorpusOptions:
     """How to run.  batch_size: sentences per forward pass; sort_batches: batches per
     length-sorting window (a chunk); limit: read only the first N records; top_k: sentences
-    kept per head, score and direction; partial_every: chunks between partial results."""
+    kept per head, score and direction; partial_every: chunks between partial results;
+    views: the attention views to score: "weight" always, and "norm" unless left out (a
+    family without a capture entry gives the weight view only, and the result says so)."""
 
     batch_size: int = 32
     sort_batches: int = 8
@@ -50,7 +54,7 @@ class CorpusOptions:
     exclude_special: bool = False
     thresholds: RoleThresholds = field(default_factory=RoleThresholds)
     partial_every: int = 2
-    views: tuple[str, ...] = VIEWS
+    views: tuple[View, ...] = VIEWS
 
     def __post_init__(self):
         for name, least in (("batch_size", 1), ("sort_batches", 1), ("top_k", 1), ("partial_every", 1)):
@@ -63,6 +67,8 @@ class CorpusOptions:
         for view in self.views:
             if view not in VIEWS:
                 raise CorpusInputError(ERR_VIEW.format(view=view, views=", ".join(VIEWS)))
+        if "weight" not in self.views:
+            raise CorpusInputError(ERR_NO_WEIGHT.format(views=self.views))
 
     @property
     def chunk_records(self) -> int:
@@ -107,11 +113,11 @@ def model_info(loaded: LoadedModel) -> ModelInfo:
 def analyse_chunk(loaded: LoadedModel, records: Sequence[CorpusRecord], options: CorpusOptions) -> CorpusStats:
     """The per-chunk function of both engines: tokenise, bucket, score, fold → partial aggregates."""
     chunk = encode_records(loaded, records)
-    order, per_view = [], {view: [] for view in options.views}
+    order: list = []
+    per_view: dict[str, list[SentenceScores]] = {}
     for batch in plan_batches(loaded, chunk.sentences, options.batch_size):
-        scored = score_sentences(loaded, batch, options.exclude_special, options.views)
-        for view in options.views:
-            per_view[view].append(scored[view])
+        for view, scores in score_sentences(loaded, batch, options.exclude_special, options.views).items():
+            per_view.setdefault(view, []).append(scores)
         order.extend(batch)
     if not order:
         return CorpusStats(records=chunk.records, skipped=chunk.skipped)
@@ -172,9 +178,10 @@ def run_corpus(
         if progress is not None:
             progress(CorpusProgress(stats.records, stats.sentences, total, time.perf_counter() - started))
         if on_partial is not None and stats.sentences and done % options.partial_every == 0:
-            on_partial(finish(stats, info, source.name, options.exclude_special, options.thresholds, complete=False))
+            on_partial(finish(stats, info, source.name, options.exclude_special, options.thresholds, complete=False,
+                              views=options.views))
 
     stats = analyse_records(loaded, source.records(options.limit), options, on_chunk)
     if not stats.sentences:
         raise CorpusInputError(no_sentences_message(source.name, stats))
-    return finish(stats, info, source.name, options.exclude_special, options.thresholds)
+    return finish(stats, info, source.name, options.exclude_special, options.thresholds, views=options.views)

@@ -9,31 +9,43 @@ and cut into batches, so short sentences are padded only to their neighbours' le
 A batch also stops growing when all layers' attention (L·H·B·N² floats) would pass
 ATTENTION_BUDGET_BYTES, so a few long sentences never make one huge batch.
 
-Views: `VIEW_BUILDERS` maps a view name to a function (loaded, forward output, masks) →
-L tensors [B, H, N, N] whose rows sum to 1 over real keys.  "weights" is the softmax
-attention; a norm-based view (Kobayashi et al. 2020) plugs in as a second entry.
+Views (models.sweep.View): "weight", the softmax attention, for every family; "norm",
+what the heads move (Kobayashi et al. 2020, models/norms.py), for the families with a
+capture entry (models.capture.CAPTURE).  The norm view needs each layer's value vectors:
+forward hooks keep the value projection's output of the whole padded batch [B, N, H·d]
+during the one forward pass, and ‖f_h(x_j)‖ [B, H, N] is taken from it per layer, set to 0
+on padding.  models/corpus_scores.py scores both views from the weights in one pass.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Literal, Sequence, get_args
+from typing import Iterable, Literal, Sequence, get_args
 
 import numpy as np
 import torch
 
-from models.analysis import analyze
+from models import capture
+from models.analysis import analyze_views
+from models.banded import BandedLayer
 from models.corpus_io import CorpusRecord
-from models.corpus_scores import SentenceScores, TokenMasks, score_batch, sentence_scores_from_analysis
+from models.corpus_scores import (
+    KeyNorms,
+    SentenceScores,
+    TokenMasks,
+    norm_sizes,
+    score_views,
+    sentence_scores_from_analysis,
+)
 from models.extract import CHARS_PER_TOKEN_CAP, DENSE_LIMIT, extract, prepare_text
 from models.loading import LoadedModel
-from models.banded import BandedLayer
+from models.norms import head_norms
+from models.registry import Family
 from models.scores import punctuation_positions
+from models.sweep import VIEWS, View
 
 SkipReason = Literal["blank", "empty", "missing"]
 SKIP_REASONS: tuple[SkipReason, ...] = get_args(SkipReason)
-View = Literal["weights"]
-VIEWS: tuple[View, ...] = get_args(View)
 ATTENTION_BUDGET_BYTES = 256 * 2**20  # all layers' attention of one batch stays below this
 
 
@@ -176,7 +188,12 @@ def batch_inputs(loaded: LoadedModel, batch: Sequence[Encoded]) -> tuple[dict[st
     return inputs, TokenMasks(valid, special, cls, sep, punct, cls_first)
 
 
-def _weights(loaded: LoadedModel, output, masks: TokenMasks) -> list[torch.Tensor]:
+def available_views(family: Family) -> tuple[View, ...]:
+    """The views a family's corpus analysis can give: the norm view needs a capture entry."""
+    return VIEWS if family in capture.CAPTURE else ("weight",)
+
+
+def dense_attention(loaded: LoadedModel, output, masks: TokenMasks) -> list[torch.Tensor]:
     """The softmax attention, L × [B, H, N, N]; Longformer's band is rebuilt per sentence."""
     if loaded.family != "longformer":
         return list(output.attentions)
@@ -195,21 +212,58 @@ def _weights(loaded: LoadedModel, output, masks: TokenMasks) -> list[torch.Tenso
     return layers
 
 
-ViewBuilder = Callable[[LoadedModel, object, TokenMasks], list[torch.Tensor]]
-VIEW_BUILDERS: dict[str, ViewBuilder] = {"weights": _weights}
+def key_norms(loaded: LoadedModel, captured: dict[str, list[torch.Tensor]], masks: TokenMasks) -> KeyNorms:
+    """‖f_h(x_j)‖ [B, H, N] of every layer from the captured value projections [B, N', H·d],
+    cut to the batch's width and 0 on padding; Longformer's `value_global` too when the
+    batch has global tokens."""
+    factors = [layer.output_factors for layer in capture.layer_modules(loaded.model, loaded.family, loaded.heads)]
+    width = masks.valid.shape[1]
+    valid = torch.tensor(masks.valid)[:, None, :]  # [B, 1, N] (a copy: the masks are read-only)
+
+    def norms(values: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [head_norms(value[:, :width], factor, loaded.heads) * valid for value, factor in zip(values, factors)]
+
+    global_values = captured.get("value_global")
+    return KeyNorms(norms(captured["value"]), norms(global_values) if global_values else None)
 
 
 def score_sentences(
-    loaded: LoadedModel, batch: Sequence[Encoded], exclude_special: bool = False, views: Iterable[str] = VIEWS
-) -> dict[str, SentenceScores]:
-    """One forward pass over a batch → each view's scores of its B sentences (batch order)."""
-    views = tuple(views)
+    loaded: LoadedModel, batch: Sequence[Encoded], exclude_special: bool = False, views: Iterable[View] = VIEWS
+) -> dict[View, SentenceScores]:
+    """One forward pass over a batch → each view's scores of its B sentences (batch order).
+
+    Views the family cannot give (available_views) are left out of the result.
+    """
+    views = tuple(view for view in available_views(loaded.family) if view in tuple(views))
     if loaded.family == "longformer" and len(batch) == 1 and batch[0].n > DENSE_LIMIT:
-        alone = analyze(extract(loaded, batch[0].text, batch[0].text_b), exclude_special=exclude_special)
-        return {view: sentence_scores_from_analysis(alone) for view in views}
+        return _score_alone(loaded, batch[0], exclude_special, views)
     inputs, masks = batch_inputs(loaded, batch)
+    captured, hooks = {}, []
+    if "norm" in views:
+        paths = capture.CAPTURE[loaded.family]
+        modules = capture.layer_modules(loaded.model, loaded.family, loaded.heads)
+        kinds = ("value",) + (("value_global",) if paths.value_global else ())
+        captured, hooks = capture.register(modules, kinds, None, paths.seq_first)
     with torch.inference_mode():
-        output = loaded.model(**inputs, output_attentions=True)
+        try:
+            output = loaded.model(**inputs, output_attentions=True)
+        finally:
+            for hook in hooks:
+                hook.remove()
         if not output.attentions:
             raise RuntimeError("The model returned no attention weights; it must be loaded with eager attention.")
-        return {view: score_batch(VIEW_BUILDERS[view](loaded, output, masks), masks, exclude_special) for view in views}
+        norms = key_norms(loaded, captured, masks) if "norm" in views else None
+        scored = score_views(dense_attention(loaded, output, masks), masks, exclude_special, norms)
+    return {view: scored[view] for view in views}
+
+
+def _score_alone(loaded: LoadedModel, sentence: Encoded, exclude_special: bool, views: tuple[View, ...]):
+    """A long Longformer sentence: analyze_views(extract()) on it alone, banded (no N×N)."""
+    result = extract(loaded, sentence.text, sentence.text_b)
+    analyses = analyze_views(result, exclude_special, rollout_views=(), views=views)
+    sizes = None
+    if "norm" in analyses:
+        _inputs, masks = batch_inputs(loaded, [sentence])
+        sizes = norm_sizes([torch.from_numpy(np.array(layer))[None] for layer in result.value_norms], masks)
+    return {view: sentence_scores_from_analysis(analyses[view], sizes if view == "norm" else None)
+            for view in views if view in analyses}

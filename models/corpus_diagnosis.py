@@ -85,30 +85,39 @@ class CorpusEvidence:
     main_share: np.ndarray
 
 
-def _pm(mean: float, ci: float) -> str:
+def plus_minus(mean: float, ci: float) -> str:
+    """"0.58 ± 0.02" (3 decimals below a half-width of 0.005; the mean alone without one)."""
     if not np.isfinite(ci):
         return f"{mean:.2f}"
     return f"{mean:.2f} ± {ci:.2f}" if ci >= 0.005 else f"{mean:.3f} ± {ci:.3f}"
 
 
-def _over(n: int):
+def over_sentences(n: int):
+    """"over 1,200 sentences"."""
     return OVER.format(n=n)
 
 
-def _settled(mean: float, ci: float, threshold: float):
+def not_settled(mean: float, ci: float, threshold: float):
+    """The "not settled" sentence when the interval reaches below `threshold`, else ""."""
     if np.isfinite(ci) and mean - ci < threshold:
         return NOT_SETTLED.format(threshold=threshold)
     return ""
 
 
-def corpus_diagnosis(evidence: CorpusEvidence, thresholds: RoleThresholds = RoleThresholds()) -> tuple[Diagnosis, ...]:
-    """Plain-language reading of the corpus aggregates, each claim with its interval."""
+def corpus_diagnosis(
+    evidence: CorpusEvidence, thresholds: RoleThresholds = RoleThresholds(), warn: bool = True
+) -> tuple[Diagnosis, ...]:
+    """Plain-language reading of one view's corpus aggregates, each claim with its interval.
+
+    warn=False leaves out the clogged-flow warning (models/corpus_view_compare.py judges it
+    on the norm view when both views are there).
+    """
     n, found = evidence.sentences, []
     part = {name: k for k, name in enumerate(PART_NAMES)}
     share, share_ci = evidence.special_share, evidence.special_share_ci
-    if share >= thresholds.clog_share:
+    if warn and share >= thresholds.clog_share:
         found.append(Diagnosis("warning", C_CLOGGED.format(
-            share=share, ci=share_ci, over=_over(n), settled=_settled(share, share_ci, thresholds.clog_share))))
+            share=share, ci=share_ci, over=over_sentences(n), settled=not_settled(share, share_ci, thresholds.clog_share))))
     layers = evidence.layer_cls_out.shape[0]
     if layers < 3:
         found.append(Diagnosis("info", C_SHALLOW))
@@ -123,7 +132,7 @@ def corpus_diagnosis(evidence: CorpusEvidence, thresholds: RoleThresholds = Role
     local = float(evidence.band_local[0])
     if local >= LOCAL_HEADS or near >= thresholds.neighbours:
         found.append(Diagnosis("info", C_NEIGHBOURS.format(
-            span=layer_span(lower, start=True), value=_pm(near, near_ci), over=_over(n), local=local)))
+            span=layer_span(lower, start=True), value=plus_minus(near, near_ci), over=over_sentences(n), local=local)))
     for index, span, name, label, meaning in (
         (0, lower, "to_cls", "[CLS]", M_GATHER),
         (1, middle, "to_sep", "[SEP]", M_BOUNDARIES),
@@ -132,15 +141,15 @@ def corpus_diagnosis(evidence: CorpusEvidence, thresholds: RoleThresholds = Role
         mean, ci = band(index, name)
         if mean >= thresholds.focus:
             found.append(Diagnosis("info", C_FOCUS.format(
-                label=label, span=layer_span(span), value=_pm(mean, ci), over=_over(n), meaning=meaning,
-                settled=_settled(mean, ci, thresholds.focus))))
+                label=label, span=layer_span(span), value=plus_minus(mean, ci), over=over_sentences(n), meaning=meaning,
+                settled=not_settled(mean, ci, thresholds.focus))))
     looking = [int(layer) for layer in upper if evidence.layer_cls_out[layer] >= thresholds.look_back]
     if looking:
         mean = float(evidence.layer_cls_out[looking].mean())
         ci = float(evidence.layer_cls_out_ci[looking].max())
         found.append(Diagnosis("info", C_LOOK_BACK.format(
-            span=layer_span(np.array(looking)), value=_pm(mean, ci), over=_over(n),
-            settled=_settled(mean, ci, thresholds.look_back))))
+            span=layer_span(np.array(looking)), value=plus_minus(mean, ci), over=over_sentences(n),
+            settled=not_settled(mean, ci, thresholds.look_back))))
     found.extend(_summary(evidence))
     stable = int((evidence.main_share >= STABLE_SHARE).sum())
     found.append(Diagnosis("info", C_STABLE.format(stable=stable, heads=evidence.main_share.size, share=STABLE_SHARE)))
@@ -153,7 +162,7 @@ def _summary(evidence: CorpusEvidence) -> list[Diagnosis]:
     order = [int(k) for k in np.argsort(-evidence.layer_summary, kind="stable") if evidence.layer_summary[k] > 0][:2]
     if not order:
         return []
-    named = [SUMMARY_LAYER.format(layer=k + 1, value=_pm(float(evidence.layer_summary[k]),
+    named = [SUMMARY_LAYER.format(layer=k + 1, value=plus_minus(float(evidence.layer_summary[k]),
                                                          float(evidence.layer_summary_ci[k]))) for k in order]
     text = named[0] if len(named) == 1 else SUMMARY_THEN.format(first=named[0], second=named[1])
     close = ""

@@ -188,7 +188,8 @@ def run_corpus_ray(
             if progress is not None:
                 progress(CorpusProgress(stats.records, stats.sentences, total, time.perf_counter() - started))
             if on_partial is not None and stats.sentences and done % options.partial_every == 0:
-                on_partial(finish(stats, info, source.name, options.exclude_special, options.thresholds, False))
+                on_partial(finish(stats, info, source.name, options.exclude_special, options.thresholds, False,
+                                  options.views))
     if not stats.sentences:
         raise CorpusInputError(no_sentences_message(source.name, stats))
-    return finish(stats, info, source.name, options.exclude_special, options.thresholds)
+    return finish(stats, info, source.name, options.exclude_special, options.thresholds, views=options.views)

@@ -2,22 +2,32 @@
 
 L layers, H heads, k top-k size (at most the number of sentences).  Layers and heads are
 0-based in arrays, 1-based in `layers[].layer` and in messages, as in models.analysis.
+Every view ("weight", "norm": models.sweep.View) has the same aggregates (ViewResult);
+the JSON keeps the weight view's at the top level and the norm view's under "norm".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
+from i18n import N_, as_text
 from models.corpus_diagnosis import CorpusEvidence, corpus_diagnosis
+from models.corpus_scores import NORM_SIZES
 from models.corpus_stats import CONFIDENCE, CorpusStats, Moments, ViewStats
+from models.corpus_view_compare import ViewEvidence, compare_corpus_views
 from models.result import ModelInfo
 from models.roles import ROLES, Diagnosis, RoleThresholds, summary_layers
 from models.scores import PART_NAMES, SCORE_NAMES
+from models.sweep import VIEWS, View
 
 JSON_DECIMALS = 6
+NOTICE_NO_NORM = N_(
+    "The norm view is not available for {family} models: the value vectors of this family are not "
+    "captured, so only the attention-weight view is shown."
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,7 +71,11 @@ class ViewResult:
     layer_summary    Estimate [L]: how good a sentence summary the layer's [CLS] is
     summary_layers   0-based layers with the best mean [CLS] summary, best first
     top              score name → TopSentences
-    diagnosis        plain-language messages with intervals
+    diagnosis        plain-language messages with intervals (the comparison of the two
+                     views first, when both are there)
+    norm_sizes       norm view only (else None): "words", "cls", "sep" → Estimate [L], the
+                     mean ‖f_h(x_j)‖ over heads of the words, the first cls token and the sep
+                     tokens (raw, not normalised): why the two views differ
     """
 
     scores: Mapping[str, Estimate]
@@ -74,6 +88,7 @@ class ViewResult:
     summary_layers: tuple[int, ...]
     top: Mapping[str, TopSentences]
     diagnosis: tuple[Diagnosis, ...]
+    norm_sizes: Mapping[str, Estimate] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,8 +104,13 @@ class CorpusResult:
     truncated        sentences cut to the model's limit (scored on what was kept)
     exclude_special  whether special tokens' query rows were left out of the averages
     complete         False for a partial result sent while the run goes on
-    views            view name → ViewResult ("weights": the softmax attention)
+    views            view → ViewResult: "weight" (the softmax attention) always; "norm"
+                     (row-normalised α·‖f(x)‖, models/norms.py) for families with a
+                     capture entry, unless left out by CorpusOptions.views
     texts            sentence index → (text, text_b) for every sentence in a top-k list
+    comparison       the messages comparing the two views (also at the head of each view's
+                     diagnosis); () with one view
+    notices          plain-language notes, e.g. that this family has no norm view
     """
 
     model: ModelInfo
@@ -101,13 +121,20 @@ class CorpusResult:
     truncated: int
     exclude_special: bool
     complete: bool
-    views: Mapping[str, ViewResult]
+    views: Mapping[View, ViewResult]
     texts: Mapping[int, tuple[str, str | None]]
+    comparison: tuple[Diagnosis, ...] = ()
+    notices: tuple[str, ...] = ()
 
     @property
     def weights(self) -> ViewResult:
-        """The softmax-attention view."""
-        return self.views["weights"]
+        """The attention-weight view (views["weight"])."""
+        return self.views["weight"]
+
+    @property
+    def norm(self) -> ViewResult | None:
+        """The norm view (views["norm"]), or None when the model's family has none."""
+        return self.views.get("norm")
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -115,27 +142,40 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _view_result(stats: ViewStats, sentences: int, thresholds: RoleThresholds) -> ViewResult:
+def _evidence(stats: ViewStats, sentences: int) -> CorpusEvidence:
     m = stats.moments
-    shares = stats.role_counts / max(sentences, 1)  # [R, L, H]
-    main = np.asarray(ROLES, dtype=object)[np.argmax(stats.role_counts, axis=0)]
-    layer_summary = Estimate.of(m["layer_summary"])
-    special = Estimate.of(m["special_share"])
-    evidence = CorpusEvidence(
+    layer_summary = m["layer_summary"]
+    return CorpusEvidence(
         sentences=sentences,
         band_partition=m["band_partition"].mean, band_partition_ci=m["band_partition"].ci,
         band_local=m["band_local"].mean,
         layer_cls_out=m["layer_cls_out"].mean, layer_cls_out_ci=m["layer_cls_out"].ci,
         layer_summary=layer_summary.mean, layer_summary_ci=layer_summary.ci,
-        special_share=float(special.mean), special_share_ci=float(special.ci),
-        main_share=shares.max(axis=0),
+        special_share=float(m["special_share"].mean), special_share_ci=float(m["special_share"].ci),
+        main_share=stats.role_counts.max(axis=0) / max(sentences, 1),
     )
+
+
+def _view_evidence(stats: ViewStats) -> ViewEvidence:
+    partition, special = stats.moments["layer_partition"], stats.moments["special_share"]
+    return ViewEvidence(partition.mean, partition.ci, float(special.mean), float(special.ci))
+
+
+def _view_result(stats: ViewStats, sentences: int, thresholds: RoleThresholds,
+                 comparison: tuple[Diagnosis, ...] = (), warn: bool = True) -> ViewResult:
+    m = stats.moments
+    shares = stats.role_counts / max(sentences, 1)  # [R, L, H]
+    main = np.asarray(ROLES, dtype=object)[np.argmax(stats.role_counts, axis=0)]
+    layer_summary = Estimate.of(m["layer_summary"])
     k = min(stats.top.k, sentences)
     top = {
         name: TopSentences(*(_frozen(np.array(a[s, ..., :k])) for a in (
             stats.top.high_index, stats.top.high_value, stats.top.low_index, stats.top.low_value)))
         for s, name in enumerate(SCORE_NAMES)
     }
+    sizes = None
+    if "norm_sizes" in m:
+        sizes = {name: Estimate.of(m["norm_sizes"], (..., c)) for c, name in enumerate(NORM_SIZES)}
     return ViewResult(
         scores={name: Estimate.of(m[f"score:{name}"]) for name in SCORE_NAMES},
         partition={name: Estimate.of(m["partition"], (..., p)) for p, name in enumerate(PART_NAMES)},
@@ -146,13 +186,29 @@ def _view_result(stats: ViewStats, sentences: int, thresholds: RoleThresholds) -
         layer_summary=layer_summary,
         summary_layers=summary_layers(layer_summary.mean),
         top=top,
-        diagnosis=corpus_diagnosis(evidence, thresholds),
+        diagnosis=comparison + corpus_diagnosis(_evidence(stats, sentences), thresholds, warn=warn),
+        norm_sizes=sizes,
     )
 
 
 def finish(stats: CorpusStats, model: ModelInfo, source: str, exclude_special: bool = False,
-           thresholds: RoleThresholds = RoleThresholds(), complete: bool = True) -> CorpusResult:
-    """Turn merged aggregates into the result (means, intervals, role shares, diagnosis)."""
+           thresholds: RoleThresholds = RoleThresholds(), complete: bool = True,
+           views: Sequence[View] = VIEWS) -> CorpusResult:
+    """Turn merged aggregates into the result (means, intervals, role shares, diagnosis).
+
+    views: the views asked for; one asked for and missing (a family without a capture
+    entry has no norm view) gets a notice.  With both views, the comparison leads each
+    view's diagnosis and the clogged-flow warning is judged on the norm view.
+    """
+    both = all(view in stats.views for view in VIEWS)
+    comparison: tuple[Diagnosis, ...] = ()
+    if both:
+        weight, norm = stats.views["weight"], stats.views["norm"]
+        comparison = compare_corpus_views(_view_evidence(weight), _view_evidence(norm),
+                                          norm.moments["norm_sizes"].mean, stats.sentences, thresholds)
+    notices = ()
+    if stats.views and "norm" in views and "norm" not in stats.views:
+        notices = (NOTICE_NO_NORM.format(family=model.family),)
     return CorpusResult(
         model=model,
         source=source,
@@ -162,12 +218,15 @@ def finish(stats: CorpusStats, model: ModelInfo, source: str, exclude_special: b
         truncated=stats.truncated,
         exclude_special=exclude_special,
         complete=complete,
-        views={name: _view_result(view, stats.sentences, thresholds) for name, view in stats.views.items()},
+        views={name: _view_result(view, stats.sentences, thresholds, comparison, warn=not both)
+               for name, view in stats.views.items()},
         texts=dict(sorted(stats.texts.items())),
+        comparison=comparison,
+        notices=notices,
     )
 
 
-def head_rows(result: CorpusResult, view: str = "weights") -> list[dict]:
+def head_rows(result: CorpusResult, view: View = "weight") -> list[dict]:
     """One row per layer × head (1-based): each score's mean and std, each partition part's
     mean, the main role and each role's share of sentences.  For a sortable, filterable
     table and a CSV export ("heads with mean cls ≥ 0.5")."""
@@ -200,27 +259,9 @@ def _estimate(estimate: Estimate, with_ci: bool = True) -> dict:
     return out
 
 
-def to_json_dict(result: CorpusResult, view: str = "weights") -> dict:
-    """The stable JSON document printed by `cli.py corpus --format json` (see README)."""
-    chosen = result.views[view]
-    layers = result.model.layers
-    return {
-        "model": {
-            "key": result.model.key,
-            "family": result.model.family,
-            "layers": result.model.layers,
-            "heads": result.model.heads,
-            "window": result.model.window,
-        },
-        "view": view,
-        "source": result.source,
-        "records": result.records,
-        "sentences": result.sentences,
-        "skipped": dict(result.skipped),
-        "truncated": result.truncated,
-        "exclude_special": result.exclude_special,
-        "complete": result.complete,
-        "confidence": CONFIDENCE,
+def _view_json(chosen: ViewResult, layers: int) -> dict:
+    """One view's per-head and per-layer keys (the same shape in both views)."""
+    document = {
         "scores": {name: _estimate(estimate) for name, estimate in chosen.scores.items()},
         "partition": {name: _estimate(estimate) for name, estimate in chosen.partition.items()},
         "roles": {role: _rounded(share) for role, share in chosen.roles.items()},
@@ -245,6 +286,44 @@ def to_json_dict(result: CorpusResult, view: str = "weights") -> dict:
             }
             for name, top in chosen.top.items()
         },
-        "texts": {str(index): {"text": text, "pair": pair} for index, (text, pair) in result.texts.items()},
-        "diagnosis": [{"level": d.level, "message": d.message} for d in chosen.diagnosis],
+        "diagnosis": _messages(chosen.diagnosis),
+    }
+    if chosen.norm_sizes is not None:
+        document["value_norms"] = {name: _estimate(estimate) for name, estimate in chosen.norm_sizes.items()}
+    return document
+
+
+def _messages(diagnosis: Sequence[Diagnosis]) -> list[dict]:
+    return [{"level": d.level, "message": as_text(d.message)} for d in diagnosis]
+
+
+def to_json_dict(result: CorpusResult) -> dict:
+    """The stable JSON document printed by `cli.py corpus --format json` (see README): the
+    weight view's keys at the top level, the norm view's (same shape) under "norm"."""
+    layers = result.model.layers
+    weight = _view_json(result.weights, layers)
+    texts = {str(index): {"text": text, "pair": pair} for index, (text, pair) in result.texts.items()}
+    return {
+        "model": {
+            "key": result.model.key,
+            "family": result.model.family,
+            "layers": result.model.layers,
+            "heads": result.model.heads,
+            "window": result.model.window,
+        },
+        "view": "weight",
+        "views": list(result.views),
+        "source": result.source,
+        "records": result.records,
+        "sentences": result.sentences,
+        "skipped": dict(result.skipped),
+        "truncated": result.truncated,
+        "exclude_special": result.exclude_special,
+        "complete": result.complete,
+        "confidence": CONFIDENCE,
+        **{key: value for key, value in weight.items() if key != "diagnosis"},
+        "texts": texts,
+        "diagnosis": weight["diagnosis"],
+        "norm": _view_json(result.norm, layers) if result.norm is not None else None,
+        "notices": [as_text(notice) for notice in result.notices],
     }

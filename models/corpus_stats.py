@@ -138,7 +138,8 @@ def sentence_metrics(scores: SentenceScores, thresholds: RoleThresholds) -> tupl
     "partition" [B, L, H, 4], "layer_roles" [B, L, R] (share of the layer's heads in each
     role), "layer_partition" [B, L, 4], "layer_summary" [B, L], "layer_cls_out" [B, L],
     "band_partition" [B, 3, 4] and "band_local" [B, 3] (lower / middle / upper thirds),
-    "special_share" [B] (share of all heads that are cls/sep heads).
+    "special_share" [B] (share of all heads that are cls/sep heads), and in the norm view
+    "norm_sizes" [B, L, 3] (mean ‖f(x)‖ of the words, [CLS] and [SEP]: SentenceScores).
     """
     roles = classify_heads(scores.scores, thresholds)  # [B, L, H], elementwise rules
     layers = roles.shape[1]
@@ -157,6 +158,8 @@ def sentence_metrics(scores: SentenceScores, thresholds: RoleThresholds) -> tupl
         band_local=np.stack([local[:, band].mean(axis=(1, 2)) for band in bands], axis=1),
         special_share=np.isin(roles, ("cls", "sep")).mean(axis=(1, 2)),
     )
+    if scores.norm_sizes is not None:
+        metrics["norm_sizes"] = scores.norm_sizes
     return metrics, roles
 
 

@@ -38,14 +38,18 @@ def value_norms(values: Sequence[torch.Tensor], factors: Sequence[torch.Tensor],
     values:  L captured value-projection outputs [N, H·d] (bias included)
     factors: L transposed output-projection factors R_hᵀ [H, d, d] (models.capture)
     """
-    n = values[0].shape[0]
-    out = torch.empty((len(values), heads, n))
-    for layer, (value, factor) in enumerate(zip(values, factors)):
-        moved = torch.matmul(value.reshape(n, heads, -1).transpose(0, 1), factor)  # [H, N, d]: R_h v_j
-        torch.linalg.vector_norm(moved, dim=-1, out=out[layer])
-    norms = out.numpy()
+    norms = torch.stack([head_norms(value, factor, heads) for value, factor in zip(values, factors)]).numpy()
     norms.setflags(write=False)
     return norms
+
+
+def head_norms(value: torch.Tensor, factor: torch.Tensor, heads: int) -> torch.Tensor:
+    """‖f_h(x_j)‖ of one layer: value [..., N, H·d] (a batch [B, N, H·d] too) → float32 [..., H, N].
+
+    ‖W_O^h v_h‖ = ‖v_h R_hᵀ‖ (models.capture.output_factors): a d×d product per token.
+    """
+    split = value.reshape(*value.shape[:-1], heads, -1).transpose(-3, -2)  # [..., H, N, d]
+    return torch.linalg.vector_norm(torch.matmul(split, factor), dim=-1)  # R_h v_j
 
 
 def norm_weighted(

@@ -26,8 +26,8 @@ def _cli(*args, stdin=None):
                           timeout=600, input=stdin)
 
 
-def _analyze_json(capsys, text):
-    assert cli.main(["analyze", text]) == 0
+def _analyze_json(capsys, text, view="weight"):
+    assert cli.main(["analyze", text, "--view", view]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -48,6 +48,18 @@ def test_corpus_means_equal_the_average_of_analyze(tmp_path, capsys):
     roles = np.array([single["roles"] for single in singles])
     for role, share in document["roles"].items():
         np.testing.assert_allclose(share, (roles == role).mean(0), atol=1e-6, err_msg=role)
+    norm = document["norm"]  # the norm view: the same against `analyze --view norm`
+    singles = [_analyze_json(capsys, line, "norm") for line in LINES]
+    assert {single["view"] for single in singles} == {"norm"}
+    for name in norm["scores"]:
+        expected = np.mean([single["scores"][name] for single in singles], axis=0)
+        np.testing.assert_allclose(norm["scores"][name]["mean"], expected, atol=CLI_TOL, err_msg=f"norm {name}")
+    for part in norm["partition"]:
+        expected = np.mean([single["partition"][part] for single in singles], axis=0)
+        np.testing.assert_allclose(norm["partition"][part]["mean"], expected, atol=CLI_TOL, err_msg=f"norm {part}")
+    roles = np.array([single["roles"] for single in singles])
+    for role, share in norm["roles"].items():
+        np.testing.assert_allclose(share, (roles == role).mean(0), atol=1e-6, err_msg=f"norm {role}")
 
 
 def test_stdin_table_limit_and_progress():
@@ -55,7 +67,17 @@ def test_stdin_table_limit_and_progress():
     completed = _cli("corpus", "-", "--format", "table", "--limit", "3", "--progress", "on", stdin=text)
     assert completed.returncode == 0, completed.stderr
     assert "3 sentences of 3 records" in completed.stdout and "layer" in completed.stdout
+    assert "view weight (attention weights); views in the JSON: weight, norm" in completed.stdout
     assert "sentences/s" in completed.stderr and "records" in completed.stderr
+
+
+def test_table_of_the_norm_view(tmp_path):
+    corpus = tmp_path / "lines.txt"
+    corpus.write_text("\n".join(LINES) + "\n")
+    completed = _cli("corpus", str(corpus), "--format", "table", "--view", "norm")
+    assert completed.returncode == 0, completed.stderr
+    assert "view norm (norm view: what the heads move (Kobayashi et al. 2020))" in completed.stdout
+    assert "of what these heads move comes from [CLS], over 6 sentences" in completed.stdout
 
 
 def test_csv_with_pair_column(tmp_path):

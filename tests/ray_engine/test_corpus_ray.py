@@ -1,4 +1,4 @@
-"""Ray Data engine (local Ray, num_cpus=2): the same numbers as the local engine."""
+"""Ray Data engine (local Ray, num_cpus=2): the same numbers as the local engine, in both views."""
 
 import json
 import subprocess
@@ -32,18 +32,23 @@ def ray_cluster():
 def _assert_same(local, remote):
     assert (remote.records, remote.sentences, remote.skipped, remote.truncated) == (
         local.records, local.sentences, local.skipped, local.truncated)
-    a, b = local.weights, remote.weights
-    for name in SCORE_NAMES:
-        np.testing.assert_allclose(b.scores[name].mean, a.scores[name].mean, atol=ENGINE_TOL, err_msg=name)
-        np.testing.assert_allclose(b.scores[name].std, a.scores[name].std, atol=ENGINE_TOL, err_msg=name)
-        np.testing.assert_allclose(b.top[name].high_value, a.top[name].high_value, atol=ENGINE_TOL)
-        np.testing.assert_array_equal(b.top[name].low_index, a.top[name].low_index)
-    for part in PART_NAMES:
-        np.testing.assert_allclose(b.layer_partition[part].mean, a.layer_partition[part].mean, atol=ENGINE_TOL)
-    for role, share in a.roles.items():
-        np.testing.assert_array_equal(b.roles[role], share)
+    assert set(remote.views) == set(local.views) == {"weight", "norm"}
+    for view in local.views:
+        a, b = local.views[view], remote.views[view]
+        for name in SCORE_NAMES:
+            np.testing.assert_allclose(b.scores[name].mean, a.scores[name].mean, atol=ENGINE_TOL, err_msg=name)
+            np.testing.assert_allclose(b.scores[name].std, a.scores[name].std, atol=ENGINE_TOL, err_msg=name)
+            np.testing.assert_allclose(b.top[name].high_value, a.top[name].high_value, atol=ENGINE_TOL)
+            np.testing.assert_array_equal(b.top[name].low_index, a.top[name].low_index)
+        for part in PART_NAMES:
+            np.testing.assert_allclose(b.layer_partition[part].mean, a.layer_partition[part].mean, atol=ENGINE_TOL)
+        for role, share in a.roles.items():
+            np.testing.assert_array_equal(b.roles[role], share)
+        assert [d.message for d in b.diagnosis] == [d.message for d in a.diagnosis]
+    for name, estimate in local.norm.norm_sizes.items():
+        np.testing.assert_allclose(remote.norm.norm_sizes[name].mean, estimate.mean, rtol=ENGINE_TOL)
     assert remote.texts == local.texts
-    assert [d.message for d in b.diagnosis] == [d.message for d in a.diagnosis]
+    assert remote.comparison == local.comparison and remote.comparison
 
 
 def test_splits_cover_every_record_once(tmp_path):
@@ -87,4 +92,7 @@ def test_cli_engine_ray_gives_the_local_numbers(tmp_path):
         documents[engine] = json.loads(completed.stdout)
     for name, values in documents["local"]["scores"].items():
         np.testing.assert_allclose(documents["ray"]["scores"][name]["mean"], values["mean"], atol=ENGINE_TOL)
+    for name, values in documents["local"]["norm"]["scores"].items():
+        np.testing.assert_allclose(documents["ray"]["norm"]["scores"][name]["mean"], values["mean"], atol=ENGINE_TOL)
     assert documents["ray"]["diagnosis"] == documents["local"]["diagnosis"]
+    assert documents["ray"]["norm"]["diagnosis"] == documents["local"]["norm"]["diagnosis"]

@@ -15,49 +15,57 @@ L, H, K = 3, 4, 3
 TOL = 1e-10
 
 
-def _random_scores(rng: np.random.Generator, size: int) -> SentenceScores:
+def _random_scores(rng: np.random.Generator, size: int, norm: bool = False) -> SentenceScores:
     scores = {name: rng.random((size, L, H)) for name in SCORE_NAMES}
     scores["cls"] = np.round(scores["cls"], 1)  # plenty of exact ties for the top-k lists
     parts = rng.random((size, L, H, 4))
-    return SentenceScores(scores, parts / parts.sum(-1, keepdims=True), rng.random((size, L)))
+    sizes = rng.uniform(0.1, 5.0, (size, L, 3)) if norm else None
+    return SentenceScores(scores, parts / parts.sum(-1, keepdims=True), rng.random((size, L)), sizes)
 
 
-def _stats(scores: SentenceScores, indices: np.ndarray, k: int = K) -> CorpusStats:
-    view = ViewStats.of(scores, indices, RoleThresholds(), k)
+def _stats(views: dict[str, SentenceScores], indices: np.ndarray, k: int = K) -> CorpusStats:
+    stats = {name: ViewStats.of(scores, indices, RoleThresholds(), k) for name, scores in views.items()}
     texts = {int(i): (f"sentence {i}", None) for i in indices}
     n = len(indices)  # skips and truncations proportional to the part, so that parts add up
-    return CorpusStats().merge(CorpusStats(4 * n, n, {"blank": n, "empty": 2 * n}, n, {"weights": view}, texts))
+    return CorpusStats().merge(CorpusStats(4 * n, n, {"blank": n, "empty": 2 * n}, n, stats, texts))
 
 
 def _slice(scores: SentenceScores, rows: np.ndarray) -> SentenceScores:
     return SentenceScores({n: v[rows] for n, v in scores.scores.items()}, scores.partition[rows],
-                          scores.layer_summary[rows])
+                          scores.layer_summary[rows], None if scores.norm_sizes is None else scores.norm_sizes[rows])
 
 
 def _assert_same(a: CorpusStats, b: CorpusStats) -> None:
     assert (a.records, a.sentences, a.skipped, a.truncated) == (b.records, b.sentences, b.skipped, b.truncated)
-    va, vb = a.views["weights"], b.views["weights"]
-    for name, moments in va.moments.items():
-        other = vb.moments[name]
-        assert moments.count == other.count
-        np.testing.assert_allclose(moments.mean, other.mean, atol=TOL, rtol=0)
-        np.testing.assert_allclose(moments.m2, other.m2, atol=TOL, rtol=0)
-    np.testing.assert_array_equal(va.role_counts, vb.role_counts)
-    for field in ("high_value", "high_index", "low_value", "low_index"):
-        np.testing.assert_array_equal(getattr(va.top, field), getattr(vb.top, field))
+    assert set(a.views) == set(b.views)
+    for view in a.views:
+        va, vb = a.views[view], b.views[view]
+        assert set(va.moments) == set(vb.moments)
+        for name, moments in va.moments.items():
+            other = vb.moments[name]
+            assert moments.count == other.count
+            np.testing.assert_allclose(moments.mean, other.mean, atol=TOL, rtol=0)
+            np.testing.assert_allclose(moments.m2, other.m2, atol=TOL, rtol=0)
+        np.testing.assert_array_equal(va.role_counts, vb.role_counts)
+        for field in ("high_value", "high_index", "low_value", "low_index"):
+            np.testing.assert_array_equal(getattr(va.top, field), getattr(vb.top, field))
     assert a.texts == b.texts
 
 
 def test_random_splits_merged_in_random_order_equal_the_whole():
+    """Both views: the weight view, and the norm view with its value-norm sizes."""
     rng, shuffler = np.random.default_rng(7), random.Random(7)
     size = 41
-    scores = _random_scores(rng, size)
+    views = {"weight": _random_scores(rng, size), "norm": _random_scores(rng, size, norm=True)}
     indices = rng.permutation(1000)[:size]  # sentence indices need not be contiguous
-    whole = _stats(scores, indices)
+    whole = _stats(views, indices)
+    assert "norm_sizes" in whole.views["norm"].moments and "norm_sizes" not in whole.views["weight"].moments
+    np.testing.assert_allclose(whole.views["norm"].moments["norm_sizes"].mean, views["norm"].norm_sizes.mean(0))
     for _trial in range(40):
         cuts = sorted(shuffler.sample(range(1, size), shuffler.randint(1, 8)))
         order = rng.permutation(size)  # which sentences land in which part is random too
-        parts = [_stats(_slice(scores, rows), indices[rows]) for rows in np.split(order, cuts)]
+        parts = [_stats({name: _slice(scores, rows) for name, scores in views.items()}, indices[rows])
+                 for rows in np.split(order, cuts)]
         shuffler.shuffle(parts)
         merged = CorpusStats()
         for part in parts:
@@ -99,15 +107,15 @@ def test_top_k_equals_a_sort_with_ties_broken_by_index():
 def test_role_counts_count_sentences_per_head_and_role():
     rng = np.random.default_rng(5)
     scores = _random_scores(rng, 25)
-    stats = _stats(scores, np.arange(25))
+    stats = _stats({"weight": scores}, np.arange(25))
     roles = classify_heads(scores.scores, RoleThresholds())
     expected = np.stack([(roles == role).sum(0) for role in ROLES])
-    np.testing.assert_array_equal(stats.views["weights"].role_counts, expected)
-    np.testing.assert_array_equal(stats.views["weights"].role_counts.sum(0), 25)
+    np.testing.assert_array_equal(stats.views["weight"].role_counts, expected)
+    np.testing.assert_array_equal(stats.views["weight"].role_counts.sum(0), 25)
 
 
 def test_only_the_texts_of_top_sentences_are_kept():
     flat = SentenceScores({name: np.full((25, L, H), 0.5) for name in SCORE_NAMES},
                           np.full((25, L, H, 4), 0.25), np.zeros((25, L)))
-    stats = _stats(flat, np.arange(25) + 10, k=2).merge(_stats(flat, np.arange(25) + 50, k=2))
-    assert set(stats.texts) == stats.views["weights"].top.referenced() == {10, 11}  # ties: lowest indices
+    stats = _stats({"weight": flat}, np.arange(25) + 10, k=2).merge(_stats({"weight": flat}, np.arange(25) + 50, k=2))
+    assert set(stats.texts) == stats.views["weight"].top.referenced() == {10, 11}  # ties: lowest indices
