@@ -31,6 +31,7 @@ MODEL_GLOBALS = N_(", {count} global")
 STORY_HEADING = N_("What the layers do with this input")
 WHY_LAYERS = N_("this model has layers 1–{count}")
 WHY_HEADS = N_("this model has heads 1–{count}")
+EXPLAINED = N_("**{label}** (`{name}`): {help}")  # a score or role: its label, identifier and meaning
 SEPARATOR = layout.SEPARATOR  # between the items of a caption's list
 VOCABULARY_NOTICES = {vocab_check.NOTICE_UNK.msgid, vocab_check.NOTICE_UNREADABLE.msgid}
 
@@ -152,7 +153,8 @@ def explanations() -> None:
         st.markdown(str(help_text.LAYER_STORY))
     with st.expander(_("Scores")):
         for name in SCORE_NAMES:
-            st.markdown(f"**{overview.SCORE_LABELS.get(name, name)}** (`{name}`): {help_text.SCORE_HELP.get(name, '')}")
+            entry = EXPLAINED.format(label=overview.SCORE_LABELS[name], name=name, help=help_text.SCORE_HELP[name])
+            st.markdown(str(entry))
     with st.expander(_("Head roles")):
         for role in ROLES:
-            st.markdown(f"**{ROLE_LABELS[role]}** (`{role}`): {help_text.ROLE_HELP.get(role, '')}")
+            st.markdown(str(EXPLAINED.format(label=ROLE_LABELS[role], name=role, help=help_text.ROLE_HELP[role])))

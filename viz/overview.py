@@ -45,6 +45,7 @@ CHANGE_IN = N_("Change in {label} (B − A)")
 PARTITION_TITLE = N_("Where each layer's attention goes (mean over heads)")
 SHARE_OF_ATTENTION = N_("share of attention")
 SIMILARITY = N_("similarity")
+PART_SHARE = N_("share of attention {part}")
 
 
 def layer_names(n_layers: int) -> list[str]:
@@ -56,7 +57,11 @@ def head_names(n_heads: int) -> list[str]:
 
 
 def score_label(name: str) -> str:
-    """The display label of a score (or of the similarity map), in the active language."""
+    """The display label of a score, a part of the partition ("partition.to_cls", as the
+    comparison names it) or the similarity map, in the active language."""
+    part = name.removeprefix("partition.")
+    if part != name and part in PART_LABELS:
+        return str(PART_SHARE.format(part=PART_LABELS[part]))
     return str(SCORE_LABELS.get(name) or OTHER_LABELS.get(name) or name)
 
 

@@ -145,8 +145,7 @@ def _heads(comparison: Comparison, settings) -> None:
         common.show(overview.score_heatmap(comparison.similarity, "similarity"), "cmp_similarity", sized=False)
     with right:
         score = st.selectbox(_("Score difference (B − A)"), list(comparison.diff), key="cmp_score", bind=state.BIND)
-        if score in overview.SCORE_LABELS:
-            st.caption(meaning(score, overview.SCORE_LABELS))
+        st.caption(f"`{score}`: {overview.score_label(score)}")
         common.show(overview.difference_heatmap(comparison.diff[score], score), "cmp_diff", sized=False)
     _head_maps(comparison, settings)
 
