@@ -74,8 +74,12 @@ def child(mode: str, path: str, repeats: int = 3, threads: int = 1) -> dict:
     if mode == "memory":
         started = time.perf_counter()
         result = run_corpus(loaded, source, options)
-        return {"seconds": time.perf_counter() - started, "sentences": result.sentences, "peak_mb": _peak_mb(),
-                "loaded_mb": loaded_mb}
+        return {
+            "seconds": time.perf_counter() - started,
+            "sentences": result.sentences,
+            "peak_mb": _peak_mb(),
+            "loaded_mb": loaded_mb,
+        }
 
     batches = []  # the engine's own batches, built untimed
     for chunk in chunks(source.records(), options.chunk_records):
@@ -105,15 +109,31 @@ def child(mode: str, path: str, repeats: int = 3, threads: int = 1) -> dict:
 
 
 def _run_child(mode: str, path: Path, repeats: int = 3, threads: int = 1) -> dict:
-    out = subprocess.run([sys.executable, str(ROOT / "bench.py"), "--corpus-child", mode, str(path),
-                          "--corpus-repeats", str(repeats), "--corpus-threads", str(threads)],
-                         check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench.py"),
+            "--corpus-child",
+            mode,
+            str(path),
+            "--corpus-repeats",
+            str(repeats),
+            "--corpus-threads",
+            str(threads),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def corpus_section(counts=COUNTS, ray_count: int | None = 1_000, repeats: int = 3, threads: int = 1) -> None:
-    print(f"\ncorpus: minilm, data/sample_corpus.txt repeated, batch 32, 8 batches per sorting window, "
-          f"torch threads {threads}, best of {repeats} alternating passes (median in brackets)")
+    print(
+        f"\ncorpus: minilm, data/sample_corpus.txt repeated, batch 32, 8 batches per sorting window, "
+        f"torch threads {threads}, best of {repeats} alternating passes (median in brackets)"
+    )
     print(f"{'sentences':>9} {'bare s/s':>15} {'engine s/s':>15} {'ratio':>6} {'fwd share':>9} {'peak MB':>8}  target")
     peaks, local_rate = {}, {}
     with tempfile.TemporaryDirectory() as folder:
@@ -123,21 +143,29 @@ def corpus_section(counts=COUNTS, ray_count: int | None = 1_000, repeats: int = 
             bare = [speed["sentences"] / s for s in speed["bare"]]
             engine = [speed["sentences"] / s for s in speed["engine"]]
             peaks[count], local_rate[count] = memory["peak_mb"], max(engine)
-            print(f"{count:>9,} {max(bare):>6.1f} [{statistics.median(bare):>6.1f}] "
-                  f"{max(engine):>6.1f} [{statistics.median(engine):>6.1f}] {max(engine) / max(bare):>6.2f} "
-                  f"{statistics.median(speed['share']):>9.2f} {memory['peak_mb']:>8.0f}  "
-                  f"ratio ≥ {THROUGHPUT_TARGET}")
+            print(
+                f"{count:>9,} {max(bare):>6.1f} [{statistics.median(bare):>6.1f}] "
+                f"{max(engine):>6.1f} [{statistics.median(engine):>6.1f}] {max(engine) / max(bare):>6.2f} "
+                f"{statistics.median(speed['share']):>9.2f} {memory['peak_mb']:>8.0f}  "
+                f"ratio ≥ {THROUGHPUT_TARGET}"
+            )
         if len(counts) == 2:
             low, high = counts
-            print(f"peak memory {high:,} / {low:,} sentences (engine alone, fresh processes): "
-                  f"{peaks[high] / peaks[low]:.3f}  (target ≤ {MEMORY_TARGET}; the loaded model alone is about "
-                  f"{memory['loaded_mb']:.0f} MB of each peak)")
+            print(
+                f"peak memory {high:,} / {low:,} sentences (engine alone, fresh processes): "
+                f"{peaks[high] / peaks[low]:.3f}  (target ≤ {MEMORY_TARGET}; the loaded model alone is about "
+                f"{memory['loaded_mb']:.0f} MB of each peak)"
+            )
         if ray_count:
             path = write_corpus(ray_count, Path(folder))
             ray = _run_child("ray", path)
             if ray_count not in local_rate:
-                local_rate[ray_count] = max(ray_count / s for s in _run_child("speed", path, repeats, threads)["engine"])
+                local_rate[ray_count] = max(
+                    ray_count / s for s in _run_child("speed", path, repeats, threads)["engine"]
+                )
             rate = ray["sentences"] / ray["seconds"]
-            print(f"ray, {ray_count:,} sentences, 2 actors × 1 CPU: start-up {ray['startup_s']:.1f} s (apart); run "
-                  f"{ray['seconds']:.1f} s including actor start and model load = {rate:.1f} sentences/s, against "
-                  f"local {local_rate[ray_count]:.1f} sentences/s ({threads} torch thread(s), model already loaded)")
+            print(
+                f"ray, {ray_count:,} sentences, 2 actors × 1 CPU: start-up {ray['startup_s']:.1f} s (apart); run "
+                f"{ray['seconds']:.1f} s including actor start and model load = {rate:.1f} sentences/s, against "
+                f"local {local_rate[ray_count]:.1f} sentences/s ({threads} torch thread(s), model already loaded)"
+            )

@@ -7,8 +7,8 @@
                             [--progress auto|on|off]
 
 FILE is a path or "-" for standard input.  The JSON holds both views (the weight view's keys at
-the top level, the norm view's under "norm"); --view picks the one the table shows.  Kept apart from cli.py so that file stays easy to merge:
-cli.py only calls `add_corpus_parser` and `run_corpus_command`.
+the top level, the norm view's under "norm"); --view picks the one the table shows.  Kept apart
+from cli.py so that file stays easy to merge: cli.py only calls `add_corpus_parser` and `run_corpus_command`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} records [{elapsed}<{remaini
 
 def add_corpus_parser(commands) -> None:
     """Register the `corpus` sub-command on cli.py's sub-parsers."""
-    from models.corpus_io import CORPUS_FORMATS
     from cli import window_argument
+    from models.corpus_io import CORPUS_FORMATS
     from models.registry import DEFAULT_MODEL
     from models.window import MIN_WINDOW
 
@@ -35,25 +35,44 @@ def add_corpus_parser(commands) -> None:
     corpus.add_argument("file", help="corpus file (text: one sentence per line; CSV/TSV; JSONL), or - for stdin")
     corpus.add_argument("--column", help="CSV/TSV column or JSONL field holding the text (default: text)")
     corpus.add_argument("--pair-column", help="CSV/TSV column or JSONL field holding an optional second sentence")
-    corpus.add_argument("--input-format", choices=CORPUS_FORMATS,
-                        help="how to read FILE (default: from its suffix; stdin: text, or sniffed with --column)")
+    corpus.add_argument(
+        "--input-format",
+        choices=CORPUS_FORMATS,
+        help="how to read FILE (default: from its suffix; stdin: text, or sniffed with --column)",
+    )
     corpus.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory")
-    corpus.add_argument("--window", type=window_argument(MIN_WINDOW),
-                        help="Longformer attention window (even; default 16 for windowed models)")
+    corpus.add_argument(
+        "--window",
+        type=window_argument(MIN_WINDOW),
+        help="Longformer attention window (even; default 16 for windowed models)",
+    )
     corpus.add_argument("--batch-size", type=int, default=32, help="sentences per forward pass")
     corpus.add_argument("--sort-batches", type=int, default=8, help="batches per length-sorting window")
     corpus.add_argument("--limit", type=int, help="read only the first N records (lines or rows)")
-    corpus.add_argument("--engine", choices=("local", "ray"), default="local",
-                        help="local: this process; ray: Ray Data actors (RAY_ADDRESS joins a cluster)")
+    corpus.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process; ray: Ray Data actors (RAY_ADDRESS joins a cluster)",
+    )
     corpus.add_argument("--workers", type=int, help="Ray actors (default: one per CPU)")
     corpus.add_argument("--top", type=int, default=5, help="sentences kept per head, score and direction")
-    corpus.add_argument("--exclude-special", action="store_true",
-                        help="leave special tokens' query rows out of the averages")
-    corpus.add_argument("--view", choices=("weight", "norm"), default="weight",
-                        help="the view the table shows (the JSON always holds both when the family has both)")
+    corpus.add_argument(
+        "--exclude-special", action="store_true", help="leave special tokens' query rows out of the averages"
+    )
+    corpus.add_argument(
+        "--view",
+        choices=("weight", "norm"),
+        default="weight",
+        help="the view the table shows (the JSON always holds both when the family has both)",
+    )
     corpus.add_argument("--format", choices=("json", "table"), default="json")
-    corpus.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
-                        help="progress bar on stderr (auto: when stderr is a terminal)")
+    corpus.add_argument(
+        "--progress",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="progress bar on stderr (auto: when stderr is a terminal)",
+    )
 
 
 class _Bar:
@@ -106,8 +125,13 @@ def run_corpus_command(args: argparse.Namespace, error_type: type[Exception]) ->
 
     bar = _Bar(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty()))
     try:
-        options = CorpusOptions(batch_size=args.batch_size, sort_batches=args.sort_batches, limit=args.limit,
-                                top_k=args.top, exclude_special=args.exclude_special)
+        options = CorpusOptions(
+            batch_size=args.batch_size,
+            sort_batches=args.sort_batches,
+            limit=args.limit,
+            top_k=args.top,
+            exclude_special=args.exclude_special,
+        )
         if args.file == "-":
             source = open_stdin(args.column, args.pair_column, args.input_format)
         else:
@@ -162,7 +186,8 @@ def format_corpus_table(document: dict, view: str = "weight") -> str:
         f"view {view} ({VIEW_TITLES[view]}); views in the JSON: {', '.join(document['views'])}",
         *(f"notice: {notice}" for notice in document["notices"]),
         "",
-        f"{'layer':>5} {'cls':>13} {'sep':>13} {'diagonal':>13} {'entropy':>13} {'cls_out':>13}  roles (share of heads)",
+        f"{'layer':>5} {'cls':>13} {'sep':>13} {'diagonal':>13} {'entropy':>13} {'cls_out':>13}"
+        "  roles (share of heads)",
     ]
     for entry in chosen["layers"]:
         k = entry["layer"] - 1
@@ -171,7 +196,9 @@ def format_corpus_table(document: dict, view: str = "weight") -> str:
             mean = sum(scores[name]["mean"][k]) / len(scores[name]["mean"][k])
             spread = sum(scores[name]["std"][k]) / len(scores[name]["std"][k])
             cells.append(f"{mean:>6.3f} ±{spread:>5.3f}")
-        roles = ", ".join(f"{role} {share['mean']:.0%}" for role, share in entry["roles"].items() if share["mean"] >= 0.05)
+        roles = ", ".join(
+            f"{role} {share['mean']:.0%}" for role, share in entry["roles"].items() if share["mean"] >= 0.05
+        )
         lines.append(f"{entry['layer']:>5} " + " ".join(cells) + f"  {roles}")
     lines.append("(head-averaged mean ± head-averaged standard deviation over sentences)")
     lines.append("")

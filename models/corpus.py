@@ -15,9 +15,9 @@ plus the aggregates (models.corpus_stats).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -61,8 +61,9 @@ class CorpusOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise CorpusInputError(ERR_OPTION.format(name=name, least=least, value=value))
-        if self.limit is not None and (isinstance(self.limit, bool) or not isinstance(self.limit, int)
-                                       or self.limit < 1):
+        if self.limit is not None and (
+            isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1
+        ):
             raise CorpusInputError(ERR_OPTION.format(name="limit", least=1, value=self.limit))
         for view in self.views:
             if view not in VIEWS:
@@ -154,7 +155,9 @@ def analyse_records(
 
 def no_sentences_message(name: str, stats: CorpusStats) -> str:
     counts = ", ".join(f"{count} {SKIP_WORDS[reason]}" for reason, count in stats.skipped.items() if count)
-    return ERR_NO_SENTENCES.format(name=name, counts=f"{stats.records} records read" + (f": {counts}" if counts else ""))
+    return ERR_NO_SENTENCES.format(
+        name=name, counts=f"{stats.records} records read" + (f": {counts}" if counts else "")
+    )
 
 
 def run_corpus(
@@ -178,8 +181,17 @@ def run_corpus(
         if progress is not None:
             progress(CorpusProgress(stats.records, stats.sentences, total, time.perf_counter() - started))
         if on_partial is not None and stats.sentences and done % options.partial_every == 0:
-            on_partial(finish(stats, info, source.name, options.exclude_special, options.thresholds, complete=False,
-                              views=options.views))
+            on_partial(
+                finish(
+                    stats,
+                    info,
+                    source.name,
+                    options.exclude_special,
+                    options.thresholds,
+                    complete=False,
+                    views=options.views,
+                )
+            )
 
     stats = analyse_records(loaded, source.records(options.limit), options, on_chunk)
     if not stats.sentences:

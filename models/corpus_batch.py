@@ -19,8 +19,9 @@ on padding.  models/corpus_scores.py scores both views from the weights in one p
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Literal, Sequence, get_args
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -123,15 +124,24 @@ def encode_records(loaded: LoadedModel, records: Sequence[CorpusRecord]) -> Enco
                     continue
                 full = len(ids)
                 if full >= limit:  # only a full-length encoding can have been cut
-                    full = len(tokenizer(first, second, truncation=False, split_special_tokens=True,
-                                         verbose=False)["input_ids"])
+                    full = len(
+                        tokenizer(first, second, truncation=False, split_special_tokens=True, verbose=False)[
+                            "input_ids"
+                        ]
+                    )
                 type_ids = encoding["token_type_ids"][k] if "token_type_ids" in encoding else None
-                sentences.append(Encoded(
-                    index=record.index, text=record.text, text_b=text_b, ids=tuple(ids),
-                    type_ids=tuple(type_ids) if type_ids is not None else None,
-                    special=tuple(bool(s) for s in special),
-                    tokens=tuple(tokenizer.convert_ids_to_tokens(ids)), truncated=cut or full > limit,
-                ))
+                sentences.append(
+                    Encoded(
+                        index=record.index,
+                        text=record.text,
+                        text_b=text_b,
+                        ids=tuple(ids),
+                        type_ids=tuple(type_ids) if type_ids is not None else None,
+                        special=tuple(bool(s) for s in special),
+                        tokens=tuple(tokenizer.convert_ids_to_tokens(ids)),
+                        truncated=cut or full > limit,
+                    )
+                )
     sentences.sort(key=lambda s: s.index)
     return EncodedChunk(tuple(sentences), skipped, len(records))
 
@@ -265,5 +275,8 @@ def _score_alone(loaded: LoadedModel, sentence: Encoded, exclude_special: bool, 
     if "norm" in analyses:
         _inputs, masks = batch_inputs(loaded, [sentence])
         sizes = norm_sizes([torch.from_numpy(np.array(layer))[None] for layer in result.value_norms], masks)
-    return {view: sentence_scores_from_analysis(analyses[view], sizes if view == "norm" else None)
-            for view in views if view in analyses}
+    return {
+        view: sentence_scores_from_analysis(analyses[view], sizes if view == "norm" else None)
+        for view in views
+        if view in analyses
+    }

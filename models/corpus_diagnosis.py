@@ -22,7 +22,7 @@ STABLE_SHARE = 0.9  # a head whose main role holds in this share of sentences is
 LOCAL_HEADS = 0.25  # share of local heads in the lower layers that tells the neighbour story
 
 OVER = lazy_ngettext("over {n:,} sentence", "over {n:,} sentences", count="n")
-NOT_SETTLED = N_(" Not settled: the 95% interval reaches below the threshold of {threshold:.2f}.")
+NOT_SETTLED = N_(" Not settled: the {level:.0%} interval reaches below the threshold of {threshold:.2f}.")
 C_CLOGGED = N_(
     "{share:.0%} of heads (± {ci:.1%}, {over}) put most of their attention on [CLS]/[SEP]. Words barely "
     "exchange information, which can point to over-fitting or too little variety in the training input; "
@@ -86,21 +86,21 @@ class CorpusEvidence:
 
 
 def plus_minus(mean: float, ci: float) -> str:
-    """"0.58 ± 0.02" (3 decimals below a half-width of 0.005; the mean alone without one)."""
+    """ "0.58 ± 0.02" (3 decimals below a half-width of 0.005; the mean alone without one)."""
     if not np.isfinite(ci):
         return f"{mean:.2f}"
     return f"{mean:.2f} ± {ci:.2f}" if ci >= 0.005 else f"{mean:.3f} ± {ci:.3f}"
 
 
 def over_sentences(n: int):
-    """"over 1,200 sentences"."""
+    """ "over 1,200 sentences"."""
     return OVER.format(n=n)
 
 
 def not_settled(mean: float, ci: float, threshold: float):
     """The "not settled" sentence when the interval reaches below `threshold`, else ""."""
     if np.isfinite(ci) and mean - ci < threshold:
-        return NOT_SETTLED.format(threshold=threshold)
+        return NOT_SETTLED.format(level=0.95, threshold=threshold)
     return ""
 
 
@@ -116,8 +116,17 @@ def corpus_diagnosis(
     part = {name: k for k, name in enumerate(PART_NAMES)}
     share, share_ci = evidence.special_share, evidence.special_share_ci
     if warn and share >= thresholds.clog_share:
-        found.append(Diagnosis("warning", C_CLOGGED.format(
-            share=share, ci=share_ci, over=over_sentences(n), settled=not_settled(share, share_ci, thresholds.clog_share))))
+        found.append(
+            Diagnosis(
+                "warning",
+                C_CLOGGED.format(
+                    share=share,
+                    ci=share_ci,
+                    over=over_sentences(n),
+                    settled=not_settled(share, share_ci, thresholds.clog_share),
+                ),
+            )
+        )
     layers = evidence.layer_cls_out.shape[0]
     if layers < 3:
         found.append(Diagnosis("info", C_SHALLOW))
@@ -131,8 +140,17 @@ def corpus_diagnosis(
     near, near_ci = band(0, "near_diagonal")
     local = float(evidence.band_local[0])
     if local >= LOCAL_HEADS or near >= thresholds.neighbours:
-        found.append(Diagnosis("info", C_NEIGHBOURS.format(
-            span=layer_span(lower, start=True), value=plus_minus(near, near_ci), over=over_sentences(n), local=local)))
+        found.append(
+            Diagnosis(
+                "info",
+                C_NEIGHBOURS.format(
+                    span=layer_span(lower, start=True),
+                    value=plus_minus(near, near_ci),
+                    over=over_sentences(n),
+                    local=local,
+                ),
+            )
+        )
     for index, span, name, label, meaning in (
         (0, lower, "to_cls", "[CLS]", M_GATHER),
         (1, middle, "to_sep", "[SEP]", M_BOUNDARIES),
@@ -140,16 +158,34 @@ def corpus_diagnosis(
     ):
         mean, ci = band(index, name)
         if mean >= thresholds.focus:
-            found.append(Diagnosis("info", C_FOCUS.format(
-                label=label, span=layer_span(span), value=plus_minus(mean, ci), over=over_sentences(n), meaning=meaning,
-                settled=not_settled(mean, ci, thresholds.focus))))
+            found.append(
+                Diagnosis(
+                    "info",
+                    C_FOCUS.format(
+                        label=label,
+                        span=layer_span(span),
+                        value=plus_minus(mean, ci),
+                        over=over_sentences(n),
+                        meaning=meaning,
+                        settled=not_settled(mean, ci, thresholds.focus),
+                    ),
+                )
+            )
     looking = [int(layer) for layer in upper if evidence.layer_cls_out[layer] >= thresholds.look_back]
     if looking:
         mean = float(evidence.layer_cls_out[looking].mean())
         ci = float(evidence.layer_cls_out_ci[looking].max())
-        found.append(Diagnosis("info", C_LOOK_BACK.format(
-            span=layer_span(np.array(looking)), value=plus_minus(mean, ci), over=over_sentences(n),
-            settled=not_settled(mean, ci, thresholds.look_back))))
+        found.append(
+            Diagnosis(
+                "info",
+                C_LOOK_BACK.format(
+                    span=layer_span(np.array(looking)),
+                    value=plus_minus(mean, ci),
+                    over=over_sentences(n),
+                    settled=not_settled(mean, ci, thresholds.look_back),
+                ),
+            )
+        )
     found.extend(_summary(evidence))
     stable = int((evidence.main_share >= STABLE_SHARE).sum())
     found.append(Diagnosis("info", C_STABLE.format(stable=stable, heads=evidence.main_share.size, share=STABLE_SHARE)))
@@ -162,8 +198,12 @@ def _summary(evidence: CorpusEvidence) -> list[Diagnosis]:
     order = [int(k) for k in np.argsort(-evidence.layer_summary, kind="stable") if evidence.layer_summary[k] > 0][:2]
     if not order:
         return []
-    named = [SUMMARY_LAYER.format(layer=k + 1, value=plus_minus(float(evidence.layer_summary[k]),
-                                                         float(evidence.layer_summary_ci[k]))) for k in order]
+    named = [
+        SUMMARY_LAYER.format(
+            layer=k + 1, value=plus_minus(float(evidence.layer_summary[k]), float(evidence.layer_summary_ci[k]))
+        )
+        for k in order
+    ]
     text = named[0] if len(named) == 1 else SUMMARY_THEN.format(first=named[0], second=named[1])
     close = ""
     if len(order) == 2:

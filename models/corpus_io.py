@@ -19,22 +19,35 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Literal, get_args
+from typing import BinaryIO, Literal, get_args
 
 CorpusFormat = Literal["text", "csv", "tsv", "jsonl"]
 CORPUS_FORMATS: tuple[CorpusFormat, ...] = get_args(CorpusFormat)
 SUFFIX_FORMATS: dict[str, CorpusFormat] = {
-    ".txt": "text", ".text": "text", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".txt": "text",
+    ".text": "text",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
 }
 DEFAULT_COLUMN = "text"
 SNIFF_BYTES = 8192  # the start of the input checked for binary content
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one line (CSV: one field) may be at most this long
 COUNT_BLOCK = 1 << 20
 BINARY_MAGIC = {
-    b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"%PDF": "PDF",
-    b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG",
+    b"\x1f\x8b": "gzip",
+    b"PK\x03\x04": "zip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ": "xz",
+    b"%PDF": "PDF",
+    b"\x89PNG": "PNG",
+    b"\xff\xd8\xff": "JPEG",
 }
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -49,8 +62,7 @@ ERR_NOT_UTF8 = (
     "Save the file as UTF-8 and try again."
 )
 ERR_LINE_TOO_LONG = (
-    "Line {line} of '{name}' is longer than {limit} MiB: is this a corpus with one sentence "
-    "(or record) per line?"
+    "Line {line} of '{name}' is longer than {limit} MiB: is this a corpus with one sentence (or record) per line?"
 )
 ERR_NO_COLUMN = "The {kind} '{column}' is not in '{name}'. The {kind}s are: {available}."
 ERR_NO_HEADER = "'{name}' has no header row: a CSV/TSV corpus needs one that names its columns."
@@ -151,17 +163,23 @@ class LineReader:
         if not raw:
             raise StopIteration
         if len(raw) > MAX_LINE_BYTES:
-            raise CorpusInputError(ERR_LINE_TOO_LONG.format(line=self.next_line, name=self.name,
-                                                            limit=MAX_LINE_BYTES >> 20))
+            raise CorpusInputError(
+                ERR_LINE_TOO_LONG.format(line=self.next_line, name=self.name, limit=MAX_LINE_BYTES >> 20)
+            )
         if self.next_offset == 0 and raw.startswith(UTF8_BOM):
-            raw = raw[len(UTF8_BOM):]
+            raw = raw[len(UTF8_BOM) :]
             self.next_offset = len(UTF8_BOM)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise CorpusInputError(ERR_NOT_UTF8.format(
-                name=self.name, line=self.next_line, offset=self.next_offset + error.start, byte=raw[error.start],
-            )) from None
+            raise CorpusInputError(
+                ERR_NOT_UTF8.format(
+                    name=self.name,
+                    line=self.next_line,
+                    offset=self.next_offset + error.start,
+                    byte=raw[error.start],
+                )
+            ) from None
         self.next_offset += len(raw)
         self.next_line += 1
         return text
@@ -235,8 +253,14 @@ def _jsonl_records(stream, name, spec: ReadSpec, start, index, line) -> Iterator
         if not checked:
             for wanted in (column, spec.pair_column):
                 if wanted is not None and wanted not in value:
-                    raise CorpusInputError(ERR_NO_COLUMN.format(
-                        kind="field", column=wanted, name=name, available=", ".join(repr(k) for k in value) or "(none)"))
+                    raise CorpusInputError(
+                        ERR_NO_COLUMN.format(
+                            kind="field",
+                            column=wanted,
+                            name=name,
+                            available=", ".join(repr(k) for k in value) or "(none)",
+                        )
+                    )
             checked = True
         text = _json_text(value.get(column), column, line_no, name)
         pair = _json_text(value.get(spec.pair_column), spec.pair_column, line_no, name) if spec.pair_column else None
@@ -246,7 +270,8 @@ def _jsonl_records(stream, name, spec: ReadSpec, start, index, line) -> Iterator
 
 def _json_kind(value) -> str:
     return {list: "list", dict: "object", bool: "true/false value", int: "number", float: "number"}.get(
-        type(value), "value")
+        type(value), "value"
+    )
 
 
 def _json_text(value, column, line_no, name) -> str | None:
@@ -262,8 +287,9 @@ def read_header(stream: BinaryIO, name: str, spec: ReadSpec) -> tuple[tuple[str,
     try:
         header = next(reader, None)
     except csv.Error as error:
-        raise CorpusInputError(ERR_CSV.format(line=lines.next_line - 1, name=name,
-                                              kind=spec.format.upper(), problem=error)) from None
+        raise CorpusInputError(
+            ERR_CSV.format(line=lines.next_line - 1, name=name, kind=spec.format.upper(), problem=error)
+        ) from None
     if not header or not any(cell.strip() for cell in header):
         raise CorpusInputError(ERR_NO_HEADER.format(name=name))
     return tuple(cell.strip() for cell in header), lines.next_offset, lines.next_line
@@ -281,8 +307,11 @@ def table_columns(header: tuple[str, ...], spec: ReadSpec, name: str) -> tuple[i
         elif wanted in header:
             positions.append(header.index(wanted))
         else:
-            raise CorpusInputError(ERR_NO_COLUMN.format(
-                kind="column", column=wanted, name=name, available=", ".join(repr(h) for h in header)))
+            raise CorpusInputError(
+                ERR_NO_COLUMN.format(
+                    kind="column", column=wanted, name=name, available=", ".join(repr(h) for h in header)
+                )
+            )
     return positions[0], positions[1]
 
 
@@ -334,6 +363,9 @@ def as_stream(data: bytes | bytearray | memoryview | BinaryIO) -> BinaryIO:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return io.BytesIO(bytes(data))
     if isinstance(data, io.TextIOBase):
-        raise CorpusInputError(ERR_UNREADABLE.format(name=getattr(data, "name", "upload"),
-                                                     problem="it was opened as text; open it in binary mode"))
+        raise CorpusInputError(
+            ERR_UNREADABLE.format(
+                name=getattr(data, "name", "upload"), problem="it was opened as text; open it in binary mode"
+            )
+        )
     return data

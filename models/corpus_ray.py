@@ -110,8 +110,9 @@ def start_ray(num_cpus: int = LOCAL_CPUS) -> float:
         quiet_ray()
         return 0.0
     started = time.perf_counter()
-    options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-                   runtime_env=runtime_env())  # local py_modules are accepted only here, per job
+    options = dict(
+        include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR, runtime_env=runtime_env()
+    )  # local py_modules are accepted only here, per job
     if not os.environ.get("RAY_ADDRESS"):
         options["num_cpus"] = num_cpus
     ray.init(**options)
@@ -137,8 +138,9 @@ class CorpusWorker:
             batch["start"], batch["first_index"], batch["first_line"], batch["stop_index"]
         ):
             with open(self.path, "rb") as stream:
-                records = read_records(stream, self.name, self.spec, int(start), int(first_index),
-                                       int(first_line), int(stop))
+                records = read_records(
+                    stream, self.name, self.spec, int(start), int(first_index), int(first_line), int(stop)
+                )
                 stats = analyse_records(self.loaded, records, self.options)
             partials.append(pickle.dumps((model_info(self.loaded), stats)))
         return {"partial": np.array(partials, dtype=object)}
@@ -170,14 +172,24 @@ def run_corpus_ray(
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus_per_worker)
         dataset = ray.data.from_items([asdict(split) for split in splits], override_num_blocks=len(splits))
-        worker_args = dict(model=model, window=window, path=str(path), name=source.name, spec=asdict(source.spec),
-                           options=options, threads=cpus_per_worker)
+        worker_args = dict(
+            model=model,
+            window=window,
+            path=str(path),
+            name=source.name,
+            spec=asdict(source.spec),
+            options=options,
+            threads=cpus_per_worker,
+        )
         with warnings.catch_warnings():  # Ray 2.60 warns about extra remote args, yet documents
             warnings.simplefilter("ignore")  # max_restarts=0 as the way to turn restarts off
             dataset = dataset.map_batches(
-                CorpusWorker, batch_size=1, batch_format="numpy",
+                CorpusWorker,
+                batch_size=1,
+                batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=min(workers, len(splits))),
-                num_cpus=cpus_per_worker, fn_constructor_kwargs=worker_args,
+                num_cpus=cpus_per_worker,
+                fn_constructor_kwargs=worker_args,
                 max_restarts=0,  # a failed split is an error, not a silent retry
             )
         stats, info, done, total = CorpusStats(), None, 0, splits[-1].stop_index
@@ -188,8 +200,9 @@ def run_corpus_ray(
             if progress is not None:
                 progress(CorpusProgress(stats.records, stats.sentences, total, time.perf_counter() - started))
             if on_partial is not None and stats.sentences and done % options.partial_every == 0:
-                on_partial(finish(stats, info, source.name, options.exclude_special, options.thresholds, False,
-                                  options.views))
+                on_partial(
+                    finish(stats, info, source.name, options.exclude_special, options.thresholds, False, options.views)
+                )
     if not stats.sentences:
         raise CorpusInputError(no_sentences_message(source.name, stats))
     return finish(stats, info, source.name, options.exclude_special, options.thresholds, views=options.views)

@@ -8,8 +8,8 @@ the JSON keeps the weight view's at the top level and the norm view's under "nor
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -40,8 +40,10 @@ class Estimate:
     ci: np.ndarray
 
     @staticmethod
-    def of(moments: Moments, index=...) -> "Estimate":
-        return Estimate(*(_frozen(np.array(a[index], dtype=np.float64)) for a in (moments.mean, moments.std, moments.ci)))
+    def of(moments: Moments, index=...) -> Estimate:
+        return Estimate(
+            *(_frozen(np.array(a[index], dtype=np.float64)) for a in (moments.mean, moments.std, moments.ci))
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,11 +149,15 @@ def _evidence(stats: ViewStats, sentences: int) -> CorpusEvidence:
     layer_summary = m["layer_summary"]
     return CorpusEvidence(
         sentences=sentences,
-        band_partition=m["band_partition"].mean, band_partition_ci=m["band_partition"].ci,
+        band_partition=m["band_partition"].mean,
+        band_partition_ci=m["band_partition"].ci,
         band_local=m["band_local"].mean,
-        layer_cls_out=m["layer_cls_out"].mean, layer_cls_out_ci=m["layer_cls_out"].ci,
-        layer_summary=layer_summary.mean, layer_summary_ci=layer_summary.ci,
-        special_share=float(m["special_share"].mean), special_share_ci=float(m["special_share"].ci),
+        layer_cls_out=m["layer_cls_out"].mean,
+        layer_cls_out_ci=m["layer_cls_out"].ci,
+        layer_summary=layer_summary.mean,
+        layer_summary_ci=layer_summary.ci,
+        special_share=float(m["special_share"].mean),
+        special_share_ci=float(m["special_share"].ci),
         main_share=stats.role_counts.max(axis=0) / max(sentences, 1),
     )
 
@@ -161,16 +167,25 @@ def _view_evidence(stats: ViewStats) -> ViewEvidence:
     return ViewEvidence(partition.mean, partition.ci, float(special.mean), float(special.ci))
 
 
-def _view_result(stats: ViewStats, sentences: int, thresholds: RoleThresholds,
-                 comparison: tuple[Diagnosis, ...] = (), warn: bool = True) -> ViewResult:
+def _view_result(
+    stats: ViewStats,
+    sentences: int,
+    thresholds: RoleThresholds,
+    comparison: tuple[Diagnosis, ...] = (),
+    warn: bool = True,
+) -> ViewResult:
     m = stats.moments
     shares = stats.role_counts / max(sentences, 1)  # [R, L, H]
     main = np.asarray(ROLES, dtype=object)[np.argmax(stats.role_counts, axis=0)]
     layer_summary = Estimate.of(m["layer_summary"])
     k = min(stats.top.k, sentences)
     top = {
-        name: TopSentences(*(_frozen(np.array(a[s, ..., :k])) for a in (
-            stats.top.high_index, stats.top.high_value, stats.top.low_index, stats.top.low_value)))
+        name: TopSentences(
+            *(
+                _frozen(np.array(a[s, ..., :k]))
+                for a in (stats.top.high_index, stats.top.high_value, stats.top.low_index, stats.top.low_value)
+            )
+        )
         for s, name in enumerate(SCORE_NAMES)
     }
     sizes = None
@@ -191,9 +206,15 @@ def _view_result(stats: ViewStats, sentences: int, thresholds: RoleThresholds,
     )
 
 
-def finish(stats: CorpusStats, model: ModelInfo, source: str, exclude_special: bool = False,
-           thresholds: RoleThresholds = RoleThresholds(), complete: bool = True,
-           views: Sequence[View] = VIEWS) -> CorpusResult:
+def finish(
+    stats: CorpusStats,
+    model: ModelInfo,
+    source: str,
+    exclude_special: bool = False,
+    thresholds: RoleThresholds = RoleThresholds(),
+    complete: bool = True,
+    views: Sequence[View] = VIEWS,
+) -> CorpusResult:
     """Turn merged aggregates into the result (means, intervals, role shares, diagnosis).
 
     views: the views asked for; one asked for and missing (a family without a capture
@@ -204,8 +225,9 @@ def finish(stats: CorpusStats, model: ModelInfo, source: str, exclude_special: b
     comparison: tuple[Diagnosis, ...] = ()
     if both:
         weight, norm = stats.views["weight"], stats.views["norm"]
-        comparison = compare_corpus_views(_view_evidence(weight), _view_evidence(norm),
-                                          norm.moments["norm_sizes"].mean, stats.sentences, thresholds)
+        comparison = compare_corpus_views(
+            _view_evidence(weight), _view_evidence(norm), norm.moments["norm_sizes"].mean, stats.sentences, thresholds
+        )
     notices = ()
     if stats.views and "norm" in views and "norm" not in stats.views:
         notices = (NOTICE_NO_NORM.format(family=model.family),)
@@ -218,8 +240,10 @@ def finish(stats: CorpusStats, model: ModelInfo, source: str, exclude_special: b
         truncated=stats.truncated,
         exclude_special=exclude_special,
         complete=complete,
-        views={name: _view_result(view, stats.sentences, thresholds, comparison, warn=not both)
-               for name, view in stats.views.items()},
+        views={
+            name: _view_result(view, stats.sentences, thresholds, comparison, warn=not both)
+            for name, view in stats.views.items()
+        },
         texts=dict(sorted(stats.texts.items())),
         comparison=comparison,
         notices=notices,
@@ -269,12 +293,21 @@ def _view_json(chosen: ViewResult, layers: int) -> dict:
         "layers": [
             {
                 "layer": layer + 1,
-                "roles": {role: _estimate(Estimate(e.mean[layer], e.std[layer], e.ci[layer]), with_ci=False)
-                          for role, e in chosen.layer_roles.items()},
-                "partition": {name: _estimate(Estimate(e.mean[layer], e.std[layer], e.ci[layer]))
-                              for name, e in chosen.layer_partition.items()},
-                "summary": _estimate(Estimate(chosen.layer_summary.mean[layer], chosen.layer_summary.std[layer],
-                                              chosen.layer_summary.ci[layer])),
+                "roles": {
+                    role: _estimate(Estimate(e.mean[layer], e.std[layer], e.ci[layer]), with_ci=False)
+                    for role, e in chosen.layer_roles.items()
+                },
+                "partition": {
+                    name: _estimate(Estimate(e.mean[layer], e.std[layer], e.ci[layer]))
+                    for name, e in chosen.layer_partition.items()
+                },
+                "summary": _estimate(
+                    Estimate(
+                        chosen.layer_summary.mean[layer],
+                        chosen.layer_summary.std[layer],
+                        chosen.layer_summary.ci[layer],
+                    )
+                ),
             }
             for layer in range(layers)
         ],

@@ -28,8 +28,8 @@ analyze() on one short sentence costs about as much as its share of a batched fo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -99,7 +99,7 @@ class SentenceScores:
         return self.partition.shape[0]
 
     @staticmethod
-    def concat(parts: Sequence["SentenceScores"]) -> "SentenceScores":
+    def concat(parts: Sequence[SentenceScores]) -> SentenceScores:
         sizes = [p.norm_sizes for p in parts]
         return SentenceScores(
             scores={name: np.concatenate([p.scores[name] for p in parts]) for name in SCORE_NAMES},
@@ -126,7 +126,7 @@ class _Batch:
     near_ok: dict[int, torch.Tensor]  # offset → [B, N] ... and not special
 
     @staticmethod
-    def of(masks: TokenMasks, exclude_special: bool) -> "_Batch":
+    def of(masks: TokenMasks, exclude_special: bool) -> _Batch:
         valid, special = torch.tensor(masks.valid), torch.tensor(masks.special)  # copies: the masks are read-only
         content = valid & ~special
         query = content if exclude_special else valid
@@ -139,8 +139,17 @@ class _Batch:
             [cls_first, torch.tensor(masks.cls), torch.tensor(masks.sep), torch.tensor(masks.punct), content], dim=-1
         ).float()
         return _Batch(
-            valid, content, query, query.sum(-1).double(), valid.sum(-1), has_cls, cls_at, torch.arange(batch),
-            classes, {o: _shifted(valid, o) for o in OFFSETS}, {o: _shifted(content, o) for o in OFFSETS},
+            valid,
+            content,
+            query,
+            query.sum(-1).double(),
+            valid.sum(-1),
+            has_cls,
+            cls_at,
+            torch.arange(batch),
+            classes,
+            {o: _shifted(valid, o) for o in OFFSETS},
+            {o: _shifted(content, o) for o in OFFSETS},
         )
 
 
@@ -185,8 +194,14 @@ def _offset_values(attention: torch.Tensor, offset: int) -> torch.Tensor:
 
 def _key_columns(norms: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
     """[B, H, N, 7]: v_j · class(j) for the 5 KEY_CLASSES, v_j and v_j ln v_j (v = norms [B, H, N])."""
-    return torch.cat([norms[..., None] * classes[:, None], norms[..., None],
-                      (norms * torch.log(norms.clamp_min(LOG_FLOOR)))[..., None]], dim=-1)
+    return torch.cat(
+        [
+            norms[..., None] * classes[:, None],
+            norms[..., None],
+            (norms * torch.log(norms.clamp_min(LOG_FLOOR)))[..., None],
+        ],
+        dim=-1,
+    )
 
 
 def _moved(sums: torch.Tensor, entropy_v: torch.Tensor, near: torch.Tensor, near_norms: torch.Tensor):
@@ -200,41 +215,51 @@ def _moved(sums: torch.Tensor, entropy_v: torch.Tensor, near: torch.Tensor, near
     sums = sums.double()
     total = sums[..., 5]
     inverse = torch.where(total > 0, 1.0 / total.clamp_min(1e-300), 0.0)
-    entropy = torch.where(total > 0, torch.log(total.clamp_min(1e-300)) + (entropy_v.double() - sums[..., 6]) * inverse,
-                          0.0)
+    entropy = torch.where(
+        total > 0, torch.log(total.clamp_min(1e-300)) + (entropy_v.double() - sums[..., 6]) * inverse, 0.0
+    )
     return sums[..., :5] * inverse[..., None], near * near_norms * inverse[..., None], entropy, inverse
 
 
-def _layer_reads(weights: torch.Tensor, batch: _Batch, norms: torch.Tensor | None,
-                 global_norms: torch.Tensor | None) -> _Reads:
+def _layer_reads(
+    weights: torch.Tensor, batch: _Batch, norms: torch.Tensor | None, global_norms: torch.Tensor | None
+) -> _Reads:
     """One layer's reads [V, B, H, N, ...]: the weight view, then the norm view when norms are given."""
     size, heads, width, _ = weights.shape
     entr = torch.special.entr(weights)  # [B, H, N, N]: −α ln α (0 ln 0 = 0), shared by both views
-    near = torch.stack([torch.where(batch.key_ok[o][:, None], _offset_values(weights, o), 0) for o in OFFSETS],
-                       dim=-1).double()  # [B, H, N, 3]
+    near = torch.stack(
+        [torch.where(batch.key_ok[o][:, None], _offset_values(weights, o), 0) for o in OFFSETS], dim=-1
+    ).double()  # [B, H, N, 3]
     cls_row = weights[batch.picked, :, batch.cls_at, :].double()  # [B, H, N]
     entropy = entr.sum(-1).double()
     if norms is None:
         mass = torch.matmul(weights, batch.classes[:, None]).double()
         return _Reads(mass[None], near[None], entropy[None], cls_row[None])
 
-    columns = torch.cat([batch.classes[:, None].expand(size, heads, width, len(KEY_CLASSES)),
-                         _key_columns(norms, batch.classes)], dim=-1)
+    columns = torch.cat(
+        [batch.classes[:, None].expand(size, heads, width, len(KEY_CLASSES)), _key_columns(norms, batch.classes)],
+        dim=-1,
+    )
     sums = torch.matmul(weights, columns)  # [B, H, N, 12]: one matmul for both views' row sums
     near_norms = torch.stack([_shifted(norms, o) for o in OFFSETS], dim=-1).double()
     moved_mass, moved_near, moved_entropy, inverse = _moved(
-        sums[..., 5:], (entr * norms[:, :, None, :]).sum(-1), near, near_norms)
+        sums[..., 5:], (entr * norms[:, :, None, :]).sum(-1), near, near_norms
+    )
     moved_cls_row = cls_row * norms * inverse[batch.picked, :, batch.cls_at][..., None]
     if global_norms is not None:  # each global token's own row weighs its keys through value_global
         rows = batch.picked[batch.has_cls], batch.cls_at[batch.has_cls]
         own = weights[rows[0], :, rows[1]]  # [G, H, N]
         own_norms = global_norms[rows[0]]
         own_sums = torch.einsum("ghj,ghjc->ghc", own, _key_columns(own_norms, batch.classes[rows[0]]))
-        own_near = torch.stack([_shifted(own_norms, o) for o in OFFSETS], dim=-1)[torch.arange(rows[0].numel()), :,
-                                                                                 rows[1]]  # [G, H, 3]
+        own_near = torch.stack([_shifted(own_norms, o) for o in OFFSETS], dim=-1)[
+            torch.arange(rows[0].numel()), :, rows[1]
+        ]  # [G, H, 3]
         own_mass, own_moved_near, own_entropy, own_inverse = _moved(
-            own_sums[:, :, None], (entr[rows[0], :, rows[1]] * own_norms).sum(-1)[:, :, None],
-            near[rows[0], :, rows[1]][:, :, None], own_near[:, :, None].double())
+            own_sums[:, :, None],
+            (entr[rows[0], :, rows[1]] * own_norms).sum(-1)[:, :, None],
+            near[rows[0], :, rows[1]][:, :, None],
+            own_near[:, :, None].double(),
+        )
         moved_mass[rows[0], :, rows[1]] = own_mass[:, :, 0]
         moved_near[rows[0], :, rows[1]] = own_moved_near[:, :, 0]
         moved_entropy[rows[0], :, rows[1]] = own_entropy[:, :, 0]
@@ -306,7 +331,9 @@ def norm_sizes(norms: Sequence[torch.Tensor], masks: TokenMasks) -> np.ndarray:
 
 
 def score_views(
-    attention: Sequence[torch.Tensor], masks: TokenMasks, exclude_special: bool = False,
+    attention: Sequence[torch.Tensor],
+    masks: TokenMasks,
+    exclude_special: bool = False,
     norms: KeyNorms | None = None,
 ) -> dict[View, SentenceScores]:
     """All scores, the mass partition and the [CLS]-summary value of every sentence, in the

@@ -15,10 +15,11 @@ import shutil
 import sys
 import tempfile
 import tomllib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 from models.corpus_io import (
     CorpusFormat,
@@ -167,8 +168,9 @@ def _validate(source: CorpusSource) -> CorpusSource:
     return source
 
 
-def open_path(path: str | Path, column: str | None = None, pair_column: str | None = None,
-              fmt: str | None = None) -> CorpusSource:
+def open_path(
+    path: str | Path, column: str | None = None, pair_column: str | None = None, fmt: str | None = None
+) -> CorpusSource:
     """A corpus file on disk, checked (empty, binary, format, columns)."""
     path = Path(path)
     if not path.exists():
@@ -177,12 +179,18 @@ def open_path(path: str | Path, column: str | None = None, pair_column: str | No
         raise CorpusInputError(ERR_NOT_FILE.format(path=path))
     with open(path, "rb") as stream:
         spec = _check(stream, path.name, fmt, column, pair_column)
-    source = CorpusSource(path.name, spec, lambda: open(path, "rb"), path=path, size=path.stat().st_size)
+    source = CorpusSource(path.name, spec, lambda: open(path, "rb"), path=path, size=path.stat().st_size)  # noqa: SIM115 (the caller closes it)
     return _validate(source)
 
 
-def open_upload(data, name: str, column: str | None = None, pair_column: str | None = None,
-                fmt: str | None = None, limit_mb: float | None = None) -> CorpusSource:
+def open_upload(
+    data,
+    name: str,
+    column: str | None = None,
+    pair_column: str | None = None,
+    fmt: str | None = None,
+    limit_mb: float | None = None,
+) -> CorpusSource:
     """An uploaded corpus: bytes or a binary file-like object such as Streamlit's UploadedFile.
 
     `limit_mb` (default: server.maxUploadSize from .streamlit/config.toml) refuses a larger
@@ -202,8 +210,9 @@ def open_upload(data, name: str, column: str | None = None, pair_column: str | N
     return _validate(CorpusSource(name, spec, rewound, size=size))
 
 
-def open_stdin(column: str | None = None, pair_column: str | None = None, fmt: str | None = None,
-               stream: BinaryIO | None = None) -> CorpusSource:
+def open_stdin(
+    column: str | None = None, pair_column: str | None = None, fmt: str | None = None, stream: BinaryIO | None = None
+) -> CorpusSource:
     """Standard input (read once, sequentially); its format comes from the first line."""
     stream = stream if stream is not None else sys.stdin.buffer
     kept: list[bytes] = []

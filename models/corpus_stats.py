@@ -11,8 +11,8 @@ Shapes: L layers, H heads, R roles, S scores (models.scores.SCORE_NAMES), k top-
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
@@ -22,9 +22,36 @@ from models.scores import SCORE_NAMES
 
 CONFIDENCE = 0.95
 T_QUANTILE_975 = (  # Student's t, 97.5% quantile, for 1..30 degrees of freedom
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
 )
 Z_975 = 1.959964
 BANDS = ("lower", "middle", "upper")
@@ -53,13 +80,13 @@ class Moments:
     m2: np.ndarray
 
     @staticmethod
-    def of(values: np.ndarray) -> "Moments":
+    def of(values: np.ndarray) -> Moments:
         """Moments of `values` [B, ...] over its first axis."""
         values = np.asarray(values, dtype=np.float64)
         mean = values.mean(axis=0)
         return Moments(values.shape[0], mean, ((values - mean) ** 2).sum(axis=0))
 
-    def merge(self, other: "Moments") -> "Moments":
+    def merge(self, other: Moments) -> Moments:
         if other.count == 0:
             return self
         if self.count == 0:
@@ -100,10 +127,14 @@ class TopK:
     low_index: np.ndarray
 
     @staticmethod
-    def empty(shape: tuple[int, ...], k: int) -> "TopK":
+    def empty(shape: tuple[int, ...], k: int) -> TopK:
         full = (*shape, k)
-        return TopK(np.full(full, -np.inf), np.full(full, -1, dtype=np.int64),
-                    np.full(full, np.inf), np.full(full, -1, dtype=np.int64))
+        return TopK(
+            np.full(full, -np.inf),
+            np.full(full, -1, dtype=np.int64),
+            np.full(full, np.inf),
+            np.full(full, -1, dtype=np.int64),
+        )
 
     @property
     def k(self) -> int:
@@ -113,17 +144,23 @@ class TopK:
         order = np.lexsort((indices, -values if high else values), axis=-1)[..., : self.k]
         return np.take_along_axis(values, order, -1), np.take_along_axis(indices, order, -1)
 
-    def add(self, values: np.ndarray, indices: np.ndarray) -> "TopK":
+    def add(self, values: np.ndarray, indices: np.ndarray) -> TopK:
         """Fold in B sentences: values [B, S, L, H], indices [B]."""
         batch = np.moveaxis(np.asarray(values, dtype=np.float64), 0, -1)  # [S, L, H, B]
         index = np.broadcast_to(np.asarray(indices, dtype=np.int64), batch.shape)
         return self.merge(TopK(batch, index, batch, index))
 
-    def merge(self, other: "TopK") -> "TopK":
-        high = self._pick(np.concatenate([self.high_value, other.high_value], -1),
-                          np.concatenate([self.high_index, other.high_index], -1), True)
-        low = self._pick(np.concatenate([self.low_value, other.low_value], -1),
-                         np.concatenate([self.low_index, other.low_index], -1), False)
+    def merge(self, other: TopK) -> TopK:
+        high = self._pick(
+            np.concatenate([self.high_value, other.high_value], -1),
+            np.concatenate([self.high_index, other.high_index], -1),
+            True,
+        )
+        low = self._pick(
+            np.concatenate([self.low_value, other.low_value], -1),
+            np.concatenate([self.low_index, other.low_index], -1),
+            False,
+        )
         return TopK(high[0], high[1], low[0], low[1])
 
     def referenced(self) -> set[int]:
@@ -177,14 +214,14 @@ class ViewStats:
     top: TopK
 
     @staticmethod
-    def of(scores: SentenceScores, indices: np.ndarray, thresholds: RoleThresholds, k: int) -> "ViewStats":
+    def of(scores: SentenceScores, indices: np.ndarray, thresholds: RoleThresholds, k: int) -> ViewStats:
         metrics, roles = sentence_metrics(scores, thresholds)
         counts = np.stack([(roles == role).sum(axis=0) for role in ROLES]).astype(np.int64)
         values = np.stack([scores.scores[name] for name in SCORE_NAMES], axis=1)  # [B, S, L, H]
         top = TopK.empty(values.shape[1:], k).add(values, indices)
         return ViewStats({name: Moments.of(value) for name, value in metrics.items()}, counts, top)
 
-    def merge(self, other: "ViewStats") -> "ViewStats":
+    def merge(self, other: ViewStats) -> ViewStats:
         return ViewStats(
             {name: moments.merge(other.moments[name]) for name, moments in self.moments.items()},
             self.role_counts + other.role_counts,
@@ -211,7 +248,7 @@ class CorpusStats:
     views: Mapping[str, ViewStats] = field(default_factory=dict)
     texts: Mapping[int, tuple[str, str | None]] = field(default_factory=dict)
 
-    def merge(self, other: "CorpusStats") -> "CorpusStats":
+    def merge(self, other: CorpusStats) -> CorpusStats:
         views = dict(self.views)
         for name, stats in other.views.items():
             views[name] = views[name].merge(stats) if name in views else stats
@@ -220,5 +257,11 @@ class CorpusStats:
         skipped = dict(self.skipped)
         for reason, count in other.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + count
-        return CorpusStats(self.records + other.records, self.sentences + other.sentences, skipped,
-                           self.truncated + other.truncated, views, texts)
+        return CorpusStats(
+            self.records + other.records,
+            self.sentences + other.sentences,
+            skipped,
+            self.truncated + other.truncated,
+            views,
+            texts,
+        )

@@ -45,8 +45,7 @@ C_CLOGGED_NORM = N_(
     "input; when fine-tuning, freezing or re-initialising some layers can help.{settled}{disagree}"
 )
 C_DISAGREE = N_(
-    " The two views disagree: by attention weight only {weight:.0%} (± {ci:.1%}) of heads look mostly at "
-    "[CLS]/[SEP]."
+    " The two views disagree: by attention weight only {weight:.0%} (± {ci:.1%}) of heads look mostly at [CLS]/[SEP]."
 )
 C_NOT_CLOGGED = N_(
     "By attention weight {weight:.0%} of heads (± {weight_ci:.1%}, {over}) look mostly at [CLS]/[SEP], "
@@ -91,25 +90,49 @@ def compare_corpus_views(
         by_norm = float(norm.layer_partition[layers, k].mean())
         ratio = float(norm_sizes[layers, SIZE_INDEX["words"]].mean()) / special_size
         template = C_NO_OP if by_norm <= NO_OP_SHARE * by_weight else C_CARRIES
-        found.append(Diagnosis("info", template.format(
-            span=layers_phrase(layers, start=True), label=label, size=size_phrase(ratio, label), over=over,
-            weight=plus_minus(by_weight, _span_ci(weight.layer_partition_ci[layers, k])),
-            norm=plus_minus(by_norm, _span_ci(norm.layer_partition_ci[layers, k])),
-        )))
+        found.append(
+            Diagnosis(
+                "info",
+                template.format(
+                    span=layers_phrase(layers, start=True),
+                    label=label,
+                    size=size_phrase(ratio, label),
+                    over=over,
+                    weight=plus_minus(by_weight, _span_ci(weight.layer_partition_ci[layers, k])),
+                    norm=plus_minus(by_norm, _span_ci(norm.layer_partition_ci[layers, k])),
+                ),
+            )
+        )
     clog = thresholds.clog_share
     if norm.special_share >= clog:
         disagree = ""
         if weight.special_share < clog:
             disagree = C_DISAGREE.format(weight=weight.special_share, ci=_finite(weight.special_share_ci))
-        found.append(Diagnosis("warning", C_CLOGGED_NORM.format(
-            norm=norm.special_share, ci=_finite(norm.special_share_ci), over=over,
-            settled=not_settled(norm.special_share, norm.special_share_ci, clog), disagree=disagree,
-        )))
+        found.append(
+            Diagnosis(
+                "warning",
+                C_CLOGGED_NORM.format(
+                    norm=norm.special_share,
+                    ci=_finite(norm.special_share_ci),
+                    over=over,
+                    settled=not_settled(norm.special_share, norm.special_share_ci, clog),
+                    disagree=disagree,
+                ),
+            )
+        )
     elif weight.special_share >= clog:
-        found.append(Diagnosis("info", C_NOT_CLOGGED.format(
-            weight=weight.special_share, weight_ci=_finite(weight.special_share_ci), over=over,
-            norm=norm.special_share, norm_ci=_finite(norm.special_share_ci),
-        )))
+        found.append(
+            Diagnosis(
+                "info",
+                C_NOT_CLOGGED.format(
+                    weight=weight.special_share,
+                    weight_ci=_finite(weight.special_share_ci),
+                    over=over,
+                    norm=norm.special_share,
+                    norm_ci=_finite(norm.special_share_ci),
+                ),
+            )
+        )
     return tuple(found)
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import streamlit as st
 
+from i18n import N_, _
+from models import vocab_check
 from models.analysis import Analysis
 from models.extract import InputError
 from models.loading import ModelLoadError
@@ -17,17 +19,27 @@ from models.scores import SCORE_NAMES
 from models.sweep import View
 from ui import cache, state
 from ui.inputs import Inputs
+from ui.language import keep_language
 from viz import explanations as help_text
-from viz import export, overview
+from viz import export, layout, overview
 from viz.layout import FigureSettings
 
-IMAGE_BUTTONS = (("png", "PNG"), ("svg", "SVG"), ("pdf", "PDF"))
+IMAGE_BUTTONS = (("png", "PNG"), ("svg", "SVG"), ("pdf", "PDF"))  # format names: the same in every language
+MODEL_CAPTION = N_("`{key}`: {layers} layers × {heads} heads{window}; {tokens} tokens{globals}.")
+MODEL_WINDOW = N_(", window {window}")
+MODEL_GLOBALS = N_(", {count} global")
+STORY_HEADING = N_("What the layers do with this input")
+WHY_LAYERS = N_("this model has layers 1–{count}")
+WHY_HEADS = N_("this model has heads 1–{count}")
+EXPLAINED = N_("**{label}** (`{name}`): {help}")  # a score or role: its label, identifier and meaning
+SEPARATOR = layout.SEPARATOR  # between the items of a caption's list
+VOCABULARY_NOTICES = {vocab_check.NOTICE_UNK.msgid, vocab_check.NOTICE_UNREADABLE.msgid}
 
 
 def show_problems(inputs: Inputs) -> bool:
     """Say why the inputs cannot be used (True when there was something to say)."""
     for problem in inputs.problems:
-        st.error(problem)
+        st.error(str(problem))
     return bool(inputs.problems)
 
 
@@ -36,7 +48,7 @@ def analysis_or_stop(inputs: Inputs) -> tuple[AttentionResult, dict[View, Analys
     if show_problems(inputs):
         return None
     try:
-        with st.spinner("Running the model…", show_time=True):
+        with st.spinner(_("Running the model…"), show_time=True):
             return cache.run_analysis(*inputs.run_key, inputs.exclude_special)
     except (InputError, ModelLoadError) as error:
         st.error(str(error))
@@ -45,22 +57,36 @@ def analysis_or_stop(inputs: Inputs) -> tuple[AttentionResult, dict[View, Analys
 
 def model_caption(result: AttentionResult) -> None:
     info = result.model
-    window = f", window {info.window}" if info.window else ""
-    globals_ = f", {len(result.global_positions)} global" if result.global_positions else ""
-    st.caption(f"`{info.key}`: {info.layers} layers × {info.heads} heads{window}; {result.n_tokens} tokens{globals_}.")
+    window = MODEL_WINDOW.format(window=info.window) if info.window else ""
+    globals_ = MODEL_GLOBALS.format(count=len(result.global_positions)) if result.global_positions else ""
+    caption = MODEL_CAPTION.format(
+        key=info.key, layers=info.layers, heads=info.heads, window=window, tokens=result.n_tokens, globals=globals_
+    )
+    st.caption(str(caption))
 
 
-def notices(result: AttentionResult) -> None:
-    for notice in result.notices:
-        st.info(notice, icon=":material/info:")
+def is_vocabulary_notice(notice: str) -> bool:
+    """The notice that the model's vocabulary cannot read the input (the [UNK] share)."""
+    return getattr(notice, "msgid", None) in VOCABULARY_NOTICES
 
 
-def diagnosis_summary(items: tuple[Diagnosis, ...], heading: str = "What the layers do with this input") -> None:
+def notices(result: AttentionResult, prefix: str = "") -> None:
+    """The result's notices; the [UNK] notice first, as a warning (the map says little then).
+    `prefix` names the run when a page shows several ("A: ")."""
+    ordered = sorted(result.notices, key=lambda notice: not is_vocabulary_notice(notice))
+    for notice in ordered:
+        if is_vocabulary_notice(notice):
+            st.warning(f"{prefix}{notice}", icon=":material/translate:")
+        else:
+            st.info(f"{prefix}{notice}", icon=":material/info:")
+
+
+def diagnosis_summary(items: tuple[Diagnosis, ...], heading: str = STORY_HEADING) -> None:
     """Warnings first, each in its own box; then the layer story as one short list."""
     for item in items:
         if item.level == "warning":
-            st.warning(item.message, icon=":material/warning:")
-    story = [item.message for item in items if item.level != "warning"]
+            st.warning(str(item.message), icon=":material/warning:")
+    story = [str(item.message) for item in items if item.level != "warning"]
     if story:
         st.info(f"**{heading}**\n\n" + "\n".join(f"- {line}" for line in story))
 
@@ -68,10 +94,10 @@ def diagnosis_summary(items: tuple[Diagnosis, ...], heading: str = "What the lay
 def layer_head_picker(n_layers: int, n_heads: int, prefix: str = "") -> tuple[int, int]:
     """1-based layer and head selectboxes, bound to the URL as `{prefix}layer`/`{prefix}head`."""
     left, right = st.columns(2)
-    layer = left.selectbox("Layer", range(1, n_layers + 1), key=f"{prefix}layer", bind=state.BIND)
-    head = right.selectbox("Head", range(1, n_heads + 1), key=f"{prefix}head", bind=state.BIND)
-    state.check(f"{prefix}layer", layer, f"this model has layers 1–{n_layers}")
-    state.check(f"{prefix}head", head, f"this model has heads 1–{n_heads}")
+    layer = left.selectbox(_("Layer"), range(1, n_layers + 1), key=f"{prefix}layer", bind=state.BIND)
+    head = right.selectbox(_("Head"), range(1, n_heads + 1), key=f"{prefix}head", bind=state.BIND)
+    state.check(f"{prefix}layer", layer, WHY_LAYERS.format(count=n_layers))
+    state.check(f"{prefix}head", head, WHY_HEADS.format(count=n_heads))
     return layer, head
 
 
@@ -85,8 +111,9 @@ def figure_downloads(
 ) -> None:
     """Download buttons for one figure: PNG (at the settings' scale), SVG, PDF and HTML.
 
-    The figure is built only when a button is clicked."""
+    The figure is built only when a button is clicked, in the language of this run."""
     stem = stem.replace("/", "_").replace(" ", "_")
+    make = keep_language(make)
     available, reason = cache.image_export_status()
     with st.container(horizontal=True):
         if available:
@@ -110,23 +137,24 @@ def figure_downloads(
             icon=":material/download:",
         )
     if not available:
-        st.caption(reason)
+        st.caption(str(reason))
 
 
 def page_of(url_path: str) -> st.Page:
     """The st.Page registered under `url_path` (for st.switch_page)."""
-    from ui.navigation import PAGES  # the pages import this module
+    from ui.navigation import pages  # the pages import this module
 
-    return PAGES[url_path]
+    return pages()[url_path]
 
 
 def explanations() -> None:
-    st.subheader("What the numbers mean")
-    with st.expander("The layer story"):
-        st.markdown(help_text.LAYER_STORY)
-    with st.expander("Scores"):
+    st.subheader(_("What the numbers mean"))
+    with st.expander(_("The layer story")):
+        st.markdown(str(help_text.LAYER_STORY))
+    with st.expander(_("Scores")):
         for name in SCORE_NAMES:
-            st.markdown(f"**{overview.SCORE_LABELS.get(name, name)}** (`{name}`): {help_text.SCORE_HELP.get(name, '')}")
-    with st.expander("Head roles"):
+            entry = EXPLAINED.format(label=overview.SCORE_LABELS[name], name=name, help=help_text.SCORE_HELP[name])
+            st.markdown(str(entry))
+    with st.expander(_("Head roles")):
         for role in ROLES:
-            st.markdown(f"**{ROLE_LABELS[role]}**: {help_text.ROLE_HELP.get(role, '')}")
+            st.markdown(str(EXPLAINED.format(label=ROLE_LABELS[role], name=role, help=help_text.ROLE_HELP[role])))

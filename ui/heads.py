@@ -11,11 +11,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from i18n import N_, _
 from models import banded
 from models.analysis import Analysis
 from models.roles import ROLE_LABELS
 from models.views import Shown
 from ui import cache, common, state
+from ui.language import keep_language
 from viz import explanations as help_text
 from viz import export, figures, heatmaps
 from viz import sparse as sparse_figures
@@ -26,21 +28,41 @@ MAX_ZOOM_TOKENS = 256  # widest zoom drawn at full resolution
 MAX_ANIMATION_TOKENS = 96  # above this the layer animation shows a pooled view
 MAX_COMPARE_TOKENS = 256  # above this the comparison shows pooled matrices
 
+ZOOM_NOTE = N_(
+    "Each cell of the pooled view is the mean weight over a block of tokens, so no mass is lost. "
+    "Zoom in below for single tokens."
+)
+STRIPES_NOTE = N_(
+    "On minilm-longformer, faint stripes about every 512 tokens come from the conversion, which "
+    "tiles BERT's 512 learned positions out to 4096."
+)
+ZOOM_SHORTENED = N_("The zoom draws at most {limit} tokens per side; the range was shortened.")
+ZOOM_TITLE = N_("Layer {layer}, head {head}: queries {first_query}–{last_query}, keys {first_key}–{last_key}")
+POOLED_NAMED = N_(
+    "Pooled to {blocks} × {blocks} blocks of tokens (mean weight per block), each named by its first token."
+)
+POOLED = N_("Pooled to {blocks} × {blocks} blocks of tokens (mean weight per block).")
+ZIP_LABEL = N_("Every head of layer {layer}, one PNG each (ZIP)")
+SHORT_HEAD = N_("L{layer} H{head}")
+PICK_LAYER = N_("Layer {side}")
+PICK_HEAD = N_("Head {side}")
+WHY_RANGE = N_("this model has 1–{count}")
+
 
 @st.fragment
 def head_section(shown: Shown, analysis: Analysis, settings: FigureSettings) -> None:
     """One head in detail, with its downloads."""
     result = shown.result
-    st.subheader("One head in detail")
+    st.subheader(_("One head in detail"))
     layer, head = common.layer_head_picker(result.model.layers, result.model.heads)
     role = ROLE_LABELS[analysis.roles[layer - 1, head - 1]]
-    st.markdown(f"**Layer {layer}, head {head}**: {role}")
-    hide = st.checkbox("Hide special tokens and rescale rows", key="hide", bind=state.BIND)
+    st.markdown(f"**{figures.HEAD_TITLE.format(layer=layer, head=head)}**: {role}")
+    hide = st.checkbox(_("Hide special tokens and rescale rows"), key="hide", bind=state.BIND)
     common.show(figures.head_figure(shown, layer, head, hide, settings), "head_chart")
     if shown.size > figures.MAX_HEATMAP_TOKENS:
         zoom(shown, layer, head, hide, settings)
     else:
-        st.caption(help_text.HEATMAP_HELP)
+        st.caption(str(help_text.HEATMAP_HELP))
     stem = f"{result.model.key}_L{layer}H{head}_{shown.view}_{shown.unit}"
     common.figure_downloads(lambda: figures.head_figure(shown, layer, head, hide, settings), stem, settings, "dl_head")
 
@@ -49,23 +71,15 @@ def zoom(shown: Shown, layer: int, head: int, hide: bool, settings: FigureSettin
     """Any query × key range of a long input at full resolution."""
     result, n = shown.result, shown.size
     weights = shown.layer(layer - 1)
-    st.caption(
-        "Each cell of the pooled view is the mean weight over a block of tokens, so no mass is lost. "
-        "Zoom in below for single tokens."
-        + (
-            " On minilm-longformer, faint stripes about every 512 tokens come from the conversion, which "
-            "tiles BERT's 512 learned positions out to 4096."
-            if result.model.key == "minilm-longformer"
-            else ""
-        )
-    )
+    stripes = f" {STRIPES_NOTE}" if result.model.key == "minilm-longformer" else ""
+    st.caption(f"{ZOOM_NOTE}{stripes}")
     left, right = st.columns(2)
     default = (0, min(n, ZOOM_TOKENS))
-    queries = left.slider("Zoom: query tokens", 0, n, default, key="zoom_q", bind=state.BIND)
-    keys = right.slider("Zoom: key tokens", 0, n, default, key="zoom_k", bind=state.BIND)
+    queries = left.slider(_("Zoom: query tokens"), 0, n, default, key="zoom_q", bind=state.BIND)
+    keys = right.slider(_("Zoom: key tokens"), 0, n, default, key="zoom_k", bind=state.BIND)
     rows, cols = _zoom_range(*queries), _zoom_range(*keys)
     if rows.stop - rows.start < queries[1] - queries[0] or cols.stop - cols.start < keys[1] - keys[0]:
-        st.caption(f"The zoom draws at most {MAX_ZOOM_TOKENS} tokens per side; the range was shortened.")
+        st.caption(str(ZOOM_SHORTENED.format(limit=MAX_ZOOM_TOKENS)))
     if hide:  # rescale over the whole row's non-special keys, then cut to the zoom
         z, keep = heatmaps.hide_special_keys(
             banded.block(weights, rows, slice(0, n), head=head - 1), shown.special_mask
@@ -75,7 +89,16 @@ def zoom(shown: Shown, layer: int, head: int, hide: bool, settings: FigureSettin
         z = full[:, cols]
     else:
         z = banded.block(weights, rows, cols, head=head - 1)
-    title = f"Layer {layer}, head {head}: queries {rows.start}–{rows.stop - 1}, keys {cols.start}–{cols.stop - 1}"
+    title = str(
+        ZOOM_TITLE.format(
+            layer=layer,
+            head=head,
+            first_query=rows.start,
+            last_query=rows.stop - 1,
+            first_key=cols.start,
+            last_key=cols.stop - 1,
+        )
+    )
     fig = heatmaps.head_heatmap(
         z,
         shown.labels,
@@ -99,27 +122,27 @@ def grid(shown: Shown, analysis: Analysis, settings: FigureSettings) -> None:
     """Every head of one layer.  Its own layer picker keeps a layer switch of the detailed
     head above from redrawing twelve heatmaps."""
     result = shown.result
-    st.subheader("All heads of one layer")
+    st.subheader(_("All heads of one layer"))
     n_layers = result.model.layers
-    layer = st.selectbox("Layer (all heads)", range(1, n_layers + 1), key="grid_layer", bind=state.BIND)
-    state.check("grid_layer", layer, f"this model has layers 1–{n_layers}")
+    layer = st.selectbox(_("Layer (all heads)"), range(1, n_layers + 1), key="grid_layer", bind=state.BIND)
+    state.check("grid_layer", layer, common.WHY_LAYERS.format(count=n_layers))
     if shown.size > figures.MAX_GRID_TOKENS:
-        st.caption(
-            f"The grid is drawn for inputs of up to {figures.MAX_GRID_TOKENS} tokens; this one has {shown.size}."
-        )
+        st.caption(str(figures.ERR_GRID.format(limit=figures.MAX_GRID_TOKENS, n=shown.size)))
         return
     common.show(figures.grid_figure(shown, analysis, layer, settings), "grid_chart")
     available, _reason = cache.image_export_status()
     if available:
         st.download_button(
-            f"Every head of layer {layer}, one PNG each (ZIP)",
-            lambda: export.figures_zip(
-                {
-                    f"layer{layer}_head{h}": figures.head_figure(shown, layer, h, False, settings)
-                    for h in range(1, result.model.heads + 1)
-                },
-                "png",
-                settings.scale,
+            str(ZIP_LABEL.format(layer=layer)),
+            keep_language(
+                lambda: export.figures_zip(
+                    {
+                        f"layer{layer}_head{h}": figures.head_figure(shown, layer, h, False, settings)
+                        for h in range(1, result.model.heads + 1)
+                    },
+                    "png",
+                    settings.scale,
+                )
             ),
             file_name=f"{result.model.key}_layer{layer}.zip".replace("/", "_"),
             mime="application/zip",
@@ -134,9 +157,9 @@ def animation(shown: Shown, settings: FigureSettings) -> None:
     """One head through the layers, played in the browser (no rerun per frame).  Its own
     head picker keeps a layer switch above from redrawing it."""
     result = shown.result
-    st.subheader("One head through the layers")
-    head = st.selectbox("Head", range(1, result.model.heads + 1), key="anim_head", bind=state.BIND)
-    state.check("anim_head", head, f"this model has heads 1–{result.model.heads}")
+    st.subheader(_("One head through the layers"))
+    head = st.selectbox(_("Head"), range(1, result.model.heads + 1), key="anim_head", bind=state.BIND)
+    state.check("anim_head", head, common.WHY_HEADS.format(count=result.model.heads))
     if shown.size <= MAX_ANIMATION_TOKENS:
         frames = np.stack([shown.head(layer, head - 1) for layer in range(result.model.layers)])
         fig = heatmaps.layer_animation(frames, shown.labels, head, settings=settings)
@@ -146,58 +169,57 @@ def animation(shown: Shown, settings: FigureSettings) -> None:
         ]
         categories, ticks = sparse_figures.block_labels(pooled[0][1], shown.labels, shown.global_positions)
         fig = heatmaps.layer_animation(
-            np.stack([p for p, _ in pooled]),
+            np.stack([p for p, _edges in pooled]),
             shown.labels,
             head,
             axis_labels=categories,
             axis_ticks_text=ticks,
             settings=settings,
         )
-        st.caption(
-            f"Pooled to {len(ticks)} × {len(ticks)} blocks of tokens (mean weight per block), "
-            "each named by its first token."
-        )
+        st.caption(str(POOLED_NAMED.format(blocks=len(ticks))))
     common.show(fig, "animation_chart")
-    st.caption("Press play, or drag the layer slider under the chart: every layer shares one colour scale.")
+    st.caption(_("Press play, or drag the layer slider under the chart: every layer shares one colour scale."))
 
 
 @st.fragment
 def compare_section(shown: Shown, settings: FigureSettings) -> None:
     result = shown.result
-    st.subheader("Compare two heads")
+    st.subheader(_("Compare two heads"))
     n_layers, n_heads = result.model.layers, result.model.heads
     picks = []
     for side, column, default_layer in zip("ab", st.columns(2), (1, n_layers)):
         with column:
             picks.append(_pick(side, n_layers, n_heads, default_layer))
     (la, ha), (lb, hb) = picks
-    names = (f"L{la} H{ha}", f"L{lb} H{hb}")
+    names = (str(SHORT_HEAD.format(layer=la, head=ha)), str(SHORT_HEAD.format(layer=lb, head=hb)))
     if shown.size <= MAX_COMPARE_TOKENS:
         fig = heatmaps.compare_heads(
             shown.head(la - 1, ha - 1), shown.head(lb - 1, hb - 1), shown.labels, *names, settings=settings
         )
     else:
-        (left, edges), (right, _) = (
+        (left, edges), (right, _edges) = (
             banded.pooled(shown.layer(layer - 1), head - 1, MAX_COMPARE_TOKENS) for layer, head in picks
         )
         categories, ticks = sparse_figures.block_labels(edges, shown.labels, shown.global_positions)
         fig = heatmaps.compare_heads(
             left, right, shown.labels, *names, axis_labels=categories, axis_ticks_text=ticks, settings=settings
         )
-        st.caption(f"Pooled to {len(ticks)} × {len(ticks)} blocks of tokens (mean weight per block).")
+        st.caption(str(POOLED.format(blocks=len(ticks))))
     common.show(fig, "compare_chart")
 
 
 def _pick(side: str, n_layers: int, n_heads: int, default_layer: int) -> tuple[int, int]:
     with st.container(horizontal=True):
         layer = st.selectbox(
-            f"Layer {side.upper()}",
+            str(PICK_LAYER.format(side=side.upper())),
             range(1, n_layers + 1),
             index=default_layer - 1,
             key=f"cmp_layer_{side}",
             bind=state.BIND,
         )
-        head = st.selectbox(f"Head {side.upper()}", range(1, n_heads + 1), key=f"cmp_head_{side}", bind=state.BIND)
+        head = st.selectbox(
+            str(PICK_HEAD.format(side=side.upper())), range(1, n_heads + 1), key=f"cmp_head_{side}", bind=state.BIND
+        )
     for key, value, count in ((f"cmp_layer_{side}", layer, n_layers), (f"cmp_head_{side}", head, n_heads)):
-        state.check(key, value, f"this model has 1–{count}")
+        state.check(key, value, WHY_RANGE.format(count=count))
     return layer, head

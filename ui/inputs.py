@@ -1,6 +1,9 @@
 """The inputs every page shares: the text (or pair), the model, its window and global
 tokens, the scoring option and the figure settings.  Drawn by app.py on every run, bound
 to the URL, checked at this edge, and handed to the pages as one frozen `Inputs`.
+
+An examples picker above the text area fills the text and the pair with one of the
+examples of the interface's language (models/examples.py).
 """
 
 from __future__ import annotations
@@ -9,6 +12,9 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+import i18n
+from i18n import N_, _, message_of
+from models.examples import example, examples_for
 from models.extract import InputError
 from models.loading import ModelLoadError, resolve
 from models.registry import DEFAULT_MODEL, REGISTRY, find_spec
@@ -21,7 +27,14 @@ DEFAULT_TEXT = "The cat sat on the mat because it was tired."
 MAX_TEXT_CHARS = 40_000  # about 8,000 tokens: well past the longest model, and the link stays loadable
 INPUTS_KEY = "_inputs"
 PNG_SCALES = (1, 2, 3, 4)
-URL_KEYS = {"text", "pair", "model", "dir", "window", "globals", "exclude", "font", "width", "scale"}
+URL_KEYS = {"lang", "text", "pair", "model", "dir", "window", "globals", "exclude", "font", "width", "scale"}
+TEXT_KEY, PAIR_KEY, EXAMPLE_KEY = "text", "pair", "example"
+WHY_NOT_A_MODEL = N_("not a model of the registry")
+WHY_WINDOW_RULE = N_("it breaks the window rule")
+NOTHING = N_("nothing")
+WHY_NOT_TOKENS = N_("not tokens of this text")
+FIX_WINDOW = N_("{error} Fix the window in the sidebar.")
+FIX_FIGURE = N_("{error} Fix it under 'Figure and export settings' in the sidebar.")
 
 
 @dataclass(frozen=True)
@@ -53,41 +66,44 @@ class Inputs:
 def shared_inputs() -> Inputs:
     """Draw the shared widgets (text area on the page, the rest in the sidebar)."""
     problems: list[str] = []
+    examples_picker()
     text = st.text_area(
-        "Sentence or passage to analyse",
-        key="text",
+        _("Sentence or passage to analyse"),
+        key=TEXT_KEY,
         value=DEFAULT_TEXT,
         height=100,
         max_chars=MAX_TEXT_CHARS,
-        help="Press Ctrl+Enter (or click away) to run the model.",
+        help=_("Press Ctrl+Enter (or click away) to run the model."),
         bind=state.BIND,
     )
-    text_b = st.text_input("Optional second sentence (the two are analysed as a pair)", key="pair", bind=state.BIND)
+    text_b = st.text_input(
+        _("Optional second sentence (the two are analysed as a pair)"), key=PAIR_KEY, bind=state.BIND
+    )
     with st.sidebar:
-        st.header("Model")
+        st.header(_("Model"))
         model = st.selectbox(
-            "Model",
+            _("Model"),
             list(REGISTRY),
             key="model",
             index=list(REGISTRY).index(DEFAULT_MODEL),
             bind=state.BIND,
         )
-        state.check("model", model, "not a model of the registry")
+        state.check("model", model, WHY_NOT_A_MODEL)
         st.caption(f"{REGISTRY[model].family}: {REGISTRY[model].description}")
         model_dir = st.text_input(
-            "…or a local model directory",
+            _("…or a local model directory"),
             key="dir",
             placeholder="/path/to/model",
             bind=state.BIND,
-            help="A folder with config.json, a tokenizer and *.safetensors weights.",
+            help=_("A folder with config.json, a tokenizer and *.safetensors weights."),
         ).strip()
         name = model_dir or model
         window = _window(name, problems)
         exclude_special = st.checkbox(
-            "Leave special tokens' own rows out of the scores",
+            _("Leave special tokens' own rows out of the scores"),
             key="exclude",
             bind=state.BIND,
-            help="Average the scores over word tokens only, not over [CLS]/[SEP] rows.",
+            help=_("Average the scores over word tokens only, not over [CLS]/[SEP] rows."),
         )
         figure = _figure_settings(problems)
         global_positions = _global_tokens(name, window, text, text_b or None, problems)
@@ -99,47 +115,77 @@ def current() -> Inputs:
     return st.session_state[INPUTS_KEY]
 
 
+def examples_picker() -> None:
+    """A picker of the examples written in the interface's language; choosing one fills the
+    text and the pair (in the callback, before the bound text widgets are drawn)."""
+    keys = [item.key for item in examples_for(i18n.get_language())]
+    st.selectbox(
+        _("Examples"),
+        keys,
+        index=None,
+        key=EXAMPLE_KEY,
+        format_func=_example_label,
+        placeholder=_("Try an example sentence or pair…"),
+        on_change=_fill_example,
+        help=_("Fills the text (and the second sentence of a pair) with an example written for this app."),
+        width=480,
+    )
+
+
+def _example_label(key: str) -> str:
+    item = example(key)
+    return str(item.label) if item is not None else key
+
+
+def _fill_example() -> None:
+    item = example(st.session_state.get(EXAMPLE_KEY) or "")
+    if item is not None:
+        st.session_state[TEXT_KEY] = item.text
+        st.session_state[PAIR_KEY] = item.text_b or ""
+    st.session_state[EXAMPLE_KEY] = None  # the picker shows its prompt again; the text is now the user's
+
+
 def _window(name: str, problems: list[str]) -> int | None:
     spec = find_spec(name)
     if spec is None or not spec.windowed:
         return None
     typed = st.number_input(
-        "Attention window (even; W/2 tokens each side)",
+        _("Attention window (even; W/2 tokens each side)"),
         key="window",
         value=DEFAULT_WINDOW,
         step=2,
         bind=state.BIND,
-        help="Longformer's sliding window: each token attends to W/2 tokens on each side.",
+        help=_("Longformer's sliding window: each token attends to W/2 tokens on each side."),
     )
     try:
         return resolve(name, typed)[1]
     except WindowError as error:
         st.error(str(error))
-        problems.append(f"{error} Fix the window in the sidebar.")
+        problems.append(FIX_WINDOW.format(error=message_of(error)))
         if state.linked("window") == [str(typed)]:
-            state.reject("window", str(typed), "it breaks the window rule", "nothing")
+            state.reject("window", str(typed), WHY_WINDOW_RULE, NOTHING)
         return None
 
 
 def _figure_settings(problems: list[str]) -> FigureSettings:
-    with st.expander("Figure and export settings"):
-        font = st.number_input("Font size (px)", key="font", value=DEFAULT_FONT, step=1, bind=state.BIND)
+    with st.expander(_("Figure and export settings")):
+        font = st.number_input(_("Font size (px)"), key="font", value=DEFAULT_FONT, step=1, bind=state.BIND)
         width = st.number_input(
-            "Figure width (px, 0 = sized to the tokens)", key="width", value=0, step=50, bind=state.BIND
+            _("Figure width (px, 0 = sized to the tokens)"), key="width", value=0, step=50, bind=state.BIND
         )
         scale = st.selectbox(
-            "PNG scale",
+            _("PNG scale"),
             PNG_SCALES,
             key="scale",
             index=1,
             bind=state.BIND,
-            help="2× gives sharp images on slides and in print.",
+            help=_("2× gives sharp images on slides and in print."),
         )
         try:
             return FigureSettings(font_size=int(font), width=int(width) or None, scale=float(scale))
         except ValueError as error:
             st.error(str(error))
-            problems.append(f"{error} Fix it under 'Figure and export settings' in the sidebar.")
+            problems.append(FIX_FIGURE.format(error=message_of(error)))
             return FigureSettings()
 
 
@@ -162,12 +208,12 @@ def _global_tokens(
     if current is not None and any(label not in labels for label in current):
         st.session_state["globals"] = [label for label in current if label in labels]  # the text changed
     chosen = st.multiselect(
-        "Global tokens (attend to and from every token)",
+        _("Global tokens (attend to and from every token)"),
         labels,
         key="globals",
         default=[cls],
         bind=state.BIND,
-        help="Longformer's hub tokens. [CLS] is global by default.",
+        help=_("Longformer's hub tokens. [CLS] is global by default."),
     )
-    state.check("globals", chosen, "not tokens of this text")
+    state.check("globals", chosen, WHY_NOT_TOKENS)
     return tuple(sorted(labels.index(label) for label in chosen))

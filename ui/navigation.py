@@ -1,22 +1,44 @@
-"""The app's pages, in the order of the top navigation; app.py hands them to st.navigation."""
+"""The app's pages, in the order of the top navigation; app.py hands them to st.navigation.
+
+The titles are translated on every run (`pages()`); the url paths, which the link and
+st.switch_page use, never change.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import streamlit as st
 
+from i18n import N_
 from ui.pages import analysis, compare, corpus, dense_vs_window, sparse
 
-PAGES: dict[str, st.Page] = {
-    "analysis": st.Page(
-        analysis.page, title="Attention analysis", url_path="analysis", icon=":material/grid_on:", default=True
-    ),
-    "sparse": st.Page(sparse.page, title="Sparse patterns", url_path="sparse", icon=":material/blur_linear:"),
-    "dense-vs-window": st.Page(
-        dense_vs_window.page, title="Dense vs window", url_path="dense-vs-window", icon=":material/compare:"
-    ),
-    "compare": st.Page(compare.page, title="Compare models", url_path="compare", icon=":material/difference:"),
-    "corpus": st.Page(corpus.page, title="Corpus", url_path="corpus", icon=":material/library_books:"),
+
+@dataclass(frozen=True)
+class PageSpec:
+    page: Callable[[], None]
+    title: str  # a LazyText
+    icon: str
+    default: bool = False
+
+
+PAGE_SPECS: dict[str, PageSpec] = {
+    "analysis": PageSpec(analysis.page, N_("Attention analysis"), ":material/grid_on:", default=True),
+    "sparse": PageSpec(sparse.page, N_("Sparse patterns"), ":material/blur_linear:"),
+    "dense-vs-window": PageSpec(dense_vs_window.page, N_("Dense vs window"), ":material/compare:"),
+    "compare": PageSpec(compare.page, N_("Compare models"), ":material/difference:"),
+    "corpus": PageSpec(corpus.page, N_("Corpus"), ":material/library_books:"),
 }
+
+
+def pages() -> dict[str, st.Page]:
+    """The pages with their titles in the active language, keyed by url path."""
+    return {
+        url_path: st.Page(spec.page, title=str(spec.title), url_path=url_path, icon=spec.icon, default=spec.default)
+        for url_path, spec in PAGE_SPECS.items()
+    }
+
 
 # The link keys of the pages' own view options (each widget's key is its URL parameter);
 # with ui.inputs.URL_KEYS they are every key a link may hold.

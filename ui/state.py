@@ -5,22 +5,33 @@ the parameter name).  Streamlit then updates the link by *replacing* the browser
 current history entry, seeds each widget from the link when a page opens, and drops a
 value it cannot use.  This module adds what the binding leaves out: a visible note that
 names every value of the opened link that could not be used, and which default took
-its place.
+its place; and the adoption of values spelled another way (a link made before a widget's
+options became identifiers).
+
+A bound selection widget writes its *displayed* option text into the link, so those texts
+are language-neutral identifiers (`view=norm`, `score=entropy`): a link made in Japanese
+opens in English and the other way round.  The notes are kept as language-neutral
+messages and shown in the language of the moment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
 
+from i18n import N_
+
 LINK_KEY = "_link_at_start"  # session state: the query parameters the session was opened with
 NOTES_KEY = "_link_notes"
 CHECKED_KEY = "_link_checked"
+ADOPTED_KEY = "_link_adopted"
 BIND = "query-params"
-NOTE = "The link's {key}={value} could not be used ({why}); {default} is shown instead."
-NOTE_UNKNOWN = "The link's {key}={value} is not an option of this app and was ignored."
+NOTE = N_("The link's {key}={value} could not be used ({why}); {default} is shown instead.")
+NOTE_UNKNOWN = N_("The link's {key}={value} is not an option of this app and was ignored.")
+WHY_NOT_A_CHOICE = N_("not one of the choices")
+EMPTY = N_("(empty)")
 
 
 def remember_link(known: set[str]) -> None:
@@ -43,10 +54,11 @@ def linked(key: str) -> list[str] | None:
     return st.session_state.get(LINK_KEY, {}).get(key)
 
 
-def check(key: str, value: Any, why: str = "not one of the choices", shown: Callable[[Any], str] = str) -> None:
+def check(key: str, value: Any, why: str = WHY_NOT_A_CHOICE, shown: Callable[[Any], str] = str) -> None:
     """Once per key and session: note the link's value for `key` when the widget ended up
     with something else (`value`, the widget's current value; `shown` is the widget's
-    format_func, which is how a selection widget writes its value into the link)."""
+    format_func, which is how a selection widget writes its value into the link).  `why`
+    is a message (a LazyText, so the note follows a language switch)."""
     state = st.session_state
     given = linked(key)
     checked = state.setdefault(CHECKED_KEY, set())
@@ -68,10 +80,29 @@ def reject(key: str, value: str, why: str, default: str) -> None:
         notes.append(note)
 
 
+def adopt(key: str, value: Any) -> None:
+    """Give a bound widget `value` before it is drawn, for a link value the widget would not
+    recognise as written (it then notes nothing about that key)."""
+    st.session_state[key] = value
+    st.session_state.setdefault(CHECKED_KEY, set()).add(key)
+
+
+def adopt_aliases(key: str, aliases: Mapping[str, Any]) -> None:
+    """Once per key and session, before the widget is drawn: a link value that is an alias
+    (say the English label older links wrote, `view=Words`) becomes its option."""
+    adopted = st.session_state.setdefault(ADOPTED_KEY, set())
+    given = linked(key)
+    if key in adopted or not given:
+        return
+    adopted.add(key)
+    if given[0] in aliases:
+        adopt(key, aliases[given[0]])
+
+
 def show_notes(where) -> None:
     """Draw the notes about the link into `where` (a container near the top of the page)."""
     for note in st.session_state.get(NOTES_KEY, []):
-        where.warning(note, icon=":material/link_off:")
+        where.warning(str(note), icon=":material/link_off:")
 
 
 def _as_link(value: Any, shown: Callable[[Any], str] = str) -> list[str]:
@@ -86,4 +117,4 @@ def _as_link(value: Any, shown: Callable[[Any], str] = str) -> list[str]:
 
 
 def _shown(values: list[str]) -> str:
-    return ",".join(values) if values else "(empty)"
+    return ",".join(values) if values else EMPTY

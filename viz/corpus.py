@@ -12,11 +12,22 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
+from i18n import N_, lazy_ngettext
 from models.roles import ROLE_LABELS, ROLES
 from models.scores import PART_NAMES
 from viz.layout import chart_layout
 from viz.overview import PART_COLOURS, PART_LABELS, SCORE_LABELS, head_names, layer_names
 from viz.window_sweep import ROLE_COLOURS
+
+SPREAD = lazy_ngettext(
+    "mean ± standard deviation over {n:,} sentence", "mean ± standard deviation over {n:,} sentences"
+)
+ROLES_TITLE = N_("Head roles by layer over the corpus")
+SHARE_OF_HEADS = N_("share of heads")
+PARTITION_TITLE = N_("Where each layer's attention goes over the corpus")
+SHARE_OF_ATTENTION = N_("share of attention")
+MEAN_TITLE = N_("{label}: corpus mean")
+MEAN_NOTE = lazy_ngettext("over {n:,} sentence; hover for the std", "over {n:,} sentences; hover for the std")
 
 
 def _bars(
@@ -32,21 +43,22 @@ def _bars(
     fig = go.Figure()
     for name in names:
         mean = np.asarray(means[name], dtype=np.float64)
+        label = str(labels[name])
         fig.add_trace(
             go.Bar(
                 x=layer_names(len(mean)),
                 y=mean,
-                name=labels[name],
+                name=label,
                 marker_color=colours[name],
                 error_y=dict(type="data", array=np.asarray(stds[name], dtype=np.float64), thickness=1, width=3),
-                hovertemplate="%{x}: %{y:.1%} ± %{error_y.array:.1%} " + labels[name] + "<extra></extra>",
+                hovertemplate="%{x}: %{y:.1%} ± %{error_y.array:.1%} " + label + "<extra></extra>",
             )
         )
     return chart_layout(
         fig,
         barmode="group",
-        title=f"{title}<br><sup>mean ± standard deviation over {sentences:,} sentences</sup>",
-        yaxis=dict(title=y_title, tickformat=".0%", rangemode="tozero"),
+        title=f"{title}<br><sup>{SPREAD.format(n=sentences)}</sup>",
+        yaxis=dict(title=str(y_title), tickformat=".0%", rangemode="tozero"),
         height=430,
         legend=dict(orientation="h", y=-0.15, yanchor="top", x=0.0),
     )
@@ -60,8 +72,8 @@ def role_split_bars(layer_roles, sentences: int) -> go.Figure:
         ROLES,
         ROLE_LABELS,
         ROLE_COLOURS,
-        "Head roles by layer over the corpus",
-        "share of heads",
+        ROLES_TITLE,
+        SHARE_OF_HEADS,
         sentences,
     )
 
@@ -74,8 +86,8 @@ def partition_bars(layer_partition, sentences: int) -> go.Figure:
         PART_NAMES,
         PART_LABELS,
         PART_COLOURS,
-        "Where each layer's attention goes over the corpus",
-        "share of attention",
+        PARTITION_TITLE,
+        SHARE_OF_ATTENTION,
         sentences,
     )
 
@@ -96,10 +108,10 @@ def score_mean_heatmap(mean: np.ndarray, std: np.ndarray, name: str, sentences: 
             colorbar=dict(title=dict(text=name), tickformat=".0%"),
         )
     )
-    label = SCORE_LABELS.get(name, name)
+    title = MEAN_TITLE.format(label=SCORE_LABELS.get(name, name))
     return chart_layout(
         fig,
-        title=f"{label}: corpus mean<br><sup>over {sentences:,} sentences; hover for the std</sup>",
+        title=f"{title}<br><sup>{MEAN_NOTE.format(n=sentences)}</sup>",
         height=max(320, 34 * mean.shape[0] + 170),
         yaxis=dict(autorange="reversed"),
     )

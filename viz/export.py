@@ -20,6 +20,8 @@ from typing import Literal
 import numpy as np
 import plotly.graph_objects as go
 
+from i18n import N_, message_of
+
 ImageFormat = Literal["png", "svg", "pdf"]
 IMAGE_FORMATS: tuple[ImageFormat, ...] = ("png", "svg", "pdf")
 MIME_TYPES: dict[str, str] = {
@@ -29,7 +31,7 @@ MIME_TYPES: dict[str, str] = {
     "html": "text/html",
 }
 
-ERR_NO_BROWSER = (
+ERR_NO_BROWSER = N_(
     "Image export (PNG/SVG/PDF) needs Chrome or Chromium, which kaleido could not start here "
     "({problem}). Install the Debian package 'chromium' (or set BROWSER_PATH to a Chrome "
     "binary) and restart; the HTML, CSV, JSON and NPZ downloads work without it."
@@ -77,12 +79,13 @@ class _KaleidoServer:
                 raise ExportUnavailable(ERR_NO_BROWSER.format(problem=self._problem)) from error
 
     def available(self) -> tuple[bool, str]:
-        """(True, "") when images can be made; (False, reason) otherwise.  Starts the server (about 2 s once)."""
+        """(True, "") when images can be made; (False, reason) otherwise, the reason a LazyText
+        (it may be cached and shown in either language).  Starts the server (about 2 s once)."""
         with self._lock:
             try:
                 self._start()
             except ExportUnavailable as error:
-                return False, str(error)
+                return False, message_of(error)
         return True, ""
 
 

@@ -10,6 +10,7 @@ from typing import Literal, get_args
 
 import plotly.graph_objects as go
 
+from i18n import N_
 from models import banded
 from models.analysis import Analysis
 from models.result import AttentionResult
@@ -17,7 +18,7 @@ from models.roles import ROLE_LABELS
 from models.views import Shown
 from viz import heatmaps, overview
 from viz import sparse as sparse_figures
-from viz.layout import FigureSettings
+from viz.layout import SEPARATOR, FigureSettings
 
 FigureKind = Literal["head", "grid", "overview", "partition"]
 FIGURE_KINDS: tuple[FigureKind, ...] = get_args(FigureKind)
@@ -25,11 +26,17 @@ MAX_HEATMAP_TOKENS = 512  # a longer input's head is drawn pooled (its zoom is i
 MAX_GRID_TOKENS = 160
 OVERVIEW_CELLS = 256  # a long input's head is pooled to at most this many blocks per side (the zoom shows tokens)
 
-COLOUR_TITLES = {"weight": "weight", "norm": "share moved"}
-VIEW_NOTES = {"weight": "", "norm": "norm view: share of what the head moves (α·‖f(x)‖, row-normalised)"}
-ERR_LAYER = "Layer {layer} does not exist: this model has layers 1–{count}."
-ERR_HEAD = "Head {head} does not exist: this model has heads 1–{count}."
-ERR_GRID = "The grid of every head is drawn for inputs of up to {limit} tokens; this one has {n}."
+COLOUR_TITLES = {"weight": N_("weight"), "norm": N_("share moved")}
+VIEW_NOTES = {"weight": "", "norm": N_("norm view: share of what the head moves (α·‖f(x)‖, row-normalised)")}
+ERR_LAYER = N_("Layer {layer} does not exist: this model has layers 1–{count}.")
+ERR_HEAD = N_("Head {head} does not exist: this model has heads 1–{count}.")
+ERR_GRID = N_("The grid of every head is drawn for inputs of up to {limit} tokens; this one has {n}.")
+HEAD_TITLE = N_("Layer {layer}, head {head}")
+ALL_TOKENS = N_("{title}: all {n} tokens")
+MEAN_PER_BLOCK = N_("mean weight per block")
+GRID_HEAD = N_("head {head} · {role}")
+GRID_TITLE = N_("Layer {layer}")
+GRID_TITLE_NOTE = N_("Layer {layer} ({note})")
 
 
 def check_layer_head(result: AttentionResult, layer: int, head: int) -> None:
@@ -47,19 +54,19 @@ def head_figure(
     MAX_HEATMAP_TOKENS, pooled blocks above."""
     result = shown.result
     check_layer_head(result, layer, head)
-    title = f"Layer {layer}, head {head}"
+    title = HEAD_TITLE.format(layer=layer, head=head)
     note = VIEW_NOTES[shown.view]
     if shown.size > MAX_HEATMAP_TOKENS:
         pooled, edges = banded.pooled(shown.layer(layer - 1), head - 1, OVERVIEW_CELLS)
-        pooled_note = sparse_figures.pooled_note(shown.size, edges, "mean weight per block")
+        pooled_note = sparse_figures.pooled_note(shown.size, edges, MEAN_PER_BLOCK)
         return sparse_figures.pooled_heatmap(
             pooled,
             edges,
             edges,
             shown.labels,
-            title=f"{title}: all {shown.size} tokens",
+            title=str(ALL_TOKENS.format(title=title, n=shown.size)),
             global_positions=shown.global_positions,
-            note="; ".join(filter(None, (note, pooled_note))),
+            note=str(SEPARATOR).join(str(part) for part in (note, pooled_note) if part),
             settings=settings,
         )
     return heatmaps.head_heatmap(
@@ -68,10 +75,10 @@ def head_figure(
         shown.special_mask,
         shown.global_positions,
         hide_special=hide_special,
-        title=title,
+        title=str(title),
         settings=settings,
-        note=note,
-        colour_title=COLOUR_TITLES[shown.view],
+        note=str(note),
+        colour_title=str(COLOUR_TITLES[shown.view]),
     )
 
 
@@ -81,9 +88,14 @@ def grid_figure(shown: Shown, analysis: Analysis, layer: int, settings: FigureSe
     check_layer_head(result, layer, 1)
     if shown.size > MAX_GRID_TOKENS:
         raise ValueError(ERR_GRID.format(limit=MAX_GRID_TOKENS, n=shown.size))
-    titles = [f"head {h + 1} · {ROLE_LABELS[role]}" for h, role in enumerate(analysis.roles[layer - 1])]
-    title = f"Layer {layer}" + (f" ({VIEW_NOTES[shown.view]})" if VIEW_NOTES[shown.view] else "")
-    return heatmaps.layer_grid(shown.heads(layer - 1), shown.labels, title=title, head_titles=titles, settings=settings)
+    titles = [
+        str(GRID_HEAD.format(head=h + 1, role=ROLE_LABELS[role])) for h, role in enumerate(analysis.roles[layer - 1])
+    ]
+    note = VIEW_NOTES[shown.view]
+    title = GRID_TITLE_NOTE.format(layer=layer, note=note) if note else GRID_TITLE.format(layer=layer)
+    return heatmaps.layer_grid(
+        shown.heads(layer - 1), shown.labels, title=str(title), head_titles=titles, settings=settings
+    )
 
 
 def overview_figure(analysis: Analysis, score: str) -> go.Figure:

@@ -8,6 +8,9 @@ canvas on screen and in every export.  Inputs are never modified.
 An axis is described by `categories` (unique per position, e.g. "3·the", which plotly
 needs to keep repeated tokens apart) and optionally the `ticks` drawn for them (e.g. a
 pooled block's first token).
+
+Titles, notes and colour-bar texts may be translated messages (i18n.LazyText); they are
+handed to plotly as text in the active language.
 """
 
 from __future__ import annotations
@@ -19,8 +22,18 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from i18n import N_
 from viz.labels import SPECIAL_COLOUR, special_positions, token_labels
-from viz.layout import WEIGHT_BAR, FigureSettings, MatrixLayout, axis_ticks, finish, matrix_layout, thinning_note
+from viz.layout import (
+    WEIGHT,
+    WEIGHT_BAR,
+    FigureSettings,
+    MatrixLayout,
+    axis_ticks,
+    finish,
+    matrix_layout,
+    thinning_note,
+)
 
 COLOURSCALE = "Blues"
 DIFF_COLOURSCALE = "RdBu_r"
@@ -29,7 +42,13 @@ GRID_COLUMNS = 4
 MIN_DIFF_RANGE = 0.01  # the difference colour scale spans at least ±this
 COMPARE_GAPS = (24.0, 110.0)  # px between the panels: the second leaves room for the weight colour bar
 CONTROLS_PX = 140  # room under an animated heatmap for its play buttons and slider
-KEY_TITLE, QUERY_TITLE = "key (attended to)", "query (attending)"
+KEY_TITLE, QUERY_TITLE = N_("key (attended to)"), N_("query (attending)")
+DIFFERENCE = N_("difference (left − right)")
+VERSUS = N_("{left} vs {right}")
+HEAD_NAME = N_("head {head}")
+LAYER_NAME = N_("layer {layer}")
+HEAD_BY_LAYER = N_("Head {head}, layer by layer")
+PLAY, PAUSE = N_("▶ play"), N_("❚❚ pause")
 
 
 def hide_special_keys(weights: np.ndarray, special_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +92,7 @@ def head_heatmap(
     cols: slice | None = None,
     settings: FigureSettings = FigureSettings(),
     note: str = "",
-    colour_title: str = "weight",
+    colour_title: str = WEIGHT,
 ) -> go.Figure:
     """Heatmap of one head: weights [N, N] (query, key); `note` is a small subtitle and
     `colour_title` names what the colour means.
@@ -109,7 +128,7 @@ def head_heatmap(
 
 def _colorbar(title: str, x: float = 1.0, xpad: int = 6) -> dict:
     """A slim colour bar whose left edge sits at paper x (1.0: just right of the plot)."""
-    return dict(title=dict(text=title), thickness=14, xpad=xpad, x=x, xanchor="left")
+    return dict(title=dict(text=str(title)), thickness=14, xpad=xpad, x=x, xanchor="left")
 
 
 def size_token_figure(
@@ -130,10 +149,11 @@ def size_token_figure(
     themselves); `note` is a small second title line; `colorbar` the texts beside the
     colour bar (they set the right margin)."""
     shown_y, shown_x = y_ticks or y_labels, x_ticks or x_labels
+    colorbar = [str(text) for text in colorbar]
     layout = matrix_layout(shown_y, shown_x, settings, title_lines=2 if note else 1, colorbar=colorbar)
-    notes = [note] if note else []
+    notes = [str(note)] if note else []
     if layout.x_step > 1 or layout.y_step > 1:
-        notes.append(thinning_note(max(len(y_labels), len(x_labels)), max(layout.x_step, layout.y_step)))
+        notes.append(str(thinning_note(max(len(y_labels), len(x_labels)), max(layout.x_step, layout.y_step))))
     if extra_bottom:
         layout = dataclasses.replace(
             layout,
@@ -145,8 +165,8 @@ def size_token_figure(
         layout,
         title,
         "; ".join(notes),
-        xaxis=dict(title=KEY_TITLE, **axis_ticks(x_labels, layout.x_step, shown_x)),
-        yaxis=dict(title=QUERY_TITLE, autorange="reversed", **axis_ticks(y_labels, layout.y_step, shown_y)),
+        xaxis=dict(title=str(KEY_TITLE), **axis_ticks(x_labels, layout.x_step, shown_x)),
+        yaxis=dict(title=str(QUERY_TITLE), autorange="reversed", **axis_ticks(y_labels, layout.y_step, shown_y)),
     )
 
 
@@ -164,7 +184,9 @@ def layer_grid(
     layer_weights = np.asarray(layer_weights)
     n_heads, n = layer_weights.shape[0], layer_weights.shape[-1]
     n_rows = math.ceil(n_heads / GRID_COLUMNS)
-    titles = list(head_titles) if head_titles else [f"head {h + 1}" for h in range(n_heads)]
+    titles = (
+        [str(t) for t in head_titles] if head_titles else [str(HEAD_NAME.format(head=h + 1)) for h in range(n_heads)]
+    )
     labels = token_labels(tokens)
     # a panel is laid out like a single heatmap with a quarter of the width
     panel = matrix_layout(labels, labels, FigureSettings(settings.font_size, None, settings.scale), axis_titles=False)
@@ -233,7 +255,7 @@ def layer_grid(
     )
     fig.update_layout(
         coloraxis=dict(
-            colorscale=COLOURSCALE, cmin=0.0, cmax=float(layer_weights.max()) or 1.0, colorbar=_colorbar("weight")
+            colorscale=COLOURSCALE, cmin=0.0, cmax=float(layer_weights.max()) or 1.0, colorbar=_colorbar(WEIGHT)
         )
     )
     return finish(fig, layout, title, thinning_note(n, step), **axes)
@@ -278,7 +300,7 @@ def compare_heads(
         axes[f"xaxis{axis}"] = dict(
             domain=list(domain),
             anchor=f"y{axis}",
-            title=KEY_TITLE if index == 0 else None,
+            title=str(KEY_TITLE) if index == 0 else None,
             **axis_ticks(labels, layout.x_step, shown),
         )
         axes[f"yaxis{axis}"] = dict(
@@ -286,10 +308,10 @@ def compare_heads(
             autorange="reversed",
             showticklabels=index == 0,
             ticks="outside" if index == 0 else "",
-            title=QUERY_TITLE if index == 0 else None,
+            title=str(QUERY_TITLE) if index == 0 else None,
             **axis_ticks(labels, layout.y_step, shown),
         )
-    subtitles = (left_title, right_title, "difference (left − right)")
+    subtitles = (str(left_title), str(right_title), str(DIFFERENCE))
     annotations = [
         dict(
             text=subtitle,
@@ -311,13 +333,13 @@ def compare_heads(
         layout=dict(
             annotations=annotations,
             coloraxis=dict(
-                colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=_colorbar("weight", x=weight_bar_x, xpad=0)
+                colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=_colorbar(WEIGHT, x=weight_bar_x, xpad=0)
             ),
             coloraxis2=dict(colorscale=DIFF_COLOURSCALE, cmin=-bound, cmax=bound, colorbar=_colorbar("Δ")),
         ),
     )
     note = thinning_note(len(labels), max(layout.x_step, layout.y_step))
-    finish(fig, layout, title or f"{left_title} vs {right_title}", note, **axes)
+    finish(fig, layout, title or VERSUS.format(left=left_title, right=right_title), note, **axes)
     return fig
 
 
@@ -345,7 +367,7 @@ def layer_animation(
             x=labels,
             y=labels,
             coloraxis="coloraxis",
-            hovertemplate=f"layer {layer + 1}<br>" + HOVER,
+            hovertemplate=f"{LAYER_NAME.format(layer=layer + 1)}<br>" + HOVER,
         )
 
     frames = [go.Frame(data=[trace(layer)], name=str(layer + 1)) for layer in range(n_layers)]
@@ -355,15 +377,16 @@ def layer_animation(
         fig,
         labels,
         labels,
-        f"Head {head}, layer by layer",
+        HEAD_BY_LAYER.format(head=head),
         settings,
         y_ticks=axis_ticks_text,
         x_ticks=axis_ticks_text,
         extra_bottom=CONTROLS_PX,
     )
     below_labels = fig.layout.margin.b - CONTROLS_PX  # px from the plot's bottom edge to the controls
+    before, _placeholder, after = str(LAYER_NAME).partition("{layer}")  # "layer 3" / "第3層" around the number
     fig.update_layout(
-        coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=_colorbar("weight")),
+        coloraxis=dict(colorscale=COLOURSCALE, cmin=0.0, cmax=cmax, colorbar=_colorbar(WEIGHT)),
         updatemenus=[
             dict(
                 type="buttons",
@@ -374,8 +397,8 @@ def layer_animation(
                 yanchor="top",
                 pad=dict(t=below_labels + 8),
                 buttons=[
-                    dict(label="▶ play", method="animate", args=[None, dict(step, fromcurrent=True)]),
-                    dict(label="❚❚ pause", method="animate", args=[[None], dict(step, mode="immediate")]),
+                    dict(label=str(PLAY), method="animate", args=[None, dict(step, fromcurrent=True)]),
+                    dict(label=str(PAUSE), method="animate", args=[[None], dict(step, mode="immediate")]),
                 ],
             )
         ],
@@ -386,7 +409,7 @@ def layer_animation(
                 y=0,
                 yanchor="top",
                 len=1.0,
-                currentvalue=dict(prefix="layer "),
+                currentvalue=dict(prefix=before, suffix=after),
                 pad=dict(t=below_labels + 48),
                 steps=[
                     dict(label=str(layer + 1), method="animate", args=[[str(layer + 1)], step])

@@ -7,8 +7,9 @@ same on screen and in a PNG, SVG or PDF for a paper.
 
 Text widths are estimated, not measured: a narrow character takes at most
 NARROW_EM of the font size in the sans-serif fonts plotly uses, and a wide (CJK)
-character one em.  The estimate errs on the generous side; the export tests measure
-the real boxes in Chromium.
+character one em (Noto Sans CJK's kana and kanji are exactly one em).  The estimate errs
+on the generous side; the export tests measure the real boxes in Chromium, Japanese
+labels and titles included.  Translated texts (i18n.LazyText) are measured as shown.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+from i18n import N_, lazy_pgettext
+
 DEFAULT_FONT = 12
 MIN_FONT, MAX_FONT = 10, 32
 MIN_WIDTH, MAX_WIDTH = 300, 8000
@@ -30,13 +33,22 @@ LINE_EM = 1.3  # one text line, in ems
 MIN_PLOT, MAX_AUTO_PLOT = 360, 1600  # side of a computed plot area, in px
 TICK_PAD = 8  # tick length + gap between a tick label and the plot
 COLORBAR_PX = 34  # colour bar thickness + its tick labels' gap
-WEIGHT_BAR = ("weight", "0.000")  # texts beside a weight colour bar
+WEIGHT = N_("weight")  # the colour bar title of attention weights
+WEIGHT_BAR = (WEIGHT, "0.000")  # texts beside a weight colour bar
 BACKGROUND = "#ffffff"
 
-ERR_SETTINGS = (
+ERR_SETTINGS = N_(
     "Figure settings out of range: font size {min_font}–{max_font} px, width {min_width}–{max_width} px "
     "(or automatic), scale {min_scale:g}–{max_scale:g}; got font {font}, width {width}, scale {scale}."
 )
+SEPARATOR = lazy_pgettext("separator", "; ")  # between the parts of a subtitle or a caption's list
+THINNED = N_("labels show every {ordinal} of {n} positions")
+ORDINALS = {  # English suffixes; other languages write the bare number
+    "st": lazy_pgettext("ordinal", "{k}st"),
+    "nd": lazy_pgettext("ordinal", "{k}nd"),
+    "rd": lazy_pgettext("ordinal", "{k}rd"),
+    "th": lazy_pgettext("ordinal", "{k}th"),
+}
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ class FigureSettings:
 
 def text_px(text: str, font_size: float) -> float:
     """Estimated width of `text` in px at `font_size` (generous: see the module docstring)."""
-    ems = sum(1.0 if unicodedata.east_asian_width(char) in "WF" else NARROW_EM for char in text)
+    ems = sum(1.0 if unicodedata.east_asian_width(char) in "WF" else NARROW_EM for char in str(text))
     return ems * font_size
 
 
@@ -93,15 +105,16 @@ def tick_step(n: int, cell_px: float, font_size: float) -> int:
 
 
 def thinning_note(n: int, step: int) -> str:
-    """The caption that says labels were thinned ('' when every label is shown)."""
+    """The caption that says labels were thinned ('' when every label is shown), as a
+    LazyText: it is shown in the language of the moment."""
     if step <= 1:
         return ""
-    return f"labels show every {_ordinal(step)} of {n} positions"
+    return THINNED.format(ordinal=_ordinal(step), n=n)
 
 
 def _ordinal(k: int) -> str:
     suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
-    return f"{k}{suffix}"
+    return ORDINALS[suffix].format(k=k)
 
 
 @dataclass(frozen=True)
@@ -211,8 +224,9 @@ def finish(fig: go.Figure, layout: MatrixLayout, title: str, note: str = "", **a
     """Apply the computed size, margins, fonts and a white background in one layout update
     (plotly validates every call, so one call keeps a layer switch fast).  `note` becomes a
     small second title line (e.g. that labels were thinned); `axes` are extra settings per
-    axis name ("xaxis", "yaxis2", …); every named axis, and xaxis/yaxis, get the tick font."""
-    text = f"{title}<br><sup>{note}</sup>" if note else title
+    axis name ("xaxis", "yaxis2", …); every named axis, and xaxis/yaxis, get the tick font.
+    Title and note may be LazyTexts: plotly gets them as text in the active language."""
+    text = f"{title}<br><sup>{note}</sup>" if note else str(title)
     font = dict(size=layout.font_size)
     axes.setdefault("xaxis", {})
     axes.setdefault("yaxis", {})

@@ -12,6 +12,9 @@ Category words in the hover ("allowed", "blocked", hops) come without per-cell t
 trace holds every cell and carries the hover of one category; an invisible overlay on top holds
 the other cells (NaN elsewhere, hoverongaps=False), so plotly shows the overlay's hover where it
 has a value and falls through to the visible trace everywhere else.
+
+Words in titles, hovers and colour bars are translated messages; the hover templates are
+built from them with plotly's own %{…} placeholders filled in as parameters.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
+from i18n import N_
 from models import banded
 from viz.heatmaps import size_token_figure
 from viz.labels import GLOBAL_MARK, token_labels
@@ -38,7 +42,41 @@ TOKEN_CHARS = 12  # longest token shown in a pooled block's label
 
 # Reachability codes, as produced by the engine's reachability(): [N, N] int8.
 NOT_REACHED, ONE_HOP, TWO_HOPS = 0, 1, 2
-REACH_LABELS = {NOT_REACHED: "not within 2 hops", ONE_HOP: "1 hop", TWO_HOPS: "2 hops"}
+REACH_LABELS = {NOT_REACHED: N_("not within 2 hops"), ONE_HOP: N_("1 hop"), TWO_HOPS: N_("2 hops")}
+BLOCKED, ALLOWED = N_("blocked"), N_("allowed")
+PAIR_HOVER = N_("{query} → {key}: {what}")  # one cell: query token → key token
+BLOCK_HOVER = N_("queries {query} → keys {key}: {value}")  # one pooled block of cells
+SHARE_ALLOWED = N_("{share} allowed")
+SHARE_WITHIN_TWO = N_("{share} within 2 hops")
+MEAN_VALUE = N_("mean {value}")
+HOPS_VALUE = N_("hops = {hops}")
+ALLOWED_SHARE, WITHIN_TWO_HOPS, MEAN_WEIGHT = N_("allowed share"), N_("within 2 hops"), N_("mean weight")
+SHARE_OF_ALLOWED, SHARE_REACHABLE = N_("share of allowed pairs"), N_("share reachable within 2 hops")
+POOLED_NOTE = N_("{n} tokens pooled into {blocks}×{blocks} blocks of ~{size:.3g}; colour = {means}")
+OVERLAP_CODES = N_("code {code} (1 model only, 2 simulation only, 3 both)")
+COVERAGE = N_("coverage")
+KEPT = N_("{layer}, {head}: {share} of the attention kept")
+CURVE_KEPT = N_("{pattern}, layer {layer}: {share} kept")
+CURVE_BEST = N_("{pattern}, layer {layer}: best possible {share}")
+BEST_AT_SAME_DENSITY = N_("{pattern}: best at same density")
+CURVES_TITLE = N_("Share of attention each pattern keeps, by layer")
+CURVES_NOTE = N_(
+    "dashed: the model's own top-k weights with the same number of keys (the best any pattern that size can do)"
+)
+LAYER = N_("layer")
+MIN_WINDOW_HOVER = N_("{layer}: W = {window} keeps {share:.0%} of the attention")
+FULL_ATTENTION = N_("full attention (W = {window})")
+MIN_WINDOW_TITLE = N_("Smallest local window keeping {share:.0%} of the attention, by layer")
+MIN_WINDOW_AXIS = N_("window W (W/2 tokens each side)")
+
+
+def _pair_hover(what: str) -> str:
+    """A hover template for one cell: "%{y} → %{x}: allowed" in the active language."""
+    return f"{PAIR_HOVER.format(query='%{y}', key='%{x}', what=what)}<extra></extra>"
+
+
+def _block_hover(value: str) -> str:
+    return f"{BLOCK_HOVER.format(query='%{y}', key='%{x}', value=value)}<extra></extra>"
 
 
 def payload_bytes(fig: go.Figure) -> int:
@@ -103,7 +141,7 @@ def _categorical_figure(
                 hovertemplate=base_hover,
                 colorbar=dict(
                     tickvals=list(range(bands)),
-                    ticktext=list(names),
+                    ticktext=[str(name) for name in names],
                     thickness=14,
                     len=0.5,
                     x=1.0,
@@ -151,7 +189,7 @@ def _pooled_figure(
             zmin=0.0,
             zmax=zmax,
             hovertemplate=hovertemplate,
-            colorbar=dict(title=dict(text=colourbar_title), thickness=14, x=1.0, xanchor="left", xpad=6),
+            colorbar=dict(title=dict(text=str(colourbar_title)), thickness=14, x=1.0, xanchor="left", xpad=6),
         )
     )
     return size_token_figure(
@@ -168,9 +206,10 @@ def _pooled_figure(
 
 
 def pooled_note(n: int, edges: np.ndarray, colour_means: str) -> str:
-    """Says the matrix was pooled, into which blocks, and what a cell's colour means."""
+    """Says the matrix was pooled, into which blocks, and what a cell's colour means (a
+    LazyText, shown in the language of the moment)."""
     blocks = len(edges) - 1
-    return f"{n} tokens pooled into {blocks}×{blocks} blocks of ~{n / blocks:.3g}; colour = {colour_means}"
+    return POOLED_NOTE.format(n=n, blocks=blocks, size=n / blocks, means=colour_means)
 
 
 def mask_figure(
@@ -194,29 +233,29 @@ def mask_figure(
             edges,
             tokens,
             title,
-            "queries %{y} → keys %{x}: %{z:.0%} allowed<extra></extra>",
+            _block_hover(SHARE_ALLOWED.format(share="%{z:.0%}")),
             [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]],
             1.0,
-            "allowed share",
+            ALLOWED_SHARE,
             settings,
             global_positions,
-            note=pooled_note(n, edges, "share of allowed pairs"),
+            note=pooled_note(n, edges, SHARE_OF_ALLOWED),
         )
     allowed = np.where(mask, np.float32(1.0), np.float32(np.nan))  # hover-only overlay [N, N]
     return _categorical_figure(
         mask.astype(np.uint8),
         token_labels(tokens, global_positions),
         (BLOCKED_COLOUR, ALLOWED_COLOUR),
-        ("blocked", "allowed"),
-        "%{y} → %{x}: blocked<extra></extra>",
+        (BLOCKED, ALLOWED),
+        _pair_hover(BLOCKED),
         allowed,
-        "%{y} → %{x}: allowed<extra></extra>",
+        _pair_hover(ALLOWED),
         title,
         settings,
     )
 
 
-OVERLAP_NAMES = ("neither", "model only", "simulation only", "both")
+OVERLAP_NAMES = (N_("neither"), N_("model only"), N_("simulation only"), N_("both"))
 OVERLAP_COLOURS = (BLOCKED_COLOUR, "#d62728", "#9ecae1", ALLOWED_COLOUR)
 
 
@@ -233,9 +272,9 @@ def overlap_figure(
         token_labels(tokens),
         OVERLAP_COLOURS,
         OVERLAP_NAMES,
-        "%{y} → %{x}: neither<extra></extra>",
+        _pair_hover(OVERLAP_NAMES[0]),
         named,
-        "%{y} → %{x}: code %{z} (1 model only, 2 simulation only, 3 both)<extra></extra>",
+        _pair_hover(OVERLAP_CODES.format(code="%{z}")),
         title,
         settings,
     )
@@ -262,12 +301,12 @@ def reachability_figure(
             edges,
             tokens,
             title,
-            "queries %{y} → keys %{x}: %{z:.0%} within 2 hops<extra></extra>",
+            _block_hover(SHARE_WITHIN_TWO.format(share="%{z:.0%}")),
             [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]],
             1.0,
-            "within 2 hops",
+            WITHIN_TWO_HOPS,
             settings,
-            note=pooled_note(n, edges, "share reachable within 2 hops"),
+            note=pooled_note(n, edges, SHARE_REACHABLE),
         )
     reached = np.where(hops > NOT_REACHED, hops.astype(np.float32), np.float32(np.nan))  # overlay [N, N]
     return _categorical_figure(
@@ -275,9 +314,9 @@ def reachability_figure(
         token_labels(tokens),
         (BLOCKED_COLOUR, ALLOWED_COLOUR, TWO_HOP_COLOUR),
         tuple(REACH_LABELS[code] for code in (NOT_REACHED, ONE_HOP, TWO_HOPS)),
-        "%{y} → %{x}: " + REACH_LABELS[NOT_REACHED] + "<extra></extra>",
+        _pair_hover(REACH_LABELS[NOT_REACHED]),
         reached,
-        "%{y} → %{x}: hops = %{z}<extra></extra>",
+        _pair_hover(HOPS_VALUE.format(hops="%{z}")),
         title,
         settings,
     )
@@ -310,10 +349,10 @@ def pooled_heatmap(
         col_edges,
         tokens,
         title,
-        "queries %{y} → keys %{x}: mean %{z:.3f}<extra></extra>",
+        _block_hover(MEAN_VALUE.format(value="%{z:.3f}")),
         COLOURSCALE,
         top,
-        "mean weight",
+        MEAN_WEIGHT,
         settings,
         global_positions,
         note=note,
@@ -333,11 +372,11 @@ def coverage_heatmap(coverage: np.ndarray, title: str = "") -> go.Figure:
             zmin=0.0,
             zmax=1.0,
             texttemplate="%{z:.0%}",
-            hovertemplate="%{y}, %{x}: %{z:.1%} of the attention kept<extra></extra>",
-            colorbar=dict(title=dict(text="coverage"), tickformat=".0%"),
+            hovertemplate=f"{KEPT.format(layer='%{y}', head='%{x}', share='%{z:.1%}')}<extra></extra>",
+            colorbar=dict(title=dict(text=str(COVERAGE)), tickformat=".0%"),
         )
     )
-    return chart_layout(fig, title=title, height=max(300, 34 * n_layers + 150), yaxis=dict(autorange="reversed"))
+    return chart_layout(fig, title=str(title), height=max(300, 34 * n_layers + 150), yaxis=dict(autorange="reversed"))
 
 
 def coverage_curves(
@@ -350,6 +389,7 @@ def coverage_curves(
     for index, (name, values) in enumerate(curves.items()):
         colour = PATTERN_COLOURS[index % len(PATTERN_COLOURS)]
         layers = np.arange(1, len(values) + 1)
+        name = str(name)
         fig.add_trace(
             go.Scatter(
                 x=layers,
@@ -358,28 +398,28 @@ def coverage_curves(
                 legendgroup=name,
                 mode="lines+markers",
                 line=dict(color=colour),
-                hovertemplate=f"{name}, layer %{{x}}: %{{y:.1%}} kept<extra></extra>",
+                hovertemplate=f"{CURVE_KEPT.format(pattern=name, layer='%{x}', share='%{y:.1%}')}<extra></extra>",
             )
         )
         if oracle is not None and name in oracle:
+            best = CURVE_BEST.format(pattern=name, layer="%{x}", share="%{y:.1%}")
             fig.add_trace(
                 go.Scatter(
                     x=layers,
                     y=np.asarray(oracle[name]),
-                    name=f"{name}: best at same density",
+                    name=str(BEST_AT_SAME_DENSITY.format(pattern=name)),
                     legendgroup=name,
                     showlegend=False,
                     mode="lines",
                     line=dict(color=colour, dash="dash"),
-                    hovertemplate=f"{name}, layer %{{x}}: best possible %{{y:.1%}}<extra></extra>",
+                    hovertemplate=f"{best}<extra></extra>",
                 )
             )
     return chart_layout(
         fig,
-        title="Share of attention each pattern keeps, by layer<br><sup>dashed: the model's own top-k "
-        "weights with the same number of keys (the best any pattern that size can do)</sup>",
-        xaxis=dict(title="layer", dtick=1),
-        yaxis=dict(title="coverage", tickformat=".0%", range=[0, 1.02]),
+        title=f"{CURVES_TITLE}<br><sup>{CURVES_NOTE}</sup>",
+        xaxis=dict(title=str(LAYER), dtick=1),
+        yaxis=dict(title=str(COVERAGE), tickformat=".0%", range=[0, 1.02]),
         height=420 + 22 * len(curves),
         legend=dict(orientation="h", y=-0.18, yanchor="top", x=0.0),
     )
@@ -394,13 +434,15 @@ def min_window_figure(min_window: np.ndarray, n_tokens: int, share: float) -> go
             x=layer_names(len(min_window)),
             y=min_window,
             marker_color=ALLOWED_COLOUR,
-            hovertemplate=f"%{{x}}: W = %{{y}} keeps {share:.0%} of the attention<extra></extra>",
+            hovertemplate=f"{MIN_WINDOW_HOVER.format(layer='%{x}', window='%{y}', share=share)}<extra></extra>",
         )
     )
-    fig.add_hline(y=full, line_dash="dot", line_color="#888888", annotation_text=f"full attention (W = {full})")
+    fig.add_hline(
+        y=full, line_dash="dot", line_color="#888888", annotation_text=str(FULL_ATTENTION.format(window=full))
+    )
     return chart_layout(
         fig,
-        title=f"Smallest local window keeping {share:.0%} of the attention, by layer",
-        yaxis=dict(title="window W (W/2 tokens each side)", range=[0, 1.08 * max(full, 1)]),
+        title=str(MIN_WINDOW_TITLE.format(share=share)),
+        yaxis=dict(title=str(MIN_WINDOW_AXIS), range=[0, 1.08 * max(full, 1)]),
         height=400,
     )

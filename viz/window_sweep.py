@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from i18n import N_
 from models.roles import ROLE_LABELS, ROLES
 from viz.layout import chart_layout
 from viz.overview import SCORE_LABELS
@@ -19,6 +20,15 @@ ROLE_COLOURS = {
     "broad": "#8c564b",
     "mixed": "#bbbbbb",
 }
+WINDOW_AXIS = N_("attention window (dense = every key)")
+SHARE_OF_ATTENTION = N_("share of attention")
+SHARE_OF_HEADS = N_("share of heads")
+SCORES_TITLE = N_("Scores (mean over layers and heads) as the window shrinks")
+ROLES_TITLE = N_("Head roles as the window shrinks")
+MOVED_TITLE = N_("How much of each row's attention the window moved (½ Σ|A_window − A_dense|)")
+MOVED_HOVER = N_("{layer}, {window}: {value} of each row moved")
+MOVED = N_("moved")
+LAYER_NAME = N_("layer {layer}")
 
 
 def score_lines(labels: Sequence[str], scores: Mapping[str, np.ndarray]) -> go.Figure:
@@ -30,15 +40,15 @@ def score_lines(labels: Sequence[str], scores: Mapping[str, np.ndarray]) -> go.F
                 x=list(labels),
                 y=np.asarray(values, dtype=np.float64),
                 mode="lines+markers",
-                name=SCORE_LABELS.get(name, name),
+                name=str(SCORE_LABELS.get(name, name)),
                 hovertemplate="%{x}: %{y:.3f}<extra>" + name + "</extra>",
             )
         )
     return chart_layout(
         fig,
-        title="Scores (mean over layers and heads) as the window shrinks",
-        xaxis=dict(title="attention window (dense = every key)", type="category"),
-        yaxis=dict(title="share of attention", range=[0, 1]),
+        title=str(SCORES_TITLE),
+        xaxis=dict(title=str(WINDOW_AXIS), type="category"),
+        yaxis=dict(title=str(SHARE_OF_ATTENTION), range=[0, 1]),
         height=380,
         legend=dict(orientation="h", y=-0.25),
     )
@@ -53,17 +63,17 @@ def role_bars(labels: Sequence[str], role_shares: np.ndarray) -> go.Figure:
             go.Bar(
                 x=list(labels),
                 y=role_shares[:, k],
-                name=ROLE_LABELS[role],
+                name=str(ROLE_LABELS[role]),
                 marker_color=ROLE_COLOURS[role],
-                hovertemplate="%{x}: %{y:.0%}<extra>" + ROLE_LABELS[role] + "</extra>",
+                hovertemplate="%{x}: %{y:.0%}<extra>" + str(ROLE_LABELS[role]) + "</extra>",
             )
         )
     return chart_layout(
         fig,
         barmode="stack",
-        title="Head roles as the window shrinks",
-        xaxis=dict(title="attention window (dense = every key)", type="category"),
-        yaxis=dict(title="share of heads", range=[0, 1], tickformat=".0%"),
+        title=str(ROLES_TITLE),
+        xaxis=dict(title=str(WINDOW_AXIS), type="category"),
+        yaxis=dict(title=str(SHARE_OF_HEADS), range=[0, 1], tickformat=".0%"),
         height=380,
         legend=dict(orientation="h", y=-0.25),
     )
@@ -76,20 +86,20 @@ def moved_heatmap(labels: Sequence[str], moved: np.ndarray) -> go.Figure:
         go.Heatmap(
             z=moved.T,
             x=list(labels),
-            y=[f"layer {layer + 1}" for layer in range(moved.shape[1])],
+            y=[str(LAYER_NAME.format(layer=layer + 1)) for layer in range(moved.shape[1])],
             colorscale="Reds",
             zmin=0.0,
             zmax=1.0,
             text=np.round(moved.T, 2),
             texttemplate="%{text}",
-            hovertemplate="%{y}, %{x}: %{z:.3f} of each row moved<extra></extra>",
-            colorbar=dict(title="moved"),
+            hovertemplate=f"{MOVED_HOVER.format(layer='%{y}', window='%{x}', value='%{z:.3f}')}<extra></extra>",
+            colorbar=dict(title=str(MOVED)),
         )
     )
     return chart_layout(
         fig,
-        title="How much of each row's attention the window moved (½ Σ|A_window − A_dense|)",
-        xaxis=dict(title="attention window (dense = every key)", type="category"),
+        title=str(MOVED_TITLE),
+        xaxis=dict(title=str(WINDOW_AXIS), type="category"),
         yaxis=dict(autorange="reversed"),
         height=320,
     )

@@ -17,8 +17,8 @@ import subprocess
 import numpy as np
 import pytest
 from PIL import Image
-
 from tiers import IN_CI
+
 from viz import export
 from viz.heatmaps import head_heatmap
 
@@ -60,10 +60,18 @@ def _pixels(fig) -> np.ndarray:
 def _title_only(text: str):
     import plotly.graph_objects as go
 
-    return go.Figure(layout=dict(
-        title=dict(text=text, font=dict(size=40)), width=300, height=120, margin=dict(t=90, b=5, l=5, r=5),
-        paper_bgcolor="white", plot_bgcolor="white", xaxis=dict(visible=False), yaxis=dict(visible=False),
-    ))
+    return go.Figure(
+        layout=dict(
+            title=dict(text=text, font=dict(size=40)),
+            width=300,
+            height=120,
+            margin=dict(t=90, b=5, l=5, r=5),
+            paper_bgcolor="white",
+            plot_bgcolor="white",
+            xaxis=dict(visible=False),
+            yaxis=dict(visible=False),
+        )
+    )
 
 
 def test_the_method_sees_tofu():

@@ -32,8 +32,11 @@ HANDFUL = [
 
 
 def _one_by_one(loaded, texts, exclude_special=False, view="weight"):
-    return [analyze_views(extract(loaded, t), exclude_special=exclude_special, rollout_views=())[view]
-            for t in texts if t.strip() and t != "\u200b"]
+    return [
+        analyze_views(extract(loaded, t), exclude_special=exclude_special, rollout_views=())[view]
+        for t in texts
+        if t.strip() and t != "\u200b"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +114,13 @@ def test_top_sentences_are_the_extremes_of_single_analyses(minilm, handful_resul
 
 
 def test_padding_never_leaks_into_scores(minilm):
-    texts = ["Hi.", "A medium sentence, with a comma.", "A much longer sentence that goes on, and on, with several "
-             "clauses, so that the others in its batch are padded a lot.", "Why not?"]
+    texts = [
+        "Hi.",
+        "A medium sentence, with a comma.",
+        "A much longer sentence that goes on, and on, with several "
+        "clauses, so that the others in its batch are padded a lot.",
+        "Why not?",
+    ]
     chunk = encode_records(minilm, [CorpusRecord(i, i + 1, 0, t) for i, t in enumerate(texts)])
     batch = list(chunk.sentences)
     together = score_sentences(minilm, batch)
@@ -123,11 +131,14 @@ def test_padding_never_leaks_into_scores(minilm):
         alone = score_sentences(minilm, [sentence])
         for view in ("weight", "norm"):
             for name in SCORE_NAMES:
-                np.testing.assert_allclose(together[view].scores[name][b], alone[view].scores[name][0],
-                                           atol=PADDING_TOL, err_msg=f"{view} {name}")
+                np.testing.assert_allclose(
+                    together[view].scores[name][b],
+                    alone[view].scores[name][0],
+                    atol=PADDING_TOL,
+                    err_msg=f"{view} {name}",
+                )
             np.testing.assert_allclose(together[view].partition[b], alone[view].partition[0], atol=PADDING_TOL)
-            np.testing.assert_allclose(together[view].layer_summary[b], alone[view].layer_summary[0],
-                                       atol=PADDING_TOL)
+            np.testing.assert_allclose(together[view].layer_summary[b], alone[view].layer_summary[0], atol=PADDING_TOL)
         np.testing.assert_allclose(together["norm"].norm_sizes[b], alone["norm"].norm_sizes[0], rtol=1e-5)
     with torch.inference_mode():
         attention = minilm.model(**inputs, output_attentions=True).attentions
@@ -146,8 +157,9 @@ def test_batches_are_bucketed_by_length(minilm):
     widths = [max(s.n for s in b) for b in batches]
     assert widths == sorted(widths) and widths[0] < widths[-1]
     padding = sum(max(s.n for s in b) - s.n for b in batches for s in b)
-    unsorted = sum(max(s.n for s in chunk.sentences[i:i + 8]) - s.n
-                   for i in range(0, 40, 8) for s in chunk.sentences[i:i + 8])
+    unsorted = sum(
+        max(s.n for s in chunk.sentences[i : i + 8]) - s.n for i in range(0, 40, 8) for s in chunk.sentences[i : i + 8]
+    )
     assert padding < unsorted / 3
 
 
@@ -202,12 +214,35 @@ def test_nothing_to_analyse_is_an_error(minilm):
 
 def test_json_document_shapes_and_keys(handful_result):
     document = to_json_dict(handful_result)
-    assert set(document) >= {"model", "sentences", "skipped", "truncated", "scores", "roles", "layers", "top",
-                             "diagnosis", "texts", "view", "views", "norm", "notices"}
+    assert set(document) >= {
+        "model",
+        "sentences",
+        "skipped",
+        "truncated",
+        "scores",
+        "roles",
+        "layers",
+        "top",
+        "diagnosis",
+        "texts",
+        "view",
+        "views",
+        "norm",
+        "notices",
+    }
     assert (document["view"], document["views"], document["notices"]) == ("weight", ["weight", "norm"], [])
     norm = document["norm"]
-    assert set(norm) == {"scores", "partition", "roles", "main_roles", "layers", "summary_layers", "top", "diagnosis",
-                         "value_norms"}
+    assert set(norm) == {
+        "scores",
+        "partition",
+        "roles",
+        "main_roles",
+        "layers",
+        "summary_layers",
+        "top",
+        "diagnosis",
+        "value_norms",
+    }
     for key in ("scores", "partition", "roles", "main_roles", "layers", "summary_layers", "top"):
         assert _shape(norm[key]) == _shape(document[key]), key
     assert set(norm["value_norms"]) == {"words", "cls", "sep"} and len(norm["value_norms"]["cls"]["mean"]) == 6
@@ -231,23 +266,32 @@ def _shape(value):
 
 
 def test_longformer_corpus_equals_single_analyses(minilm_longformer):
-    texts = ["The dog chased the cat.", "A longer sentence, which spans several windows of sixteen tokens, so that "
-             "the band, the global [CLS] and the padding of the batch all matter here."]
+    texts = [
+        "The dog chased the cat.",
+        "A longer sentence, which spans several windows of sixteen tokens, so that "
+        "the band, the global [CLS] and the padding of the batch all matter here.",
+    ]
     result = run_corpus(minilm_longformer, open_upload("\n".join(texts).encode(), "c.txt"))
     assert extract(minilm_longformer, texts[1]).n_tokens > 2 * minilm_longformer.window
     for view in ("weight", "norm"):
         singles = _one_by_one(minilm_longformer, texts, view=view)
         for name in ("cls", "diagonal", "entropy", "cls_out"):
             expected = np.mean([a.scores[name] for a in singles], axis=0)
-            np.testing.assert_allclose(result.views[view].scores[name].mean, expected, atol=PADDING_TOL,
-                                       err_msg=f"{view} {name}")
+            np.testing.assert_allclose(
+                result.views[view].scores[name].mean, expected, atol=PADDING_TOL, err_msg=f"{view} {name}"
+            )
 
 
 def test_head_rows_are_one_per_head_and_match_the_estimates(handful_result):
     norm_rows = head_rows(handful_result, "norm")
     assert norm_rows[2 * 12 + 4]["cls"] == round(float(handful_result.norm.scores["cls"].mean[2, 4]), 6)
     rows = head_rows(handful_result)
-    assert len(rows) == 6 * 12 and (rows[0]["layer"], rows[0]["head"], rows[-1]["layer"], rows[-1]["head"]) == (1, 1, 6, 12)
+    assert len(rows) == 6 * 12 and (rows[0]["layer"], rows[0]["head"], rows[-1]["layer"], rows[-1]["head"]) == (
+        1,
+        1,
+        6,
+        12,
+    )
     row = rows[2 * 12 + 4]  # layer 3, head 5
     assert row["cls"] == round(float(handful_result.weights.scores["cls"].mean[2, 4]), 6)
     assert row["main_role"] == handful_result.weights.main_roles[2, 4]

@@ -22,8 +22,9 @@ LINES = [
 
 
 def _cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "cli.py", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=600, input=stdin)
+    return subprocess.run(
+        [sys.executable, "cli.py", *args], capture_output=True, text=True, cwd=ROOT, timeout=600, input=stdin
+    )
 
 
 def _analyze_json(capsys, text, view="weight"):

@@ -39,8 +39,16 @@ def _loaded(model, tokenizer, family, window=None):
 
 def _config(cls, **extra):
     torch.manual_seed(5)
-    return cls(vocab_size=30522, hidden_size=HIDDEN, num_hidden_layers=3, num_attention_heads=HEADS,
-               intermediate_size=64, max_position_embeddings=1030, initializer_range=0.3, **extra)
+    return cls(
+        vocab_size=30522,
+        hidden_size=HIDDEN,
+        num_hidden_layers=3,
+        num_attention_heads=HEADS,
+        intermediate_size=64,
+        max_position_embeddings=1030,
+        initializer_range=0.3,
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +75,9 @@ def _assert_equal_to_single_analyses(result, loaded, texts, views):
         for name in SCORE_NAMES:
             values = np.stack([single[view].scores[name] for single in singles])
             np.testing.assert_allclose(chosen.scores[name].mean, values.mean(0), atol=TOL, err_msg=f"{view} {name}")
-            np.testing.assert_allclose(chosen.scores[name].std, values.std(0, ddof=1), atol=TOL,
-                                       err_msg=f"{view} {name}")
+            np.testing.assert_allclose(
+                chosen.scores[name].std, values.std(0, ddof=1), atol=TOL, err_msg=f"{view} {name}"
+            )
         for k, part in enumerate(PART_NAMES):
             values = np.stack([single[view].partition[..., k] for single in singles])
             np.testing.assert_allclose(chosen.partition[part].mean, values.mean(0), atol=TOL, err_msg=f"{view} {part}")

@@ -31,7 +31,11 @@ def ray_cluster():
 
 def _assert_same(local, remote):
     assert (remote.records, remote.sentences, remote.skipped, remote.truncated) == (
-        local.records, local.sentences, local.skipped, local.truncated)
+        local.records,
+        local.sentences,
+        local.skipped,
+        local.truncated,
+    )
     assert set(remote.views) == set(local.views) == {"weight", "norm"}
     for view in local.views:
         a, b = local.views[view], remote.views[view]
@@ -71,8 +75,8 @@ def test_ray_equals_local_on_the_sample_corpus(ray_cluster, minilm):
 
 
 def test_ray_equals_local_on_pairs_with_blank_rows_from_an_upload(ray_cluster, minilm):
-    rows = open(ROOT / "data" / "sample_pairs.tsv", encoding="utf-8").read().splitlines()
-    data = ("\n".join(rows[:30] + ["", "\tonly a pair"] + rows[30:60]) + "\n").encode()
+    rows = (ROOT / "data" / "sample_pairs.tsv").read_text(encoding="utf-8").splitlines()
+    data = ("\n".join([*rows[:30], "", "\tonly a pair", *rows[30:60]]) + "\n").encode()
     options = CorpusOptions(batch_size=4, sort_batches=2, top_k=2)
     local = run_corpus(minilm, open_upload(data, "pairs.tsv", pair_column="pair"), options)
     remote = run_corpus_ray("minilm", open_upload(data, "pairs.tsv", pair_column="pair"), options, split_chunks=2)
@@ -82,11 +86,16 @@ def test_ray_equals_local_on_pairs_with_blank_rows_from_an_upload(ray_cluster, m
 
 def test_cli_engine_ray_gives_the_local_numbers(tmp_path):
     corpus = tmp_path / "c.txt"
-    corpus.write_text("\n".join(open(ROOT / "data" / "sample_corpus.txt", encoding="utf-8").read().splitlines()[:40]))
+    corpus.write_text("\n".join((ROOT / "data" / "sample_corpus.txt").read_text(encoding="utf-8").splitlines()[:40]))
     documents = {}
     for engine in ("local", "ray"):
-        completed = subprocess.run([sys.executable, "cli.py", "corpus", str(corpus), "--engine", engine, "--workers",
-                                    "2"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+        completed = subprocess.run(
+            [sys.executable, "cli.py", "corpus", str(corpus), "--engine", engine, "--workers", "2"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=600,
+        )
         assert completed.returncode == 0, completed.stderr
         assert completed.stderr.strip() == ""  # Ray's own logs and bars stay quiet
         documents[engine] = json.loads(completed.stdout)

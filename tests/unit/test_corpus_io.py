@@ -42,11 +42,23 @@ def test_csv_quoted_multiline_field_pair_column_and_short_rows():
     data = b'id,text,pair\n1,"Hello, world",Yes\n2,"two\nlines",\n3\n\n4,,x\n'
     records = _records(data, "c.csv", pair_column="pair")
     assert [(r.text, r.text_b) for r in records] == [
-        ("Hello, world", "Yes"), ("two\nlines", None), (None, None), ("", None), ("", "x"),
+        ("Hello, world", "Yes"),
+        ("two\nlines", None),
+        (None, None),
+        ("", None),
+        ("", "x"),
     ]
     assert [r.line for r in records] == [2, 3, 5, 6, 7]
-    csv_again = list(read_records(io.BytesIO(data), "c.csv", ReadSpec("csv", None, "pair"), records[1].offset,
-                                  records[1].index, records[1].line))
+    csv_again = list(
+        read_records(
+            io.BytesIO(data),
+            "c.csv",
+            ReadSpec("csv", None, "pair"),
+            records[1].offset,
+            records[1].index,
+            records[1].line,
+        )
+    )
     assert csv_again == records[1:]
 
 
@@ -89,7 +101,12 @@ def test_estimate_and_columns():
         (b"\xff\xfeh\x00i\x00", "u.txt", {}, "UTF-16"),
         (b"a,b\n1,2\n", "c.csv", {"column": "text"}, "The column 'text' is not in 'c.csv'. The columns are: 'a', 'b'."),
         (b"text,b\n1,2\n", "c.csv", {"pair_column": "second"}, "The column 'second' is not in"),
-        (b'{"sentence": "a", "id": 1}\n', "j.jsonl", {}, "The field 'text' is not in 'j.jsonl'. The fields are: 'sentence', 'id'."),
+        (
+            b'{"sentence": "a", "id": 1}\n',
+            "j.jsonl",
+            {},
+            "The field 'text' is not in 'j.jsonl'. The fields are: 'sentence', 'id'.",
+        ),
         (b"[1, 2]\n", "j.json", {}, "holds a JSON list, not an object"),
         (b'{"text": "a"}\n{"text": \n', "j.jsonl", {}, "Line 2 of 'j.jsonl' is not valid JSON"),
         (b'{"text": 3}\n', "j.jsonl", {}, "is a number, not text"),
@@ -105,7 +122,7 @@ def test_bad_input_is_named(data, name, kwargs, needle):
 
 
 def test_non_utf8_names_line_and_byte_offset():
-    data = "first line\nsecond, fine\nthird has a bad byte: ".encode() + b"\xe9t\xc3\xa9\n"
+    data = b"first line\nsecond, fine\nthird has a bad byte: " + b"\xe9t\xc3\xa9\n"
     with pytest.raises(CorpusInputError) as error:
         _records(data, "u.txt")
     offset = data.index(b"\xe9")
@@ -120,7 +137,7 @@ def test_bad_byte_after_a_bom_counts_the_bom():
 
 def test_a_line_over_the_limit_is_refused(monkeypatch):
     monkeypatch.setattr(corpus_io, "MAX_LINE_BYTES", 16)
-    with pytest.raises(CorpusInputError, match="Line 2 of 'long.txt' is longer than"):
+    with pytest.raises(CorpusInputError, match=r"Line 2 of 'long\.txt' is longer than"):
         _records(b"short\n" + b"x" * 40 + b"\n", "long.txt")
 
 

@@ -112,8 +112,12 @@ def test_global_rows_use_the_global_value_norms():
     out = score_views(attention, masks, False, norms)["norm"]
     for b, (tokens, flags) in enumerate(SENTENCES):
         n = len(tokens)
-        own = np.stack([norm_layer(blocks[b][layer], values[layer, b, :, :n], global_values[layer, b, :, :n], (0,))
-                        for layer in range(LAYERS)])
+        own = np.stack(
+            [
+                norm_layer(blocks[b][layer], values[layer, b, :, :n], global_values[layer, b, :, :n], (0,))
+                for layer in range(LAYERS)
+            ]
+        )
         scores, partition, summary = _expected(own, tokens, flags, False)
         for name, expected in scores.items():
             np.testing.assert_allclose(out.scores[name][b], expected, atol=TOL, err_msg=name)
@@ -149,7 +153,8 @@ def test_inputs_are_not_modified_and_shapes_follow_the_docstring():
 
 def test_a_sentence_without_cls_scores_zero_on_cls_out():
     attention, masks, _ = _batch(np.random.default_rng(2))
-    no_cls = TokenMasks(masks.valid, masks.special, np.zeros_like(masks.cls), masks.sep, masks.punct,
-                        np.full(len(SENTENCES), -1))
+    no_cls = TokenMasks(
+        masks.valid, masks.special, np.zeros_like(masks.cls), masks.sep, masks.punct, np.full(len(SENTENCES), -1)
+    )
     out = score_batch(attention, no_cls)
     assert np.all(out.scores["cls"] == 0) and np.all(out.scores["cls_out"] == 0) and np.all(out.layer_summary == 0)

@@ -31,8 +31,12 @@ def _stats(views: dict[str, SentenceScores], indices: np.ndarray, k: int = K) ->
 
 
 def _slice(scores: SentenceScores, rows: np.ndarray) -> SentenceScores:
-    return SentenceScores({n: v[rows] for n, v in scores.scores.items()}, scores.partition[rows],
-                          scores.layer_summary[rows], None if scores.norm_sizes is None else scores.norm_sizes[rows])
+    return SentenceScores(
+        {n: v[rows] for n, v in scores.scores.items()},
+        scores.partition[rows],
+        scores.layer_summary[rows],
+        None if scores.norm_sizes is None else scores.norm_sizes[rows],
+    )
 
 
 def _assert_same(a: CorpusStats, b: CorpusStats) -> None:
@@ -64,8 +68,10 @@ def test_random_splits_merged_in_random_order_equal_the_whole():
     for _trial in range(40):
         cuts = sorted(shuffler.sample(range(1, size), shuffler.randint(1, 8)))
         order = rng.permutation(size)  # which sentences land in which part is random too
-        parts = [_stats({name: _slice(scores, rows) for name, scores in views.items()}, indices[rows])
-                 for rows in np.split(order, cuts)]
+        parts = [
+            _stats({name: _slice(scores, rows) for name, scores in views.items()}, indices[rows])
+            for rows in np.split(order, cuts)
+        ]
         shuffler.shuffle(parts)
         merged = CorpusStats()
         for part in parts:
@@ -84,7 +90,9 @@ def test_moments_equal_numpy_mean_std_and_the_t_interval():
     assert np.all(one.std == 0) and np.all(np.isnan(one.ci))
 
 
-@pytest.mark.parametrize("dof,expected", [(1, 12.706), (10, 2.228), (30, 2.042), (56, 2.0032), (100, 1.984), (10_000, 1.9602)])
+@pytest.mark.parametrize(
+    "dof,expected", [(1, 12.706), (10, 2.228), (30, 2.042), (56, 2.0032), (100, 1.984), (10_000, 1.9602)]
+)
 def test_t_quantile(dof, expected):
     assert t_quantile(dof) == pytest.approx(expected, abs=2e-4)
 
@@ -115,7 +123,8 @@ def test_role_counts_count_sentences_per_head_and_role():
 
 
 def test_only_the_texts_of_top_sentences_are_kept():
-    flat = SentenceScores({name: np.full((25, L, H), 0.5) for name in SCORE_NAMES},
-                          np.full((25, L, H, 4), 0.25), np.zeros((25, L)))
+    flat = SentenceScores(
+        {name: np.full((25, L, H), 0.5) for name in SCORE_NAMES}, np.full((25, L, H, 4), 0.25), np.zeros((25, L))
+    )
     stats = _stats({"weight": flat}, np.arange(25) + 10, k=2).merge(_stats({"weight": flat}, np.arange(25) + 50, k=2))
     assert set(stats.texts) == stats.views["weight"].top.referenced() == {10, 11}  # ties: lowest indices

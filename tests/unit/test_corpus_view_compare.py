@@ -56,8 +56,9 @@ def test_clogged_warning_is_judged_on_the_norm_view():
     assert both[0].message.startswith("93% of heads (± 1.0%, over 800 sentences) move mostly [CLS]/[SEP]")
     assert "disagree" not in both[0].message and "Not settled" not in both[0].message
 
-    only_norm = compare_corpus_views(_evidence(flat, 0.3, share_ci=0.02), _evidence(flat, 0.91, share_ci=0.03),
-                                     SIZES, 800)
+    only_norm = compare_corpus_views(
+        _evidence(flat, 0.3, share_ci=0.02), _evidence(flat, 0.91, share_ci=0.03), SIZES, 800
+    )
     assert only_norm[0].level == "warning"
     assert "The two views disagree: by attention weight only 30% (± 2.0%)" in only_norm[0].message
     assert "Not settled: the 95% interval reaches below the threshold of 0.90." in only_norm[0].message
@@ -113,8 +114,10 @@ def test_a_family_without_the_norm_view_says_so():
     rng = np.random.default_rng(1)
     result = finish(_stats({"weight": _view(rng, 40, cls_heads=True)}), MODEL, "c.txt")
     assert result.norm is None and result.comparison == ()
-    assert result.notices == ("The norm view is not available for bert models: the value vectors of this family "
-                              "are not captured, so only the attention-weight view is shown.",)
+    assert result.notices == (
+        "The norm view is not available for bert models: the value vectors of this family "
+        "are not captured, so only the attention-weight view is shown.",
+    )
     assert result.weights.diagnosis[0].level == "warning"  # with one view, the weight view warns itself
     document = to_json_dict(result)
     assert document["views"] == ["weight"] and document["norm"] is None and len(document["notices"]) == 1

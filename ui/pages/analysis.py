@@ -5,12 +5,17 @@ The model runs once per input (ui.cache), and both views come from that one run.
 switches at the top choose the view (attention weights, or what the heads move) and the
 unit (tokens or words); every figure and table below follows them.  Each interactive
 section is an `st.fragment`, so switching a layer or head reruns only that section.
+
+The two switches and the score picker show their identifiers (`weight`/`norm`,
+`tokens`/`words`, `cls`, `entropy`, …), which is what they write into the link, so a
+link opens the same view in either language; the meaning is written beside them.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from i18n import N_, _, message_of
 from models.analysis import Analysis, to_json_dict
 from models.result import AttentionResult
 from models.roles import ROLE_LABELS
@@ -23,8 +28,32 @@ from viz import export, overview
 from viz.bertviz_view import BertvizTooLarge, bertviz_html
 
 BERTVIZ_MAX_HEIGHT = 1600  # px; taller views scroll inside the frame
-VIEW_LABELS: dict[View, str] = {"weight": "Attention weight", "norm": "Information moved (norm)"}
-UNIT_LABELS: dict[Unit, str] = {"tokens": "Tokens", "words": "Words"}
+# what links written before the switches showed identifiers hold: label → identifier
+LEGACY_VIEW_LABELS = {"Attention weight": "weight", "Information moved (norm)": "norm"}
+LEGACY_UNIT_LABELS = {"Tokens": "tokens", "Words": "words"}
+VIEW_MEANINGS: dict[View, str] = {
+    "weight": N_("attention weights α, as the softmax assigns them"),
+    "norm": N_("the share of what each head moves from each key, α·‖f(x)‖"),
+}
+UNIT_MEANINGS: dict[Unit, str] = {
+    "tokens": N_("one row and column per token"),
+    "words": N_("word pieces merged into words"),
+}
+BERTVIZ_VIEWS = {"head": N_("one layer's heads, token by token"), "model": N_("every layer and head, small")}
+SHOWING_TOKENS = N_("{error} Showing tokens.")
+WHY_NOT_A_VIEW = N_("not a view of this model")
+ROLE_SHARES = N_("Share of each layer's heads in each role")
+
+
+def english_aliases(labels: dict[str, str]) -> dict[str, str]:
+    """English label (a LazyText's value) → identifier: what links written before the
+    identifiers held."""
+    return {str.__str__(label): key for key, label in labels.items()}
+
+
+def meaning(key: str, meanings: dict[str, str]) -> str:
+    """`key`: its meaning, one line under a switch that shows identifiers."""
+    return f"`{key}`: {meanings[key]}"
 
 
 def page() -> None:
@@ -41,7 +70,7 @@ def page() -> None:
     try:
         drawn = shown(result, view, unit)
     except ValueError as error:
-        st.caption(f"{error} Showing tokens.")
+        st.caption(str(SHOWING_TOKENS.format(error=message_of(error))))
         drawn = shown(result, view, "tokens")
     common.diagnosis_summary(analysis.diagnosis)
     overview_section(analysis)
@@ -59,70 +88,93 @@ def page() -> None:
 def view_switches(result: AttentionResult, analyses: dict[View, Analysis]) -> tuple[View, Unit]:
     """The view and unit every figure below follows (bound to the link)."""
     left, right = st.columns(2)
-    views = [view for view in VIEW_LABELS if view in analyses]
+    views = [view for view in VIEW_MEANINGS if view in analyses]
     with left:
+        state.adopt_aliases("view", LEGACY_VIEW_LABELS)
         view = (
             st.segmented_control(
-                "What the figures show",
+                _("What the figures show"),
                 views,
                 default="weight",
                 key="view",
-                format_func=VIEW_LABELS.get,
                 bind=state.BIND,
-                help="Attention weights α, or the share of what each head moves: α·‖f(x)‖.",
+                help=_("Attention weights α (weight), or the share of what each head moves: α·‖f(x)‖ (norm)."),
             )
             or "weight"
         )
-        state.check("view", view, "not a view of this model", shown=VIEW_LABELS.get)
+        state.check("view", view, WHY_NOT_A_VIEW)
+        st.caption(meaning(view, VIEW_MEANINGS))
         if len(views) == 1:
-            st.caption("This model's family has no value capture, so only the attention weights are shown.")
+            st.caption(_("This model's family has no value capture, so only the attention weights are shown."))
     with right:
+        state.adopt_aliases("unit", LEGACY_UNIT_LABELS)
         unit = (
             st.segmented_control(
-                "Rows and columns",
+                _("Rows and columns"),
                 UNITS,
                 default="tokens",
                 key="unit",
-                format_func=UNIT_LABELS.get,
                 bind=state.BIND,
-                help="Word pieces merged into words: columns summed, rows averaged.",
+                help=_("Word pieces merged into words: columns summed, rows averaged."),
             )
             or "tokens"
         )
-        state.check("unit", unit, shown=UNIT_LABELS.get)
-    with st.expander("What the two views mean"):
-        st.markdown(help_text.VIEW_HELP)
+        state.check("unit", unit)
+        st.caption(meaning(unit, UNIT_MEANINGS))
+    with st.expander(_("What the two views mean")):
+        st.markdown(str(help_text.VIEW_HELP))
     return view, unit
+
+
+def score_picker(key: str) -> str:
+    """A score by its identifier (the link holds `score=entropy` in every language), with
+    every score's meaning in the help and the chosen one's under it."""
+    state.adopt_aliases(key, english_aliases(overview.SCORE_LABELS))
+    score = st.selectbox(
+        _("Score"),
+        SCORE_NAMES,
+        key=key,
+        bind=state.BIND,
+        help="\n".join(f"- {meaning(name, overview.SCORE_LABELS)}" for name in SCORE_NAMES),
+    )
+    state.check(key, score)
+    st.caption(meaning(score, overview.SCORE_LABELS))
+    return score
 
 
 @st.fragment
 def overview_section(analysis: Analysis) -> None:
-    st.subheader("Every layer and head at a glance")
+    st.subheader(_("Every layer and head at a glance"))
     left, right = st.columns(2)
     with left:
-        label = overview.SCORE_LABELS.get
-        score = st.selectbox("Score", SCORE_NAMES, key="score", format_func=label, bind=state.BIND)
-        state.check("score", score, shown=label)
+        score = score_picker("score")
         common.show(overview.score_heatmap(analysis.scores[score], score, analysis.roles), "score_chart", sized=False)
     with right:
         common.show(overview.partition_bar(analysis.layer_partition), "partition_chart", sized=False)
-    st.caption(help_text.PART_HELP)
-    st.markdown("**Share of each layer's heads in each role**")
+    st.caption(str(help_text.PART_HELP))
+    st.markdown(f"**{ROLE_SHARES}**")
     st.dataframe(
         overview.role_share_table(analysis.layer_roles),
         hide_index=True,
-        column_config={label: st.column_config.NumberColumn(format="%d%%") for label in ROLE_LABELS.values()},
+        column_config={str(label): st.column_config.NumberColumn(format="%d%%") for label in ROLE_LABELS.values()},
     )
 
 
 @st.fragment
 def bertviz_section(result: AttentionResult) -> None:
-    st.subheader("bertviz views")
+    st.subheader(_("bertviz views"))
     if not st.checkbox(
-        "Show the interactive bertviz view (hover over tokens to trace attention)", key="bertviz", bind=state.BIND
+        _("Show the interactive bertviz view (hover over tokens to trace attention)"), key="bertviz", bind=state.BIND
     ):
         return
-    view = st.radio("View", ("head", "model"), key="bertviz_view", horizontal=True, bind=state.BIND)
+    view = st.radio(
+        _("View"),
+        tuple(BERTVIZ_VIEWS),
+        key="bertviz_view",
+        horizontal=True,
+        captions=[str(caption) for caption in BERTVIZ_VIEWS.values()],
+        bind=state.BIND,
+    )
     second = [i for i, segment in enumerate(result.segment_ids) if segment == 1]
     try:
         html, offline = bertviz_html(
@@ -132,21 +184,23 @@ def bertviz_section(result: AttentionResult) -> None:
         st.info(str(error))
         return
     st.caption(
-        "bertviz numbers layers and heads from 0: its layer 0 is layer 1 here, its head 0 is head 1. "
-        "It shows the attention weights (not the norm view) of every token."
+        _(
+            "bertviz numbers layers and heads from 0: its layer 0 is layer 1 here, its head 0 is head 1. "
+            "It shows the attention weights (not the norm view) of every token."
+        )
     )
     if not offline:
-        st.caption("The bertviz scripts are not installed locally, so this view needs internet access to draw.")
+        st.caption(_("The bertviz scripts are not installed locally, so this view needs internet access to draw."))
     # the model view shrinks itself to the frame's width (viz.bertviz_view), so it never cuts a head off
     height = 140 + 110 * len(result.layer_attention) if view == "model" else 120 + 24 * result.n_tokens
     st.iframe(html, height=min(height, BERTVIZ_MAX_HEIGHT))
 
 
 def data_downloads(result: AttentionResult, analysis: Analysis) -> None:
-    st.subheader("Data downloads")
+    st.subheader(_("Data downloads"))
     columns = st.columns(3)
     columns[0].download_button(
-        "Scores (CSV)",
+        _("Scores (CSV)"),
         export.table_csv(overview.scores_table(analysis.scores, analysis.roles)),
         file_name="scores.csv",
         mime="text/csv",
@@ -155,7 +209,7 @@ def data_downloads(result: AttentionResult, analysis: Analysis) -> None:
         icon=":material/download:",
     )
     columns[1].download_button(
-        "Scores and roles (JSON)",
+        _("Scores and roles (JSON)"),
         export.json_bytes(to_json_dict(result, analysis)),
         file_name="analysis.json",
         mime="application/json",
@@ -164,7 +218,7 @@ def data_downloads(result: AttentionResult, analysis: Analysis) -> None:
         icon=":material/download:",
     )
     columns[2].download_button(
-        "Raw attention (NPZ)",
+        _("Raw attention (NPZ)"),
         lambda: (
             export.banded_npz(result.layer_attention, result.tokens, result.special_mask)
             if result.is_banded

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from i18n import N_, _
 from models.compare import Comparison, to_json_dict
 from models.extract import InputError
 from models.loading import ModelLoadError
@@ -15,37 +16,52 @@ from models.registry import DEFAULT_MODEL, REGISTRY
 from models.roles import ROLE_LABELS
 from models.sweep import View
 from ui import cache, common, inputs, state
+from ui.heads import SHORT_HEAD
+from ui.pages.analysis import LEGACY_VIEW_LABELS, VIEW_MEANINGS, meaning
 from viz import explanations as help_text
 from viz import export, heatmaps, overview
 
 FINETUNED_DIR = Path(__file__).resolve().parents[2] / "out" / "minilm-finetuned"  # made by `make finetune`
-VIEW_LABELS: dict[View, str] = {"weight": "Attention weight", "norm": "Information moved (norm)"}
+VIEWS: tuple[View, ...] = ("weight", "norm")
+MODEL_LABEL = N_("Model {side}")
+DIRECTORY_LABEL = N_("…or a local model directory for {side}")
+MODELS_CAPTION = N_("A: `{key_a}` ({layers_a} × {heads_a}); B: `{key_b}` ({layers_b} × {heads_b}); {tokens} tokens.")
+WHAT_CHANGED = N_("What changed from A to B")
+DIAGNOSIS_OF = N_("Diagnosis of {name}")
+CHANGED_MOST = N_("**The heads that changed most** (mean cosine similarity of their rows, Kovaleva et al. 2019)")
+ROLE_IN = N_("role in {name}")
+MOST_CHANGED_HEAD = N_("The head that changed most is layer {layer}, head {head}.")
+PAIR_TITLE = N_("Layer {layer}, head {head}: A vs B")
+LAYER_BY_LAYER = N_("**Layer by layer** (where each layer's attention goes, A then B)")
+PARTITION_OF = N_("{name}: where each layer's attention goes")
 
 
 def page() -> None:
     shared = inputs.current()
-    st.subheader("Compare two models on the same input")
-    st.markdown(help_text.COMPARE_HELP)
+    st.subheader(_("Compare two models on the same input"))
+    st.markdown(str(help_text.COMPARE_HELP))
     if common.show_problems(shared):
         return
     left, right = st.columns(2)
     with left:
-        name_a = _model_picker("a", "Model A", shared.model)
+        name_a = _model_picker("a", shared.model)
     with right:
-        name_b = _model_picker("b", "Model B", str(FINETUNED_DIR) if FINETUNED_DIR.is_dir() else DEFAULT_MODEL)
+        name_b = _model_picker("b", str(FINETUNED_DIR) if FINETUNED_DIR.is_dir() else DEFAULT_MODEL)
+    state.adopt_aliases("cmp_view", LEGACY_VIEW_LABELS)
     view = (
         st.segmented_control(
-            "What the figures show",
-            list(VIEW_LABELS),
+            _("What the figures show"),
+            VIEWS,
             default="weight",
             key="cmp_view",
-            format_func=VIEW_LABELS.get,
             bind=state.BIND,
+            help=_("Attention weights α (weight), or the share of what each head moves: α·‖f(x)‖ (norm)."),
         )
         or "weight"
     )
+    st.caption(meaning(view, VIEW_MEANINGS))
     try:
-        with st.spinner("Running both models…", show_time=True):
+        with st.spinner(_("Running both models…"), show_time=True):
             comparison = cache.compare(name_a, name_b, shared.text, shared.text_b, shared.exclude_special, view)
     except (InputError, ModelLoadError, ValueError) as error:
         st.error(str(error))
@@ -57,19 +73,19 @@ def page() -> None:
     _downloads(comparison)
 
 
-def _model_picker(side: str, label: str, default: str) -> str:
+def _model_picker(side: str, default: str) -> str:
     """A registry key, or a local directory that overrides it."""
     keys = list(REGISTRY)
     in_registry = default in REGISTRY
     key = st.selectbox(
-        label,
+        str(MODEL_LABEL.format(side=side.upper())),
         keys,
         index=keys.index(default) if in_registry else keys.index(DEFAULT_MODEL),
         key=f"cmp_model_{side}",
         bind=state.BIND,
     )
     folder = st.text_input(
-        f"…or a local model directory for {label.split()[-1]}",
+        str(DIRECTORY_LABEL.format(side=side.upper())),
         key=f"cmp_dir_{side}",
         value="" if in_registry else default,
         placeholder="/path/to/model",
@@ -80,31 +96,41 @@ def _model_picker(side: str, label: str, default: str) -> str:
 
 def _summary(comparison: Comparison) -> None:
     a, b = comparison.result_a.model, comparison.result_b.model
-    st.caption(
-        f"A: `{a.key}` ({a.layers} × {a.heads}); B: `{b.key}` ({b.layers} × {b.heads}); "
-        f"{comparison.result_a.n_tokens} tokens."
+    caption = MODELS_CAPTION.format(
+        key_a=a.key,
+        layers_a=a.layers,
+        heads_a=a.heads,
+        key_b=b.key,
+        layers_b=b.layers,
+        heads_b=b.heads,
+        tokens=comparison.result_a.n_tokens,
     )
+    st.caption(str(caption))
+    common.notices(comparison.result_a, prefix="A: ")
+    common.notices(comparison.result_b, prefix="B: ")
     for notice in comparison.notices:
-        st.info(notice, icon=":material/info:")
+        st.info(str(notice), icon=":material/info:")
     if comparison.summary:
-        st.info("**What changed from A to B**\n\n" + "\n".join(f"- {line}" for line in comparison.summary))
+        st.info(f"**{WHAT_CHANGED}**\n\n" + "\n".join(f"- {line}" for line in comparison.summary))
     columns = st.columns(2)
     for column, name, analysis in zip(columns, ("A", "B"), (comparison.analysis_a, comparison.analysis_b)):
         with column:
-            st.markdown(f"**Diagnosis of {name}**")
+            st.markdown(f"**{DIAGNOSIS_OF.format(name=name)}**")
             for item in analysis.diagnosis:
                 st.markdown(f"- {item.message}")
 
 
 def _heads(comparison: Comparison, settings) -> None:
-    st.markdown("**The heads that changed most** (mean cosine similarity of their rows, Kovaleva et al. 2019)")
+    st.markdown(str(CHANGED_MOST))
+    layer_column, head_column, similarity_column = _("layer"), _("head"), _("similarity")
+    role_a, role_b = str(ROLE_IN.format(name="A")), str(ROLE_IN.format(name="B"))
     rows = [
         {
-            "layer": c.layer + 1,
-            "head": c.head + 1,
-            "similarity": round(c.similarity, 3),
-            "role in A": ROLE_LABELS[c.role_before],
-            "role in B": ROLE_LABELS[c.role_after],
+            layer_column: c.layer + 1,
+            head_column: c.head + 1,
+            similarity_column: round(c.similarity, 3),
+            role_a: str(ROLE_LABELS[c.role_before]),
+            role_b: str(ROLE_LABELS[c.role_after]),
             **{f"{name} A→B": f"{c.before[name]:.2f} → {c.after[name]:.2f}" for name in ("cls", "sep", "diagonal")},
         }
         for c in comparison.changed
@@ -114,7 +140,8 @@ def _heads(comparison: Comparison, settings) -> None:
     with left:
         common.show(overview.score_heatmap(comparison.similarity, "similarity"), "cmp_similarity", sized=False)
     with right:
-        score = st.selectbox("Score difference (B − A)", list(comparison.diff), key="cmp_score", bind=state.BIND)
+        score = st.selectbox(_("Score difference (B − A)"), list(comparison.diff), key="cmp_score", bind=state.BIND)
+        st.caption(f"`{score}`: {overview.score_label(score)}")
         common.show(overview.difference_heatmap(comparison.diff[score], score), "cmp_diff", sized=False)
     _head_maps(comparison, settings)
 
@@ -125,7 +152,7 @@ def _head_maps(comparison: Comparison, settings) -> None:
     first = comparison.changed[0] if comparison.changed else None
     layer, head = common.layer_head_picker(result_a.model.layers, result_a.model.heads, prefix="cmp_")
     if first is not None:
-        st.caption(f"The head that changed most is layer {first.layer + 1}, head {first.head + 1}.")
+        st.caption(str(MOST_CHANGED_HEAD.format(layer=first.layer + 1, head=first.head + 1)))
     n = result_a.n_tokens
 
     def make():
@@ -135,10 +162,10 @@ def _head_maps(comparison: Comparison, settings) -> None:
             a,
             b,
             result_a.tokens,
-            f"A: L{layer} H{head}",
-            f"B: L{layer} H{head}",
+            f"A: {SHORT_HEAD.format(layer=layer, head=head)}",
+            f"B: {SHORT_HEAD.format(layer=layer, head=head)}",
             settings=settings,
-            title=f"Layer {layer}, head {head}: A vs B",
+            title=str(PAIR_TITLE.format(layer=layer, head=head)),
         )
 
     common.show(make(), "cmp_heads")
@@ -146,20 +173,20 @@ def _head_maps(comparison: Comparison, settings) -> None:
 
 
 def _layers(comparison: Comparison) -> None:
-    st.markdown("**Layer by layer** (where each layer's attention goes, A then B)")
+    st.markdown(str(LAYER_BY_LAYER))
     layers = comparison.layers
     left, right = st.columns(2)
     for column, name, partition in zip((left, right), ("A", "B"), (layers.partition_a, layers.partition_b)):
         with column:
             fig = overview.partition_bar(partition)  # [L, 4]
-            fig.update_layout(title=f"{name}: where each layer's attention goes")
+            fig.update_layout(title=str(PARTITION_OF.format(name=name)))
             common.show(fig, f"cmp_partition_{name}", sized=False)
 
 
 def _downloads(comparison: Comparison) -> None:
     with st.container(horizontal=True):
         st.download_button(
-            "Comparison (JSON)",
+            _("Comparison (JSON)"),
             lambda: export.json_bytes(to_json_dict(comparison)),
             file_name="comparison.json",
             mime="application/json",
@@ -175,7 +202,7 @@ def _downloads(comparison: Comparison) -> None:
                     table["head"].append(head + 1)
                     table["similarity"].append(round(float(value), 6))
             st.download_button(
-                "Head similarity (CSV)",
+                _("Head similarity (CSV)"),
                 export.table_csv(table),
                 file_name="similarity.csv",
                 mime="text/csv",

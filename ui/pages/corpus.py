@@ -4,6 +4,9 @@ spread, the heads' top and bottom sentences, and a way back to one sentence.
 A run starts on a button press (it can take minutes) and shows its progress, redrawing a
 partial result every few batches; the finished result stays in the session, keyed by
 the corpus and the options, so moving around the page does not run it again.
+
+The corpus choice shows identifiers (`sentences`, `pairs`, `upload`: the link holds them
+in every language), each with a caption in the interface's language.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from i18n import N_, _, lazy_ngettext
 from models.corpus import CorpusOptions, CorpusProgress, run_corpus
 from models.corpus_io import CorpusInputError
 from models.corpus_result import CorpusResult, head_rows, to_json_dict
@@ -21,15 +25,50 @@ from models.corpus_source import open_upload, upload_limit_mb
 from models.extract import InputError
 from models.loading import ModelLoadError
 from models.roles import ROLE_LABELS
-from models.scores import SCORE_NAMES
 from ui import cache, common, inputs, state
+from ui.pages.analysis import score_picker
 from viz import corpus as corpus_figures
 from viz import explanations as help_text
 from viz import export, overview
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-SAMPLES = {"Sample sentences": DATA / "sample_corpus.txt", "Sample sentence pairs": DATA / "sample_pairs.tsv"}
-UPLOAD = "Upload a file"
+SAMPLES = {"sentences": DATA / "sample_corpus.txt", "pairs": DATA / "sample_pairs.tsv"}
+UPLOAD = "upload"
+SOURCE_CAPTIONS = {
+    "sentences": N_("sample sentences the team wrote"),
+    "pairs": N_("sample sentence pairs"),
+    "upload": N_("your own file"),
+}
+# what links written before the choice showed identifiers hold: label → identifier
+LEGACY_SOURCES = {"Sample sentences": "sentences", "Sample sentence pairs": "pairs", "Upload a file": "upload"}
+RUN_LABEL = N_("Analyse the corpus")
+PRESS_RUN = N_("Press *{button}* to run the model over it.")
+UPLOAD_LABEL = N_("One sentence per line (.txt), a CSV/TSV with a header, or JSONL (at most {limit:g} MB)")
+PROGRESS = lazy_ngettext(
+    "{n:,} sentence scored, {rate:.0f} per second{eta}", "{n:,} sentences scored, {rate:.0f} per second{eta}"
+)
+ETA = N_(", about {seconds:.0f} s left")
+SO_FAR = lazy_ngettext("So far, over {n:,} sentence:", "So far, over {n:,} sentences:")
+OVER = lazy_ngettext(
+    "`{key}` over {n:,} sentence of {source}{skipped}{truncated}.",
+    "`{key}` over {n:,} sentences of {source}{skipped}{truncated}.",
+)
+SKIPPED = N_("; skipped: {counts}")
+SKIP_REASONS = {
+    "blank": N_("{count} blank"),
+    "empty": N_("{count} without tokens"),
+    "missing": N_("{count} without the text column or field"),
+}
+TRUNCATED = N_("; {count} cut to the model's limit")
+CORPUS_STORY = N_("What the layers do over this corpus")
+AT_LEAST = N_("Heads whose mean {score} is at least")
+HEADS_SHOWN = N_("{shown} of {total} heads.")
+MAIN_ROLE = N_("main role")
+STD = N_("{score} (std)")
+SHARE_OF_SENTENCES = N_("{role} (share of sentences)")
+TOP_HEADING = N_("Sentences with the highest and lowest {score} in layer {layer}, head {head}")
+DIRECTIONS = {"highest": N_("highest"), "lowest": N_("lowest")}
+FIRST_SENTENCE = N_("The corpus's first sentence: ")
 RESULT_KEY = "_corpus_result"
 OPEN_KEY = "_corpus_open"  # set by an Open button: go to the analysis page
 TEXT_KEY, PAIR_KEY = "text", "pair"  # the shared inputs a top sentence is sent to
@@ -53,41 +92,67 @@ def page() -> None:
     if st.session_state.pop(OPEN_KEY, False):
         st.switch_page(common.page_of("analysis"), query_params={})  # None would clear the bound keys: refused
     shared = inputs.current()
-    st.subheader("The layer story over a corpus")
-    st.markdown(help_text.CORPUS_HELP)
+    st.subheader(_("The layer story over a corpus"))
+    st.markdown(str(help_text.CORPUS_HELP))
     if common.show_problems(shared):
         return
     request, data = _choose_corpus(shared)
     if request is None:
         return
+    _vocabulary_warning(request, data)
     held = st.session_state.get(RESULT_KEY)
-    if st.button("Analyse the corpus", type="primary", key="corpus_run", icon=":material/play_arrow:"):
+    if st.button(str(RUN_LABEL), type="primary", key="corpus_run", icon=":material/play_arrow:"):
         held = _run(request, data)
     if held is None or held[0] != request:
-        st.caption("Press *Analyse the corpus* to run the model over it.")
+        st.caption(str(PRESS_RUN.format(button=RUN_LABEL)))
         return
     _show(held[1], shared)
 
 
+def _vocabulary_warning(request: CorpusRequest, data: bytes) -> None:
+    """The [UNK] warning, from the corpus's first sentence (one cached forward pass): a
+    corpus the model cannot read says so before it runs."""
+    try:
+        source = open_upload(data, request.name, request.column, request.pair_column)
+        first = next((record for record in source.records(stop_index=20) if record.text and record.text.strip()), None)
+        if first is None:
+            return
+        result = cache.run_model(request.model, request.window, first.text, first.text_b, None)
+    except (CorpusInputError, InputError, ModelLoadError):
+        return  # the run says what is wrong
+    for notice in result.notices:
+        if common.is_vocabulary_notice(notice):
+            st.warning(f"{FIRST_SENTENCE}{notice}", icon=":material/translate:")
+
+
 def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes | None]:
-    source = st.radio("Corpus", [*SAMPLES, UPLOAD], key="corpus_source", horizontal=True, bind=state.BIND)
+    sources = [*SAMPLES, UPLOAD]
+    state.adopt_aliases("corpus_source", LEGACY_SOURCES)
+    source = st.radio(
+        _("Corpus"),
+        sources,
+        key="corpus_source",
+        horizontal=True,
+        captions=[str(SOURCE_CAPTIONS[name]) for name in sources],
+        bind=state.BIND,
+    )
+    state.check("corpus_source", source)
     column = pair_column = None
     if source == UPLOAD:
-        limit_mb = upload_limit_mb()
         upload = st.file_uploader(
-            f"One sentence per line (.txt), a CSV/TSV with a header, or JSONL (at most {limit_mb:g} MB)",
+            str(UPLOAD_LABEL.format(limit=upload_limit_mb())),
             type=["txt", "csv", "tsv", "jsonl", "json"],
             key="corpus_upload",
         )
         left, right = st.columns(2)
         column = (
             left.text_input(
-                "Text column or field (CSV/TSV/JSONL)", key="corpus_column", bind=state.BIND, placeholder="text"
+                _("Text column or field (CSV/TSV/JSONL)"), key="corpus_column", bind=state.BIND, placeholder="text"
             ).strip()
             or None
         )
         pair_column = (
-            right.text_input("Second-sentence column (optional)", key="corpus_pair_column", bind=state.BIND).strip()
+            right.text_input(_("Second-sentence column (optional)"), key="corpus_pair_column", bind=state.BIND).strip()
             or None
         )
         if upload is None:
@@ -99,7 +164,7 @@ def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes |
         pair_column = "pair" if path.suffix == ".tsv" else None
         column = "text" if path.suffix == ".tsv" else None
     limit = st.number_input(
-        "Only the first N sentences (0 = all)", min_value=0, value=0, step=100, key="corpus_limit", bind=state.BIND
+        _("Only the first N sentences (0 = all)"), min_value=0, value=0, step=100, key="corpus_limit", bind=state.BIND
     )
     request = CorpusRequest(
         name,
@@ -115,16 +180,16 @@ def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes |
 
 
 def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResult] | None:
-    bar = st.progress(0.0, text="Loading the model…")
+    bar = st.progress(0.0, text=_("Loading the model…"))
     partial_box = st.empty()
 
     def progress(done: CorpusProgress) -> None:
-        eta = f", about {done.eta_s:.0f} s left" if done.eta_s is not None else ""
-        bar.progress(done.fraction or 0.0, text=f"{done.sentences:,} sentences scored, {done.rate:.0f} per second{eta}")
+        eta = ETA.format(seconds=done.eta_s) if done.eta_s is not None else ""
+        bar.progress(done.fraction or 0.0, text=str(PROGRESS.format(n=done.sentences, rate=done.rate, eta=eta)))
 
     def partial(result: CorpusResult) -> None:
         with partial_box.container():
-            st.caption(f"So far, over {result.sentences:,} sentences:")
+            st.caption(str(SO_FAR.format(n=result.sentences)))
             common.show(
                 corpus_figures.partition_bars(result.weights.layer_partition, result.sentences),
                 f"corpus_partial_{result.sentences}",
@@ -148,15 +213,22 @@ def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResu
 
 
 def _show(result: CorpusResult, shared: inputs.Inputs) -> None:
-    skipped = ", ".join(f"{count} {reason}" for reason, count in result.skipped.items() if count)
-    st.caption(
-        f"`{result.model.key}` over {result.sentences:,} sentences of {result.source}"
-        + (f"; skipped: {skipped}" if skipped else "")
-        + (f"; {result.truncated} cut to the model's limit" if result.truncated else "")
-        + "."
+    skipped = [
+        SKIP_REASONS[reason].format(count=count) if reason in SKIP_REASONS else f"{count} {reason}"
+        for reason, count in result.skipped.items()
+        if count
+    ]
+    counts = str(common.SEPARATOR).join(str(item) for item in skipped)
+    caption = OVER.format(
+        key=result.model.key,
+        n=result.sentences,
+        source=result.source,
+        skipped=SKIPPED.format(counts=counts) if skipped else "",
+        truncated=TRUNCATED.format(count=result.truncated) if result.truncated else "",
     )
+    st.caption(str(caption))
     view = result.weights
-    common.diagnosis_summary(view.diagnosis, heading="What the layers do over this corpus")
+    common.diagnosis_summary(view.diagnosis, heading=CORPUS_STORY)
     left, right = st.columns(2)
     with left:
         common.show(corpus_figures.role_split_bars(view.layer_roles, result.sentences), "corpus_roles", sized=False)
@@ -171,8 +243,7 @@ def _show(result: CorpusResult, shared: inputs.Inputs) -> None:
 @st.fragment
 def _heads(result: CorpusResult, shared: inputs.Inputs) -> None:
     view = result.weights
-    label = overview.SCORE_LABELS.get
-    score = st.selectbox("Score", SCORE_NAMES, key="corpus_score", format_func=label, bind=state.BIND)
+    score = score_picker("corpus_score")
     estimate = view.scores[score]
     common.show(
         corpus_figures.score_mean_heatmap(estimate.mean, estimate.std, score, result.sentences),
@@ -181,20 +252,34 @@ def _heads(result: CorpusResult, shared: inputs.Inputs) -> None:
     )
     left, right = st.columns(2)
     threshold = left.slider(
-        f"Heads whose mean {label(score)} is at least", 0.0, 1.0, 0.0, 0.05, key="corpus_threshold", bind=state.BIND
+        str(AT_LEAST.format(score=overview.SCORE_LABELS.get(score, score))),
+        0.0,
+        1.0,
+        0.0,
+        0.05,
+        key="corpus_threshold",
+        bind=state.BIND,
     )
-    rows = [row for row in head_rows(result) if row[score] >= threshold]
-    right.caption(f"{len(rows)} of {estimate.mean.size} heads.")
-    percent = st.column_config.NumberColumn(format="percent")
+    rows = [
+        {**row, "main_role": str(ROLE_LABELS.get(row["main_role"], row["main_role"]))}
+        for row in head_rows(result)
+        if row[score] >= threshold
+    ]
+    right.caption(str(HEADS_SHOWN.format(shown=len(rows), total=estimate.mean.size)))
     st.dataframe(
         rows,
         hide_index=True,
         column_order=["layer", "head", "main_role", score, f"{score}_std", *(f"share_{role}" for role in ROLE_LABELS)],
         column_config={
-            score: percent,
-            f"{score}_std": percent,
+            "layer": st.column_config.NumberColumn(_("layer")),
+            "head": st.column_config.NumberColumn(_("head")),
+            "main_role": st.column_config.TextColumn(str(MAIN_ROLE)),
+            score: st.column_config.NumberColumn(score, format="percent"),
+            f"{score}_std": st.column_config.NumberColumn(str(STD.format(score=score)), format="percent"),
             **{
-                f"share_{role}": st.column_config.NumberColumn(f"{label} (share of sentences)", format="percent")
+                f"share_{role}": st.column_config.NumberColumn(
+                    str(SHARE_OF_SENTENCES.format(role=label)), format="percent"
+                )
                 for role, label in ROLE_LABELS.items()
             },
         },
@@ -206,27 +291,25 @@ def _top_sentences(result: CorpusResult, score: str, shared: inputs.Inputs) -> N
     top = result.weights.top[score]
     layers, heads = result.model.layers, result.model.heads
     layer, head = common.layer_head_picker(layers, heads, prefix="corpus_")
-    st.markdown(
-        f"**Sentences with the highest and lowest {overview.SCORE_LABELS.get(score, score)} in layer "
-        f"{layer}, head {head}**"
-    )
+    heading = TOP_HEADING.format(score=overview.SCORE_LABELS.get(score, score), layer=layer, head=head)
+    st.markdown(f"**{heading}**")
     for direction, indices, values in (
         ("highest", top.high_index, top.high_value),
         ("lowest", top.low_index, top.low_value),
     ):
-        st.caption(direction)
+        st.caption(str(DIRECTIONS[direction]))
         for rank, (index, value) in enumerate(zip(indices[layer - 1, head - 1], values[layer - 1, head - 1])):
             text, pair = result.texts[int(index)]
             cells = st.columns([1, 8, 2])
             cells[0].markdown(f"`{value:.2f}`")
             cells[1].text(text + (f"  ‖  {pair}" if pair else ""))  # st.text: user text is never markdown/HTML
             cells[2].button(
-                "Open",
+                _("Open"),
                 key=f"corpus_open_{direction}_{rank}",
                 icon=":material/open_in_new:",
                 on_click=_open,
                 args=(text, pair, layer, head),
-                help="Analyse this sentence on the attention-analysis page, at this head.",
+                help=_("Analyse this sentence on the attention-analysis page, at this head."),
             )
 
 
@@ -241,7 +324,7 @@ def _open(text: str, pair: str | None, layer: int, head: int) -> None:
 def _downloads(result: CorpusResult) -> None:
     with st.container(horizontal=True):
         st.download_button(
-            "Aggregates (JSON)",
+            _("Aggregates (JSON)"),
             lambda: export.json_bytes(to_json_dict(result)),
             file_name="corpus.json",
             mime="application/json",
@@ -250,7 +333,7 @@ def _downloads(result: CorpusResult) -> None:
             icon=":material/download:",
         )
         st.download_button(
-            "Per head (CSV)",
+            _("Per head (CSV)"),
             lambda: export.rows_csv(head_rows(result)),
             file_name="corpus_heads.csv",
             mime="text/csv",

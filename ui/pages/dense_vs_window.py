@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from i18n import N_, _, format_list
 from models.dense_vs_sparse import SWEEP_WINDOWS
 from models.extract import InputError
 from models.loading import ModelLoadError
@@ -17,11 +18,23 @@ from viz import heatmaps
 from viz import window_sweep as sweep_figures
 
 COMPARE_MAX_TOKENS = 256  # three token-level heatmaps stay well under 5 MB of plotly JSON
-ERR_NOT_BERT = (
+ERR_NOT_BERT = N_(
     "This comparison runs a BERT model's own weights under Longformer's window, and `{name}` is a {family} "
     "model. Choose `minilm` (or `minilm-longformer`, its windowed twin), another BERT model or a local BERT "
     "directory in the sidebar."
 )
+RUNNING = N_("Running `{name}` densely and under {count} windows…")
+DENSE_PREFIX = N_("Dense model: ")
+RUNS = N_(
+    "This page runs `{name}` densely and under windows {windows}, each time with [CLS] as the global token. "
+    "The sidebar's window applies to the other pages."
+)
+FIRST_TOKENS = N_("The heatmaps show the first {limit} tokens; the sweep uses all {n}.")
+DENSE_HEAD = N_("dense L{layer} H{head}")
+WINDOW_HEAD = N_("window {window} L{layer} H{head}")
+DENSE = N_("dense")
+ROLE_CHANGES = N_("Role shares, dense → window {window}: {changes}.")
+ROLE_CHANGE = N_("{role}: {before:.0%} → {after:.0%}")
 
 
 def dense_model_name(name: str, family: str) -> str | None:
@@ -35,17 +48,17 @@ def dense_model_name(name: str, family: str) -> str | None:
 
 def page() -> None:
     shared = inputs.current()
-    st.subheader("Dense vs Longformer window, same weights")
-    st.markdown(help_text.DENSE_VS_WINDOW_HELP)
+    st.subheader(_("Dense vs Longformer window, same weights"))
+    st.markdown(str(help_text.DENSE_VS_WINDOW_HELP))
     if common.show_problems(shared):
         return
     try:
         chosen = cache.get_model(shared.model, shared.window)
         name = dense_model_name(shared.model, chosen.family)
         if name is None:
-            st.info(ERR_NOT_BERT.format(name=shared.model, family=chosen.family))
+            st.info(str(ERR_NOT_BERT.format(name=shared.model, family=chosen.family)))
             return
-        running = f"Running `{name}` densely and under {len(SWEEP_WINDOWS)} windows…"
+        running = str(RUNNING.format(name=name, count=len(SWEEP_WINDOWS)))
         with st.spinner(running, show_time=True):
             dense, _analysis = cache.run_analysis(name, None, shared.text, shared.text_b, None, shared.exclude_special)
             points = cache.sweep(name, shared.text, shared.text_b, shared.exclude_special)
@@ -53,33 +66,29 @@ def page() -> None:
         st.error(str(error))
         return
     common.model_caption(dense)
-    for notice in dense.notices:
-        st.info(f"Dense model: {notice}")
-    st.caption(
-        f"This page runs `{name}` densely and under windows {', '.join(map(str, SWEEP_WINDOWS))}, each time with "
-        "[CLS] as the global token. The sidebar's window applies to the other pages."
-    )
+    common.notices(dense, prefix=str(DENSE_PREFIX))
+    st.caption(str(RUNS.format(name=name, windows=format_list(map(str, SWEEP_WINDOWS)))))
     heads_side_by_side(name, dense, shared)
     _sweep_figures(points)
 
 
 @st.fragment
 def heads_side_by_side(name: str, dense, shared: inputs.Inputs) -> None:
-    window = int(st.select_slider("Window", options=SWEEP_WINDOWS, value=8, key="dv_window", bind=state.BIND))
+    window = int(st.select_slider(_("Window"), options=SWEEP_WINDOWS, value=8, key="dv_window", bind=state.BIND))
     state.check("dv_window", window)
     layer, head = common.layer_head_picker(dense.model.layers, dense.model.heads)
     windowed = cache.windowed_run(name, window, shared.text, shared.text_b)  # cached by the sweep
     n = min(dense.n_tokens, COMPARE_MAX_TOKENS)
     if dense.n_tokens > COMPARE_MAX_TOKENS:
-        st.info(f"The heatmaps show the first {COMPARE_MAX_TOKENS} tokens; the sweep uses all {dense.n_tokens}.")
+        st.info(str(FIRST_TOKENS.format(limit=COMPARE_MAX_TOKENS, n=dense.n_tokens)))
 
     def make():
         return heatmaps.compare_heads(
             dense.layer_attention[layer - 1][head - 1][:n, :n],
             windowed.layer_attention[layer - 1][head - 1][:n, :n],
             dense.tokens[:n],
-            f"dense L{layer} H{head}",
-            f"window {window} L{layer} H{head}",
+            str(DENSE_HEAD.format(layer=layer, head=head)),
+            str(WINDOW_HEAD.format(window=window, layer=layer, head=head)),
             settings=shared.figure,
         )
 
@@ -90,7 +99,7 @@ def heads_side_by_side(name: str, dense, shared: inputs.Inputs) -> None:
 def _sweep_figures(points) -> None:
     # dense first, then the widest window: read left to right as the window shrinks
     ordered = (points[0], *sorted(points[1:], key=lambda p: -p.window))
-    labels = ["dense", *(str(p.window) for p in ordered[1:])]
+    labels = [str(DENSE), *(str(p.window) for p in ordered[1:])]
     left, right = st.columns(2)
     with left:
         scores = {s: [p.layer_scores[s].mean() for p in ordered] for s in ("cls", "sep", "diagonal", "entropy")}
@@ -104,9 +113,10 @@ def _sweep_figures(points) -> None:
     dense_roles, narrow = ordered[0].layer_roles.mean(axis=0), ordered[-1]
     narrow_roles = narrow.layer_roles.mean(axis=0)
     changes = [
-        f"{ROLE_LABELS[role]}: {dense_roles[k]:.0%} → {narrow_roles[k]:.0%}"
+        ROLE_CHANGE.format(role=ROLE_LABELS[role], before=dense_roles[k], after=narrow_roles[k])
         for k, role in enumerate(ROLES)
         if abs(dense_roles[k] - narrow_roles[k]) >= 0.01
     ]
     if changes:
-        st.caption(f"Role shares, dense → window {narrow.window}: " + "; ".join(changes) + ".")
+        joined = str(common.SEPARATOR).join(str(change) for change in changes)
+        st.caption(str(ROLE_CHANGES.format(window=narrow.window, changes=joined)))

@@ -1,18 +1,23 @@
 """The sparse-patterns page: seven patterns on the user's own text, measured against the
-chosen model's real attention (coverage, the top-k yardstick, reach, minimum window)."""
+chosen model's real attention (coverage, the top-k yardstick, reach, minimum window).
+
+The pattern picker shows the patterns' identifiers (`local`, `lsh`, …: the link holds
+them in every language) with the chosen one's name written under it."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from models import own_pattern, sparse
+from i18n import N_, _, lazy_ngettext
+from models import families, own_pattern, sparse
 from models.extract import InputError
 from models.families import family_info
 from models.loading import ModelLoadError
 from models.result import AttentionResult
 from models.window import PATTERN_MIN_WINDOW, validate_window
 from ui import cache, common, inputs, state
+from ui.pages.analysis import english_aliases, meaning
 from viz import explanations as help_text
 from viz import export
 from viz import sparse as sparse_figures
@@ -21,26 +26,72 @@ from viz.labels import token_labels
 HUB_PATTERNS = ("global", "longformer", "bigbird")
 EXPLORER_MAX_TOKENS = 512  # masks and coverage compare N×N matrices with the dense attention
 PATTERN_LABELS: dict[str, str] = {
-    "local": "local window",
-    "dilated": "dilated window",
-    "global": "global tokens only",
-    "longformer": "Longformer (window + global)",
-    "bigbird": "BigBird (window + global + random blocks)",
-    "lsh": "LSH buckets (Reformer)",
-    "topk": "top-k of the real attention (yardstick)",
+    "local": N_("local window"),
+    "dilated": N_("dilated window"),
+    "global": N_("global tokens only"),
+    "longformer": N_("Longformer (window + global)"),
+    "bigbird": N_("BigBird (window + global + random blocks)"),
+    "lsh": N_("LSH buckets (Reformer)"),
+    "topk": N_("top-k of the real attention (yardstick)"),
 }
-ERR_BUCKETS = "The number of LSH buckets must be an even number of at least 2; got {buckets}."
+ERR_BUCKETS = N_("The number of LSH buckets must be an even number of at least 2; got {buckets}.")
+# models.families says in English why a family gives no plain queries and keys
+QUERY_KEY_NOTES = {
+    families.QK_POSITIONS: N_("its attention scores add position terms to q·k, so q and k alone do not give them"),
+    families.QK_ROTARY: N_("its queries and keys get rotary positions inside the attention, after the projection"),
+}
+TOO_LONG = N_(
+    "The explorer compares N×N masks with the model's dense attention, so it runs on inputs of up to "
+    "{limit} tokens; this one has {n}. Paste a shorter passage to explore it."
+)
+NO_LSH = N_("No LSH pattern for this model: it needs plain queries and keys, and {note}.")
+SUMMARY = N_(
+    "**Every pattern at a glance.** *Coverage* is the share of the model's real attention that the pattern "
+    "keeps, averaged over layers, heads and queries. *Top-k, same density* keeps the model's own largest "
+    "weights with the same number of keys in every row: no pattern with that many keys per query keeps more."
+)
+SUMMARY_COLUMNS = (
+    N_("pattern"),
+    N_("density"),
+    N_("scores"),
+    N_("of N²"),
+    N_("complexity"),
+    N_("coverage"),
+    N_("top-k, same density"),
+    N_("reach ≤ 2 hops"),
+)
+PER_HEAD = N_("per head")
+PER_HEAD_WHERE = N_(" (layer {layer}, head {head}: it differs per head)")
+COVERAGE_OF = N_("Coverage of {pattern}")
+HUB_STORY = N_(
+    " With hub tokens every pair connects in two steps: any token reaches a hub, and the hub reaches everyone."
+)
+NO_HUB_STORY = N_(" Without hub tokens, far-apart tokens need many layers to reach each other.")
+REACH = N_("{one:.0%} of token pairs are connected directly, {two:.0%} within two hops.{story}")
+OWN_GLOBAL = N_("global (every token)")
+OWN_LOCAL = N_("local, window {window} ({half} each side)")
+BIGBIRD_NOTE = lazy_ngettext(
+    "BigBird block-sparse: blocks of {block} tokens, {n} random block per query block as configured. {how}",
+    "BigBird block-sparse: blocks of {block} tokens, {n} random blocks per query block as configured. {how}",
+)
+BIGBIRD_REBUILT = N_("The returned weights were rebuilt exactly.")
+BIGBIRD_FULL = N_("It ran full attention on this input (too short for blocks).")
+OWN_TITLE = N_("Layer {layer}, head {head}: the model's own pattern vs simulated {pattern}")
+OWN_OVERLAP = N_(
+    "Here {covered:.0%} of the model's own pairs are inside the simulated pattern (Jaccard {jaccard:.2f}); "
+    "set the window and block sizes above to match the model's configuration."
+)
 
 
 def page() -> None:
     shared = inputs.current()
-    st.subheader("Sparse attention patterns on your text")
-    with st.expander("What these patterns are", expanded=False):
-        st.markdown(help_text.SPARSE_HELP)
+    st.subheader(_("Sparse attention patterns on your text"))
+    with st.expander(_("What these patterns are"), expanded=False):
+        st.markdown(str(help_text.SPARSE_HELP))
     if common.show_problems(shared):
         return
     try:
-        with st.spinner("Running the model…", show_time=True):
+        with st.spinner(_("Running the model…"), show_time=True):
             result = cache.run_model(*shared.run_key)
     except (InputError, ModelLoadError) as error:
         st.error(str(error))
@@ -48,16 +99,13 @@ def page() -> None:
     common.model_caption(result)
     common.notices(result)
     if result.is_banded or result.n_tokens > EXPLORER_MAX_TOKENS:
-        st.info(
-            f"The explorer compares N×N masks with the model's dense attention, so it runs on inputs of up to "
-            f"{EXPLORER_MAX_TOKENS} tokens; this one has {result.n_tokens}. Paste a shorter passage to explore it."
-        )
+        st.info(str(TOO_LONG.format(limit=EXPLORER_MAX_TOKENS, n=result.n_tokens)))
         return
     params, share = _params(result)
     if params is None:
         return
     try:
-        with st.spinner("Measuring every sparse pattern…", show_time=True):
+        with st.spinner(_("Measuring every sparse pattern…"), show_time=True):
             reports = cache.explore_all(result, shared.run_key, params, share)
     except ValueError as error:
         st.error(str(error))
@@ -65,7 +113,7 @@ def page() -> None:
     _summary(reports)
     if "lsh" not in reports:
         note = family_info(result.model.family).query_key_note
-        st.caption(f"No LSH pattern for this model: it needs plain queries and keys, and {note}.")
+        st.caption(str(NO_LSH.format(note=QUERY_KEY_NOTES.get(note, note))))
     _one_pattern(result, reports, params, share, shared.figure)
     _own_pattern(result, reports, shared.figure)
 
@@ -76,29 +124,29 @@ def _params(result: AttentionResult) -> tuple[sparse.PatternParams | None, float
     columns = st.columns(4)
     own = [w for w in (result.pattern.layer_windows if result.pattern else ()) if w is not None]
     window = columns[0].number_input(
-        "Window W (W/2 each side)",
+        _("Window W (W/2 each side)"),
         value=own[0] if own else min(8, 2 * (n // 2)),
         step=2,
         key="sp_window",
         bind=state.BIND,
-        help="Starts at the model's own local window when it has one.",
+        help=_("Starts at the model's own local window when it has one."),
     )
-    dilation = columns[0].number_input("Dilation d", 1, 16, 2, key="sp_dilation", bind=state.BIND)
+    dilation = columns[0].number_input(_("Dilation d"), 1, 16, 2, key="sp_dilation", bind=state.BIND)
     with columns[1]:
         globals_ = _global_picker(result)
-    seed = columns[1].number_input("Random seed", 0, 2**31 - 1, 0, key="sp_seed", bind=state.BIND)
-    share = columns[1].slider("Share of attention to keep", 0.5, 0.99, 0.9, 0.01, key="sp_share", bind=state.BIND)
-    block = columns[2].number_input("BigBird block size b", 1, max(1, n), min(4, n), key="sp_block", bind=state.BIND)
-    random_blocks = columns[2].number_input("BigBird random blocks r", 0, 64, 2, key="sp_random", bind=state.BIND)
-    buckets = columns[3].number_input("LSH buckets (even)", value=8, step=2, key="sp_buckets", bind=state.BIND)
-    topk = columns[3].number_input("Top-k keys per query", 1, max(1, n), min(8, n), key="sp_topk", bind=state.BIND)
+    seed = columns[1].number_input(_("Random seed"), 0, 2**31 - 1, 0, key="sp_seed", bind=state.BIND)
+    share = columns[1].slider(_("Share of attention to keep"), 0.5, 0.99, 0.9, 0.01, key="sp_share", bind=state.BIND)
+    block = columns[2].number_input(_("BigBird block size b"), 1, max(1, n), min(4, n), key="sp_block", bind=state.BIND)
+    random_blocks = columns[2].number_input(_("BigBird random blocks r"), 0, 64, 2, key="sp_random", bind=state.BIND)
+    buckets = columns[3].number_input(_("LSH buckets (even)"), value=8, step=2, key="sp_buckets", bind=state.BIND)
+    topk = columns[3].number_input(_("Top-k keys per query"), 1, max(1, n), min(8, n), key="sp_topk", bind=state.BIND)
     problems = []
     try:
         window = validate_window(window, minimum=PATTERN_MIN_WINDOW, maximum=2 * n)
     except ValueError as error:
         problems.append(str(error))
     if buckets < 2 or buckets % 2:
-        problems.append(ERR_BUCKETS.format(buckets=buckets))
+        problems.append(str(ERR_BUCKETS.format(buckets=buckets)))
     for problem in problems:
         st.error(problem)
     if problems:
@@ -123,58 +171,42 @@ def _global_picker(result: AttentionResult) -> tuple[int, ...]:
         st.session_state["sp_globals"] = [label for label in current if label in labels]
     default = [labels[p] for p in (result.global_positions or result.cls_positions[:1] or (0,))]
     chosen = st.multiselect(
-        "Global (hub) tokens",
+        _("Global (hub) tokens"),
         labels,
         default=default,
         key="sp_globals",
         bind=state.BIND,
-        help="Hub tokens attend to every token and every token attends to them.",
+        help=_("Hub tokens attend to every token and every token attends to them."),
     )
-    state.check("sp_globals", chosen, "not tokens of this text")
+    state.check("sp_globals", chosen, inputs.WHY_NOT_TOKENS)
     if not chosen:
-        st.caption("No hub token chosen: the global pattern allows no pair at all.")
+        st.caption(_("No hub token chosen: the global pattern allows no pair at all."))
     return tuple(sorted(labels.index(label) for label in chosen))
 
 
 def _summary(reports: dict[str, sparse.PatternReport]) -> None:
-    st.markdown(
-        "**Every pattern at a glance.** *Coverage* is the share of the model's real attention that the pattern "
-        "keeps, averaged over layers, heads and queries. *Top-k, same density* keeps the model's own largest "
-        "weights with the same number of keys in every row: no pattern with that many keys per query keeps more."
-    )
-    table: dict[str, list] = {
-        key: []
-        for key in (
-            "pattern",
-            "density",
-            "scores",
-            "of N²",
-            "complexity",
-            "coverage",
-            "top-k, same density",
-            "reach ≤ 2 hops",
-        )
-    }
+    st.markdown(str(SUMMARY))
+    table: dict[str, list] = {str(column): [] for column in SUMMARY_COLUMNS}
     for pattern, report in reports.items():
         reach = sparse.reach_summary(report.hops)["two_hops"] if report.hops is not None else None
         row = (
-            PATTERN_LABELS[pattern],
+            str(PATTERN_LABELS[pattern]),
             f"{report.density:.0%}",
             report.computed,
             report.n * report.n,
-            report.complexity,
+            str(report.complexity),
             f"{report.coverage.mean():.1%}",
             f"{report.oracle.mean():.1%}",
-            f"{reach:.0%}" if reach is not None else "per head",
+            f"{reach:.0%}" if reach is not None else str(PER_HEAD),
         )
         for column, value in zip(table, row):
             table[column].append(value)
     st.table(table, hide_index=True)  # a static table wraps its cells, so nothing is cut off
-    st.caption("LSH and top-k masks differ per layer and head, so their reach is not one number.")
+    st.caption(_("LSH and top-k masks differ per layer and head, so their reach is not one number."))
     common.show(
         sparse_figures.coverage_curves(
-            {PATTERN_LABELS[p]: r.layer_coverage for p, r in reports.items()},
-            {PATTERN_LABELS[p]: r.oracle.mean(axis=1) for p, r in reports.items() if p != "topk"},
+            {str(PATTERN_LABELS[p]): r.layer_coverage for p, r in reports.items()},
+            {str(PATTERN_LABELS[p]): r.oracle.mean(axis=1) for p, r in reports.items() if p != "topk"},
         ),
         "sp_curves",
         sized=False,
@@ -182,20 +214,22 @@ def _summary(reports: dict[str, sparse.PatternReport]) -> None:
 
 
 def _one_pattern(result, reports, params: sparse.PatternParams, share: float, settings) -> None:
+    state.adopt_aliases("sp_pattern", english_aliases(PATTERN_LABELS))
     pattern = st.selectbox(
-        "Look closer at one pattern",
+        _("Look closer at one pattern"),
         list(reports),
         key="sp_pattern",
-        format_func=lambda p: PATTERN_LABELS[p],
         bind=state.BIND,
+        help="\n".join(f"- {meaning(name, PATTERN_LABELS)}" for name in reports),
     )
-    state.check("sp_pattern", pattern, shown=PATTERN_LABELS.get)
+    state.check("sp_pattern", pattern)
+    st.caption(meaning(pattern, PATTERN_LABELS))
     report = reports[pattern]
     if report.mask.ndim == 2:
         mask, where = report.mask, ""
     else:
         layer, head = common.layer_head_picker(result.model.layers, result.model.heads)
-        mask, where = report.mask[layer - 1, head - 1], f" (layer {layer}, head {head}: it differs per head)"
+        mask, where = report.mask[layer - 1, head - 1], PER_HEAD_WHERE.format(layer=layer, head=head)
     hubs = params.global_positions if pattern in HUB_PATTERNS else ()
 
     def mask_figure():
@@ -209,7 +243,9 @@ def _one_pattern(result, reports, params: sparse.PatternParams, share: float, se
     left, right = st.columns(2)
     with left:
         common.show(
-            sparse_figures.coverage_heatmap(report.coverage, title=f"Coverage of {PATTERN_LABELS[pattern]}"),
+            sparse_figures.coverage_heatmap(
+                report.coverage, title=str(COVERAGE_OF.format(pattern=PATTERN_LABELS[pattern]))
+            ),
             "sp_coverage",
             sized=False,
         )
@@ -219,24 +255,19 @@ def _one_pattern(result, reports, params: sparse.PatternParams, share: float, se
         )
     if report.hops is not None:
         common.show(
-            sparse_figures.reachability_figure(report.hops, result.tokens, title="Who reaches whom", settings=settings),
+            sparse_figures.reachability_figure(
+                report.hops, result.tokens, title=_("Who reaches whom"), settings=settings
+            ),
             "sp_reach",
         )
         summary = sparse.reach_summary(report.hops)
-        story = (
-            " With hub tokens every pair connects in two steps: any token reaches a hub, and the hub reaches everyone."
-            if pattern in HUB_PATTERNS and params.global_positions
-            else " Without hub tokens, far-apart tokens need many layers to reach each other."
-        )
-        st.caption(
-            f"{summary['one_hop']:.0%} of token pairs are connected directly, "
-            f"{summary['two_hops']:.0%} within two hops." + story
-        )
+        story = HUB_STORY if pattern in HUB_PATTERNS and params.global_positions else NO_HUB_STORY
+        st.caption(str(REACH.format(one=summary["one_hop"], two=summary["two_hops"], story=story)))
     else:
-        st.caption("This pattern differs per head, so reachability is not drawn for it.")
+        st.caption(_("This pattern differs per head, so reachability is not drawn for it."))
     columns = st.columns(2)
     columns[0].download_button(
-        "Coverage table (CSV)",
+        _("Coverage table (CSV)"),
         lambda: export.table_csv(_coverage_table(report)),
         file_name=f"coverage_{pattern}.csv",
         mime="text/csv",
@@ -245,7 +276,7 @@ def _one_pattern(result, reports, params: sparse.PatternParams, share: float, se
         icon=":material/download:",
     )
     columns[1].download_button(
-        "Mask and coverage (NPZ)",
+        _("Mask and coverage (NPZ)"),
         lambda: export.arrays_npz(mask=report.mask, coverage=report.coverage, tokens=np.asarray(result.tokens)),
         file_name=f"mask_{pattern}.npz",
         mime="application/octet-stream",
@@ -271,28 +302,21 @@ def _own_pattern(result: AttentionResult, reports: dict[str, sparse.PatternRepor
     pattern = result.pattern
     if pattern is None or pattern.form == "dense":
         return
-    st.subheader("The model's own pattern")
+    st.subheader(_("The model's own pattern"))
     windows = pattern.layer_windows
     st.table(
         {
-            "layer": list(range(1, len(windows) + 1)),
-            "attention": [
-                "global (every token)" if w is None else f"local, window {w} ({w // 2} each side)" for w in windows
+            _("layer"): list(range(1, len(windows) + 1)),
+            _("attention"): [
+                str(OWN_GLOBAL) if w is None else str(OWN_LOCAL.format(window=w, half=w // 2)) for w in windows
             ],
         },
         hide_index=True,
     )
     if pattern.block_sparse is not None:
         note = pattern.block_sparse
-        st.caption(
-            f"BigBird block-sparse: blocks of {note.block} tokens, {note.random_blocks} random blocks per "
-            "query block as configured. "
-            + (
-                "The returned weights were rebuilt exactly."
-                if note.rebuilt
-                else "It ran full attention on this input (too short for blocks)."
-            )
-        )
+        how = BIGBIRD_REBUILT if note.rebuilt else BIGBIRD_FULL
+        st.caption(str(BIGBIRD_NOTE.format(block=note.block, n=note.random_blocks, how=how)))
     real = own_pattern.real_mask(result)
     simulated_name = (
         "bigbird" if pattern.form == "block_sparse" else ("longformer" if pattern.form == "banded" else "local")
@@ -302,10 +326,12 @@ def _own_pattern(result: AttentionResult, reports: dict[str, sparse.PatternRepor
     layer, head = common.layer_head_picker(result.model.layers, result.model.heads, prefix="own_")
     simulated = report.mask if report.mask.ndim == 2 else report.mask[layer - 1, head - 1]
     codes = own_pattern.overlap_view(real[layer - 1, head - 1], simulated)
-    title = f"Layer {layer}, head {head}: the model's own pattern vs simulated {PATTERN_LABELS[simulated_name]}"
+    title = str(OWN_TITLE.format(layer=layer, head=head, pattern=PATTERN_LABELS[simulated_name]))
     common.show(sparse_figures.overlap_figure(codes, result.tokens, title, settings=settings), "own_overlap")
     st.caption(
-        f"Here {agreement.real_covered[layer - 1, head - 1]:.0%} of the model's own pairs are inside the simulated "
-        f"pattern (Jaccard {agreement.jaccard[layer - 1, head - 1]:.2f}); set the window and block sizes above to "
-        "match the model's configuration."
+        str(
+            OWN_OVERLAP.format(
+                covered=agreement.real_covered[layer - 1, head - 1], jaccard=agreement.jaccard[layer - 1, head - 1]
+            )
+        )
     )
