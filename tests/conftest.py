@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from tiers import IN_CI, ROOT  # noqa: F401  (re-exported for older imports)
+from tiers import ROOT
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -8,8 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-
-from conftest import ROOT
+from tiers import ROOT
 
 CLI_TOL = 1e-4
 SENTENCE = "The dog chased the cat, because it was hungry."

@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from tiers import ROOT
 from transformers import AutoModel, AutoTokenizer
 
-from conftest import ROOT
 from models.loading import embedded_model_path
 
 TEXT = "The dog chased the cat because it was hungry."

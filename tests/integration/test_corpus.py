@@ -4,8 +4,8 @@ time, in both views (the weight view and the norm view)."""
 import numpy as np
 import pytest
 import torch
+from tiers import ROOT
 
-from conftest import ROOT
 from models.analysis import analyze, analyze_views
 from models.corpus import CorpusOptions, run_corpus
 from models.corpus_batch import batch_inputs, encode_records, plan_batches, score_sentences

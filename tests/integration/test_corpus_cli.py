@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 import pytest
+from tiers import ROOT
 
 import cli
-from conftest import ROOT
 
 CLI_TOL = 1e-5
 LINES = [

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import numpy as np
+from tiers import ROOT
 
-from conftest import ROOT
 from models.compare import compare_models
 from models.loading import load_model
 

@@ -6,8 +6,8 @@ import sys
 
 import numpy as np
 import pytest
+from tiers import ROOT
 
-from conftest import ROOT
 from models.corpus import CorpusOptions, run_corpus
 from models.corpus_ray import plan_splits, run_corpus_ray, start_ray
 from models.corpus_source import open_path, open_upload

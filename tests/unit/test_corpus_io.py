@@ -3,8 +3,8 @@
 import io
 
 import pytest
+from tiers import ROOT
 
-from conftest import ROOT
 from models import corpus_io
 from models.corpus_io import CorpusInputError, ReadSpec, read_records
 from models.corpus_source import (
