@@ -36,6 +36,11 @@ COLORBAR_PX = 34  # colour bar thickness + its tick labels' gap
 WEIGHT = N_("weight")  # the colour bar title of attention weights
 WEIGHT_BAR = (WEIGHT, "0.000")  # texts beside a weight colour bar
 BACKGROUND = "#ffffff"
+# Every figure names its template: importing streamlit makes its own template the default, whose
+# colours are placeholders ("#000001", …) that only Streamlit's theme replaces, so an export or
+# a chart drawn with theme=None would show every line in black and tick marks the margins
+# do not allow for.
+TEMPLATE = "plotly"
 
 ERR_SETTINGS = N_(
     "Figure settings out of range: font size {min_font}–{max_font} px, width {min_width}–{max_width} px "
@@ -233,6 +238,7 @@ def finish(fig: go.Figure, layout: MatrixLayout, title: str, note: str = "", **a
     for name, settings in axes.items():
         settings.update(tickfont=font, automargin=False, **({"tickangle": -90} if name.startswith("x") else {}))
     fig.update_layout(
+        template=TEMPLATE,
         title=dict(text=text, font=dict(size=layout.font_size + 4), x=0.0, xanchor="left", xref="paper"),
         width=layout.width,
         height=layout.height,
@@ -248,7 +254,13 @@ def finish(fig: go.Figure, layout: MatrixLayout, title: str, note: str = "", **a
 def chart_layout(fig: go.Figure, **layout) -> go.Figure:
     """Axis labels that push the margins as far as they need (kaleido honours automargin),
     a white background and a left-aligned title: for the small charts (bars, lines)."""
-    fig.update_layout(paper_bgcolor=BACKGROUND, plot_bgcolor=BACKGROUND, margin=dict(l=10, r=10, t=60, b=10), **layout)
+    fig.update_layout(
+        template=TEMPLATE,
+        paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND,
+        margin=dict(l=10, r=10, t=60, b=10),
+        **layout,
+    )
     fig.update_xaxes(automargin=True, showgrid=True, gridcolor="#e5e5e5")
     fig.update_yaxes(automargin=True, showgrid=True, gridcolor="#e5e5e5")
     return fig

@@ -205,3 +205,23 @@ def _check_pdf_text(path: Path, tokens) -> None:
     found = " ".join(word for *_box, word in words)
     for token in tokens:
         assert token.replace("[", "").replace("]", "") in found.replace("[", "").replace("]", ""), token
+
+
+def test_line_chart_export_draws_each_line_in_its_own_colour():
+    """In the app's process streamlit is imported, and its default template's colours are
+    placeholders: the exported lines came out black.  Each line must show its own hue."""
+    import colorsys
+
+    import streamlit  # noqa: F401  (as in the app)
+
+    from viz import export
+    from viz.window_sweep import score_lines
+
+    scores = {"cls": np.array([0.1, 0.2, 0.3]), "sep": np.array([0.3, 0.2, 0.1]), "diagonal": np.array([0.5, 0.5, 0.6])}
+    pixels = np.asarray(_png(export.figure_image(score_lines(["dense", "64", "32"], scores), "png", scale=1)))
+    hues = set()
+    for red, green, blue in pixels.reshape(-1, 3)[::3]:
+        hue, saturation, value = colorsys.rgb_to_hsv(red / 255, green / 255, blue / 255)
+        if saturation > 0.5 and value > 0.4:
+            hues.add(round(hue * 12) % 12)  # twelve hue sectors
+    assert len(hues) >= 3, f"only {len(hues)} hue(s) among the lines"

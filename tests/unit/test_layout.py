@@ -89,3 +89,22 @@ def test_pattern_windows_may_go_down_to_zero():
     assert validate_window(2, minimum=PATTERN_MIN_WINDOW) == 2
     with pytest.raises(WindowError):
         validate_window(3, minimum=PATTERN_MIN_WINDOW)
+
+
+def test_figures_name_their_template_even_after_streamlit_is_imported():
+    """Importing streamlit makes its template the default, with placeholder colours
+    ("#000001", …) only Streamlit's theme replaces: exports drew every line black."""
+    import numpy as np
+    import plotly.io as pio
+    import streamlit  # noqa: F401  (sets pio.templates.default = "streamlit")
+
+    from viz.heatmaps import head_heatmap
+    from viz.window_sweep import score_lines
+
+    assert pio.templates.default == "streamlit"
+    lines = score_lines(["dense", "64"], {"cls": np.array([0.1, 0.2]), "sep": np.array([0.3, 0.2])})
+    heatmap = head_heatmap(np.full((3, 3), 1 / 3), ["[CLS]", "a", "[SEP]"], np.array([True, False, True]))
+    for fig in (lines, heatmap):
+        colours = fig.layout.template.layout.colorway
+        assert colours and colours[0].lower() not in ("#000001", "#000000"), colours
+        assert fig.layout.template.layout.xaxis.ticks in (None, ""), "tick marks the margins do not allow for"
