@@ -22,7 +22,7 @@ def _corpus_page() -> AppTest:
 
 
 def _upload(at: AppTest, name: str, data: bytes, mime: str = "text/plain") -> AppTest:
-    at.radio(key="corpus_source").set_value("Upload a file").run()
+    at.radio(key="corpus_source").set_value("upload").run()
     at.file_uploader(key="corpus_upload").set_value((name, data, mime)).run()
     return at
 
@@ -90,7 +90,7 @@ def test_bad_uploads_say_what_is_wrong_and_the_page_stays_usable():
         at.button(key="corpus_run").click().run()
         assert not at.exception, name
         assert any(needle in error.value for error in at.error), (name, [e.value for e in at.error])
-    at.radio(key="corpus_source").set_value("Sample sentences").run()
+    at.radio(key="corpus_source").set_value("sentences").run()
     at.number_input(key="corpus_limit").set_value(10).run()
     at.button(key="corpus_run").click().run()
     assert not at.exception and not at.error
@@ -98,7 +98,7 @@ def test_bad_uploads_say_what_is_wrong_and_the_page_stays_usable():
 
 def test_the_sample_pairs_run_as_pairs():
     at = _corpus_page()
-    at.radio(key="corpus_source").set_value("Sample sentence pairs").run()
+    at.radio(key="corpus_source").set_value("pairs").run()
     at.number_input(key="corpus_limit").set_value(12).run()
     at.button(key="corpus_run").click().run()
     assert not at.exception and not at.error
