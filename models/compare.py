@@ -138,7 +138,9 @@ def _aligned(result_a: AttentionResult, result_b: AttentionResult) -> bool:
     return same_shape and result_a.tokens == result_b.tokens
 
 
-def _changed(similarity, views_a, views_b, roles_a, roles_b, top: int) -> tuple[HeadChange, ...]:
+def changed_heads(similarity, views_a, views_b, roles_a, roles_b, top: int) -> tuple[HeadChange, ...]:
+    """Up to `top` heads, least similar first (ties: most moved over all `views_*` name → [L, H]);
+    a head whose similarity is 1 and whose scores did not move is never listed."""
     shift = sum(np.abs(views_b[name] - views_a[name]) for name in views_a)
     order = np.lexsort((-shift.ravel(), similarity.ravel()))  # least similar first, then most moved
     heads = similarity.shape[1]
@@ -182,7 +184,7 @@ def compare(
     if aligned:
         diff = {name: views_b[name] - views_a[name] for name in shared}
         similarity = head_similarity(result_a, result_b)
-        changed = _changed(similarity, views_a, views_b, analysis_a.roles, analysis_b.roles, top)
+        changed = changed_heads(similarity, views_a, views_b, analysis_a.roles, analysis_b.roles, top)
     else:
         a, b = result_a.model, result_b.model
         if result_a.tokens != result_b.tokens:
