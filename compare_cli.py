@@ -2,6 +2,10 @@
 
 python cli.py compare TEXT --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--pair TEXT_B]
                            [--exclude-special] [--top K] [--format json|table]
+python cli.py compare --corpus FILE --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--limit N]
+                      [--column NAME] [--pair-column NAME] [--view weight|norm] [--format json|table]
+
+The corpus form is compare_corpus_cli.py (models/corpus_compare.py).
 """
 
 from __future__ import annotations
@@ -10,10 +14,13 @@ import argparse
 import json
 
 from cli_lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad
+from compare_corpus_cli import add_corpus_arguments, run_compare_corpus
 from i18n import N_, _
 
 TABLE_HEADS = 10
 ERR_TOP = N_("--top must be at least 1; got {top}")
+ERR_TEXT_OR_CORPUS = N_("give either TEXT or --corpus FILE, not both")
+ERR_NO_INPUT = N_("give the TEXT to compare on, or --corpus FILE")
 COLUMN_SIMILARITY = N_("similarity")
 COLUMN_A_LAYER = N_("A layer")
 COLUMN_B_LAYER = N_("B layer")
@@ -22,7 +29,7 @@ HEAD_MEANS = N_("(head means)")
 
 def add_compare_parser(commands) -> None:
     compare = commands.add_parser("compare", help=_("compare two models' heads on the same input"))
-    compare.add_argument("text", help=_("the sentence to analyse"))
+    compare.add_argument("text", nargs="?", help=_("the sentence to analyse"))
     compare.add_argument(
         "--model-a", required=True, metavar="KEY_OR_PATH", help=_("model A: registry key or local directory")
     )
@@ -35,6 +42,7 @@ def add_compare_parser(commands) -> None:
     )
     compare.add_argument("--top", type=int, default=10, help=_("how many changed heads to list (default 10)"))
     compare.add_argument("--format", choices=("json", "table"), default="json")
+    add_corpus_arguments(compare)
 
 
 def run_compare(args: argparse.Namespace, error: type[Exception]) -> str:
@@ -43,10 +51,16 @@ def run_compare(args: argparse.Namespace, error: type[Exception]) -> str:
     from models.extract import InputError
     from models.loading import ModelLoadError, load_model
 
-    if not args.text.strip():
+    if args.corpus is not None and args.text is not None:
+        raise error(ERR_TEXT_OR_CORPUS)
+    if args.corpus is None and args.text is None:
+        raise error(ERR_NO_INPUT)
+    if args.corpus is None and not args.text.strip():
         raise error(ERR_EMPTY_TEXT)
     if args.top < 1:
         raise error(ERR_TOP.format(top=args.top))
+    if args.corpus is not None:
+        return run_compare_corpus(args, error)
     try:
         loaded_a = load_model(args.model_a)
         loaded_b = loaded_a if args.model_b == args.model_a else load_model(args.model_b)

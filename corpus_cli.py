@@ -75,7 +75,7 @@ def add_corpus_parser(commands) -> None:
     )
 
 
-class _Bar:
+class ProgressBar:
     """A tqdm bar on stderr fed by the engine's progress callback (records read, sentences/s)."""
 
     def __init__(self, enabled: bool):
@@ -123,7 +123,7 @@ def run_corpus_command(args: argparse.Namespace, error_type: type[Exception]) ->
     from models.corpus_source import open_path, open_stdin
     from models.loading import ModelLoadError, load_model
 
-    bar = _Bar(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty()))
+    bar = ProgressBar(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty()))
     try:
         options = CorpusOptions(
             batch_size=args.batch_size,

@@ -138,7 +138,9 @@ def _aligned(result_a: AttentionResult, result_b: AttentionResult) -> bool:
     return same_shape and result_a.tokens == result_b.tokens
 
 
-def _changed(similarity, views_a, views_b, roles_a, roles_b, top: int) -> tuple[HeadChange, ...]:
+def changed_heads(similarity, views_a, views_b, roles_a, roles_b, top: int) -> tuple[HeadChange, ...]:
+    """Up to `top` heads, least similar first (ties: most moved over all `views_*` name → [L, H]);
+    a head whose similarity is 1 and whose scores did not move is never listed."""
     shift = sum(np.abs(views_b[name] - views_a[name]) for name in views_a)
     order = np.lexsort((-shift.ravel(), similarity.ravel()))  # least similar first, then most moved
     heads = similarity.shape[1]
@@ -182,7 +184,7 @@ def compare(
     if aligned:
         diff = {name: views_b[name] - views_a[name] for name in shared}
         similarity = head_similarity(result_a, result_b)
-        changed = _changed(similarity, views_a, views_b, analysis_a.roles, analysis_b.roles, top)
+        changed = changed_heads(similarity, views_a, views_b, analysis_a.roles, analysis_b.roles, top)
     else:
         a, b = result_a.model, result_b.model
         if result_a.tokens != result_b.tokens:
@@ -239,7 +241,8 @@ def _rounded(array) -> list:
     return np.round(np.asarray(array, dtype=np.float64), JSON_DECIMALS).tolist()
 
 
-def _layer_rows(depth, scores, roles, partition) -> list[dict]:
+def layer_rows(depth, scores, roles, partition) -> list[dict]:
+    """One JSON row per layer (1-based): its depth, head-mean scores, role shares and partition."""
     from models.roles import ROLES
 
     return [
@@ -252,6 +255,19 @@ def _layer_rows(depth, scores, roles, partition) -> list[dict]:
         }
         for layer in range(depth.size)
     ]
+
+
+def change_json(change: HeadChange) -> dict:
+    """A changed head as JSON: 1-based layer and head, rounded numbers."""
+    return {
+        "layer": change.layer + 1,
+        "head": change.head + 1,
+        "similarity": round(change.similarity, JSON_DECIMALS),
+        "role_before": change.role_before,
+        "role_after": change.role_after,
+        "before": {name: round(value, JSON_DECIMALS) for name, value in change.before.items()},
+        "after": {name: round(value, JSON_DECIMALS) for name, value in change.after.items()},
+    }
 
 
 def to_json_dict(comparison: Comparison) -> dict:
@@ -269,21 +285,10 @@ def to_json_dict(comparison: Comparison) -> dict:
         "aligned": c.aligned,
         "diff": {name: _rounded(values) for name, values in c.diff.items()} if c.diff is not None else None,
         "similarity": _rounded(c.similarity) if c.similarity is not None else None,
-        "changed": [
-            {
-                "layer": change.layer + 1,
-                "head": change.head + 1,
-                "similarity": round(change.similarity, JSON_DECIMALS),
-                "role_before": change.role_before,
-                "role_after": change.role_after,
-                "before": {name: round(value, JSON_DECIMALS) for name, value in change.before.items()},
-                "after": {name: round(value, JSON_DECIMALS) for name, value in change.after.items()},
-            }
-            for change in c.changed
-        ],
+        "changed": [change_json(change) for change in c.changed],
         "layers": {
-            "a": _layer_rows(layers.depth_a, layers.scores_a, layers.roles_a, layers.partition_a),
-            "b": _layer_rows(layers.depth_b, layers.scores_b, layers.roles_b, layers.partition_b),
+            "a": layer_rows(layers.depth_a, layers.scores_a, layers.roles_a, layers.partition_a),
+            "b": layer_rows(layers.depth_b, layers.scores_b, layers.roles_b, layers.partition_b),
             "matched": [[la + 1, lb + 1] for la, lb in layers.matched],
         },
         "words": None

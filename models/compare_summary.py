@@ -65,12 +65,12 @@ MODEL_A = N_("model A ({name})")
 MODEL_B = N_("model B ({name})")
 
 
-def _label(result) -> str:
-    key = result.model.key
+def model_label(key: str) -> str:
+    """A model's name in messages: a local directory by its folder name, a registry key as is."""
     return Path(key).name if Path(key).is_absolute() else key
 
 
-def _shift_messages(partition_a, partition_b_at_a, a: str, b: str, templates: dict) -> list[str]:
+def shift_messages(partition_a, partition_b_at_a, a: str, b: str, templates: dict) -> list[str]:
     """The largest band-level shifts of to-CLS / to-SEP / near-diagonal mass (A's layer bands)."""
     found = []
     for layers in layer_bands(partition_a.shape[0]).values():
@@ -97,7 +97,7 @@ def _shift_messages(partition_a, partition_b_at_a, a: str, b: str, templates: di
     ]
 
 
-def _role_gains(roles_a, roles_b, a: str, b: str) -> list[str]:
+def role_gains(roles_a, roles_b, a: str, b: str) -> list[str]:
     heads = roles_a.shape[1]
     best = None
     for layer in range(roles_a.shape[0]):
@@ -116,7 +116,7 @@ def _role_gains(roles_a, roles_b, a: str, b: str) -> list[str]:
     ]
 
 
-def _unchanged_prefix(similarity) -> list[str]:
+def unchanged_prefix(similarity) -> list[str]:
     same = (1 - similarity < UNCHANGED).all(axis=1)
     if same.all() or not same[0]:
         return []
@@ -135,7 +135,7 @@ def _warnings(analysis_a, analysis_b, a: str, b: str) -> list[str]:
 
 def summarise(result_a, result_b, analysis_a, analysis_b, similarity, layers, words) -> tuple[str, ...]:
     """Messages, most telling first.  `similarity` [L, H] when heads are paired, else None."""
-    a, b = _label(result_a), _label(result_b)
+    a, b = model_label(result_a.model.key), model_label(result_b.model.key)
     if a == b:
         a, b = MODEL_A.format(name=a), MODEL_B.format(name=b)
     messages: list[str] = []
@@ -149,12 +149,12 @@ def summarise(result_a, result_b, analysis_a, analysis_b, similarity, layers, wo
                 mean=float(similarity.mean()), layer=low[0] + 1, head=low[1] + 1, low=float(similarity[low])
             )
         )
-        messages += _unchanged_prefix(similarity)
-        messages += _shift_messages(analysis_a.layer_partition, analysis_b.layer_partition, a, b, SHIFT)
-        messages += _role_gains(analysis_a.roles, analysis_b.roles, a, b)
+        messages += unchanged_prefix(similarity)
+        messages += shift_messages(analysis_a.layer_partition, analysis_b.layer_partition, a, b, SHIFT)
+        messages += role_gains(analysis_a.roles, analysis_b.roles, a, b)
     else:
         at_a = np.stack([layers.partition_b[lb] for _la, lb in layers.matched])  # B's partition at A's depths
-        messages += _shift_messages(layers.partition_a, at_a, a, b, SHIFT_DEPTH)
+        messages += shift_messages(layers.partition_a, at_a, a, b, SHIFT_DEPTH)
         if words is not None and words.words:
             k = int(np.argmin(words.similarity))
             la, lb = layers.matched[k]

@@ -15,13 +15,13 @@ plus the aggregates (models.corpus_stats).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
 import numpy as np
 
-from models.corpus_batch import encode_records, plan_batches, score_sentences
+from models.corpus_batch import Encoded, EncodedChunk, encode_records, plan_batches, score_sentences
 from models.corpus_io import CorpusInputError, CorpusRecord
 from models.corpus_result import CorpusResult, finish
 from models.corpus_scores import SentenceScores
@@ -104,6 +104,7 @@ class CorpusProgress:
 
 
 Progress = Callable[[CorpusProgress], None]
+ScoredBatch = tuple[Sequence[Encoded], Mapping[str, SentenceScores]]  # a batch and its views' scores
 Partial = Callable[[CorpusResult], None]
 
 
@@ -114,10 +115,20 @@ def model_info(loaded: LoadedModel) -> ModelInfo:
 def analyse_chunk(loaded: LoadedModel, records: Sequence[CorpusRecord], options: CorpusOptions) -> CorpusStats:
     """The per-chunk function of both engines: tokenise, bucket, score, fold → partial aggregates."""
     chunk = encode_records(loaded, records)
-    order: list = []
+    scored = [
+        (batch, score_sentences(loaded, batch, options.exclude_special, options.views))
+        for batch in plan_batches(loaded, chunk.sentences, options.batch_size)
+    ]
+    return chunk_stats(chunk, scored, options)
+
+
+def chunk_stats(chunk: EncodedChunk, scored: Sequence[ScoredBatch], options: CorpusOptions) -> CorpusStats:
+    """Fold a chunk's scored batches ((batch, view → scores of its sentences), in any order)
+    into partial aggregates."""
+    order: list[Encoded] = []
     per_view: dict[str, list[SentenceScores]] = {}
-    for batch in plan_batches(loaded, chunk.sentences, options.batch_size):
-        for view, scores in score_sentences(loaded, batch, options.exclude_special, options.views).items():
+    for batch, views in scored:
+        for view, scores in views.items():
             per_view.setdefault(view, []).append(scores)
         order.extend(batch)
     if not order:

@@ -237,16 +237,24 @@ def key_norms(loaded: LoadedModel, captured: dict[str, list[torch.Tensor]], mask
     return KeyNorms(norms(captured["value"]), norms(global_values) if global_values else None)
 
 
-def score_sentences(
-    loaded: LoadedModel, batch: Sequence[Encoded], exclude_special: bool = False, views: Iterable[View] = VIEWS
-) -> dict[View, SentenceScores]:
-    """One forward pass over a batch → each view's scores of its B sentences (batch order).
+@dataclass(frozen=True, eq=False)
+class BatchForward:
+    """One forward pass over a padded batch, what both the scoring and a comparison of two
+    models' maps (models/corpus_compare.py) read.
 
-    Views the family cannot give (available_views) are left out of the result.
+    attention  L × [B, H, N, N] float32 dense softmax attention (0 on padding keys)
+    masks      the batch's TokenMasks
+    norms      KeyNorms of the norm view (None when it was not asked for)
     """
-    views = tuple(view for view in available_views(loaded.family) if view in tuple(views))
-    if loaded.family == "longformer" and len(batch) == 1 and batch[0].n > DENSE_LIMIT:
-        return _score_alone(loaded, batch[0], exclude_special, views)
+
+    attention: list[torch.Tensor]
+    masks: TokenMasks
+    norms: KeyNorms | None
+
+
+def forward_batch(loaded: LoadedModel, batch: Sequence[Encoded], views: tuple[View, ...] = VIEWS) -> BatchForward:
+    """One forward pass over a batch (not a long Longformer sentence: see score_sentences),
+    with the value vectors captured when `views` holds "norm".  Call it in inference mode."""
     inputs, masks = batch_inputs(loaded, batch)
     captured, hooks = {}, []
     if "norm" in views:
@@ -254,17 +262,46 @@ def score_sentences(
         modules = capture.layer_modules(loaded.model, loaded.family, loaded.heads)
         kinds = ("value",) + (("value_global",) if paths.value_global else ())
         captured, hooks = capture.register(modules, kinds, None, paths.seq_first)
-    with torch.inference_mode():
-        try:
-            output = loaded.model(**inputs, output_attentions=True)
-        finally:
-            for hook in hooks:
-                hook.remove()
-        if not output.attentions:
-            raise RuntimeError("The model returned no attention weights; it must be loaded with eager attention.")
-        norms = key_norms(loaded, captured, masks) if "norm" in views else None
-        scored = score_views(dense_attention(loaded, output, masks), masks, exclude_special, norms)
+    try:
+        output = loaded.model(**inputs, output_attentions=True)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not output.attentions:
+        raise RuntimeError("The model returned no attention weights; it must be loaded with eager attention.")
+    norms = key_norms(loaded, captured, masks) if "norm" in views else None
+    return BatchForward(dense_attention(loaded, output, masks), masks, norms)
+
+
+def runs_alone(loaded: LoadedModel, batch: Sequence[Encoded]) -> bool:
+    """A long Longformer sentence: scored on its own, banded (no dense N×N is ever built)."""
+    return loaded.family == "longformer" and len(batch) == 1 and batch[0].n > DENSE_LIMIT
+
+
+def usable_views(loaded: LoadedModel, views: Iterable[View]) -> tuple[View, ...]:
+    """The views asked for that the model's family can give (available_views), in VIEWS order."""
+    views = tuple(views)
+    return tuple(view for view in available_views(loaded.family) if view in views)
+
+
+def score_forward(forward: BatchForward, exclude_special: bool, views: tuple[View, ...]) -> dict[View, SentenceScores]:
+    """Each view's scores of a batch from its forward pass (views: usable_views)."""
+    scored = score_views(forward.attention, forward.masks, exclude_special, forward.norms)
     return {view: scored[view] for view in views}
+
+
+def score_sentences(
+    loaded: LoadedModel, batch: Sequence[Encoded], exclude_special: bool = False, views: Iterable[View] = VIEWS
+) -> dict[View, SentenceScores]:
+    """One forward pass over a batch → each view's scores of its B sentences (batch order).
+
+    Views the family cannot give (available_views) are left out of the result.
+    """
+    views = usable_views(loaded, views)
+    if runs_alone(loaded, batch):
+        return _score_alone(loaded, batch[0], exclude_special, views)
+    with torch.inference_mode():
+        return score_forward(forward_batch(loaded, batch, views), exclude_special, views)
 
 
 def _score_alone(loaded: LoadedModel, sentence: Encoded, exclude_special: bool, views: tuple[View, ...]):

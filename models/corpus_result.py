@@ -269,7 +269,7 @@ def head_rows(result: CorpusResult, view: View = "weight") -> list[dict]:
     return rows
 
 
-def _rounded(array) -> list | float | None:
+def rounded(array) -> list | float | None:
     """Rounded JSON numbers; nan (no interval below two sentences) becomes null."""
     array = np.round(np.asarray(array, dtype=np.float64), JSON_DECIMALS)
     as_object = np.where(np.isfinite(array), array, None).astype(object)
@@ -277,9 +277,9 @@ def _rounded(array) -> list | float | None:
 
 
 def _estimate(estimate: Estimate, with_ci: bool = True) -> dict:
-    out = {"mean": _rounded(estimate.mean), "std": _rounded(estimate.std)}
+    out = {"mean": rounded(estimate.mean), "std": rounded(estimate.std)}
     if with_ci:
-        out["ci"] = _rounded(estimate.ci)
+        out["ci"] = rounded(estimate.ci)
     return out
 
 
@@ -288,7 +288,7 @@ def _view_json(chosen: ViewResult, layers: int) -> dict:
     document = {
         "scores": {name: _estimate(estimate) for name, estimate in chosen.scores.items()},
         "partition": {name: _estimate(estimate) for name, estimate in chosen.partition.items()},
-        "roles": {role: _rounded(share) for role, share in chosen.roles.items()},
+        "roles": {role: rounded(share) for role, share in chosen.roles.items()},
         "main_roles": chosen.main_roles.tolist(),
         "layers": [
             {
@@ -314,8 +314,8 @@ def _view_json(chosen: ViewResult, layers: int) -> dict:
         "summary_layers": [layer + 1 for layer in chosen.summary_layers],
         "top": {
             name: {
-                "high": {"index": top.high_index.tolist(), "value": _rounded(top.high_value)},
-                "low": {"index": top.low_index.tolist(), "value": _rounded(top.low_value)},
+                "high": {"index": top.high_index.tolist(), "value": rounded(top.high_value)},
+                "low": {"index": top.low_index.tolist(), "value": rounded(top.low_value)},
             }
             for name, top in chosen.top.items()
         },

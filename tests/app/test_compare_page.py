@@ -92,3 +92,25 @@ def test_a_perturbed_layer_shows_up_in_the_ranking_and_the_maps(perturbed):
     assert not at.exception and not at.error
     labels = [button.proto.label for button in at.get("download_button")]
     assert "Comparison (JSON)" in labels and "Head similarity (CSV)" in labels
+
+
+def test_over_a_corpus_ranks_the_perturbed_layer(perturbed):
+    at = _compare_page(str(perturbed))
+    assert not at.exception and not at.error
+    at.toggle(key="cmp_corpus").set_value(True).run()
+    assert any("Compare over the corpus" in caption.value for caption in at.caption)  # waits for the button
+    at.number_input(key="cmp_corpus_limit").set_value(12).run()
+    at.button(key="cmp_corpus_run").click().run()
+    assert not at.exception and not at.error
+    assert any("Over 12 sentences of sample_corpus.txt; 12 split alike" in c.value for c in at.caption)
+    assert any("Mean head similarity" in info.value and "over 12 sentences" in info.value for info in at.info)
+    similarity = _z(_spec(at, "Head similarity over the corpus"))
+    np.testing.assert_allclose(similarity[:4], 1.0, atol=1e-5)  # layers before the change are untouched
+    assert similarity[4].min() < 0.99
+    changed = at.dataframe[1].value
+    assert set(changed["layer"]) <= {5, 6} and changed["similarity"].is_monotonic_increasing
+    at.selectbox(key="cmp_corpus_score").set_value("sep").run()
+    diff = _z(_spec(at, "sep: B − A of the corpus means"))
+    assert np.abs(diff[:4]).max() < 1e-5 and np.abs(diff[4:]).max() > 0
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert "Corpus comparison (JSON)" in labels

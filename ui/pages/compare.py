@@ -1,5 +1,6 @@
 """The compare-models page: two models on the same input (say pre-trained and fine-tuned),
-head by head when their tokens and shapes agree, layer by layer otherwise."""
+head by head when their tokens and shapes agree, layer by layer otherwise; and, optionally,
+the same over a corpus (ui/pages/compare_corpus.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from models.roles import ROLE_LABELS
 from models.sweep import View
 from ui import cache, common, inputs, state
 from ui.heads import SHORT_HEAD
+from ui.pages import compare_corpus
 from ui.pages.analysis import LEGACY_VIEW_LABELS, VIEW_MEANINGS, meaning
 from viz import explanations as help_text
 from viz import export, heatmaps, overview
@@ -71,6 +73,7 @@ def page() -> None:
         _heads(comparison, shared.figure)
     _layers(comparison)
     _downloads(comparison)
+    compare_corpus.section(name_a, name_b, shared.exclude_special, view)
 
 
 def _model_picker(side: str, default: str) -> str:

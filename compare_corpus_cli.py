@@ -1,0 +1,97 @@
+"""`cli.py compare --corpus FILE`: two models over a corpus file (or stdin), streamed
+(models/corpus_compare.py).  compare_cli.py registers the options and hands over here.
+
+python cli.py compare --corpus FILE --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--limit N]
+                      [--column NAME] [--pair-column NAME] [--input-format text|csv|tsv|jsonl]
+                      [--batch-size B] [--top K] [--exclude-special] [--view weight|norm]
+                      [--format json|table] [--progress auto|on|off]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from i18n import N_, _
+
+CORPUS_LINE = N_("corpus {source}: {sentences} sentences both models scored; {aligned} split alike by both tokenizers")
+VIEW_LINE = N_("view {view} (the differences below; the JSON holds both views)")
+
+
+def add_corpus_arguments(compare) -> None:
+    """The corpus form's options on the `compare` sub-parser."""
+    from models.corpus_io import CORPUS_FORMATS
+
+    compare.add_argument(
+        "--corpus", metavar="FILE", help=_("compare over a corpus file (one sentence per line; CSV/TSV; JSONL), or -")
+    )
+    compare.add_argument("--column", help=_("with --corpus: CSV/TSV column or JSONL field holding the text"))
+    compare.add_argument("--pair-column", help=_("with --corpus: column or field holding an optional second sentence"))
+    compare.add_argument("--input-format", choices=CORPUS_FORMATS, help=_("with --corpus: how to read FILE"))
+    compare.add_argument("--limit", type=int, help=_("with --corpus: read only the first N records"))
+    compare.add_argument("--batch-size", type=int, default=32, help=_("with --corpus: sentences per forward pass"))
+    compare.add_argument(
+        "--view", choices=("weight", "norm"), default="weight", help=_("with --corpus: the view the table shows")
+    )
+    compare.add_argument(
+        "--progress",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help=_("with --corpus: progress bar on stderr (auto: when stderr is a terminal)"),
+    )
+
+
+def run_compare_corpus(args: argparse.Namespace, error: type[Exception]) -> str:
+    """The JSON document or the table; bad input raises `error` (cli.CliError) with one line."""
+    from corpus_cli import ProgressBar
+    from models.corpus import CorpusOptions
+    from models.corpus_compare import compare_corpus, to_json_dict
+    from models.corpus_io import CorpusInputError
+    from models.corpus_source import open_path, open_stdin
+    from models.loading import ModelLoadError, load_model
+
+    bar = ProgressBar(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty()))
+    try:
+        options = CorpusOptions(batch_size=args.batch_size, limit=args.limit, exclude_special=args.exclude_special)
+        if args.corpus == "-":
+            source = open_stdin(args.column, args.pair_column, args.input_format)
+        else:
+            source = open_path(args.corpus, args.column, args.pair_column, args.input_format)
+        loaded_a = load_model(args.model_a)
+        loaded_b = loaded_a if args.model_b == args.model_a else load_model(args.model_b)
+        bar.start(source.estimate_records(options.limit))
+        comparison = compare_corpus(loaded_a, loaded_b, source, options, progress=bar, top=args.top)
+    except (CorpusInputError, ModelLoadError) as problem:
+        bar.close(failed=True)
+        raise error(str(problem)) from None
+    except BaseException:
+        bar.close(failed=True)
+        raise
+    bar.close()
+    document = to_json_dict(comparison)
+    if args.format == "json":
+        return json.dumps(document, ensure_ascii=False)
+    return format_corpus_compare_table(document, args.view)
+
+
+def format_corpus_compare_table(document: dict, view: str = "weight") -> str:
+    """The corpus comparison as compare_cli's table (head-mean differences of `view`), after a
+    line on the corpus."""
+    from compare_cli import format_compare_table
+
+    diff = document["diff"]
+    shown = {
+        "a": document["a"],
+        "b": document["b"],
+        "aligned": document["paired"],
+        "diff": None if diff is None else diff.get(view, diff["weight"]),
+        "similarity": document["similarity"],
+        "changed": document["changed"],
+        "layers": document["layers"],
+        "summary": document["summary"],
+        "notices": document["notices"],
+    }
+    source = document["a"]["source"]
+    head = _(CORPUS_LINE).format(source=source, sentences=document["sentences"], aligned=document["aligned_sentences"])
+    return "\n".join([head, _(VIEW_LINE).format(view=view), format_compare_table(shown)])

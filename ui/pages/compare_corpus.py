@@ -1,0 +1,185 @@
+"""The compare-models page's optional "over a corpus" section: models A and B over the sample
+corpus or an upload, streamed (models/corpus_compare.py), then the ranked heads, the
+difference map and the summary.
+
+A run starts on a button press and shows its progress; the finished comparison stays in the
+session, keyed by the models, the corpus and the options, so moving around the page does not
+run it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from i18n import N_, _, lazy_ngettext
+from models.corpus import CorpusOptions, CorpusProgress
+from models.corpus_compare import CorpusComparison, compare_corpus, to_json_dict
+from models.corpus_io import CorpusInputError
+from models.corpus_source import open_upload, upload_limit_mb
+from models.loading import ModelLoadError
+from models.roles import ROLE_LABELS
+from models.sweep import View
+from ui import cache, common
+from viz import export, overview
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample_corpus.txt"
+SOURCES = ("sample", "upload")
+SOURCE_CAPTIONS = {"sample": N_("sample sentences the team wrote"), "upload": N_("your own file")}
+SECTION = N_("Over a corpus")
+SECTION_HELP = N_(
+    "The same comparison over many sentences: each model's per-head corpus means, their difference, "
+    "and the similarity of the two maps on every sentence both tokenizers split alike."
+)
+UPLOAD_LABEL = N_("One sentence per line (.txt), a CSV/TSV with a header, or JSONL (at most {limit:g} MB)")
+RUN_LABEL = N_("Compare over the corpus")
+PRESS_RUN = N_("Press *{button}* to run both models over it.")
+PROGRESS = lazy_ngettext(
+    "{n:,} sentence scored by both models, {rate:.0f} per second{eta}",
+    "{n:,} sentences scored by both models, {rate:.0f} per second{eta}",
+)
+ETA = N_(", about {seconds:.0f} s left")
+OVER = N_("Over {sentences:,} sentences of {source}; {aligned:,} split alike by both tokenizers.")
+SIMILARITY_TITLE = N_("Head similarity over the corpus (mean)")
+DIFF_TITLE = N_("{score}: B − A of the corpus means")
+MATCHED = N_("**Layers at matching depth** (corpus means, A then B)")
+RESULT_KEY = "_cmp_corpus_result"
+
+
+@dataclass(frozen=True)
+class CorpusCompareRequest:
+    """What to run: identifies a comparison in the session."""
+
+    model_a: str
+    model_b: str
+    name: str
+    digest: str
+    limit: int | None
+    exclude_special: bool
+
+
+def section(model_a: str, model_b: str, exclude_special: bool, view: View) -> None:
+    """The section, under the single-input comparison."""
+    st.divider()
+    if not st.toggle(str(SECTION), key="cmp_corpus", help=str(SECTION_HELP)):
+        return
+    request, data = _choose(model_a, model_b, exclude_special)
+    if request is None:
+        return
+    held = st.session_state.get(RESULT_KEY)
+    if st.button(str(RUN_LABEL), type="primary", key="cmp_corpus_run", icon=":material/play_arrow:"):
+        held = _run(request, data)
+    if held is None or held[0] != request:
+        st.caption(str(PRESS_RUN.format(button=RUN_LABEL)))
+        return
+    _show(held[1], view)
+
+
+def _choose(model_a: str, model_b: str, exclude_special: bool) -> tuple[CorpusCompareRequest | None, bytes | None]:
+    source = st.radio(
+        _("Corpus"),
+        SOURCES,
+        key="cmp_corpus_source",
+        horizontal=True,
+        captions=[str(SOURCE_CAPTIONS[name]) for name in SOURCES],
+    )
+    if source == "upload":
+        upload = st.file_uploader(
+            str(UPLOAD_LABEL.format(limit=upload_limit_mb())),
+            type=["txt", "csv", "tsv", "jsonl", "json"],
+            key="cmp_corpus_upload",
+        )
+        if upload is None:
+            return None, None
+        name, data = upload.name, upload.getvalue()
+    else:
+        name, data = SAMPLE.name, SAMPLE.read_bytes()
+    limit = st.number_input(
+        _("Only the first N sentences (0 = all)"), min_value=0, value=50, step=50, key="cmp_corpus_limit"
+    )
+    digest = hashlib.sha256(data).hexdigest()
+    return CorpusCompareRequest(model_a, model_b, name, digest, int(limit) or None, exclude_special), data
+
+
+def _run(request: CorpusCompareRequest, data: bytes) -> tuple[CorpusCompareRequest, CorpusComparison] | None:
+    bar = st.progress(0.0, text=_("Loading the model…"))
+
+    def progress(done: CorpusProgress) -> None:
+        eta = ETA.format(seconds=done.eta_s) if done.eta_s is not None else ""
+        bar.progress(done.fraction or 0.0, text=str(PROGRESS.format(n=done.sentences, rate=done.rate, eta=eta)))
+
+    try:
+        loaded_a, loaded_b = cache.get_model(request.model_a), cache.get_model(request.model_b)
+        source = open_upload(data, request.name)
+        options = CorpusOptions(limit=request.limit, exclude_special=request.exclude_special)
+        comparison = compare_corpus(loaded_a, loaded_b, source, options, progress=progress)
+    except (CorpusInputError, ModelLoadError) as error:
+        bar.empty()
+        st.error(str(error))
+        return None
+    bar.empty()
+    st.session_state[RESULT_KEY] = (request, comparison)
+    return request, comparison
+
+
+def _show(comparison: CorpusComparison, view: View) -> None:
+    st.caption(str(OVER.format(sentences=comparison.sentences, source=comparison.a.source, aligned=comparison.aligned)))
+    for notice in comparison.notices:
+        st.info(str(notice), icon=":material/info:")
+    if comparison.summary:
+        st.info("\n".join(f"- {line}" for line in comparison.summary))
+    if comparison.paired:
+        _heads(comparison, view)
+    else:
+        _layers(comparison)
+    st.download_button(
+        _("Corpus comparison (JSON)"),
+        lambda: export.json_bytes(to_json_dict(comparison)),
+        file_name="corpus_comparison.json",
+        mime="application/json",
+        on_click="ignore",
+        key="cmp_corpus_dl_json",
+        icon=":material/download:",
+    )
+
+
+def _heads(comparison: CorpusComparison, view: View) -> None:
+    layer_column, head_column, similarity_column = _("layer"), _("head"), _("similarity")
+    role_a, role_b = _("role in {name}").format(name="A"), _("role in {name}").format(name="B")
+    rows = [
+        {
+            layer_column: c.layer + 1,
+            head_column: c.head + 1,
+            similarity_column: round(c.similarity, 3),
+            role_a: str(ROLE_LABELS[c.role_before]),
+            role_b: str(ROLE_LABELS[c.role_after]),
+            **{f"{name} A→B": f"{c.before[name]:.2f} → {c.after[name]:.2f}" for name in ("cls", "sep", "diagonal")},
+        }
+        for c in comparison.changed
+    ]
+    st.dataframe(rows, hide_index=True)
+    diff = comparison.diff[view] if view in comparison.diff else comparison.diff["weight"]
+    left, right = st.columns(2)
+    with left:
+        fig = overview.score_heatmap(comparison.similarity.mean, "similarity")
+        fig.update_layout(title=str(SIMILARITY_TITLE))
+        common.show(fig, "cmp_corpus_similarity", sized=False)
+    with right:
+        score = st.selectbox(_("Score difference (B − A)"), list(diff), key="cmp_corpus_score")
+        fig = overview.difference_heatmap(diff[score], score)
+        fig.update_layout(title=str(DIFF_TITLE.format(score=score)))
+        common.show(fig, "cmp_corpus_diff", sized=False)
+
+
+def _layers(comparison: CorpusComparison) -> None:
+    st.markdown(str(MATCHED))
+    layers = comparison.layers
+    left, right = st.columns(2)
+    for column, name, partition in zip((left, right), ("A", "B"), (layers.partition_a, layers.partition_b)):
+        with column:
+            fig = overview.partition_bar(partition)  # [L, 4]
+            fig.update_layout(title=_("{name}: where each layer's attention goes").format(name=name))
+            common.show(fig, f"cmp_corpus_partition_{name}", sized=False)
