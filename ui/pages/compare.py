@@ -14,7 +14,6 @@ from models.compare import Comparison, to_json_dict
 from models.extract import InputError
 from models.loading import ModelLoadError
 from models.registry import DEFAULT_MODEL, REGISTRY
-from models.roles import ROLE_LABELS
 from models.sweep import View
 from ui import cache, common, inputs, state
 from ui.heads import SHORT_HEAD
@@ -31,7 +30,6 @@ MODELS_CAPTION = N_("A: `{key_a}` ({layers_a} × {heads_a}); B: `{key_b}` ({laye
 WHAT_CHANGED = N_("What changed from A to B")
 DIAGNOSIS_OF = N_("Diagnosis of {name}")
 CHANGED_MOST = N_("**The heads that changed most** (mean cosine similarity of their rows, Kovaleva et al. 2019)")
-ROLE_IN = N_("role in {name}")
 MOST_CHANGED_HEAD = N_("The head that changed most is layer {layer}, head {head}.")
 PAIR_TITLE = N_("Layer {layer}, head {head}: A vs B")
 LAYER_BY_LAYER = N_("**Layer by layer** (where each layer's attention goes, A then B)")
@@ -125,20 +123,7 @@ def _summary(comparison: Comparison) -> None:
 
 def _heads(comparison: Comparison, settings) -> None:
     st.markdown(str(CHANGED_MOST))
-    layer_column, head_column, similarity_column = _("layer"), _("head"), _("similarity")
-    role_a, role_b = str(ROLE_IN.format(name="A")), str(ROLE_IN.format(name="B"))
-    rows = [
-        {
-            layer_column: c.layer + 1,
-            head_column: c.head + 1,
-            similarity_column: round(c.similarity, 3),
-            role_a: str(ROLE_LABELS[c.role_before]),
-            role_b: str(ROLE_LABELS[c.role_after]),
-            **{f"{name} A→B": f"{c.before[name]:.2f} → {c.after[name]:.2f}" for name in ("cls", "sep", "diagonal")},
-        }
-        for c in comparison.changed
-    ]
-    st.dataframe(rows, hide_index=True)
+    st.dataframe(compare_corpus.changed_head_rows(comparison.changed), hide_index=True)
     left, right = st.columns(2)
     with left:
         common.show(overview.score_heatmap(comparison.similarity, "similarity"), "cmp_similarity", sized=False)

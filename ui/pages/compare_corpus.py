@@ -26,6 +26,8 @@ from models.sweep import View
 from ui import cache, common
 from viz import export, overview
 
+ROLE_IN = N_("role in {name}")
+
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample_corpus.txt"
 SOURCES = ("sample", "upload")
 SOURCE_CAPTIONS = {"sample": N_("sample sentences the team wrote"), "upload": N_("your own file")}
@@ -146,10 +148,12 @@ def _show(comparison: CorpusComparison, view: View) -> None:
     )
 
 
-def _heads(comparison: CorpusComparison, view: View) -> None:
+def changed_head_rows(changed) -> list[dict]:
+    """The ranked head table of a comparison (one input or a corpus): one row per HeadChange,
+    headed in the active language; score names stay identifiers, as in the JSON."""
     layer_column, head_column, similarity_column = _("layer"), _("head"), _("similarity")
-    role_a, role_b = _("role in {name}").format(name="A"), _("role in {name}").format(name="B")
-    rows = [
+    role_a, role_b = (str(ROLE_IN.format(name=name)) for name in ("A", "B"))
+    return [
         {
             layer_column: c.layer + 1,
             head_column: c.head + 1,
@@ -158,9 +162,12 @@ def _heads(comparison: CorpusComparison, view: View) -> None:
             role_b: str(ROLE_LABELS[c.role_after]),
             **{f"{name} A→B": f"{c.before[name]:.2f} → {c.after[name]:.2f}" for name in ("cls", "sep", "diagonal")},
         }
-        for c in comparison.changed
+        for c in changed
     ]
-    st.dataframe(rows, hide_index=True)
+
+
+def _heads(comparison: CorpusComparison, view: View) -> None:
+    st.dataframe(changed_head_rows(comparison.changed), hide_index=True)
     diff = comparison.diff[view] if view in comparison.diff else comparison.diff["weight"]
     left, right = st.columns(2)
     with left:
