@@ -29,6 +29,23 @@ HEAD_DATA_JS = """(want) => {
 }"""
 
 
+def wait_shown(page, text: str, timeout_s: float = 120) -> None:
+    """Wait until `text` is visible; on a timeout, fail with what the page showed instead
+    (headings, alerts, the URL) and keep a screenshot beside the test's temporary files."""
+    try:
+        page.get_by_text(text).first.wait_for(timeout=timeout_s * 1000)
+    except Exception as error:
+        path = f"/tmp/e2e-{text.replace(' ', '_').replace(',', '')}.png"
+        page.screenshot(path=path, full_page=True)
+        seen = page.evaluate(
+            "() => [...document.querySelectorAll('h1, h2, h3, [data-testid=stAlert], [data-testid=stException]')]"
+            ".map(e => e.innerText.slice(0, 200))"
+        )
+        raise AssertionError(
+            f"{text!r} not shown within {timeout_s} s at {page.url}; page showed {seen}; {path}"
+        ) from error
+
+
 def choose(page, label: str, option: str, attempts: int = 3) -> None:
     """Pick `option` in the selectbox labelled `label`.  A click that lands while the charts
     above are still being drawn (the layout shifts, the list closes again) can leave the list
@@ -62,12 +79,12 @@ def test_type_commit_switch_layer_download_and_bertviz(server, browser, tmp_path
     text_area.wait_for(timeout=90_000)
     text_area.fill("The dog chased the cat, because it was hungry.")
     text_area.press("Control+Enter")
-    page.get_by_text("Layer 1, head 1").first.wait_for(timeout=120_000)
+    wait_shown(page, "Layer 1, head 1", 120)
     settle(page)
     assert "hungry" in " ".join(head_data(page, "Layer 1, head 1")["x"])
 
     choose(page, "Layer", "3")  # the layer selectbox
-    page.get_by_text("Layer 3, head 1").first.wait_for(timeout=60_000)
+    wait_shown(page, "Layer 3, head 1", 60)
     settle(page)
     assert parse_qs(urlparse(page.url).query)["layer"] == ["3"]
 
@@ -112,11 +129,11 @@ def test_share_link_reopens_the_same_analysis_and_reruns_replace_history(server,
     first = browser.new_context(viewport={"width": 1400, "height": 3000})
     page = first.new_page()
     page.goto(f"{server}/?{query}", timeout=90_000)  # the default page lives at the root
-    page.get_by_text("Layer 1, head 5").first.wait_for(timeout=120_000)
+    wait_shown(page, "Layer 1, head 5", 120)
     settle(page)
     entries = page.evaluate("() => history.length")
     choose(page, "Layer", "4")
-    page.get_by_text("Layer 4, head 5").first.wait_for(timeout=60_000)
+    wait_shown(page, "Layer 4, head 5", 60)
     settle(page)
     page.get_by_text("Hide special tokens and rescale rows").click()
     settle(page)
@@ -129,7 +146,7 @@ def test_share_link_reopens_the_same_analysis_and_reruns_replace_history(server,
     fresh = browser.new_context(viewport={"width": 1400, "height": 3000})
     again = fresh.new_page()
     again.goto(link, timeout=90_000)
-    again.get_by_text("Layer 4, head 5").first.wait_for(timeout=120_000)
+    wait_shown(again, "Layer 4, head 5", 120)
     settle(again)
     reopened = head_data(again, "Layer 4, head 5", hidden=True)
     assert reopened["x"] == shown["x"] and "2·dog★" in reopened["x"]  # same keys, the chosen global token
