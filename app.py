@@ -8,6 +8,10 @@ interface language in ui/language.py (chosen first, so everything below is drawn
 
 from __future__ import annotations
 
+# plotly imports pandas on the first figure it validates.  Imported here, first, it is whole
+# before any session draws a chart: two script threads (two sessions at once) importing it
+# midway through a figure ended in "partially initialized module 'pandas'" errors.
+import pandas  # noqa: F401
 import streamlit as st
 
 from i18n import N_

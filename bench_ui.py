@@ -23,6 +23,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -72,13 +73,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def server_log(port: int) -> Path:
+    """Where the app server started on `port` writes its output (tracebacks included)."""
+    return Path(tempfile.gettempdir()) / f"attention-app-server-{port}.log"
+
+
 def start_server() -> tuple[subprocess.Popen, str]:
     port = _free_port()
+    log = open(server_log(port), "wb")  # noqa: SIM115 (the server process keeps writing to it)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     deadline = time.time() + 90

@@ -6,6 +6,8 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from playwright.sync_api import expect
 
+from bench_ui import server_log
+
 SETTLED_JS = """() => document.querySelectorAll('[data-stale="true"]').length === 0
   && !document.querySelector('[data-testid="stStatusWidget"]')"""
 
@@ -42,8 +44,10 @@ def wait_shown(page, text: str, timeout_s: float = 120) -> None:
             "() => [...document.querySelectorAll('h1, h2, h3, [data-testid=stAlert], [data-testid=stException]')]"
             ".map(e => e.innerText.slice(0, 200))"
         )
+        log = server_log(urlparse(page.url).port)
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
         raise AssertionError(
-            f"{text!r} not shown within {timeout_s} s at {page.url}; page showed {seen}; {path}"
+            f"{text!r} not shown within {timeout_s} s at {page.url}; page showed {seen}; {path}\nserver log:\n{tail}"
         ) from error
 
 
