@@ -24,6 +24,7 @@ HEAD_DATA_JS = """(want) => {
     if (title === want.title && plot.calcdata && plot.calcdata[0][0].z) {
       const x = Array.from(plot.data[0].x);
       if (want.hidden && x.some(label => label.includes('[CLS]'))) return null;  // not redrawn yet
+      if (want.word && !x.some(label => label.includes(want.word))) return null;  // still the old text
       const z = plot.calcdata[0][0].z;  // the drawn matrix, decoded
       return {title, x, z: Array.from(z, row => Array.from(row))};
     }
@@ -68,10 +69,12 @@ def choose(page, label: str, option: str, attempts: int = 3) -> None:
             settle(page)
 
 
-def head_data(page, title: str, hidden: bool = False) -> dict:
+def head_data(page, title: str, hidden: bool = False, word: str = "") -> dict:
     """The head heatmap titled `title` as the browser drew it (key labels and weights); waits
-    for it, and with `hidden` until its special-token columns are gone."""
-    return page.wait_for_function(HEAD_DATA_JS, arg={"title": title, "hidden": hidden}, timeout=60_000).json_value()
+    for it, with `hidden` until its special-token columns are gone, and with `word` until a
+    key label holds that word (a committed text is analysed in the run after the current one)."""
+    arg = {"title": title, "hidden": hidden, "word": word}
+    return page.wait_for_function(HEAD_DATA_JS, arg=arg, timeout=60_000).json_value()
 
 
 def test_type_commit_switch_layer_download_and_bertviz(server, browser, tmp_path):
@@ -86,7 +89,8 @@ def test_type_commit_switch_layer_download_and_bertviz(server, browser, tmp_path
     text_area.press("Control+Enter")
     wait_shown(page, "Layer 1, head 1", 120)
     settle(page)
-    assert "hungry" in " ".join(head_data(page, "Layer 1, head 1")["x"])
+    assert "hungry" in " ".join(head_data(page, "Layer 1, head 1", word="hungry")["x"])
+    settle(page)
 
     choose(page, "Layer", "3")  # the layer selectbox
     wait_shown(page, "Layer 3, head 1", 60)
