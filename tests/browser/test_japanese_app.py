@@ -72,9 +72,9 @@ def test_japanese_page_exports_a_japanese_title_and_switches_to_english(server, 
     page.get_by_text(TITLE_JA).first.wait_for(timeout=120_000)
     settle(page)
     assert page.get_by_role("heading", name="アテンションマップ分析").count() == 1
-    drawn = head_data(page, TITLE_JA, word="cat")
+    drawn = head_data(page, TITLE_JA, word="dog")  # the default text has a cat, not a dog
     settle(page)
-    assert "cat" in " ".join(drawn["x"])
+    assert "dog" in " ".join(drawn["x"])
 
     with page.expect_download(timeout=120_000) as download_info:
         page.get_by_role("button", name="PNG", exact=True).first.click()
