@@ -4,13 +4,21 @@ One forward pass feeds everything: forward hooks on each layer's query, key and 
 projections keep their outputs (views, no copy), and the attention output projection's
 weight gives each head's W_O^h for the norm view (models/norms.py).
 
+The hooks are per call, never per model: they are installed on a model once and write
+only into the sink that the calling thread opened with `capturing`, so forward passes of
+two visitors on one shared model never see each other's tensors.
+
 A family is one CAPTURE entry: a new encoder family is a new row, not a new branch.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import torch
@@ -116,27 +124,90 @@ def output_factors(weight: torch.Tensor, heads: int) -> torch.Tensor:
     return torch.linalg.qr(slices, mode="r").R.transpose(1, 2).float().contiguous()
 
 
-def register(layers: tuple[LayerModules, ...], kinds: tuple[Projection, ...], n: int | None, seq_first: bool):
-    """Forward hooks that keep each layer's projection outputs (views, no copy).
+class _Sink:
+    """What one forward pass asked to keep, and where it goes (see `capturing`)."""
+
+    def __init__(self, kinds: tuple[Projection, ...], n: int | None, seq_first: bool):
+        self.captured: dict[str, list[torch.Tensor]] = {kind: [] for kind in kinds}
+        self.n = n
+        self.seq_first = seq_first
+
+    def keep(self, kind: Projection, out: torch.Tensor) -> None:
+        if self.n is None:
+            kept = out.transpose(0, 1) if self.seq_first else out
+        else:
+            kept = out[: self.n, 0] if self.seq_first else out[0, : self.n]
+        self.captured[kind].append(kept.detach())
+
+
+# The sink of the forward pass running in this thread (None: keep nothing).  Hooks are
+# installed on a model once and read it, so a pass only ever fills its own caller's lists,
+# however many threads run passes on the same model at once.
+_SINK: ContextVar[_Sink | None] = ContextVar("attention_maps_capture", default=None)
+_INSTALL_LOCK = threading.Lock()
+HOOK_PREFIX = "attention_maps_keep_"
+
+
+def _hook(kind: Projection):
+    def keep(_module, _inputs, out):
+        sink = _SINK.get()
+        if sink is not None and kind in sink.captured:
+            sink.keep(kind, out)
+
+    keep.__name__ = HOOK_PREFIX + kind
+    return keep
+
+
+def _install(points: dict[Projection, list[torch.nn.Module]]) -> None:
+    """The permanent hooks of `points` (kind → modules): each module is hooked once."""
+    with _INSTALL_LOCK:
+        for kind, modules in points.items():
+            for module in modules:
+                names = {getattr(hook, "__name__", "") for hook in module._forward_hooks.values()}
+                if HOOK_PREFIX + kind not in names:
+                    module.register_forward_hook(_hook(kind))
+
+
+def hook_points(model: torch.nn.Module, family: Family, heads: int, query_key: tuple[str, str] | None):
+    """kind → the modules whose output that kind is, in layer order.
+
+    Families with a CAPTURE entry: its projections.  The others: the modules named by the
+    family table's query/key suffixes (`query_key`, None for none); a module shared by every
+    layer (ALBERT) is one entry, and its hook fires once per layer.
+    """
+    if family in CAPTURE:
+        points: dict[Projection, list[torch.nn.Module]] = {}
+        for layer in layer_modules(model, family, heads):
+            for kind, module in layer.projections.items():
+                points.setdefault(kind, []).append(module)
+        return points
+    points = {"query": [], "key": []}
+    if query_key is not None:
+        for name, module in model.named_modules():
+            for suffix, kind in zip(query_key, ("query", "key")):
+                if name.endswith(suffix):
+                    points[kind].append(module)
+    return points
+
+
+@contextmanager
+def capturing(
+    points: dict[Projection, list[torch.nn.Module]],
+    kinds: tuple[Projection, ...],
+    n: int | None,
+    seq_first: bool,
+) -> Iterator[dict[str, list[torch.Tensor]]]:
+    """Keep the outputs of `kinds` during the forward passes this thread runs inside the block.
 
     n: keep batch item 0's first n tokens, [N, H·d]; None: keep the whole batch, batch first,
     [B, N', H·d] (N' can exceed the inputs' width: Longformer pads to its window).
-    Returns (captured: kind → list of L tensors, handles to remove after the pass).
+    Yields kind → list of tensors (one per hooked call, in call order; views, no copy).
+    Passes in other threads, or outside the block, keep nothing.
     """
-    captured: dict[str, list[torch.Tensor]] = {kind: [] for kind in kinds}
-
-    def keep(out: torch.Tensor) -> torch.Tensor:
-        if n is None:
-            return (out.transpose(0, 1) if seq_first else out).detach()
-        return (out[:n, 0] if seq_first else out[0, :n]).detach()
-
-    handles = []
-    for layer in layers:
-        for kind in kinds:
-            module = layer.projections.get(kind)
-            if module is None:
-                continue
-            handles.append(
-                module.register_forward_hook(lambda _m, _i, out, kind=kind: captured[kind].append(keep(out)))
-            )
-    return captured, handles
+    _install({kind: points.get(kind, []) for kind in kinds})
+    sink = _Sink(kinds, n, seq_first)
+    token = _SINK.set(sink)
+    try:
+        yield sink.captured
+    finally:
+        _SINK.reset(token)

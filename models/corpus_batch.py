@@ -39,6 +39,7 @@ from models.corpus_scores import (
     sentence_scores_from_analysis,
 )
 from models.extract import CHARS_PER_TOKEN_CAP, DENSE_LIMIT, extract, prepare_text
+from models.forward import run_forward
 from models.loading import LoadedModel
 from models.norms import head_norms
 from models.registry import Family
@@ -254,21 +255,13 @@ class BatchForward:
 
 def forward_batch(loaded: LoadedModel, batch: Sequence[Encoded], views: tuple[View, ...] = VIEWS) -> BatchForward:
     """One forward pass over a batch (not a long Longformer sentence: see score_sentences),
-    with the value vectors captured when `views` holds "norm".  Call it in inference mode."""
+    with the value vectors captured when `views` holds "norm"."""
     inputs, masks = batch_inputs(loaded, batch)
-    captured, hooks = {}, []
+    kinds: tuple[capture.Projection, ...] = ()
     if "norm" in views:
-        paths = capture.CAPTURE[loaded.family]
-        modules = capture.layer_modules(loaded.model, loaded.family, loaded.heads)
-        kinds = ("value",) + (("value_global",) if paths.value_global else ())
-        captured, hooks = capture.register(modules, kinds, None, paths.seq_first)
-    try:
-        output = loaded.model(**inputs, output_attentions=True)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    if not output.attentions:
-        raise RuntimeError("The model returned no attention weights; it must be loaded with eager attention.")
+        kinds = ("value",) + (("value_global",) if capture.CAPTURE[loaded.family].value_global else ())
+    forward = run_forward(loaded, inputs, kinds)
+    output, captured = forward.output, forward.captured
     norms = key_norms(loaded, captured, masks) if "norm" in views else None
     return BatchForward(dense_attention(loaded, output, masks), masks, norms)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +13,7 @@ from models import bigbird, capture, vocab_check
 from models.alignment import layout
 from models.banded import BandedLayer
 from models.families import QUERY_KEY_SUFFIXES, family_info, forward_inputs  # noqa: F401  (suffixes re-exported)
+from models.forward import run_forward
 from models.loading import LoadedModel
 from models.norms import value_norms
 from models.own_pattern import OwnPattern, layer_windows
@@ -142,11 +142,11 @@ def extract(
             global_positions = _check_globals(global_positions, n)
         else:
             global_positions = ()
-        keep_banded = is_longformer and (n > DENSE_LIMIT if banded is None else banded)
-        run = _run(loaded, encoding, global_positions, keep_banded)
         tokens = tuple(tokenizer.convert_ids_to_tokens(ids.tolist()))
         token_layout = layout(tokenizer, encoding, special_mask, (first, second))
         sequence_ids, word_ids = token_layout.sequence_ids, token_layout.word_ids
+    keep_banded = is_longformer and (n > DENSE_LIMIT if banded is None else banded)
+    run = _run(loaded, encoding, global_positions, keep_banded)  # outside the lock: passes run side by side
 
     truncated = chars_cut or full_length > limit
     spans = _spans(token_layout.offsets, sequence_ids, special_mask, prepared)
@@ -280,24 +280,14 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
     n = encoding["input_ids"].shape[1]
     paths = capture.CAPTURE.get(loaded.family)
     want_query_key = not keep_banded and info.query_key is not None
+    kinds: tuple[capture.Projection, ...] = ()
+    modules = ()
     if paths is not None:
         modules = capture.layer_modules(loaded.model, loaded.family, loaded.heads)
         kinds = ("value",) + (("value_global",) if paths.value_global and global_positions else ())
-        kinds += ("query", "key") if want_query_key else ()
-        captured, hooks = capture.register(modules, kinds, n, paths.seq_first)
-    else:
-        modules, kinds = (), ()
-        captured = {"query": [], "key": []}
-        hooks = _capture_query_key(loaded.model, captured, n, info.query_key) if want_query_key else []
-    run = bigbird.configured_run(loaded.model, n) if info.form == "block_sparse" else nullcontext([])
-    try:
-        with torch.inference_mode(), run as draws:
-            output = loaded.model(**inputs, output_attentions=True)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    if not output.attentions:
-        raise RuntimeError("The model returned no attention weights; it must be loaded with eager attention.")
+    kinds += ("query", "key") if want_query_key else ()
+    forward = run_forward(loaded, inputs, kinds, n)
+    output, captured, draws = forward.output, forward.captured, forward.draws
     factors = [layer.output_factors for layer in modules]
     norms = value_norms(captured["value"], factors, loaded.heads) if "value" in kinds else None
     global_norms = value_norms(captured["value_global"], factors, loaded.heads) if "value_global" in kinds else None
@@ -326,23 +316,6 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
         return _Run(tuple(_frozen(layer) for layer in exact), queries, keys, norms, global_norms, pattern)
     layers = tuple(_frozen(layer[0].float().numpy()) for layer in output.attentions)
     return _Run(layers, queries, keys, norms, global_norms, pattern)
-
-
-def _capture_query_key(model: torch.nn.Module, captured: dict, n: int, suffixes: tuple[str, str]) -> list:
-    """Forward hooks that append each layer's query and key projections [N, H·d] (batch 0),
-    for families without a capture entry.  A module shared by every layer (ALBERT) runs
-    once per layer and appends each time."""
-    hooks = []
-    query_suffix, key_suffix = suffixes
-    for name, module in model.named_modules():
-        for suffix, kind in ((query_suffix, "query"), (key_suffix, "key")):
-            if name.endswith(suffix):
-                hooks.append(
-                    module.register_forward_hook(
-                        lambda _m, _i, out, kind=kind: captured[kind].append(out[0, :n].detach())
-                    )
-                )
-    return hooks
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
