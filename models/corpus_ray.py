@@ -15,14 +15,27 @@ blank lines without counting them, have no record index for the top-k drill-down
 report a bad byte without its line.  Splitting at chunk boundaries also means both
 engines score identical batches.
 
-Workers are separate processes: the `models` package travels to them through the
-runtime environment's py_modules; torch, transformers and the model must be installed on
-every node (see README, "Corpus analysis").  `ray.init()` with no RAY_ADDRESS starts a
-local Ray; with RAY_ADDRESS set it joins that cluster.
+Workers are separate processes, possibly on nodes that cannot see this checkout:
+  - every first-party package they import (`models`, and `i18n`, which models imports)
+    travels through the runtime environment's py_modules; torch, transformers and the
+    model must be installed on every node (see README, "Corpus analysis");
+  - the corpus travels as data: each split's bytes are in its dataset row, read on the
+    driver, so no worker opens a path that only the driver has.
+With no RAY_ADDRESS the engine starts a Ray of its own (`address="local"`), even when a
+`ray start` cluster is recorded on the machine; with RAY_ADDRESS it joins that cluster and
+passes no resource counts.
+
+Faults: each partial comes back with its split's number and is merged once.  When a worker
+dies (a killed process, a lost node), the run goes on with the splits that have not come
+back, on fresh actors, up to MAX_ATTEMPTS runs in all; so no split is counted twice or
+lost.  When the attempts are spent, the run raises RayRunError with the partial result
+merged so far (complete=False).  (Ray's own actor restarts stay off: with them Ray's core
+prints a warning line of its own to stderr at every actor start.)
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import pickle
@@ -42,15 +55,29 @@ from models.corpus import (
     model_info,
     no_sentences_message,
 )
-from models.corpus_io import CorpusInputError, ReadSpec, read_records
+from models.corpus_io import CorpusInputError, ReadSpec, read_header, read_records
 from models.corpus_result import CorpusResult, finish
 from models.corpus_source import CorpusSource
 from models.corpus_stats import CorpusStats
 
 MODELS_DIR = Path(__file__).resolve().parent
+SHIPPED_PACKAGES = ("models", "i18n")  # every first-party package a worker imports
 LOCAL_CPUS = 2
+MAX_ATTEMPTS = 4  # runs over the splits still missing, the first included
 FORWARDED_ENV = ("HF_HUB_OFFLINE", "HF_HOME", "TRANSFORMERS_OFFLINE")
 ERR_RAY_MISSING = "The Ray engine needs ray[data]: pip install -r requirements.txt."
+ERR_WORKERS_LOST = (
+    "The Ray run stopped after {done} of {splits} splits ({sentences} sentences merged): a worker failed "
+    "{attempts} runs in a row ({reason})."
+)
+
+
+class RayRunError(RuntimeError):
+    """The Ray run could not finish; `partial` holds what was merged (complete=False), or None."""
+
+    def __init__(self, message: str, partial: CorpusResult | None):
+        super().__init__(message)
+        self.partial = partial
 
 
 @dataclass(frozen=True)
@@ -62,26 +89,45 @@ class Split:
     first_index: int
     first_line: int
     stop_index: int
+    end: int = -1  # byte where the next split starts (-1: the end of the file)
 
 
-def plan_splits(path: Path, name: str, spec: ReadSpec, records_per_split: int, limit: int | None = None) -> list[Split]:
-    """Stream the corpus once and cut it every `records_per_split` records."""
+def plan_splits(
+    path: Path, name: str, spec: ReadSpec, records_per_split: int, limit: int | None = None, chunk_records: int = 1
+) -> list[Split]:
+    """Stream the corpus once and cut it every `records_per_split` records, rounded to whole
+    chunks of `chunk_records` (so both engines score the same batches).  When that would give
+    fewer splits than `records_per_split` allows for, nothing changes; callers that want every
+    worker busy pass a smaller `records_per_split` (see `split_size`)."""
+    per_split = max(chunk_records, records_per_split // chunk_records * chunk_records)
     starts: list[tuple[int, int, int]] = []
     end = 0
     with open(path, "rb") as stream:
         for record in read_records(stream, name, spec, stop_index=limit):
-            if record.index % records_per_split == 0:
+            if record.index % per_split == 0:
                 starts.append((record.offset, record.index, record.line))
             end = record.index + 1
     stops = [index for _, index, _ in starts[1:]] + [end]
-    return [Split(offset, index, line, stop) for (offset, index, line), stop in zip(starts, stops)]
+    ends = [offset for offset, _, _ in starts[1:]] + [-1]
+    return [
+        Split(offset, index, line, stop, byte_end) for (offset, index, line), stop, byte_end in zip(starts, stops, ends)
+    ]
+
+
+def split_size(records: int, workers: int, chunk_records: int, most_chunks: int) -> int:
+    """Records per split: at most `most_chunks` chunks, and few enough that each of `workers`
+    gets a split when the corpus has that many chunks."""
+    chunks = max(1, -(-records // chunk_records))
+    per_worker = max(1, -(-chunks // max(1, workers)))
+    return min(most_chunks, per_worker) * chunk_records
 
 
 def runtime_env() -> dict:
-    """What every worker needs beyond the installed packages: this project's `models`."""
+    """What every worker needs beyond the installed packages: this project's own packages."""
     env_vars = {"TOKENIZERS_PARALLELISM": "false"}
     env_vars.update({key: os.environ[key] for key in FORWARDED_ENV if key in os.environ})
-    return {"py_modules": [str(MODELS_DIR)], "env_vars": env_vars}
+    root = MODELS_DIR.parent
+    return {"py_modules": [str(root / package) for package in SHIPPED_PACKAGES], "env_vars": env_vars}
 
 
 def quiet_ray() -> None:
@@ -113,9 +159,10 @@ def start_ray(num_cpus: int = LOCAL_CPUS) -> float:
     options = dict(
         include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR, runtime_env=runtime_env()
     )  # local py_modules are accepted only here, per job
-    if not os.environ.get("RAY_ADDRESS"):
-        options["num_cpus"] = num_cpus
-    ray.init(**options)
+    if os.environ.get("RAY_ADDRESS"):
+        ray.init(**options)  # joins that cluster: it has its own resources
+    else:
+        ray.init(address="local", num_cpus=num_cpus, **options)  # never a cluster recorded in /tmp/ray
     quiet_ray()  # after init: ray.init sets up its own loggers
     return time.perf_counter() - started
 
@@ -123,27 +170,53 @@ def start_ray(num_cpus: int = LOCAL_CPUS) -> float:
 class CorpusWorker:
     """A Ray Data actor: loads the model once, then analyses one split per call."""
 
-    def __init__(self, model: str, window, path: str, name: str, spec: dict, options: CorpusOptions, threads: int):
+    def __init__(self, model: str, window, name: str, spec: dict, options: CorpusOptions, threads: int):
         import torch
 
         from models.loading import load_model
 
         torch.set_num_threads(threads)
         self.loaded = load_model(model, window)
-        self.path, self.name, self.spec, self.options = path, name, ReadSpec(**spec), options
+        self.name, self.spec, self.options = name, ReadSpec(**spec), options
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         partials = []
-        for start, first_index, first_line, stop in zip(
-            batch["start"], batch["first_index"], batch["first_line"], batch["stop_index"]
-        ):
-            with open(self.path, "rb") as stream:
-                records = read_records(
-                    stream, self.name, self.spec, int(start), int(first_index), int(first_line), int(stop)
-                )
-                stats = analyse_records(self.loaded, records, self.options)
+        for data, header, first_index, first_line, stop in zip(
+            batch["data"], batch["header"], batch["first_index"], batch["first_line"], batch["stop_index"]
+        ):  # batch_size=1: one split
+            stream = io.BytesIO(bytes(data))  # a table's header line, then the split's records
+            records = read_records(
+                stream, self.name, self.spec, int(header), int(first_index), int(first_line), int(stop)
+            )
+            stats = analyse_records(self.loaded, records, self.options)
             partials.append(pickle.dumps((model_info(self.loaded), stats)))
-        return {"partial": np.array(partials, dtype=object)}
+        return {"split": batch["split"], "partial": np.array(partials, dtype=object)}
+
+
+def split_rows(path: Path, splits: list[Split], spec: ReadSpec, name: str) -> list[dict]:
+    """One dataset row per split, carrying the split's bytes (the corpus travels as data); a
+    CSV/TSV split carries the header line in front, and `header` says where its records start."""
+    rows = []
+    with open(path, "rb") as stream:
+        header = b""
+        if spec.format in ("csv", "tsv"):
+            _names, header_end, _line = read_header(stream, name, spec)
+            stream.seek(0)
+            header = stream.read(header_end)
+        for number, split in enumerate(splits):
+            stream.seek(split.start)
+            data = stream.read(split.end - split.start) if split.end >= 0 else stream.read()
+            rows.append(
+                {
+                    "split": number,
+                    "data": header + data,
+                    "header": len(header),
+                    "first_index": split.first_index,
+                    "first_line": split.first_line,
+                    "stop_index": split.stop_index,
+                }
+            )
+    return rows
 
 
 def run_corpus_ray(
@@ -166,43 +239,81 @@ def run_corpus_ray(
     import ray
 
     with source.as_file() as path:
-        splits = plan_splits(path, source.name, source.spec, options.chunk_records * split_chunks, options.limit)
-        if not splits:
-            raise CorpusInputError(no_sentences_message(source.name, CorpusStats()))
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus_per_worker)
-        dataset = ray.data.from_items([asdict(split) for split in splits], override_num_blocks=len(splits))
-        worker_args = dict(
-            model=model,
-            window=window,
-            path=str(path),
-            name=source.name,
-            spec=asdict(source.spec),
-            options=options,
-            threads=cpus_per_worker,
-        )
-        with warnings.catch_warnings():  # Ray 2.60 warns about extra remote args, yet documents
-            warnings.simplefilter("ignore")  # max_restarts=0 as the way to turn restarts off
-            dataset = dataset.map_batches(
-                CorpusWorker,
-                batch_size=1,
-                batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=min(workers, len(splits))),
-                num_cpus=cpus_per_worker,
-                fn_constructor_kwargs=worker_args,
-                max_restarts=0,  # a failed split is an error, not a silent retry
-            )
-        stats, info, done, total = CorpusStats(), None, 0, splits[-1].stop_index
-        started = time.perf_counter()
-        for row in dataset.iter_rows():  # partials stream back as splits finish, in any order
-            info, partial = pickle.loads(row["partial"])
-            stats, done = stats.merge(partial), done + 1
-            if progress is not None:
-                progress(CorpusProgress(stats.records, stats.sentences, total, time.perf_counter() - started))
-            if on_partial is not None and stats.sentences and done % options.partial_every == 0:
-                on_partial(
-                    finish(stats, info, source.name, options.exclude_special, options.thresholds, False, options.views)
+        records = sum(1 for _ in _records_of(path, source, options.limit))
+        per_split = split_size(records, workers, options.chunk_records, split_chunks)
+        splits = plan_splits(path, source.name, source.spec, per_split, options.limit, options.chunk_records)
+        if not splits:
+            raise CorpusInputError(no_sentences_message(source.name, CorpusStats()))
+        rows = split_rows(path, splits, source.spec, source.name)
+    worker_args = dict(
+        model=model,
+        window=window,
+        name=source.name,
+        spec=asdict(source.spec),
+        options=options,
+        threads=cpus_per_worker,
+    )
+    stats, info, done, total = CorpusStats(), None, set(), splits[-1].stop_index
+    started = time.perf_counter()
+
+    def result(complete: bool) -> CorpusResult:
+        return finish(stats, info, source.name, options.exclude_special, options.thresholds, complete, options.views)
+
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        pending = [row for row in rows if row["split"] not in done]
+        if not pending:
+            break
+        try:
+            for row in _run_splits(ray, pending, worker_args, workers, cpus_per_worker):
+                if int(row["split"]) in done:
+                    continue  # never merged twice
+                info, partial = pickle.loads(row["partial"])
+                stats = stats.merge(partial)
+                done.add(int(row["split"]))
+                if progress is not None:
+                    progress(CorpusProgress(stats.records, stats.sentences, total, time.perf_counter() - started))
+                if on_partial is not None and stats.sentences and len(done) % options.partial_every == 0:
+                    on_partial(result(False))
+        except ray.exceptions.RayError as error:
+            if attempt == MAX_ATTEMPTS:
+                message = ERR_WORKERS_LOST.format(
+                    done=len(done),
+                    splits=len(splits),
+                    sentences=stats.sentences,
+                    attempts=MAX_ATTEMPTS,
+                    reason=_reason(error),
                 )
+                raise RayRunError(message, result(False) if stats.sentences else None) from None
     if not stats.sentences:
         raise CorpusInputError(no_sentences_message(source.name, stats))
-    return finish(stats, info, source.name, options.exclude_special, options.thresholds, views=options.views)
+    return result(True)
+
+
+def _run_splits(ray, rows: list[dict], worker_args: dict, workers: int, cpus_per_worker: int):
+    """One Ray Data run of CorpusWorker over `rows`; yields each split's row as it finishes."""
+    dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
+    with warnings.catch_warnings():  # Ray 2.60 warns about extra remote args, yet documents
+        warnings.simplefilter("ignore")  # max_restarts=0 as the way to turn restarts off
+        dataset = dataset.map_batches(
+            CorpusWorker,
+            batch_size=1,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=min(workers, len(rows))),
+            num_cpus=cpus_per_worker,
+            fn_constructor_kwargs=worker_args,
+            max_restarts=0,  # a dead worker ends this run; run_corpus_ray runs the missing splits again
+        )
+    yield from dataset.iter_rows()
+
+
+def _records_of(path: Path, source: CorpusSource, limit: int | None):
+    with open(path, "rb") as stream:
+        yield from read_records(stream, source.name, source.spec, stop_index=limit)
+
+
+def _reason(error: BaseException) -> str:
+    """The first line of a Ray error, without its traceback."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return (lines[0] if lines else type(error).__name__)[:200]

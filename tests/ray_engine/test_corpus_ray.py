@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +106,70 @@ def test_cli_engine_ray_gives_the_local_numbers(tmp_path):
         np.testing.assert_allclose(documents["ray"]["norm"]["scores"][name]["mean"], values["mean"], atol=ENGINE_TOL)
     assert documents["ray"]["diagnosis"] == documents["local"]["diagnosis"]
     assert documents["ray"]["norm"]["diagnosis"] == documents["local"]["norm"]["diagnosis"]
+
+
+def _corpus_worker_pids() -> list[int]:
+    """Processes of the Ray actors that hold a CorpusWorker (their title names the class)."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        command = " ".join(process.info["cmdline"] or ())
+        if "CorpusWorker" in command:
+            found.append(process.info["pid"])
+    return found
+
+
+def test_a_killed_worker_is_replaced_and_the_result_equals_a_clean_run(ray_cluster, minilm, monkeypatch):
+    import os
+    import signal
+
+    from models import corpus_ray
+
+    runs = []
+    one_run = corpus_ray._run_splits
+
+    def counted(ray, rows, *args):
+        runs.append(len(rows))
+        return one_run(ray, rows, *args)
+
+    monkeypatch.setattr(corpus_ray, "_run_splits", counted)
+
+    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    options = CorpusOptions(batch_size=8, sort_batches=2, top_k=3, limit=240)
+    local = run_corpus(minilm, source, options)
+    killed = []
+
+    def kill_one_worker(progress):
+        if not killed:
+            pids = _corpus_worker_pids()
+            assert pids, "no CorpusWorker process found"
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+    remote = run_corpus_ray("minilm", source, options, split_chunks=1, progress=kill_one_worker, workers=2)
+    assert killed  # one worker died after the first split came back, while others were running
+    assert len(runs) == 2 and runs[0] == 15 and 0 < runs[1] < 15  # the second run took only the missing splits
+    _assert_same(local, remote)
+    assert remote.complete and remote.records == 240
+
+
+def test_workers_get_every_first_party_package_they_import():
+    """models imports i18n: a worker on a node without the checkout needs both shipped."""
+    import ast
+
+    from models.corpus_ray import runtime_env, split_size
+
+    shipped = {Path(module).name for module in runtime_env()["py_modules"]}
+    imported = set()
+    for path in (ROOT / "models").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+    first_party = {path.parent.name for path in ROOT.glob("*/__init__.py")}
+    assert imported & first_party <= shipped and {"models", "i18n"} <= shipped
+    # a 500-sentence corpus in chunks of 256 on 4 workers: two splits, not one of 1,024 records
+    assert split_size(500, 4, 256, 4) == 256
+    assert split_size(100_000, 4, 256, 4) == 1024  # large corpora keep the longest splits
