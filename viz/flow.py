@@ -6,6 +6,7 @@ value_norm_heatmap  ‖f(x)‖ per layer and token: why the weight and norm view
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,7 +14,7 @@ import plotly.graph_objects as go
 
 from i18n import N_
 from viz.labels import token_labels
-from viz.layout import SEPARATOR, FigureSettings, chart_layout, longest_px
+from viz.layout import MAX_WIDTH, SEPARATOR, FigureSettings, chart_layout, longest_px, tick_step
 
 SOURCE_COLOUR = "#1f77b4"
 SPECIAL_SOURCE_COLOUR = "#d62728"
@@ -22,6 +23,28 @@ ROLLOUT_TITLE = N_("Where {token} draws from after layer {layer} (attention roll
 SHARE_OF_REPRESENTATION = N_("share of the representation")
 NORMS_TITLE = N_("How much each token's value vector can move (‖f(x)‖, mean over heads)")
 LAYER_NAME = N_("layer {layer}")
+CELL_PX = 22  # px per token of a bar chart or norm heatmap, up to MAX_WIDTH
+SPECIAL_FORM = re.compile(r"\[[A-Za-z_]+\]|<[A-Za-z/_|]+>")  # [CLS], [SEP], <s>, </s>: when no mask is given
+
+
+def token_axis(names: Sequence[str], special: Sequence[bool], plot_px: float, font: float) -> dict:
+    """A category axis over one label per token: every label when a text line fits each
+    token (and up to LABEL_LIMIT tokens), else every k-th, as the heatmaps thin theirs.
+    Special tokens always keep their label; thinned labels next to one give way."""
+    names = list(names)
+    n = len(names)
+    step = tick_step(n, plot_px / max(n, 1), font)
+    if step == 1:
+        shown = list(range(n))
+    else:
+        specials = np.flatnonzero(np.asarray(special, dtype=bool)[:n])
+        near = np.zeros(n, dtype=bool)
+        for k in specials.tolist():
+            near[max(0, k - step + 1) : k + step] = True
+        regular = [i for i in range(0, n, step) if not near[i]]
+        shown = sorted({*regular, *specials.tolist()})
+    ticks = [names[i] for i in shown]
+    return dict(type="category", tickangle=-90, tickmode="array", tickvals=ticks, ticktext=ticks)
 
 
 def rollout_bars(
@@ -35,20 +58,25 @@ def rollout_bars(
     subtitle = str(SEPARATOR).join(str(part) for part in (RED_SPECIAL, view_note) if part)
     font = FigureSettings().font_size
     title = ROLLOUT_TITLE.format(token=query_label, layer=layer)
+    width = min(MAX_WIDTH, max(520, 140 + CELL_PX * len(names)))
     return chart_layout(
         fig,
         title=f"{title}<br><sup>{subtitle}</sup>",
-        xaxis=dict(type="category", tickangle=-90, tickmode="array", tickvals=names, ticktext=names),
+        xaxis=token_axis(names, np.asarray(special_mask, bool), width - 140, font),
         yaxis=dict(title=str(SHARE_OF_REPRESENTATION), tickformat=".0%", rangemode="tozero"),
         height=int(360 + longest_px(names, font)),
-        width=max(520, 140 + 22 * len(names)),
+        width=width,
     )
 
 
-def value_norm_heatmap(norms: np.ndarray, labels: Sequence[str]) -> go.Figure:
-    """Mean over heads of ‖f_h(x_j)‖ per layer (y) and token (x): norms [L, M]."""
+def value_norm_heatmap(norms: np.ndarray, labels: Sequence[str], special_mask: np.ndarray | None = None) -> go.Figure:
+    """Mean over heads of ‖f_h(x_j)‖ per layer (y) and token (x): norms [L, M].  Labels of
+    long inputs are thinned, keeping the special tokens (special_mask [M]; without one,
+    tokens written like [CLS] or </s>)."""
     norms = np.asarray(norms, dtype=np.float64)
     names = token_labels(labels)
+    if special_mask is None:
+        special_mask = np.array([bool(SPECIAL_FORM.fullmatch(str(token))) for token in labels], dtype=bool)
     font = FigureSettings().font_size
     fig = go.Figure(
         go.Heatmap(
@@ -61,11 +89,12 @@ def value_norm_heatmap(norms: np.ndarray, labels: Sequence[str]) -> go.Figure:
             colorbar=dict(title=dict(text="‖f(x)‖")),
         )
     )
+    width = min(MAX_WIDTH, max(520, 180 + CELL_PX * len(names)))
     return chart_layout(
         fig,
         title=str(NORMS_TITLE),
-        xaxis=dict(type="category", tickangle=-90, tickmode="array", tickvals=names, ticktext=names),
+        xaxis=token_axis(names, special_mask, width - 180, font),
         yaxis=dict(autorange="reversed"),
         height=int(200 + 30 * norms.shape[0] + longest_px(names, font)),
-        width=max(520, 180 + 22 * len(names)),
+        width=width,
     )

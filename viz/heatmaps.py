@@ -29,9 +29,11 @@ from viz.layout import (
     WEIGHT_BAR,
     FigureSettings,
     MatrixLayout,
+    axis_domain,
     axis_ticks,
     finish,
     matrix_layout,
+    panel_margins,
     thinning_note,
 )
 
@@ -188,21 +190,23 @@ def layer_grid(
         [str(t) for t in head_titles] if head_titles else [str(HEAD_NAME.format(head=h + 1)) for h in range(n_heads)]
     )
     labels = token_labels(tokens)
-    # a panel is laid out like a single heatmap with a quarter of the width
-    panel = matrix_layout(labels, labels, FigureSettings(settings.font_size, None, settings.scale), axis_titles=False)
-    side = max(160.0, min(panel.side, 420.0))
-    gap_x, gap_y = 16.0, settings.font_size * 2.6 + 8  # the vertical gap holds a panel title
-    width = panel.margin["l"] + GRID_COLUMNS * side + (GRID_COLUMNS - 1) * gap_x + panel.margin["r"]
-    height = panel.margin["t"] + n_rows * side + (n_rows - 1) * gap_y + gap_y + panel.margin["b"]
-    step = max(1, math.ceil(n * settings.font_size * 1.3 / side))
-    inner_w = width - panel.margin["l"] - panel.margin["r"]
-    inner_h = height - panel.margin["t"] - panel.margin["b"]
+    # a panel is sized like a single heatmap with a quarter of the width …
+    whole = settings if settings.width is None else dataclasses.replace(settings, width=None)
+    side = max(160.0, min(matrix_layout(labels, labels, whole, axis_titles=False).side, 420.0))
+    # … and the margins hold the labels at the font they are drawn in
+    font = settings.font_size
+    margin, step, _ = panel_margins(labels, labels, font, side, axis_titles=False)
+    gap_x, gap_y = 16.0, font * 2.6 + 8  # the vertical gap holds a panel title
+    width = math.ceil(margin["l"] + GRID_COLUMNS * side + (GRID_COLUMNS - 1) * gap_x + margin["r"])
+    height = math.ceil(margin["t"] + n_rows * side + (n_rows - 1) * gap_y + gap_y + margin["b"])
+    inner_w = width - margin["l"] - margin["r"]  # the plot area plotly draws: fractions of it
+    inner_h = height - margin["t"] - margin["b"]
     traces, axes, annotations = [], {}, []  # built as plain dicts and applied at once: plotly validates per call
     for head in range(n_heads):
         row, col = divmod(head, GRID_COLUMNS)
         axis = "" if head == 0 else str(head + 1)
-        left = col * (side + gap_x) / inner_w
-        top = 1.0 - (gap_y + row * (side + gap_y)) / inner_h
+        left = col * (side + gap_x)  # px from the plot area's left and top edges
+        top = gap_y + row * (side + gap_y)
         traces.append(
             go.Heatmap(
                 z=layer_weights[head],
@@ -216,14 +220,14 @@ def layer_grid(
         )
         bottom_row = head + GRID_COLUMNS >= n_heads
         axes[f"xaxis{axis}"] = dict(
-            domain=[left, left + side / inner_w],
+            domain=list(axis_domain(left / inner_w, (left + side) / inner_w)),
             anchor=f"y{axis}",
             showticklabels=bottom_row,
             ticks="outside" if bottom_row else "",
             **axis_ticks(labels, step),
         )
         axes[f"yaxis{axis}"] = dict(
-            domain=[top - side / inner_h, top],
+            domain=list(axis_domain(1.0 - (top + side) / inner_h, 1.0 - top / inner_h)),
             anchor=f"x{axis}",
             autorange="reversed",
             showticklabels=col == 0,
@@ -233,8 +237,8 @@ def layer_grid(
         annotations.append(
             dict(
                 text=titles[head],
-                x=left + side / (2 * inner_w),
-                y=top,
+                x=(left + side / 2) / inner_w,
+                y=1.0 - top / inner_h,
                 xref="paper",
                 yref="paper",
                 yanchor="bottom",
@@ -244,9 +248,9 @@ def layer_grid(
         )
     fig = go.Figure(data=traces, layout=dict(annotations=annotations))
     layout = MatrixLayout(
-        width=math.ceil(width),
-        height=math.ceil(height),
-        margin=panel.margin,
+        width=width,
+        height=height,
+        margin=margin,
         side=side,
         gaps=(),
         x_step=step,

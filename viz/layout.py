@@ -145,12 +145,20 @@ class MatrixLayout:
 
     def x_domains(self) -> list[tuple[float, float]]:
         """Each panel's horizontal domain as fractions of the plot area."""
-        inner = self.width - self.margin["l"] - self.margin["r"]
+        inner = max(self.width - self.margin["l"] - self.margin["r"], 1)
         domains, left = [], 0.0
         for index in range(len(self.gaps) + 1):
-            domains.append((left / inner, min(1.0, (left + self.side) / inner)))
+            domains.append(axis_domain(left / inner, (left + self.side) / inner))
             left += self.side + (self.gaps[index] if index < len(self.gaps) else 0.0)
         return domains
+
+
+def axis_domain(low: float, high: float) -> tuple[float, float]:
+    """An axis domain plotly accepts: both ends inside [0, 1], low ≤ high.  Fractions of a
+    plot area computed in floating point can miss by a hair (1 − 6 × 1/6 = −5.6e-17), and
+    plotly refuses such a domain outright."""
+    low, high = _clamp(float(low), 0.0, 1.0), _clamp(float(high), 0.0, 1.0)
+    return (low, high) if low <= high else (high, low)
 
 
 def matrix_layout(
@@ -186,7 +194,9 @@ def matrix_layout(
             side = max(40.0, (settings.width - margin["l"] - margin["r"] - extra) / panels)
             font = _clamp(int(side / (n * LINE_EM)), MIN_FONT, settings.font_size)
         margin, x_step, y_step = _margins(y_labels, x_labels, font, side, title_lines, colorbar, axis_titles)
-        width = settings.width
+        # too narrow for the margins and panels of the smallest side: the canvas grows rather
+        # than the panels overflowing the plot area (domains past 1)
+        width = max(settings.width, math.ceil(margin["l"] + panels * side + extra + margin["r"]))
     return MatrixLayout(
         width=math.ceil(width),
         height=math.ceil(margin["t"] + side + margin["b"]),
@@ -203,6 +213,20 @@ def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
 
 
+def panel_margins(
+    y_labels: Sequence[str],
+    x_labels: Sequence[str],
+    font: float,
+    side: float,
+    title_lines: int = 1,
+    colorbar: Sequence[str] = (),
+    axis_titles: bool = True,
+) -> tuple[dict, int, int]:
+    """(margins in px, x label step, y label step) for square panels of `side` px with tick
+    labels drawn at `font` px (see matrix_layout for the other arguments)."""
+    return _margins(y_labels, x_labels, font, side, title_lines, colorbar, axis_titles)
+
+
 def _margins(y_labels, x_labels, font, side, title_lines, colorbar, axis_titles) -> tuple[dict, int, int]:
     """(margins in px, x label step, y label step) for square panels of `side` px."""
     y_step = tick_step(len(y_labels), side / max(len(y_labels), 1), font)
@@ -212,7 +236,7 @@ def _margins(y_labels, x_labels, font, side, title_lines, colorbar, axis_titles)
     bottom = TICK_PAD + title_room + longest_px(list(x_labels)[::x_step], font) + 6
     right = COLORBAR_PX + longest_px(colorbar, font + 1) + 16 if colorbar else 20
     top = title_lines * (font + 4) * LINE_EM + 24
-    margin = {key: math.ceil(value) for key, value in (("l", left), ("r", right), ("t", top), ("b", bottom))}
+    margin = {key: max(0, math.ceil(value)) for key, value in (("l", left), ("r", right), ("t", top), ("b", bottom))}
     return margin, x_step, y_step
 
 

@@ -1,0 +1,167 @@
+"""Unit tier: every token figure builder is valid at every font size and input length.
+
+A sweep over font sizes × token counts on hand-built row-stochastic attention (no model):
+each figure must build, serialise (plotly validates every property on the way) and keep
+every axis domain inside [0, 1] and ordered.  Layer grids once failed at fonts 11, 13, 16
+and 18 because a domain computed in floating point fell a hair below 0.
+
+Fonts below the settings' minimum are rejected by FigureSettings with a plain message; the
+builders are still swept at them (validation bypassed) so that lowering the minimum
+cannot bring the crash back.  Long inputs use few heads and layers to stay fast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.io
+import pytest
+
+from models import banded
+from viz import flow, heatmaps
+from viz import sparse as sparse_figures
+from viz.layout import LABEL_LIMIT, MIN_FONT, FigureSettings
+
+FONTS = (8, 11, 13, 16, 18, 20, 24, 32)
+LENGTHS = (2, 13, 170, 600)
+CHEAP_LENGTHS = (*LENGTHS, 4096)
+
+
+def settings_at(font: int, width: int | None = None) -> FigureSettings:
+    """Settings at `font`, also below MIN_FONT (which FigureSettings refuses)."""
+    if font >= MIN_FONT:
+        return FigureSettings(font_size=font, width=width)
+    settings = FigureSettings(width=width)
+    object.__setattr__(settings, "font_size", font)
+    return settings
+
+
+def tokens_of(n: int) -> list[str]:
+    return ["[CLS]", *(f"w{i}" for i in range(1, n - 1)), "[SEP]"][:n]
+
+
+def special_of(n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[[0, n - 1]] = True
+    return mask
+
+
+def attention(n: int, heads: int = 1, seed: int = 0) -> np.ndarray:
+    """Row-stochastic [heads, n, n], float32."""
+    weights = np.random.default_rng(seed + n).random((heads, n, n), dtype=np.float32) + 0.05
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def check(fig) -> dict:
+    """The figure serialises, and every axis domain lies in [0, 1], low ≤ high."""
+    plotly.io.to_json(fig, validate=True)
+    data = fig.to_dict()
+    layout = data["layout"]
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")) and "domain" in axis:
+            low, high = axis["domain"]
+            assert 0.0 <= low <= high <= 1.0, (name, axis["domain"])
+    margin = layout.get("margin", {})
+    assert all(margin.get(side, 0) >= 0 for side in "lrtb"), margin
+    assert layout.get("width", 10) >= 10 and layout.get("height", 10) >= 10
+    return data
+
+
+def test_fonts_below_the_minimum_are_refused_with_a_message():
+    with pytest.raises(ValueError, match="font size"):
+        FigureSettings(font_size=MIN_FONT - 1)
+
+
+@pytest.mark.parametrize("font", FONTS)
+@pytest.mark.parametrize("n", (2, 13, 20, 100, 170))
+def test_layer_grid_of_twelve_heads(font, n):
+    check(heatmaps.layer_grid(attention(n, heads=12), tokens_of(n), title="Layer 1", settings=settings_at(font)))
+
+
+@pytest.mark.parametrize("font", FONTS)
+@pytest.mark.parametrize("heads", (1, 4, 5, 16))
+def test_layer_grid_of_any_head_count(font, heads):
+    check(heatmaps.layer_grid(attention(20, heads=heads), tokens_of(20), settings=settings_at(font)))
+
+
+@pytest.mark.parametrize("font", FONTS)
+def test_layer_grid_of_a_long_input(font):
+    check(heatmaps.layer_grid(attention(600, heads=2), tokens_of(600), settings=settings_at(font)))
+
+
+@pytest.mark.parametrize("font", FONTS)
+@pytest.mark.parametrize("n", LENGTHS)
+def test_head_heatmap_and_compare_heads(font, n):
+    settings = settings_at(font)
+    weights = attention(n, heads=2)
+    tokens = tokens_of(n)
+    check(heatmaps.head_heatmap(weights[0], tokens, special_of(n), title="t", note="n", settings=settings))
+    check(heatmaps.head_heatmap(weights[0], tokens, special_of(n), hide_special=True, settings=settings))
+    check(heatmaps.compare_heads(weights[0], weights[1], tokens, "L1H1", "L1H2", settings=settings))
+
+
+@pytest.mark.parametrize("font", FONTS)
+@pytest.mark.parametrize("n", (2, 13, 170))
+def test_layer_animation(font, n):
+    check(heatmaps.layer_animation(attention(n, heads=2), tokens_of(n), head=1, settings=settings_at(font)))
+
+
+@pytest.mark.parametrize("font", FONTS)
+@pytest.mark.parametrize("n", CHEAP_LENGTHS)
+def test_pooled_heatmap_as_a_long_head_is_drawn(font, n):
+    weights = attention(n) if n <= 600 else None
+    if weights is None:  # 4096²: a banded-like sparse pattern is enough for the figure
+        pooled = np.random.default_rng(n).random((256, 256), dtype=np.float32)
+        edges = banded.pool_edges(n, 256)
+    else:
+        pooled, edges = banded.pooled(weights, 0, 256)
+    fig = sparse_figures.pooled_heatmap(
+        pooled, edges, edges, tokens_of(n), title="t", note="n", settings=settings_at(font)
+    )
+    check(fig)
+
+
+@pytest.mark.parametrize("font", FONTS)
+@pytest.mark.parametrize("n", LENGTHS)
+def test_sparse_category_figures(font, n):
+    settings = settings_at(font)
+    tokens = tokens_of(n)
+    band = np.abs(np.subtract.outer(np.arange(n), np.arange(n))) <= 2
+    band[:, 0] = band[0, :] = True
+    check(sparse_figures.mask_figure(band, tokens, (0,), title="mask", settings=settings))
+    check(sparse_figures.overlap_figure(band.astype(np.int8) * 3, tokens, settings=settings))
+    hops = np.where(band, 1, 2).astype(np.int8)
+    check(sparse_figures.reachability_figure(hops, tokens, settings=settings))
+
+
+@pytest.mark.parametrize("n", CHEAP_LENGTHS)
+def test_flow_figures(n):
+    tokens = tokens_of(n)
+    row = attention(n)[0, 1]
+    check(flow.rollout_bars(row, tokens, special_of(n), "1·w1", 3, "note"))
+    check(flow.value_norm_heatmap(np.random.default_rng(n).random((4, n)), tokens))
+
+
+@pytest.mark.parametrize("n", (600, 4096))
+def test_rollout_bars_thin_long_inputs_but_keep_the_special_tokens(n):
+    tokens = tokens_of(n)
+    data = check(flow.rollout_bars(attention(n)[0, 1], tokens, special_of(n), "1·w1", 3))
+    ticks = data["layout"]["xaxis"]["ticktext"]
+    assert len(ticks) <= LABEL_LIMIT + 2
+    assert "0·[CLS]" in ticks and f"{n - 1}·[SEP]" in ticks
+
+
+def test_rollout_bars_label_every_token_of_a_short_input():
+    data = check(flow.rollout_bars(attention(13)[0, 1], tokens_of(13), special_of(13), "1·w1", 3))
+    assert len(data["layout"]["xaxis"]["ticktext"]) == 13
+
+
+@pytest.mark.parametrize("font", (MIN_FONT, 16, 32))
+@pytest.mark.parametrize("width", (300, 1000))
+@pytest.mark.parametrize("n", (13, 170))
+def test_fixed_widths(font, width, n):
+    settings = settings_at(font, width)
+    weights = attention(n, heads=4)
+    tokens = tokens_of(n)
+    check(heatmaps.head_heatmap(weights[0], tokens, special_of(n), settings=settings))
+    check(heatmaps.compare_heads(weights[0], weights[1], tokens, "a", "b", settings=settings))
+    check(heatmaps.layer_grid(weights, tokens, settings=settings))
