@@ -8,6 +8,8 @@ interface language in ui/language.py (chosen first, so everything below is drawn
 
 from __future__ import annotations
 
+from pathlib import Path
+
 # plotly imports pandas on the first figure it validates.  Imported here, first, it is whole
 # before any session draws a chart: two script threads (two sessions at once) importing it
 # midway through a figure ended in "partially initialized module 'pandas'" errors.
@@ -18,6 +20,7 @@ from i18n import N_
 from ui import inputs, language, state
 from ui.navigation import PAGE_KEYS, pages
 
+ICON = Path(__file__).resolve().parent / "static" / "favicon.png"  # local: nothing is fetched from a font server
 TITLE = N_("Attention map analysis")
 INTRO = N_(
     "Paste a sentence: the model runs once, and every attention head is measured (how much it looks at "
@@ -25,7 +28,7 @@ INTRO = N_(
 )
 state.remember_link(inputs.URL_KEYS | PAGE_KEYS)
 language.language_switch()
-st.set_page_config(page_title=str(TITLE), page_icon=":material/grid_on:", layout="wide")
+st.set_page_config(page_title=str(TITLE), page_icon=ICON, layout="wide")
 navigation = st.navigation(list(pages().values()), position="top")
 st.title(str(TITLE))
 st.caption(str(INTRO))

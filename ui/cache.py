@@ -9,6 +9,8 @@ The functions show no spinner of their own: the pages say what is running.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import streamlit as st
 
@@ -19,7 +21,7 @@ from models.compare import Comparison
 from models.compare import compare as compare_results
 from models.dense_vs_sparse import SWEEP_WINDOWS, WindowPoint, window_sweep, windowed_extract
 from models.extract import extract, preview_tokens
-from models.loading import LoadedModel, load_model, resolve
+from models.loading import LoadedModel, check_allowed, load_model, local_model_roots, resolve
 from models.result import AttentionResult
 from models.rollout import attention_rollout, query_rollout
 from models.sweep import VIEWS, View
@@ -32,14 +34,29 @@ ERR_COMPARE_VIEW = (
 )
 
 
+def model_roots() -> tuple[str, ...] | None:
+    """The local model folders visitors may load (models.loading.local_model_roots): those
+    under ATTENTION_MAPS_MODEL_DIRS; when it is unset, any on a server bound to loopback
+    only and none on one other machines can reach.  Both the configured server.address and
+    STREAMLIT_SERVER_ADDRESS count (an unset address binds every interface)."""
+    addresses = [st.config.get_option("server.address")]
+    if "STREAMLIT_SERVER_ADDRESS" in os.environ:
+        addresses.append(os.environ["STREAMLIT_SERVER_ADDRESS"])
+    return local_model_roots(addresses)
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _load(name: str, window: int | None) -> LoadedModel:
-    return load_model(name, window, load_dense=lambda dense: _load(*resolve(dense)))
+def _load(name: str, window: int | None, roots: tuple[str, ...] | None) -> LoadedModel:
+    return load_model(name, window, load_dense=lambda dense: _load(*resolve(dense), roots), allowed_roots=roots)
 
 
 def get_model(name: str, window: int | None = None) -> LoadedModel:
-    """The loaded model for (name, window); raises ModelLoadError with a plain message."""
-    return _load(*resolve(name, window))
+    """The loaded model for (name, window); raises ModelLoadError with a plain message
+    (also for a local folder this server does not allow, checked on every call)."""
+    name, window = resolve(name, window)
+    roots = model_roots()
+    check_allowed(name, roots)
+    return _load(name, window, roots)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
