@@ -15,12 +15,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 ERR_ENGINE = "the Ray engine failed: {problem}"
 ERR_NO_NORM_VIEW = "--view norm: {notice}"
 VIEW_TITLES = {"weight": "attention weights", "norm": "norm view: what the heads move (Kobayashi et al. 2020)"}
+STOPPED = (
+    "corpus: interrupted by {signal} after {records:,} of {total} records ({sentences:,} sentences scored); {what}"
+)
+STOPPED_PARTIAL = "the partial result (complete: false) is on stdout"
+STOPPED_NOTHING = "no result written"
+TOTAL_UNKNOWN = "an unknown number of"
+STOP_SIGNALS = ("SIGINT", "SIGTERM")  # exit status 128 + the signal's number: 130, 143
 PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} records [{elapsed}<{remaining}{postfix}]"
 
 
@@ -116,15 +126,38 @@ def _check_model(name: str, window) -> None:
 
 
 def run_corpus_command(args: argparse.Namespace, error_type: type[Exception]) -> str:
-    """Run `cli.py corpus`; bad input raises `error_type` (cli.CliError) with one line."""
-    from models.corpus import CorpusOptions, run_corpus
+    """Run `cli.py corpus`; bad input raises `error_type` (cli.CliError) with one line.
+
+    SIGINT or SIGTERM stops the run with one line on stderr (where it stopped) and exit
+    status 130 / 143 (SystemExit); with --format json the partial result goes to stdout.
+    A closed stdout (`| head`) ends the run quietly (`quiet_broken_pipe`)."""
+    with stop_signals() as stopped:
+        tally = _Tally()
+        try:
+            output = _run(args, error_type, tally)
+        except KeyboardInterrupt as interrupted:
+            _report_stop(args, interrupted, tally, stopped[0] if stopped else signal.SIGINT)
+    quiet_broken_pipe()
+    return output
+
+
+def _run(args: argparse.Namespace, error_type: type[Exception], tally: _Tally) -> str:
     from models.corpus_io import CorpusInputError
-    from models.corpus_result import to_json_dict
     from models.corpus_source import open_path, open_stdin
-    from models.loading import ModelLoadError, load_model
 
     bar = ProgressBar(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty()))
     try:
+        # Opening checks the whole input (a file: every record up to --limit) before torch and
+        # the model are even imported, so bad input fails in a moment on both engines.
+        limit = args.limit if args.limit is not None and args.limit > 0 else None  # CorpusOptions says why not
+        if args.file == "-":
+            source = open_stdin(args.column, args.pair_column, args.input_format, limit=limit)
+        else:
+            source = open_path(args.file, args.column, args.pair_column, args.input_format, limit=limit)
+        tally.total = source.estimate_records(limit)
+        from models.corpus import CorpusOptions, run_corpus
+        from models.loading import load_model
+
         options = CorpusOptions(
             batch_size=args.batch_size,
             sort_batches=args.sort_batches,
@@ -132,22 +165,24 @@ def run_corpus_command(args: argparse.Namespace, error_type: type[Exception]) ->
             top_k=args.top,
             exclude_special=args.exclude_special,
         )
-        if args.file == "-":
-            source = open_stdin(args.column, args.pair_column, args.input_format)
-        else:
-            source = open_path(args.file, args.column, args.pair_column, args.input_format)
-        bar.start(source.estimate_records(options.limit))  # before the model loads: elapsed counts it
+        bar.start(tally.total)  # before the model loads: elapsed counts it
+        tally.bar = bar
         if args.engine == "ray":
-            result = _run_ray(args, source, options, bar, error_type)
+            result = _run_ray(args, source, options, tally, error_type)
         else:
-            result = run_corpus(load_model(args.model, args.window), source, options, progress=bar)
-    except (CorpusInputError, ModelLoadError) as error:
+            result = run_corpus(load_model(args.model, args.window), source, options, progress=tally)
+    except CorpusInputError as error:
         bar.close(failed=True)
         raise error_type(str(error)) from None
-    except BaseException:
+    except BaseException as error:
         bar.close(failed=True)
+        loading = sys.modules.get("models.loading")  # imported only once the input passed
+        if loading is not None and isinstance(error, loading.ModelLoadError):
+            raise error_type(str(error)) from None
         raise
     bar.close()
+    from models.corpus_result import to_json_dict
+
     document = to_json_dict(result)
     if args.format == "json":
         return json.dumps(document, ensure_ascii=False)
@@ -156,9 +191,123 @@ def run_corpus_command(args: argparse.Namespace, error_type: type[Exception]) ->
     return format_corpus_table(document, args.view)
 
 
+class _Tally:
+    """The progress callback: remembers how far the run got, and feeds the bar."""
+
+    def __init__(self):
+        self.records = self.sentences = 0
+        self.total: int | None = None
+        self.bar = None
+
+    def __call__(self, progress) -> None:
+        self.records, self.sentences = progress.records, progress.sentences
+        if self.bar is not None:
+            self.bar(progress)
+
+
+@contextmanager
+def stop_signals():
+    """While the run goes on, SIGINT and SIGTERM raise KeyboardInterrupt (the yielded list gets
+    the signal's number); the previous handlers come back afterwards."""
+    stopped: list[int] = []
+
+    def handler(signum, _frame):
+        if stopped:
+            return  # one stop is enough: let the report finish
+        stopped.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {}
+    for name in STOP_SIGNALS:
+        number = getattr(signal, name)
+        try:
+            previous[number] = signal.signal(number, handler)
+        except ValueError:  # not the main thread: leave the signals alone
+            break
+    try:
+        yield stopped
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def _report_stop(args, interrupted: KeyboardInterrupt, tally: _Tally, signum: int):
+    """Print where the run stopped (and, for --format json, the partial result), then exit."""
+    records, sentences, total = tally.records, tally.sentences, tally.total
+    partial = getattr(interrupted, "partial", None)
+    if partial is not None:
+        records, sentences, total = interrupted.records, interrupted.sentences, interrupted.total
+    what = STOPPED_NOTHING
+    if partial is not None and args.format == "json":
+        from models.corpus_result import to_json_dict
+
+        if _write_stdout(json.dumps(to_json_dict(partial), ensure_ascii=False) + "\n"):
+            what = STOPPED_PARTIAL
+    line = STOPPED.format(
+        signal=signal.Signals(signum).name,
+        records=records,
+        total=TOTAL_UNKNOWN if total is None else f"{total:,}",
+        sentences=sentences,
+        what=what,
+    )
+    print(line, file=sys.stderr, flush=True)
+    raise SystemExit(128 + signum)
+
+
+def _write_stdout(text: str) -> bool:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return False
+    return True
+
+
+def _stdout_to_devnull() -> None:
+    """After a BrokenPipeError: what is still buffered for stdout goes nowhere, quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+class _PipeSafeStdout:
+    """The process's stdout, with a closed pipe (`| head`) ending its writes quietly: the
+    rest goes to os.devnull, so there is no BrokenPipeError traceback, not even at exit."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            _stdout_to_devnull()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            _stdout_to_devnull()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def quiet_broken_pipe() -> None:
+    """cli.py prints the returned text itself; make that print (and the flush at exit) quiet
+    when the reader has gone.  Only the real stdout is wrapped (not a test's capture)."""
+    if sys.stdout is sys.__stdout__ and sys.stdout is not None:
+        sys.stdout = _PipeSafeStdout(sys.stdout)
+
+
 def _run_ray(args, source, options, bar, error_type):
     from models.corpus_io import CorpusInputError
-    from models.corpus_ray import run_corpus_ray
+    from models.corpus_ray import RayRunError, run_corpus_ray
 
     _check_model(args.model, args.window)
     if args.workers is not None and args.workers < 1:
@@ -167,6 +316,14 @@ def _run_ray(args, source, options, bar, error_type):
         return run_corpus_ray(args.model, source, options, args.window, progress=bar, workers=args.workers)
     except CorpusInputError:
         raise
+    except RayRunError as error:  # workers kept failing: keep what was merged
+        what = STOPPED_NOTHING
+        if error.partial is not None and args.format == "json":
+            from models.corpus_result import to_json_dict
+
+            if _write_stdout(json.dumps(to_json_dict(error.partial), ensure_ascii=False) + "\n"):
+                what = STOPPED_PARTIAL
+        raise error_type(f"{error}; {what}") from None
     except Exception as error:  # a worker failed: Ray wraps the cause; report its last line
         lines = [line for line in str(error).strip().splitlines() if line.strip()]
         raise error_type(ERR_ENGINE.format(problem=lines[-1] if lines else type(error).__name__)) from None

@@ -39,6 +39,19 @@ ERR_NO_WEIGHT = "The views must include 'weight' (the norm view is read alongsid
 SKIP_WORDS = {"blank": "blank", "empty": "without tokens", "missing": "without the text column or field"}
 
 
+class CorpusInterrupted(KeyboardInterrupt):
+    """A local run stopped by KeyboardInterrupt (Ctrl+C, or a signal handler that raises it).
+
+    records, sentences   how far it got (records read and sentences scored in whole chunks)
+    total                records expected (None when unknown)
+    partial              the result so far (complete=False), None when no sentence was scored
+    """
+
+    def __init__(self, records: int, sentences: int, total: int | None, partial: CorpusResult | None):
+        super().__init__(records, sentences, total)
+        self.records, self.sentences, self.total, self.partial = records, sentences, total, partial
+
+
 @dataclass(frozen=True)
 class CorpusOptions:
     """How to run.  batch_size: sentences per forward pass; sort_batches: batches per
@@ -182,13 +195,16 @@ def run_corpus(
 
     progress(CorpusProgress) is called after every chunk; on_partial(CorpusResult with
     complete=False) every `options.partial_every` chunks.  Raises CorpusInputError for bad
-    input (with line and byte offset where it applies) or when no sentence is left.
+    input (with line and byte offset where it applies) or when no sentence is left, and
+    CorpusInterrupted (a KeyboardInterrupt) with the partial result when interrupted.
     """
     total = source.estimate_records(options.limit)
     info = model_info(loaded)
     started = time.perf_counter()
+    merged = [CorpusStats()]  # the aggregates of the chunks done, for an interruption
 
     def on_chunk(stats: CorpusStats, done: int) -> None:
+        merged[0] = stats
         if progress is not None:
             progress(CorpusProgress(stats.records, stats.sentences, total, time.perf_counter() - started))
         if on_partial is not None and stats.sentences and done % options.partial_every == 0:
@@ -204,7 +220,24 @@ def run_corpus(
                 )
             )
 
-    stats = analyse_records(loaded, source.records(options.limit), options, on_chunk)
+    try:
+        stats = analyse_records(loaded, source.records(options.limit), options, on_chunk)
+    except CorpusInterrupted:
+        raise
+    except KeyboardInterrupt:
+        done = merged[0]
+        partial = None
+        if done.sentences:
+            partial = finish(
+                done,
+                info,
+                source.name,
+                options.exclude_special,
+                options.thresholds,
+                complete=False,
+                views=options.views,
+            )
+        raise CorpusInterrupted(done.records, done.sentences, total, partial) from None
     if not stats.sentences:
         raise CorpusInputError(no_sentences_message(source.name, stats))
     return finish(stats, info, source.name, options.exclude_special, options.thresholds, views=options.views)

@@ -61,6 +61,10 @@ ERR_NOT_UTF8 = (
     "The corpus '{name}' is not valid UTF-8: line {line}, byte offset {offset} (byte 0x{byte:02x}). "
     "Save the file as UTF-8 and try again."
 )
+ERR_NUL = (
+    "The corpus '{name}' contains a NUL byte on line {line}, byte offset {offset}: is it a binary file? "
+    "Give a UTF-8 text file (one sentence per line), a CSV/TSV or a JSONL file."
+)
 ERR_LINE_TOO_LONG = (
     "Line {line} of '{name}' is longer than {limit} MiB: is this a corpus with one sentence (or record) per line?"
 )
@@ -71,7 +75,10 @@ ERR_COLUMN_FOR_TEXT = (
     "text file with one sentence per line."
 )
 ERR_CSV = "Line {line} of '{name}' is not valid {kind}: {problem}."
-ERR_JSON = "Line {line} of '{name}' is not valid JSON: {problem}. A JSONL corpus has one JSON object per line."
+ERR_JSON = (
+    "Line {line} of '{name}' is not valid JSON at byte offset {offset}: {problem}. "
+    "A JSONL corpus has one JSON object per line."
+)
 ERR_JSON_OBJECT = "Line {line} of '{name}' holds a JSON {kind}, not an object: a JSONL corpus has one object per line."
 ERR_JSON_TYPE = "The field '{column}' on line {line} of '{name}' is a {kind}, not text."
 ERR_FORMAT = "Unknown corpus format '{format}'; use one of: {formats}."
@@ -169,6 +176,9 @@ class LineReader:
         if self.next_offset == 0 and raw.startswith(UTF8_BOM):
             raw = raw[len(UTF8_BOM) :]
             self.next_offset = len(UTF8_BOM)
+        nul = raw.find(b"\x00")
+        if nul >= 0:  # sniff() sees only the first SNIFF_BYTES; this covers every line
+            raise CorpusInputError(ERR_NUL.format(name=self.name, line=self.next_line, offset=self.next_offset + nul))
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -208,10 +218,14 @@ def read_records(
         records = _jsonl_records(stream, name, spec, start, first_index, first_line)
     else:
         records = _table_records(stream, name, spec, start, first_index, first_line)
+    if stop_index is not None and stop_index <= first_index:
+        return
     for record in records:
         if stop_index is not None and record.index >= stop_index:
             return
         yield record
+        if stop_index is not None and record.index + 1 >= stop_index:
+            return  # without reading (and checking) a line past the limit
 
 
 def _text_records(stream, name, start, index, line) -> Iterator[CorpusRecord]:
@@ -245,9 +259,9 @@ def _jsonl_records(stream, name, spec: ReadSpec, start, index, line) -> Iterator
             index += 1
             continue
         try:
-            value = json.loads(raw)
+            value = json.loads(raw.rstrip("\r\n"))  # an error's column is then on this line
         except json.JSONDecodeError as error:
-            raise CorpusInputError(ERR_JSON.format(line=line_no, name=name, problem=error.msg)) from None
+            raise CorpusInputError(_json_error(error, raw, line_no, lines.next_offset, name)) from None
         if not isinstance(value, dict):
             raise CorpusInputError(ERR_JSON_OBJECT.format(line=line_no, name=name, kind=_json_kind(value)))
         if not checked:
@@ -266,6 +280,14 @@ def _jsonl_records(stream, name, spec: ReadSpec, start, index, line) -> Iterator
         pair = _json_text(value.get(spec.pair_column), spec.pair_column, line_no, name) if spec.pair_column else None
         yield CorpusRecord(index, line_no, offset, text, pair or None)
         index += 1
+
+
+def _json_error(error: json.JSONDecodeError, raw: str, line_no: int, line_end: int, name: str) -> str:
+    """The whole message: json's own text ("Invalid control character at") is only whole with
+    its position, so give the column and the byte offset of the error in the file
+    (`line_end`: the byte offset after the line)."""
+    at = line_end - len(raw[error.pos :].encode("utf-8"))  # raw still ends with its newline
+    return ERR_JSON.format(line=line_no, name=name, offset=at, problem=f"{error.msg}: column {error.colno}")
 
 
 def _json_kind(value) -> str:

@@ -151,27 +151,39 @@ def _check(stream: BinaryIO, name: str, fmt: str | None, column: str | None, pai
     return ReadSpec(corpus_format, column, pair_column)
 
 
-def _validate(source: CorpusSource) -> CorpusSource:
-    """Read the header (CSV/TSV) or the first record (JSONL, text) to fail early on bad columns."""
-    stream = source.open()
-    try:
-        if source.spec.format in ("csv", "tsv"):
-            header = read_header(stream, source.name, source.spec)[0]
-            table_columns(header, source.spec, source.name)
-        else:
-            for record in read_records(stream, source.name, source.spec):
-                if record.text is not None and record.text.strip():
-                    break
-    finally:
-        if source.path is not None:
-            stream.close()
+def _validate(source: CorpusSource, stop_index: int | None = None) -> CorpusSource:
+    """Check the input before any model loads.
+
+    A file or an upload is read through once with the engines' own reader (up to record
+    `stop_index`): every byte (NUL, UTF-8), line, CSV row and JSON object, and the columns or
+    fields, so a bad line near the end fails now and not after minutes of scoring, on both
+    engines.  Standard input is read only once and not kept: only what sniffing read (its
+    header, or its first whole lines) is checked here; the rest is checked line by line as it
+    streams, i.e. while it is scored.
+    """
+    if source.seekable:
+        for _record in source.records(stop_index):
+            pass
+        return source
+    if source.spec.format in ("csv", "tsv"):  # a quoted field may run past the sniffed bytes
+        header = read_header(io.BytesIO(source.head), source.name, source.spec)[0]
+        table_columns(header, source.spec, source.name)
+    else:
+        whole_lines = source.head[: source.head.rfind(b"\n") + 1]
+        for _record in read_records(io.BytesIO(whole_lines), source.name, source.spec, stop_index=stop_index):
+            pass
     return source
 
 
 def open_path(
-    path: str | Path, column: str | None = None, pair_column: str | None = None, fmt: str | None = None
+    path: str | Path,
+    column: str | None = None,
+    pair_column: str | None = None,
+    fmt: str | None = None,
+    limit: int | None = None,
 ) -> CorpusSource:
-    """A corpus file on disk, checked (empty, binary, format, columns)."""
+    """A corpus file on disk, checked (empty, binary, format, columns, then every record up
+    to record `limit`: see `_validate`)."""
     path = Path(path)
     if not path.exists():
         raise CorpusInputError(ERR_NOT_FOUND.format(path=path))
@@ -180,7 +192,7 @@ def open_path(
     with open(path, "rb") as stream:
         spec = _check(stream, path.name, fmt, column, pair_column)
     source = CorpusSource(path.name, spec, lambda: open(path, "rb"), path=path, size=path.stat().st_size)  # noqa: SIM115 (the caller closes it)
-    return _validate(source)
+    return _validate(source, limit)
 
 
 def open_upload(
@@ -190,11 +202,12 @@ def open_upload(
     pair_column: str | None = None,
     fmt: str | None = None,
     limit_mb: float | None = None,
+    limit: int | None = None,
 ) -> CorpusSource:
     """An uploaded corpus: bytes or a binary file-like object such as Streamlit's UploadedFile.
 
     `limit_mb` (default: server.maxUploadSize from .streamlit/config.toml) refuses a larger
-    upload with UploadTooLarge.
+    upload with UploadTooLarge.  Every record up to record `limit` is checked (`_validate`).
     """
     stream = as_stream(data)
     stream.seek(0, io.SEEK_END)
@@ -207,13 +220,18 @@ def open_upload(
         stream.seek(0)
         return stream
 
-    return _validate(CorpusSource(name, spec, rewound, size=size))
+    return _validate(CorpusSource(name, spec, rewound, size=size), limit)
 
 
 def open_stdin(
-    column: str | None = None, pair_column: str | None = None, fmt: str | None = None, stream: BinaryIO | None = None
+    column: str | None = None,
+    pair_column: str | None = None,
+    fmt: str | None = None,
+    stream: BinaryIO | None = None,
+    limit: int | None = None,
 ) -> CorpusSource:
-    """Standard input (read once, sequentially); its format comes from the first line."""
+    """Standard input (read once, sequentially); its format comes from the first line, and its
+    first bytes are checked (`_validate`)."""
     stream = stream if stream is not None else sys.stdin.buffer
     kept: list[bytes] = []
     spec = _check(_Once(stream, kept), STDIN_NAME, fmt, column, pair_column)
@@ -226,7 +244,8 @@ def open_stdin(
         opened.append(True)
         return joined
 
-    return CorpusSource(STDIN_NAME, spec, once, size=None, seekable=False, head=b"".join(kept))
+    source = CorpusSource(STDIN_NAME, spec, once, size=None, seekable=False, head=b"".join(kept))
+    return _validate(source, limit)
 
 
 class _Once:

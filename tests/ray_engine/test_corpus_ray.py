@@ -173,3 +173,24 @@ def test_workers_get_every_first_party_package_they_import():
     # a 500-sentence corpus in chunks of 256 on 4 workers: two splits, not one of 1,024 records
     assert split_size(500, 4, 256, 4) == 256
     assert split_size(100_000, 4, 256, 4) == 1024  # large corpora keep the longest splits
+
+
+def test_when_workers_keep_dying_the_run_ends_with_the_merged_part_marked_incomplete(ray_cluster, monkeypatch):
+    from models import corpus_ray
+
+    one_run = corpus_ray._run_splits
+
+    def one_split_then_a_death(ray, rows, *args):
+        for row in one_run(ray, rows[:1], *args):
+            yield row
+        raise ray.exceptions.RayError("The actor died unexpectedly before finishing this task.")
+
+    monkeypatch.setattr(corpus_ray, "_run_splits", one_split_then_a_death)
+    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    with pytest.raises(corpus_ray.RayRunError) as raised:
+        run_corpus_ray("minilm", source, OPTIONS, split_chunks=1, workers=1)
+    message = str(raised.value)
+    assert "after 4 of 8 splits" in message and "4 runs in a row" in message and "actor died" in message
+    partial = raised.value.partial
+    assert partial is not None and not partial.complete
+    assert partial.records == 4 * 16  # each run merged its one split, none twice
