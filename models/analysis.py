@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Analysis:
                      traces back to; None without a cls token
     """
 
-    scores: dict[str, np.ndarray]
+    scores: Mapping[str, np.ndarray]
     partition: np.ndarray
     roles: np.ndarray
     layer_partition: np.ndarray
@@ -62,6 +63,23 @@ class Analysis:
     exclude_special: bool
     view: View = "weight"
     rollout: np.ndarray | None = None
+
+    def __post_init__(self):
+        """Read-only arrays and score table: a cached Analysis is shared by every session of
+        the app, so no caller may change it in place."""
+        object.__setattr__(self, "scores", MappingProxyType({name: _read_only(a) for name, a in self.scores.items()}))
+        for name in ("partition", "roles", "layer_partition", "layer_roles", "layer_summary", "rollout"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _read_only(value))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array)
+    if array.flags.writeable:
+        array = array.view()
+        array.setflags(write=False)
+    return array
 
 
 def analyze(
