@@ -181,8 +181,7 @@ def test_when_workers_keep_dying_the_run_ends_with_the_merged_part_marked_incomp
     one_run = corpus_ray._run_splits
 
     def one_split_then_a_death(ray, rows, *args):
-        for row in one_run(ray, rows[:1], *args):
-            yield row
+        yield from one_run(ray, rows[:1], *args)
         raise ray.exceptions.RayError("The actor died unexpectedly before finishing this task.")
 
     monkeypatch.setattr(corpus_ray, "_run_splits", one_split_then_a_death)
