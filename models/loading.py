@@ -238,7 +238,7 @@ def load_model(
         path = Path(name).expanduser()
         if name and path.is_dir():
             return _load_local(path)
-        if name and roots:  # under an allowed root (checked above): saying so reveals nothing else
+        if name and (roots or _looks_like_a_path(name)):  # roots: under one (checked above), so it reveals nothing
             raise ModelLoadError(ERR_LOCAL.format(path=name, problem=PROBLEM_NO_FOLDER))
         keys = ", ".join(REGISTRY)
         raise ModelLoadError(ERR_UNKNOWN.format(name=name or "(empty)", keys=keys))
@@ -246,6 +246,12 @@ def load_model(
         model, tokenizer = _from_pretrained(str(embedded_model_path()))
         return LoadedModel(spec.key, spec, model, tokenizer, None)
     return _load_hub(spec)
+
+
+def _looks_like_a_path(name: str) -> bool:
+    """A folder the user meant, not a model name: absolute, or starting with ~ or . (a Hub id
+    such as org/name is neither)."""
+    return Path(name).is_absolute() or name.startswith(("~", "."))
 
 
 def with_window(dense: LoadedModel, window: int, twin: ModelSpec | None = None) -> LoadedModel:

@@ -53,7 +53,7 @@ def test_table_format():
         (("analyze", ""), "empty"),
         (("analyze", "   "), "empty"),
         (("analyze", "hi", "--model", "no-such-model"), "Unknown model"),
-        (("analyze", "hi", "--model", "/no/such/dir"), "Unknown model"),
+        (("analyze", "hi", "--model", "/no/such/dir"), "there is no such folder"),
         (("analyze", "hi", "--model", "minilm-longformer", "--window", "7"), "even"),
         (("analyze", "hi", "--model", "minilm-longformer", "--window", "big"), "even"),
         (("analyze", "hi", "--model", "minilm-longformer", "--window", "2"), "from 4 to"),
