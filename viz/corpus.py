@@ -1,7 +1,10 @@
 """Figures of a corpus analysis: means over sentences, with their spread.
 
-role_split_bars     each layer's share of heads per role, mean ± std over sentences
-partition_bars      where each layer's attention goes, mean ± std over sentences
+role_split_bars     each layer's share of heads per role: the mean and its 95% interval
+partition_bars      where each layer's attention goes: the mean and its 95% interval
+
+The bars are shares, so their whiskers are the 95% interval of the mean, cut to [0, 1]
+(a mean ± std whisker went below 0% for a rarely taken role).
 score_mean_heatmap  a score's corpus mean per layer × head, the std in the hover
 """
 
@@ -20,8 +23,10 @@ from viz.overview import PART_COLOURS, PART_LABELS, SCORE_LABELS, head_names, la
 from viz.window_sweep import ROLE_COLOURS
 
 SPREAD = lazy_ngettext(
-    "mean ± standard deviation over {n:,} sentence", "mean ± standard deviation over {n:,} sentences"
+    "mean and its {level:.0%} interval over {n:,} sentence", "mean and its {level:.0%} interval over {n:,} sentences"
 )
+INTERVAL_HOVER = N_("{level:.0%} interval")
+LEVEL = 0.95  # the corpus Estimate's interval (models.corpus_result)
 ROLES_TITLE = N_("Head roles by layer over the corpus")
 SHARE_OF_HEADS = N_("share of heads")
 PARTITION_TITLE = N_("Where each layer's attention goes over the corpus")
@@ -30,19 +35,20 @@ MEAN_TITLE = N_("{label}: corpus mean")
 MEAN_NOTE = lazy_ngettext("over {n:,} sentence; hover for the std", "over {n:,} sentences; hover for the std")
 
 
-def _bars(
-    means: Mapping[str, np.ndarray],
-    stds: Mapping[str, np.ndarray],
-    names,
-    labels,
-    colours,
-    title,
-    y_title,
-    sentences: int,
-) -> go.Figure:
+def share_interval(mean: np.ndarray, ci: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) of a share's 95% interval, cut to [0, 1]; no spread (nan) gives the mean."""
+    mean = np.asarray(mean, dtype=np.float64)
+    half = np.nan_to_num(np.asarray(ci, dtype=np.float64), nan=0.0)
+    return np.clip(mean - half, 0.0, 1.0), np.clip(mean + half, 0.0, 1.0)
+
+
+def _bars(estimates: Mapping, names, labels, colours, title, y_title, sentences: int) -> go.Figure:
+    """Grouped bars per layer of each name's share (Estimate [L]), whiskers = share_interval."""
     fig = go.Figure()
+    interval = str(INTERVAL_HOVER.format(level=LEVEL))
     for name in names:
-        mean = np.asarray(means[name], dtype=np.float64)
+        mean = np.clip(np.asarray(estimates[name].mean, dtype=np.float64), 0.0, 1.0)
+        low, high = share_interval(mean, estimates[name].ci)
         label = str(labels[name])
         fig.add_trace(
             go.Bar(
@@ -50,14 +56,19 @@ def _bars(
                 y=mean,
                 name=label,
                 marker_color=colours[name],
-                error_y=dict(type="data", array=np.asarray(stds[name], dtype=np.float64), thickness=1, width=3),
-                hovertemplate="%{x}: %{y:.1%} ± %{error_y.array:.1%} " + label + "<extra></extra>",
+                error_y=dict(
+                    type="data", symmetric=False, array=high - mean, arrayminus=mean - low, thickness=1, width=3
+                ),
+                customdata=np.stack([low, high], axis=-1),
+                hovertemplate="%{x}: %{y:.1%} "
+                + label
+                + f" ({interval} %{{customdata[0]:.1%}}–%{{customdata[1]:.1%}})<extra></extra>",
             )
         )
     return chart_layout(
         fig,
         barmode="group",
-        title=f"{title}<br><sup>{SPREAD.format(n=sentences)}</sup>",
+        title=f"{title}<br><sup>{SPREAD.format(n=sentences, level=LEVEL)}</sup>",
         yaxis=dict(title=str(y_title), tickformat=".0%", rangemode="tozero"),
         height=430,
         legend=dict(orientation="h", y=-0.15, yanchor="top", x=0.0),
@@ -66,30 +77,12 @@ def _bars(
 
 def role_split_bars(layer_roles, sentences: int) -> go.Figure:
     """layer_roles: role → Estimate [L] (share of the layer's heads in that role)."""
-    return _bars(
-        {r: e.mean for r, e in layer_roles.items()},
-        {r: e.std for r, e in layer_roles.items()},
-        ROLES,
-        ROLE_LABELS,
-        ROLE_COLOURS,
-        ROLES_TITLE,
-        SHARE_OF_HEADS,
-        sentences,
-    )
+    return _bars(layer_roles, ROLES, ROLE_LABELS, ROLE_COLOURS, ROLES_TITLE, SHARE_OF_HEADS, sentences)
 
 
 def partition_bars(layer_partition, sentences: int) -> go.Figure:
     """layer_partition: part → Estimate [L] (the layer's mass split, averaged over its heads)."""
-    return _bars(
-        {p: e.mean for p, e in layer_partition.items()},
-        {p: e.std for p, e in layer_partition.items()},
-        PART_NAMES,
-        PART_LABELS,
-        PART_COLOURS,
-        PARTITION_TITLE,
-        SHARE_OF_ATTENTION,
-        sentences,
-    )
+    return _bars(layer_partition, PART_NAMES, PART_LABELS, PART_COLOURS, PARTITION_TITLE, SHARE_OF_ATTENTION, sentences)
 
 
 def score_mean_heatmap(mean: np.ndarray, std: np.ndarray, name: str, sentences: int) -> go.Figure:
