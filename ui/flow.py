@@ -81,4 +81,5 @@ def value_norms_section(shown: Shown) -> None:
         st.info(_("This model's family has no value capture, so the norm view and this figure are not available."))
         return
     st.caption(str(help_text.VALUE_NORMS_HELP))
-    common.show(flow.value_norm_heatmap(shown.value_norms, shown.labels), "value_norms_chart", sized=False)
+    figure = flow.value_norm_heatmap(shown.value_norms, shown.labels, shown.special_mask)
+    common.show(figure, "value_norms_chart", sized=False)
