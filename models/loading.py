@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -47,6 +48,17 @@ ERR_OFFLINE = N_(
     "or pass a local model directory. The embedded 'minilm' model always works offline."
 )
 ERR_LOCAL = N_("Cannot load the model in '{path}': {problem}")
+ERR_HUB_NOT_CACHED = N_(
+    "Cannot load '{name}' from the Hugging Face Hub: it is not in the local cache ({cache}) and the Hub "
+    "is not reachable from this machine. Download it once where the Hub is reachable, or pass a local "
+    "model directory."
+)
+ERR_HUB_PICKLE = N_(
+    "Cannot load '{name}': its copy has only pickle weights ({files}), and only *.safetensors weights "
+    "are loaded (pickle files can run code when opened). Use a revision with model.safetensors."
+)
+ERR_HUB_OTHER = N_("Cannot load '{name}' from the Hugging Face Hub: {problem}")
+DESCRIPTION_HUB = N_("{model_type} model {name} from the Hugging Face Hub.")
 ERR_NOT_ALLOWED = N_(
     "Local model folders are limited on this server; '{path}' is not under an allowed folder "
     "(ATTENTION_MAPS_MODEL_DIRS). Use one of: {keys}, or a folder under an allowed one."
@@ -80,6 +92,9 @@ PROBLEM_CONFIG = N_("unreadable config.json ({detail}).")
 DESCRIPTION_LOCAL = N_("Local {model_type} model from {path}.")
 DESCRIPTION_WINDOWED = N_("{name}'s weights under Longformer attention (window {window}).")
 IGNORED_MISSING = ("pooler.", "embeddings.position_ids")  # never used for attention
+# A Hub repository id, "org/name", with an optional "@revision" (a branch, tag or commit).
+HUB_ID = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)(?:@(?P<revision>[\w./-]+))?$")
+PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack")
 
 
 class ModelLoadError(ValueError):
@@ -195,6 +210,8 @@ def check_allowed(name: str, allowed_roots: Iterable[str] | None) -> None:
     name = (name or "").strip()
     if allowed_roots is None or not name or find_spec(name) is not None:
         return
+    if HUB_ID.match(name) and not _looks_like_a_path(name):
+        return  # a Hub id: read from the Hub cache, never from a server folder
     roots = tuple(allowed_roots)
     if roots and is_allowed_path(name, roots):
         return
@@ -238,6 +255,9 @@ def load_model(
         path = Path(name).expanduser()
         if name and path.is_dir():
             return _load_local(path)
+        hub = HUB_ID.match(name) if not _looks_like_a_path(name) else None
+        if hub is not None:
+            return _load_hub_id(hub.group("repo"), hub.group("revision"))
         if name and (roots or _looks_like_a_path(name)):  # roots: under one (checked above), so it reveals nothing
             raise ModelLoadError(ERR_LOCAL.format(path=name, problem=PROBLEM_NO_FOLDER))
         keys = ", ".join(REGISTRY)
@@ -335,6 +355,70 @@ def _load_hub(spec: ModelSpec) -> LoadedModel:
             raise ModelLoadError(ERR_OFFLINE.format(name=spec.hub_id)) from None
         model, tokenizer = _from_pretrained(spec.hub_id)
     return LoadedModel(spec.key, spec, model, tokenizer, _own_window(model))
+
+
+def _hub_cache() -> str | None:
+    """The Hub cache folder: HF_HUB_CACHE read at call time (None: the library's default)."""
+    return os.environ.get("HF_HUB_CACHE") or None
+
+
+def _load_hub_id(repo: str, revision: str | None) -> LoadedModel:
+    """Any Hub model by id: the local cache first, the network only if reachable; safetensors
+    only, no remote code; its family decided by the same rules as a local folder."""
+    name = f"{repo}@{revision}" if revision else repo
+    options = {"revision": revision, "cache_dir": _hub_cache()}
+    try:
+        return _hub_model(name, repo, options, local_files_only=True)
+    except _NotCached:
+        pickled = _cached_pickle(repo, options)
+        if pickled:
+            raise ModelLoadError(ERR_HUB_PICKLE.format(name=name, files=", ".join(pickled))) from None
+        if not _hub_reachable():
+            from huggingface_hub import constants
+
+            cache = options["cache_dir"] or constants.HF_HUB_CACHE
+            raise ModelLoadError(ERR_HUB_NOT_CACHED.format(name=name, cache=cache)) from None
+        return _hub_model(name, repo, options, local_files_only=False)
+
+
+def _hub_model(name: str, repo: str, options: dict, local_files_only: bool) -> LoadedModel:
+    try:
+        config = AutoConfig.from_pretrained(repo, local_files_only=local_files_only, **options)
+    except OSError:
+        if local_files_only:
+            raise _NotCached from None
+        raise
+    except Exception as error:  # malformed JSON, unknown model_type
+        raise ModelLoadError(ERR_HUB_OTHER.format(name=name, problem=_first_line(error))) from None
+    try:
+        family = family_of(config.model_type)
+    except ValueError as error:
+        raise ModelLoadError(message_of(error)) from None
+    extra = {"local_files_only": True} if local_files_only else {}
+    model, tokenizer = _from_pretrained(repo, **options, **extra)
+    positions = getattr(config, "max_position_embeddings", 512)
+    spec = ModelSpec(
+        key=name,
+        source="hub",
+        family=family,
+        max_tokens=max_tokens_of(family, positions, tokenizer.model_max_length),
+        description=DESCRIPTION_HUB.format(model_type=config.model_type, name=name),
+        hub_id=repo,
+    )
+    return LoadedModel(name, spec, model, tokenizer, _own_window(model))
+
+
+def _cached_pickle(repo: str, options: dict) -> list[str]:
+    """The pickle weight files of `repo` in the local cache (none when it has safetensors)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    def cached(filename: str) -> bool:
+        found = try_to_load_from_cache(repo, filename, cache_dir=options["cache_dir"], revision=options["revision"])
+        return isinstance(found, str)
+
+    if cached("model.safetensors") or cached("model.safetensors.index.json"):
+        return []
+    return [filename for filename in PICKLE_WEIGHTS if cached(filename)]
 
 
 def _own_window(model: PreTrainedModel) -> int | None:
