@@ -4,6 +4,10 @@ to the URL, checked at this edge, and handed to the pages as one frozen `Inputs`
 
 An examples picker above the text area fills the text and the pair with one of the
 examples of the interface's language (models/examples.py).
+
+The text area is not bound to the URL like the other widgets: its length is checked here
+(a text over MAX_TEXT_CHARS is refused with a message, not cut), and `_text_link` writes it
+into the link itself, compressed when long (ui.state.link_text).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from viz.labels import token_labels
 from viz.layout import DEFAULT_FONT, FigureSettings
 
 DEFAULT_TEXT = "The cat sat on the mat because it was tired."
-MAX_TEXT_CHARS = 40_000  # about 8,000 tokens: well past the longest model, and the link stays loadable
+MAX_TEXT_CHARS = 40_000  # about 8,000 tokens: well past the longest model
 INPUTS_KEY = "_inputs"
 PNG_SCALES = (1, 2, 3, 4)
 URL_KEYS = {"lang", "text", "pair", "model", "dir", "window", "globals", "exclude", "font", "width", "scale"}
@@ -35,6 +39,14 @@ NOTHING = N_("nothing")
 WHY_NOT_TOKENS = N_("not tokens of this text")
 FIX_WINDOW = N_("{error} Fix the window in the sidebar.")
 FIX_FIGURE = N_("{error} Fix it under 'Figure and export settings' in the sidebar.")
+TEXT_TOO_LONG = N_(
+    "This text has {length:,} characters; the text box takes at most {limit:,}, so nothing was analysed. "
+    "Shorten it, or take a long document elsewhere: a Longformer model such as minilm-longformer, "
+    "the Corpus page (a file of many sentences), or the command line `python cli.py analyze`."
+)
+TEXT_NOT_LINKED = N_("This text is too long to share by link: the link leaves it out.")
+WHY_NOT_PACKED = N_("not a readable compressed text")
+THE_DEFAULT_TEXT = N_("the default sentence")
 
 
 @dataclass(frozen=True)
@@ -67,15 +79,16 @@ def shared_inputs() -> Inputs:
     """Draw the shared widgets (text area on the page, the rest in the sidebar)."""
     problems: list[str] = []
     examples_picker()
+    _seed_text()
     text = st.text_area(
         _("Sentence or passage to analyse"),
         key=TEXT_KEY,
-        value=DEFAULT_TEXT,
         height=100,
-        max_chars=MAX_TEXT_CHARS,
         help=_("Press Ctrl+Enter (or click away) to run the model."),
-        bind=state.BIND,
     )
+    _text_link(text)
+    if len(text) > MAX_TEXT_CHARS:
+        problems.append(TEXT_TOO_LONG.format(length=len(text), limit=MAX_TEXT_CHARS))
     text_b = st.text_input(
         _("Optional second sentence (the two are analysed as a pair)"), key=PAIR_KEY, bind=state.BIND
     )
@@ -143,6 +156,37 @@ def _fill_example() -> None:
         st.session_state[TEXT_KEY] = item.text
         st.session_state[PAIR_KEY] = item.text_b or ""
     st.session_state[EXAMPLE_KEY] = None  # the picker shows its prompt again; the text is now the user's
+
+
+def _seed_text() -> None:
+    """Once per session, before the text area is drawn: the link's text (unpacked when the
+    link holds it compressed), else the default sentence."""
+    if TEXT_KEY in st.session_state:
+        return
+    given = state.linked(TEXT_KEY)
+    text = DEFAULT_TEXT
+    if given is not None:
+        value = given[-1] if given else ""
+        try:
+            text = state.text_of_link(value)
+        except state.LinkTextError:
+            shown = value if len(value) <= 24 else value[:24] + "…"
+            state.reject(TEXT_KEY, shown, WHY_NOT_PACKED, THE_DEFAULT_TEXT)
+    st.session_state[TEXT_KEY] = text
+
+
+def _text_link(text: str) -> None:
+    """Write the text into the link (left out when it is the default, as a bound widget
+    does), compressed when long; a text too long even so is left out, and a note says so."""
+    value = state.link_text(text)
+    params = st.query_params
+    if text == DEFAULT_TEXT or value is None:
+        if TEXT_KEY in params:
+            del params[TEXT_KEY]
+    elif params.get_all(TEXT_KEY) != [value]:
+        params[TEXT_KEY] = value
+    if value is None:
+        st.caption(str(TEXT_NOT_LINKED))
 
 
 def _window(name: str, problems: list[str]) -> int | None:

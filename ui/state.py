@@ -12,12 +12,22 @@ A bound selection widget writes its *displayed* option text into the link, so th
 are language-neutral identifiers (`view=norm`, `score=entropy`): a link made in Japanese
 opens in English and the other way round.  The notes are kept as language-neutral
 messages and shown in the language of the moment.
+
+The text is the one input written into the link by hand (`link_text` / `text_of_link`):
+a long text, Japanese above all (nine characters of link per character), would make a
+link the server refuses, so past PACK_OVER characters it is written deflated and
+base64url-encoded behind the PACKED prefix (`text=z:...`); past LINK_TEXT_LIMIT even
+that is too long and the link leaves the text out.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib import parse
 
 import streamlit as st
 
@@ -32,6 +42,43 @@ NOTE = N_("The link's {key}={value} could not be used ({why}); {default} is show
 NOTE_UNKNOWN = N_("The link's {key}={value} is not an option of this app and was ignored.")
 WHY_NOT_A_CHOICE = N_("not one of the choices")
 EMPTY = N_("(empty)")
+PACKED = "z:"  # the prefix of a text written into the link compressed
+PACK_OVER = 8_000  # a text whose link value would be longer is written compressed
+LINK_TEXT_LIMIT = 60_000  # a compressed value longer than this is left out of the link
+MAX_UNPACKED_BYTES = 1_000_000  # a packed link value never unpacks to more (no zip bombs)
+
+
+class LinkTextError(ValueError):
+    """A packed link value that is not a compressed text."""
+
+
+def link_text(text: str) -> str | None:
+    """The link's value for `text`: the text itself when its link value stays under
+    PACK_OVER characters, else PACKED + deflated base64url; None when even that is
+    longer than LINK_TEXT_LIMIT (the text is then too long to share by link).  A text
+    that itself begins with PACKED is always packed, so it reads back unchanged."""
+    if len(parse.quote_plus(text)) <= PACK_OVER and not text.startswith(PACKED):
+        return text
+    packed = base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii").rstrip("=")
+    value = PACKED + packed
+    return value if len(value) <= LINK_TEXT_LIMIT else None
+
+
+def text_of_link(value: str) -> str:
+    """The text a link value stands for (the inverse of `link_text`); raises
+    LinkTextError for a packed value that does not unpack to UTF-8 text."""
+    if not value.startswith(PACKED):
+        return value
+    data = value[len(PACKED) :]
+    try:
+        raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+        unpacker = zlib.decompressobj()
+        unpacked = unpacker.decompress(raw, MAX_UNPACKED_BYTES)
+        if unpacker.unconsumed_tail or not unpacker.eof:
+            raise LinkTextError(value)
+        return unpacked.decode("utf-8")
+    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as error:
+        raise LinkTextError(value) from error
 
 
 def remember_link(known: set[str]) -> None:
