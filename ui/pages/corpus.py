@@ -242,6 +242,11 @@ def _show(result: CorpusResult, shared: inputs.Inputs) -> None:
 
 @st.fragment
 def _heads(result: CorpusResult, shared: inputs.Inputs) -> None:
+    if st.session_state.get(OPEN_KEY):
+        # An Open button in this fragment reruns the fragment only, never page(), where the
+        # switch to the analysis page happens; so rerun the whole app.  (AppTest's .run() is a
+        # full run, which is why only a real browser showed the click doing nothing.)
+        st.rerun(scope="app")
     view = result.weights
     score = score_picker("corpus_score")
     estimate = view.scores[score]
