@@ -112,12 +112,12 @@ class ProgressBar:
 
 def _check_model(name: str, window) -> None:
     """Fail on a bad model name or window before Ray starts (the Ray driver loads no model)."""
-    from models.loading import ERR_UNKNOWN, ModelLoadError, resolve
+    from models.loading import ERR_UNKNOWN, HUB_ID, ModelLoadError, resolve
     from models.registry import REGISTRY, find_spec
     from models.window import WindowError
 
     spec = find_spec(name)
-    if spec is None and not Path(name).expanduser().is_dir():
+    if spec is None and not Path(name).expanduser().is_dir() and not HUB_ID.match(name):
         raise ModelLoadError(ERR_UNKNOWN.format(name=name or "(empty)", keys=", ".join(REGISTRY)))
     try:
         resolve(name, window)

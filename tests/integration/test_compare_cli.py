@@ -103,7 +103,7 @@ def test_table_format(perturbed):
     [
         (("compare", "", "--model-a", "minilm", "--model-b", "minilm"), "empty"),
         (("compare", "hi", "--model-a", "minilm"), "--model-b"),
-        (("compare", "hi", "--model-a", "minilm", "--model-b", "/no/such/dir"), "Unknown model"),
+        (("compare", "hi", "--model-a", "minilm", "--model-b", "/no/such/dir"), "there is no such folder"),
         (("compare", "hi", "--model-a", "minilm", "--model-b", "deberta-v3-base"), "not reachable"),
         (("compare", "hi", "--model-a", "minilm", "--model-b", "minilm", "--top", "0"), "--top"),
         (("compare", "hi", "--model-a", "minilm", "--model-b", "minilm", "--format", "xml"), "invalid choice"),

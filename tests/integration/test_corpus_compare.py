@@ -131,7 +131,7 @@ def test_cli_reads_stdin_and_prints_a_table():
     "args,needle",
     [
         (("--corpus", "/no/such/corpus.txt", "--model-a", "minilm", "--model-b", "minilm"), "does not exist"),
-        (("--corpus", str(CORPUS), "--model-a", "minilm", "--model-b", "/no/such/dir"), "Unknown model"),
+        (("--corpus", str(CORPUS), "--model-a", "minilm", "--model-b", "/no/such/dir"), "there is no such folder"),
         (("hi", "--corpus", str(CORPUS), "--model-a", "minilm", "--model-b", "minilm"), "not both"),
         (("--model-a", "minilm", "--model-b", "minilm"), "--corpus FILE"),
         (("--corpus", str(CORPUS), "--column", "text", "--model-a", "minilm", "--model-b", "minilm"), "column"),

@@ -113,7 +113,7 @@ def test_loopback_without_roots_loads_folders_as_before(allowed, monkeypatch):
     with pytest.raises(ModelLoadError, match="there is no such folder"):
         load_model("/no/such/dir", allowed_roots=None)  # issue 17: a missing folder is named as one
     with pytest.raises(ModelLoadError, match="Unknown model"):
-        load_model("org/not-in-the-registry", allowed_roots=None)  # a Hub-style name is not a folder
+        load_model("not-in-the-registry", allowed_roots=None)  # a bare name is not a folder
 
 
 def test_the_command_line_default_stays_open(allowed, roots):
