@@ -203,22 +203,17 @@ def run_corpus(
     started = time.perf_counter()
     merged = [CorpusStats()]  # the aggregates of the chunks done, for an interruption
 
+    def partial(stats: CorpusStats) -> CorpusResult:
+        return finish(
+            stats, info, source.name, options.exclude_special, options.thresholds, complete=False, views=options.views
+        )
+
     def on_chunk(stats: CorpusStats, done: int) -> None:
         merged[0] = stats
         if progress is not None:
             progress(CorpusProgress(stats.records, stats.sentences, total, time.perf_counter() - started))
         if on_partial is not None and stats.sentences and done % options.partial_every == 0:
-            on_partial(
-                finish(
-                    stats,
-                    info,
-                    source.name,
-                    options.exclude_special,
-                    options.thresholds,
-                    complete=False,
-                    views=options.views,
-                )
-            )
+            on_partial(partial(stats))
 
     try:
         stats = analyse_records(loaded, source.records(options.limit), options, on_chunk)
@@ -226,18 +221,8 @@ def run_corpus(
         raise
     except KeyboardInterrupt:
         done = merged[0]
-        partial = None
-        if done.sentences:
-            partial = finish(
-                done,
-                info,
-                source.name,
-                options.exclude_special,
-                options.thresholds,
-                complete=False,
-                views=options.views,
-            )
-        raise CorpusInterrupted(done.records, done.sentences, total, partial) from None
+        kept = partial(done) if done.sentences else None
+        raise CorpusInterrupted(done.records, done.sentences, total, kept) from None
     if not stats.sentences:
         raise CorpusInputError(no_sentences_message(source.name, stats))
     return finish(stats, info, source.name, options.exclude_special, options.thresholds, views=options.views)
