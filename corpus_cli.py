@@ -29,6 +29,10 @@ STOPPED = (
 )
 STOPPED_PARTIAL = "the partial result (complete: false) is on stdout"
 STOPPED_NOTHING = "no result written"
+RESUME_WITH = "; to go on, run the same command with --resume (the checkpoint {path} holds {records:,} records)"
+RESUME_NOTHING = "; nothing was checkpointed yet: run the same command again"
+RESUME_HOW = "; add --checkpoint PATH to a run to be able to resume it"
+ERR_RESUME_ALONE = "--resume needs --checkpoint PATH (the checkpoint to continue)"
 TOTAL_UNKNOWN = "an unknown number of"
 STOP_SIGNALS = ("SIGINT", "SIGTERM")  # exit status 128 + the signal's number: 130, 143
 PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} records [{elapsed}<{remaining}{postfix}]"
@@ -75,6 +79,17 @@ def add_corpus_parser(commands) -> None:
         choices=("weight", "norm"),
         default="weight",
         help="the view the table shows (the JSON always holds both when the family has both)",
+    )
+    corpus.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="write the merged statistics to PATH every few chunks and when interrupted (.npz; must not exist "
+        "unless --resume)",
+    )
+    corpus.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run saved in --checkpoint PATH (refused if the corpus, model or options differ)",
     )
     corpus.add_argument("--format", choices=("json", "table"), default="json")
     corpus.add_argument(
@@ -165,12 +180,15 @@ def _run(args: argparse.Namespace, error_type: type[Exception], tally: _Tally) -
             top_k=args.top,
             exclude_special=args.exclude_special,
         )
+        checkpoint = _checkpointing(args, source, options, error_type)
+        tally.checkpoint = checkpoint
         bar.start(tally.total)  # before the model loads: elapsed counts it
         tally.bar = bar
         if args.engine == "ray":
-            result = _run_ray(args, source, options, tally, error_type)
+            result = _run_ray(args, source, options, tally, error_type, checkpoint)
         else:
-            result = run_corpus(load_model(args.model, args.window), source, options, progress=tally)
+            loaded = load_model(args.model, args.window)
+            result = run_corpus(loaded, source, options, progress=tally, checkpoint=checkpoint)
     except CorpusInputError as error:
         bar.close(failed=True)
         raise error_type(str(error)) from None
@@ -191,6 +209,31 @@ def _run(args: argparse.Namespace, error_type: type[Exception], tally: _Tally) -
     return format_corpus_table(document, args.view)
 
 
+def _checkpointing(args, source, options, error_type):
+    """The --checkpoint/--resume plan, checked before the model loads (None without them)."""
+    if args.checkpoint is None:
+        if args.resume:
+            raise error_type(ERR_RESUME_ALONE)
+        return None
+    from models.corpus_checkpoint import fingerprint, prepare
+
+    return prepare(args.checkpoint, args.resume, fingerprint(source, args.model, args.window, options, args.engine))
+
+
+def _resume_hint(checkpoint) -> str:
+    """How to go on after a stop: from the checkpoint just written, or with one next time."""
+    if checkpoint is None:
+        return RESUME_HOW
+    from models.corpus_checkpoint import load
+    from models.corpus_io import CorpusInputError
+
+    try:
+        records = load(checkpoint.path).stats.records
+    except CorpusInputError:  # stopped before the first checkpoint
+        return RESUME_NOTHING
+    return RESUME_WITH.format(path=checkpoint.path, records=records)
+
+
 class _Tally:
     """The progress callback: remembers how far the run got, and feeds the bar."""
 
@@ -198,6 +241,7 @@ class _Tally:
         self.records = self.sentences = 0
         self.total: int | None = None
         self.bar = None
+        self.checkpoint = None
 
     def __call__(self, progress) -> None:
         self.records, self.sentences = progress.records, progress.sentences
@@ -250,7 +294,7 @@ def _report_stop(args, interrupted: KeyboardInterrupt, tally: _Tally, signum: in
         sentences=sentences,
         what=what,
     )
-    print(line, file=sys.stderr, flush=True)
+    print(line + _resume_hint(tally.checkpoint), file=sys.stderr, flush=True)
     raise SystemExit(128 + signum)
 
 
@@ -305,7 +349,7 @@ def quiet_broken_pipe() -> None:
         sys.stdout = _PipeSafeStdout(sys.stdout)
 
 
-def _run_ray(args, source, options, bar, error_type):
+def _run_ray(args, source, options, bar, error_type, checkpoint=None):
     from models.corpus_io import CorpusInputError
     from models.corpus_ray import RayRunError, run_corpus_ray
 
@@ -313,7 +357,9 @@ def _run_ray(args, source, options, bar, error_type):
     if args.workers is not None and args.workers < 1:
         raise error_type(f"--workers must be at least 1; got {args.workers}")
     try:
-        return run_corpus_ray(args.model, source, options, args.window, progress=bar, workers=args.workers)
+        return run_corpus_ray(
+            args.model, source, options, args.window, progress=bar, workers=args.workers, checkpoint=checkpoint
+        )
     except CorpusInputError:
         raise
     except RayRunError as error:  # workers kept failing: keep what was merged
@@ -323,7 +369,7 @@ def _run_ray(args, source, options, bar, error_type):
 
             if _write_stdout(json.dumps(to_json_dict(error.partial), ensure_ascii=False) + "\n"):
                 what = STOPPED_PARTIAL
-        raise error_type(f"{error}; {what}") from None
+        raise error_type(f"{error}; {what}{_resume_hint(checkpoint)}") from None
     except Exception as error:  # a worker failed: Ray wraps the cause; report its last line
         lines = [line for line in str(error).strip().splitlines() if line.strip()]
         raise error_type(ERR_ENGINE.format(problem=lines[-1] if lines else type(error).__name__)) from None

@@ -22,6 +22,7 @@ from itertools import islice
 import numpy as np
 
 from models.corpus_batch import Encoded, EncodedChunk, encode_records, plan_batches, score_sentences
+from models.corpus_checkpoint import Checkpointing
 from models.corpus_io import CorpusInputError, CorpusRecord
 from models.corpus_result import CorpusResult, finish
 from models.corpus_scores import SentenceScores
@@ -167,10 +168,13 @@ def analyse_records(
     records: Iterable[CorpusRecord],
     options: CorpusOptions,
     on_chunk: Callable[[CorpusStats, int], None] | None = None,
+    start: CorpusStats = CorpusStats(),
+    chunks_done: int = 0,
 ) -> CorpusStats:
-    """Fold a stream of records chunk by chunk; `on_chunk(total so far, chunks done)`."""
-    total = CorpusStats()
-    for done, chunk in enumerate(chunks(records, options.chunk_records), start=1):
+    """Fold a stream of records chunk by chunk into `start` (the aggregates of the
+    `chunks_done` chunks before it, when resuming); `on_chunk(total so far, chunks done)`."""
+    total = start
+    for done, chunk in enumerate(chunks(records, options.chunk_records), start=chunks_done + 1):
         total = total.merge(analyse_chunk(loaded, chunk, options))
         if on_chunk is not None:
             on_chunk(total, done)
@@ -190,18 +194,24 @@ def run_corpus(
     options: CorpusOptions = CorpusOptions(),
     progress: Progress | None = None,
     on_partial: Partial | None = None,
+    checkpoint: Checkpointing | None = None,
 ) -> CorpusResult:
     """Analyse a corpus in this process.
 
     progress(CorpusProgress) is called after every chunk; on_partial(CorpusResult with
-    complete=False) every `options.partial_every` chunks.  Raises CorpusInputError for bad
-    input (with line and byte offset where it applies) or when no sentence is left, and
-    CorpusInterrupted (a KeyboardInterrupt) with the partial result when interrupted.
+    complete=False) every `options.partial_every` chunks.  With `checkpoint`
+    (models.corpus_checkpoint.prepare), the merged aggregates are written every
+    `checkpoint.every` chunks, when interrupted and at the end, and a resumed run skips the
+    chunks its checkpoint holds.  Raises CorpusInputError for bad input (with line and byte
+    offset where it applies) or when no sentence is left, and CorpusInterrupted (a
+    KeyboardInterrupt) with the partial result when interrupted.
     """
     total = source.estimate_records(options.limit)
     info = model_info(loaded)
     started = time.perf_counter()
-    merged = [CorpusStats()]  # the aggregates of the chunks done, for an interruption
+    resumed = checkpoint.resumed if checkpoint is not None else None
+    start, chunks_done = (resumed.stats, resumed.position) if resumed is not None else (CorpusStats(), 0)
+    merged = [start, chunks_done]  # the aggregates of the chunks done, for an interruption
 
     def partial(stats: CorpusStats) -> CorpusResult:
         return finish(
@@ -209,20 +219,30 @@ def run_corpus(
         )
 
     def on_chunk(stats: CorpusStats, done: int) -> None:
-        merged[0] = stats
+        merged[:] = stats, done
+        if checkpoint is not None and done % checkpoint.every == 0:
+            checkpoint.save(stats, done, info)
         if progress is not None:
             progress(CorpusProgress(stats.records, stats.sentences, total, time.perf_counter() - started))
         if on_partial is not None and stats.sentences and done % options.partial_every == 0:
             on_partial(partial(stats))
 
     try:
-        stats = analyse_records(loaded, source.records(options.limit), options, on_chunk)
+        if resumed is not None and resumed.complete:
+            stats = start
+        else:
+            records = islice(source.records(options.limit), start.records, None)  # past the chunks done
+            stats = analyse_records(loaded, records, options, on_chunk, start, chunks_done)
     except CorpusInterrupted:
         raise
     except KeyboardInterrupt:
-        done = merged[0]
+        done, position = merged
+        if checkpoint is not None:
+            checkpoint.save(done, position, info)
         kept = partial(done) if done.sentences else None
         raise CorpusInterrupted(done.records, done.sentences, total, kept) from None
+    if checkpoint is not None:
+        checkpoint.save(stats, merged[1], info, complete=True)
     if not stats.sentences:
         raise CorpusInputError(no_sentences_message(source.name, stats))
     return finish(stats, info, source.name, options.exclude_special, options.thresholds, views=options.views)

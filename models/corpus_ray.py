@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from models.corpus import (
+    CorpusInterrupted,
     CorpusOptions,
     CorpusProgress,
     Partial,
@@ -55,6 +56,7 @@ from models.corpus import (
     model_info,
     no_sentences_message,
 )
+from models.corpus_checkpoint import Checkpointing
 from models.corpus_io import CorpusInputError, ReadSpec, read_header, read_records
 from models.corpus_result import CorpusResult, finish
 from models.corpus_source import CorpusSource
@@ -229,20 +231,32 @@ def run_corpus_ray(
     workers: int | None = None,
     split_chunks: int = 4,
     cpus_per_worker: int = 1,
+    checkpoint: Checkpointing | None = None,
 ) -> CorpusResult:
     """Analyse a corpus on Ray Data (starting a local Ray if none is running).
 
     The model is named, not passed: each actor loads its own copy.  `workers` defaults to
-    the cluster's CPUs / cpus_per_worker.  Same result as models.corpus.run_corpus.
+    the cluster's CPUs / cpus_per_worker.  Same result as models.corpus.run_corpus.  The
+    splits' partials are merged in split order (those that come back early wait), so the
+    result does not depend on which actor finished first, and a checkpoint (see
+    models.corpus_checkpoint) holds the splits merged so far.  Raises RayRunError when
+    workers keep failing and CorpusInterrupted on KeyboardInterrupt, both with the partial
+    result.
     """
+    resumed = checkpoint.resumed if checkpoint is not None else None
+    if resumed is not None and resumed.complete:
+        return _finish(resumed.stats, resumed.model, source, options, True)
     start_ray()
     import ray
 
     with source.as_file() as path:
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus_per_worker)
-        records = sum(1 for _ in _records_of(path, source, options.limit))
-        per_split = split_size(records, workers, options.chunk_records, split_chunks)
+        if resumed is not None:
+            per_split = resumed.split_records  # the same cut as the run it continues
+        else:
+            records = sum(1 for _ in _records_of(path, source, options.limit))
+            per_split = split_size(records, workers, options.chunk_records, split_chunks)
         splits = plan_splits(path, source.name, source.spec, per_split, options.limit, options.chunk_records)
         if not splits:
             raise CorpusInputError(no_sentences_message(source.name, CorpusStats()))
@@ -255,40 +269,91 @@ def run_corpus_ray(
         options=options,
         threads=cpus_per_worker,
     )
-    stats, info, done, total = CorpusStats(), None, set(), splits[-1].stop_index
-    started = time.perf_counter()
+    merged = _InOrder(resumed.stats if resumed is not None else CorpusStats(), resumed.position if resumed else 0)
+    total, info, started = splits[-1].stop_index, resumed.model if resumed else None, time.perf_counter()
 
-    def result(complete: bool) -> CorpusResult:
-        return finish(stats, info, source.name, options.exclude_special, options.thresholds, complete, options.views)
+    def save() -> None:
+        if checkpoint is not None:
+            checkpoint.save(merged.stats, merged.position, info, split_records=per_split)
 
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        pending = [row for row in rows if row["split"] not in done]
-        if not pending:
-            break
-        try:
-            for row in _run_splits(ray, pending, worker_args, workers, cpus_per_worker):
-                if int(row["split"]) in done:
-                    continue  # never merged twice
-                info, partial = pickle.loads(row["partial"])
-                stats = stats.merge(partial)
-                done.add(int(row["split"]))
-                if progress is not None:
-                    progress(CorpusProgress(stats.records, stats.sentences, total, time.perf_counter() - started))
-                if on_partial is not None and stats.sentences and len(done) % options.partial_every == 0:
-                    on_partial(result(False))
-        except ray.exceptions.RayError as error:
-            if attempt == MAX_ATTEMPTS:
-                message = ERR_WORKERS_LOST.format(
-                    done=len(done),
-                    splits=len(splits),
-                    sentences=stats.sentences,
-                    attempts=MAX_ATTEMPTS,
-                    reason=_reason(error),
-                )
-                raise RayRunError(message, result(False) if stats.sentences else None) from None
-    if not stats.sentences:
-        raise CorpusInputError(no_sentences_message(source.name, stats))
-    return result(True)
+    try:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            pending = [row for row in rows if not merged.has(int(row["split"]))]
+            if not pending:
+                break
+            try:
+                for row in _run_splits(ray, pending, worker_args, workers, cpus_per_worker):
+                    info, partial = pickle.loads(row["partial"])
+                    moved = merged.add(int(row["split"]), partial)
+                    so_far = merged.everything()
+                    if progress is not None:
+                        elapsed = time.perf_counter() - started
+                        progress(CorpusProgress(so_far.records, so_far.sentences, total, elapsed))
+                    if moved:  # a split is a few chunks: every one that extends the prefix is saved
+                        save()
+                    if on_partial is not None and so_far.sentences and merged.count % options.partial_every == 0:
+                        on_partial(_finish(so_far, info, source, options, False))
+            except ray.exceptions.RayError as error:
+                if attempt == MAX_ATTEMPTS:
+                    save()
+                    so_far = merged.everything()
+                    message = ERR_WORKERS_LOST.format(
+                        done=merged.count,
+                        splits=len(splits),
+                        sentences=so_far.sentences,
+                        attempts=MAX_ATTEMPTS,
+                        reason=_reason(error),
+                    )
+                    kept = _finish(so_far, info, source, options, False) if so_far.sentences else None
+                    raise RayRunError(message, kept) from None
+    except KeyboardInterrupt:
+        save()
+        so_far = merged.everything()
+        kept = _finish(so_far, info, source, options, False) if so_far.sentences else None
+        raise CorpusInterrupted(so_far.records, so_far.sentences, total, kept) from None
+    if checkpoint is not None:
+        checkpoint.save(merged.stats, merged.position, info, complete=True, split_records=per_split)
+    if not merged.stats.sentences:
+        raise CorpusInputError(no_sentences_message(source.name, merged.stats))
+    return _finish(merged.stats, info, source, options, True)
+
+
+class _InOrder:
+    """Split partials merged in split order: `stats` holds splits 0 … position−1; a split
+    that comes back before its predecessors waits in `waiting`.  Each split counts once."""
+
+    def __init__(self, stats: CorpusStats, position: int):
+        self.stats, self.position, self.waiting = stats, position, {}
+
+    def has(self, split: int) -> bool:
+        return split < self.position or split in self.waiting
+
+    def add(self, split: int, partial: CorpusStats) -> bool:
+        """Take one split's partial; True when the in-order prefix grew."""
+        if self.has(split):
+            return False  # never merged twice
+        self.waiting[split] = partial
+        moved = False
+        while self.position in self.waiting:
+            self.stats = self.stats.merge(self.waiting.pop(self.position))
+            self.position += 1
+            moved = True
+        return moved
+
+    @property
+    def count(self) -> int:
+        return self.position + len(self.waiting)
+
+    def everything(self) -> CorpusStats:
+        """The prefix and the waiting splits together (for progress and partial results)."""
+        stats = self.stats
+        for split in sorted(self.waiting):
+            stats = stats.merge(self.waiting[split])
+        return stats
+
+
+def _finish(stats: CorpusStats, info, source: CorpusSource, options: CorpusOptions, complete: bool) -> CorpusResult:
+    return finish(stats, info, source.name, options.exclude_special, options.thresholds, complete, options.views)
 
 
 def _run_splits(ray, rows: list[dict], worker_args: dict, workers: int, cpus_per_worker: int):

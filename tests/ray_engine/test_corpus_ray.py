@@ -193,3 +193,66 @@ def test_when_workers_keep_dying_the_run_ends_with_the_merged_part_marked_incomp
     partial = raised.value.partial
     assert partial is not None and not partial.complete
     assert partial.records == 4 * 16  # each run merged its one split, none twice
+
+
+def _ray_plan(path, resume, options=OPTIONS):
+    from models.corpus_checkpoint import fingerprint, prepare
+
+    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    return prepare(path, resume, fingerprint(source, "minilm", None, options, "ray"))
+
+
+def test_a_ray_run_stopped_by_dying_workers_resumes_to_the_clean_result(ray_cluster, monkeypatch, tmp_path):
+    import json
+
+    from models import corpus_ray
+    from models.corpus_checkpoint import load
+    from models.corpus_result import to_json_dict
+
+    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    clean = to_json_dict(run_corpus_ray("minilm", source, OPTIONS, split_chunks=1, workers=2))
+    one_run = corpus_ray._run_splits
+
+    def one_split_then_a_death(ray, rows, *args):
+        yield from one_run(ray, rows[:1], *args)
+        raise ray.exceptions.RayError("The actor died unexpectedly before finishing this task.")
+
+    path = tmp_path / "ray.npz"
+    with monkeypatch.context() as patched:
+        patched.setattr(corpus_ray, "_run_splits", one_split_then_a_death)
+        with pytest.raises(corpus_ray.RayRunError):
+            run_corpus_ray("minilm", source, OPTIONS, split_chunks=1, workers=1, checkpoint=_ray_plan(path, False))
+    saved = load(path)
+    assert (saved.position, saved.stats.records, saved.split_records) == (4, 64, 16)  # 4 splits of 16 records
+
+    runs = []
+
+    def counted(ray, rows, *args):
+        runs.append([int(row["split"]) for row in rows])
+        return one_run(ray, rows, *args)
+
+    monkeypatch.setattr(corpus_ray, "_run_splits", counted)
+    resumed = run_corpus_ray("minilm", source, OPTIONS, split_chunks=1, workers=2, checkpoint=_ray_plan(path, True))
+    assert runs == [[4, 5, 6, 7]]  # only the splits the checkpoint lacks
+    assert json.dumps(to_json_dict(resumed)) == json.dumps(clean)  # merged in split order: the same bits
+
+
+def test_a_ray_run_interrupted_by_ctrl_c_keeps_a_checkpoint_and_a_partial_result(ray_cluster, tmp_path):
+    from models.corpus import CorpusInterrupted
+    from models.corpus_checkpoint import load
+
+    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    path = tmp_path / "ray.npz"
+
+    def stop_after_three(progress):
+        if progress.records >= 48:
+            raise KeyboardInterrupt
+
+    with pytest.raises(CorpusInterrupted) as stopped:
+        run_corpus_ray(
+            "minilm", source, OPTIONS, split_chunks=1, progress=stop_after_three, checkpoint=_ray_plan(path, False)
+        )
+    assert stopped.value.records == 48 and stopped.value.partial is not None
+    assert not stopped.value.partial.complete
+    saved = load(path)
+    assert saved.stats.records == 16 * saved.position and 1 <= saved.position <= 3  # splits merged in order
