@@ -129,8 +129,23 @@ def build_parser() -> argparse.ArgumentParser:
     from corpus_cli import add_corpus_parser
 
     add_corpus_parser(commands)
+    for name, command in commands.choices.items():
+        if name != "models":
+            add_device_option(command)
     add_language_option(parser, commands)
     return parser
+
+
+def add_device_option(parser: argparse.ArgumentParser) -> None:
+    """--device, declared once for every command that runs a model (models.device)."""
+    from models.device import DEVICE_CHOICES
+
+    parser.add_argument(
+        "--device",
+        choices=DEVICE_CHOICES,
+        default="auto",
+        help=_("where the model runs: auto (a CUDA GPU when there is one), cpu or cuda"),
+    )
 
 
 def add_plot_parser(commands) -> None:
@@ -188,7 +203,7 @@ def run_plot(args: argparse.Namespace) -> str:
         raise CliError(ERR_NO_FOLDER.format(output=output, folder=output.parent))
     try:
         settings = FigureSettings(font_size=args.font_size, width=args.width, scale=args.scale)
-        loaded = load_model(args.model, args.window)
+        loaded = load_model(args.model, args.window, device=args.device)
         result = extract(loaded, args.text, args.pair, args.global_positions)
         drawn = shown(result, args.view, "words" if args.word_level else "tokens")
         analysis = analyze(result, view=args.view)
@@ -269,7 +284,7 @@ def run_analyze(args: argparse.Namespace) -> str:
     if not args.text.strip():
         raise CliError(ERR_EMPTY_TEXT)
     try:
-        loaded = load_model(args.model, args.window)
+        loaded = load_model(args.model, args.window, device=args.device)
         result = extract(loaded, args.text, args.pair, args.global_positions)
     except (ModelLoadError, InputError) as error:
         raise CliError(str(error)) from None
@@ -346,7 +361,7 @@ def run_rollout(args: argparse.Namespace) -> str:
     if not args.text.strip():
         raise CliError(ERR_EMPTY_TEXT)
     try:
-        loaded = load_model(args.model, args.window)
+        loaded = load_model(args.model, args.window, device=args.device)
         result = extract(loaded, args.text, args.pair, args.global_positions)
     except (ModelLoadError, InputError) as error:
         raise CliError(str(error)) from None

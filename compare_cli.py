@@ -62,8 +62,8 @@ def run_compare(args: argparse.Namespace, error: type[Exception]) -> str:
     if args.corpus is not None:
         return run_compare_corpus(args, error)
     try:
-        loaded_a = load_model(args.model_a)
-        loaded_b = loaded_a if args.model_b == args.model_a else load_model(args.model_b)
+        loaded_a = load_model(args.model_a, device=args.device)
+        loaded_b = loaded_a if args.model_b == args.model_a else load_model(args.model_b, device=args.device)
         comparison = compare_models(loaded_a, loaded_b, args.text, args.pair, args.exclude_special, args.top)
     except (ModelLoadError, InputError) as problem:
         raise error(str(problem)) from None

@@ -58,8 +58,8 @@ def run_compare_corpus(args: argparse.Namespace, error: type[Exception]) -> str:
             source = open_stdin(args.column, args.pair_column, args.input_format)
         else:
             source = open_path(args.corpus, args.column, args.pair_column, args.input_format)
-        loaded_a = load_model(args.model_a)
-        loaded_b = loaded_a if args.model_b == args.model_a else load_model(args.model_b)
+        loaded_a = load_model(args.model_a, device=args.device)
+        loaded_b = loaded_a if args.model_b == args.model_a else load_model(args.model_b, device=args.device)
         bar.start(source.estimate_records(options.limit))
         comparison = compare_corpus(loaded_a, loaded_b, source, options, progress=bar, top=args.top)
     except (CorpusInputError, ModelLoadError) as problem:

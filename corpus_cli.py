@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace, error_type: type[Exception], tally: _Tally) -
         if args.engine == "ray":
             result = _run_ray(args, source, options, tally, error_type, checkpoint)
         else:
-            loaded = load_model(args.model, args.window)
+            loaded = load_model(args.model, args.window, device=args.device)
             result = run_corpus(loaded, source, options, progress=tally, checkpoint=checkpoint)
     except CorpusInputError as error:
         bar.close(failed=True)
@@ -358,7 +358,14 @@ def _run_ray(args, source, options, bar, error_type, checkpoint=None):
         raise error_type(f"--workers must be at least 1; got {args.workers}")
     try:
         return run_corpus_ray(
-            args.model, source, options, args.window, progress=bar, workers=args.workers, checkpoint=checkpoint
+            args.model,
+            source,
+            options,
+            args.window,
+            progress=bar,
+            workers=args.workers,
+            checkpoint=checkpoint,
+            device=args.device,
         )
     except CorpusInputError:
         raise

@@ -74,7 +74,7 @@ def run_sparse(args: argparse.Namespace, error: type[Exception]) -> str:
     if not 0 < args.share <= 1:
         raise error(ERR_SHARE.format(share=args.share))
     try:
-        result = extract(load_model(args.model), args.text, args.pair)
+        result = extract(load_model(args.model, device=args.device), args.text, args.pair)
     except (ModelLoadError, InputError) as problem:
         raise error(str(problem)) from None
     if result.is_banded:

@@ -112,7 +112,7 @@ def layer_modules(model: torch.nn.Module, family: Family, heads: int) -> tuple[L
 
 
 def output_factors(weight: torch.Tensor, heads: int) -> torch.Tensor:
-    """[H, d, d] float32 R_hᵀ, with R_h upper-triangular and W_O^h = Q_h R_h (QR in float64).
+    """[H, d, d] float32 R_hᵀ on the CPU, with R_h upper-triangular and W_O^h = Q_h R_h (QR in float64).
 
     weight: [D, H·d], the output projection's weight (y = x Wᵀ), so head h's slice is
     W_O^h = weight[:, h·d:(h+1)·d] and ‖f_h‖ = ‖W_O^h v_h‖ = ‖R_h v_h‖: a d×d product
@@ -120,7 +120,7 @@ def output_factors(weight: torch.Tensor, heads: int) -> torch.Tensor:
     """
     out_dim, inner = weight.shape
     d = inner // heads
-    slices = weight.detach().double().reshape(out_dim, heads, d).permute(1, 0, 2)  # [H, D, d]
+    slices = weight.detach().cpu().double().reshape(out_dim, heads, d).permute(1, 0, 2)  # [H, D, d]
     return torch.linalg.qr(slices, mode="r").R.transpose(1, 2).float().contiguous()
 
 

@@ -67,6 +67,9 @@ SHIPPED_PACKAGES = ("models", "i18n")  # every first-party package a worker impo
 LOCAL_CPUS = 2
 MAX_ATTEMPTS = 4  # runs over the splits still missing, the first included
 FORWARDED_ENV = ("HF_HUB_OFFLINE", "HF_HOME", "TRANSFORMERS_OFFLINE")
+ERR_NO_GPU = (
+    "--device cuda: the Ray cluster has no GPU; use --device cpu, or auto to take GPUs only where there are some."
+)
 ERR_RAY_MISSING = "The Ray engine needs ray[data]: pip install -r requirements.txt."
 ERR_WORKERS_LOST = (
     "The Ray run stopped after {done} of {splits} splits ({sentences} sentences merged): a worker failed "
@@ -172,13 +175,15 @@ def start_ray(num_cpus: int = LOCAL_CPUS) -> float:
 class CorpusWorker:
     """A Ray Data actor: loads the model once, then analyses one split per call."""
 
-    def __init__(self, model: str, window, name: str, spec: dict, options: CorpusOptions, threads: int):
+    def __init__(
+        self, model: str, window, name: str, spec: dict, options: CorpusOptions, threads: int, device: str = "cpu"
+    ):
         import torch
 
         from models.loading import load_model
 
         torch.set_num_threads(threads)
-        self.loaded = load_model(model, window)
+        self.loaded = load_model(model, window, device=device)
         self.name, self.spec, self.options = name, ReadSpec(**spec), options
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -232,6 +237,7 @@ def run_corpus_ray(
     split_chunks: int = 4,
     cpus_per_worker: int = 1,
     checkpoint: Checkpointing | None = None,
+    device: str = "cpu",
 ) -> CorpusResult:
     """Analyse a corpus on Ray Data (starting a local Ray if none is running).
 
@@ -241,7 +247,9 @@ def run_corpus_ray(
     result does not depend on which actor finished first, and a checkpoint (see
     models.corpus_checkpoint) holds the splits merged so far.  Raises RayRunError when
     workers keep failing and CorpusInterrupted on KeyboardInterrupt, both with the partial
-    result.
+    result.  `device` (auto, cpu or cuda): with GPUs in the cluster, auto and cuda give each
+    actor one GPU (and `workers` defaults to the number of GPUs); cuda on a cluster without
+    one is refused.
     """
     resumed = checkpoint.resumed if checkpoint is not None else None
     if resumed is not None and resumed.complete:
@@ -249,8 +257,14 @@ def run_corpus_ray(
     start_ray()
     import ray
 
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    if device == "cuda" and not gpus:
+        raise CorpusInputError(ERR_NO_GPU)
+    gpus_per_worker = 1 if device in ("auto", "cuda") and gpus else 0
     with source.as_file() as path:
-        if workers is None:
+        if workers is None and gpus_per_worker:
+            workers = gpus
+        elif workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus_per_worker)
         if resumed is not None:
             per_split = resumed.split_records  # the same cut as the run it continues
@@ -268,6 +282,7 @@ def run_corpus_ray(
         spec=asdict(source.spec),
         options=options,
         threads=cpus_per_worker,
+        device="cuda" if gpus_per_worker else "cpu",
     )
     merged = _InOrder(resumed.stats if resumed is not None else CorpusStats(), resumed.position if resumed else 0)
     total, info, started = splits[-1].stop_index, resumed.model if resumed else None, time.perf_counter()
@@ -282,7 +297,7 @@ def run_corpus_ray(
             if not pending:
                 break
             try:
-                for row in _run_splits(ray, pending, worker_args, workers, cpus_per_worker):
+                for row in _run_splits(ray, pending, worker_args, workers, cpus_per_worker, gpus_per_worker):
                     info, partial = pickle.loads(row["partial"])
                     moved = merged.add(int(row["split"]), partial)
                     so_far = merged.everything()
@@ -356,7 +371,7 @@ def _finish(stats: CorpusStats, info, source: CorpusSource, options: CorpusOptio
     return finish(stats, info, source.name, options.exclude_special, options.thresholds, complete, options.views)
 
 
-def _run_splits(ray, rows: list[dict], worker_args: dict, workers: int, cpus_per_worker: int):
+def _run_splits(ray, rows: list[dict], worker_args: dict, workers: int, cpus_per_worker: int, gpus_per_worker: int = 0):
     """One Ray Data run of CorpusWorker over `rows`; yields each split's row as it finishes."""
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
     with warnings.catch_warnings():  # Ray 2.60 warns about extra remote args, yet documents
@@ -367,6 +382,7 @@ def _run_splits(ray, rows: list[dict], worker_args: dict, workers: int, cpus_per
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=min(workers, len(rows))),
             num_cpus=cpus_per_worker,
+            num_gpus=gpus_per_worker,
             fn_constructor_kwargs=worker_args,
             max_restarts=0,  # a dead worker ends this run; run_corpus_ray runs the missing splits again
         )

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from models import bigbird, capture
+from models.device import model_device, to_cpu
 from models.families import family_info
 from models.loading import LoadedModel
 
@@ -63,13 +64,17 @@ def run_forward(
     kinds: tuple[capture.Projection, ...] = (),
     n: int | None = None,
 ) -> Forward:
-    """Run `loaded` once on `inputs` (batch first), with attentions, in inference mode.
+    """Run `loaded` once on `inputs` (batch first, on the CPU), with attentions, in inference
+    mode, on the model's device; what comes back is on the CPU (models.device).
 
     kinds: the projections to keep ("value", "value_global", "query", "key"); n: keep batch
     item 0's first n tokens, or None for the whole batch (models.capture.capturing).
     Raises RuntimeError when the model gives no attention weights.
     """
     info = family_info(loaded.family)
+    device = model_device(loaded.model)
+    if device.type != "cpu":
+        inputs = {name: tensor.to(device) for name, tensor in inputs.items()}
     paths = capture.CAPTURE.get(loaded.family)
     points = capture.hook_points(loaded.model, loaded.family, loaded.heads, info.query_key) if kinds else {}
     stateful = info.form == "block_sparse"
@@ -85,4 +90,7 @@ def run_forward(
             output = loaded.model(**inputs, output_attentions=True)
     if not output.attentions:
         raise RuntimeError(ERR_NO_ATTENTION)
+    if device.type != "cpu":  # every score is computed on the CPU, the same code on either device
+        output = type(output)(**{name: to_cpu(value) for name, value in output.items()})
+        captured = to_cpu(captured)
     return Forward(output, captured, draws)

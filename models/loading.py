@@ -25,6 +25,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
 from i18n import N_, message_of
+from models.device import DeviceError, model_device, resolve_device
 from models.families import MODEL_TYPES, family_of, max_tokens_of  # noqa: F401  (MODEL_TYPES re-exported)
 from models.longformer_convert import bert_to_longformer
 from models.registry import REGISTRY, Family, ModelSpec, find_spec, windowed_twin
@@ -231,8 +232,12 @@ def load_model(
     window: object = None,
     load_dense: Callable[[str], LoadedModel] | None = None,
     allowed_roots: Iterable[str] | None = None,
+    device: str | None = None,
 ) -> LoadedModel:
     """Load a registry model or a local directory; raise ModelLoadError with a plain message.
+
+    `device` (models.device: auto, cpu or cuda; None leaves the model on the CPU) moves the
+    model there; cuda without a GPU is refused before anything loads.
 
     `window` (see `resolve`) runs a BERT model's weights under Longformer attention.
     `load_dense(name)` loads the dense model a window is put on (default: this function
@@ -240,6 +245,19 @@ def load_model(
     `allowed_roots` limits the local folders (see `check_allowed`): None (the default, the
     command line's) loads any folder; the app passes `local_model_roots(...)`.
     """
+    try:
+        target = resolve_device(device) if device is not None else None
+    except DeviceError as error:
+        raise ModelLoadError(str(error)) from None
+    loaded = _load_model(name, window, load_dense, allowed_roots)
+    if target is not None and model_device(loaded.model) != target:
+        loaded.model.to(target)  # in place: the loaded model is this caller's (the app caches per device)
+    return loaded
+
+
+def _load_model(
+    name: str, window: object, load_dense: Callable[[str], LoadedModel] | None, allowed_roots: Iterable[str] | None
+) -> LoadedModel:
     try:
         name, window = resolve(name, window)
     except WindowError as error:

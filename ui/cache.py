@@ -20,6 +20,7 @@ from models.banded import block
 from models.compare import Comparison
 from models.compare import compare as compare_results
 from models.dense_vs_sparse import SWEEP_WINDOWS, WindowPoint, window_sweep, windowed_extract
+from models.device import DEVICE_ENV
 from models.extract import extract, preview_tokens
 from models.loading import LoadedModel, check_allowed, load_model, local_model_roots, resolve
 from models.result import AttentionResult
@@ -46,17 +47,29 @@ def model_roots() -> tuple[str, ...] | None:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _load(name: str, window: int | None, roots: tuple[str, ...] | None) -> LoadedModel:
-    return load_model(name, window, load_dense=lambda dense: _load(*resolve(dense), roots), allowed_roots=roots)
+def _load(name: str, window: int | None, roots: tuple[str, ...] | None, device: str) -> LoadedModel:
+    return load_model(
+        name,
+        window,
+        load_dense=lambda dense: _load(*resolve(dense), roots, device),
+        allowed_roots=roots,
+        device=device,
+    )
+
+
+def app_device_choice() -> str:
+    """The server's device choice: ATTENTION_MAPS_DEVICE (auto, cpu or cuda; auto when unset)."""
+    return os.environ.get(DEVICE_ENV) or "auto"
 
 
 def get_model(name: str, window: int | None = None) -> LoadedModel:
-    """The loaded model for (name, window); raises ModelLoadError with a plain message
-    (also for a local folder this server does not allow, checked on every call)."""
+    """The loaded model for (name, window) on the server's device; raises ModelLoadError with
+    a plain message (also for a local folder this server does not allow, checked on every
+    call, and for ATTENTION_MAPS_DEVICE=cuda without a GPU)."""
     name, window = resolve(name, window)
     roots = model_roots()
     check_allowed(name, roots)
-    return _load(name, window, roots)
+    return _load(name, window, roots, app_device_choice())
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -18,6 +18,7 @@ import streamlit as st
 
 import i18n
 from i18n import N_, _, message_of
+from models.device import DeviceError, describe, resolve_device
 from models.examples import example, examples_for
 from models.extract import InputError
 from models.loading import ModelLoadError, resolve
@@ -47,6 +48,7 @@ TEXT_TOO_LONG = N_(
 TEXT_NOT_LINKED = N_("This text is too long to share by link: the link leaves it out.")
 WHY_NOT_PACKED = N_("not a readable compressed text")
 THE_DEFAULT_TEXT = N_("the default sentence")
+DEVICE_LINE = N_("Models run on: {device}")
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,17 @@ def shared_inputs() -> Inputs:
         )
         figure = _figure_settings(problems)
         global_positions = _global_tokens(name, window, text, text_b or None, problems)
+        _device_caption()
     return Inputs(text, text_b or None, name, window, global_positions, exclude_special, figure, tuple(problems))
+
+
+def _device_caption() -> None:
+    """Where the models run (ATTENTION_MAPS_DEVICE on the server; docs/deployment.md)."""
+    try:
+        shown = describe(resolve_device(cache.app_device_choice()))
+    except DeviceError:
+        shown = _("cuda was asked for, but there is no GPU")
+    st.caption(DEVICE_LINE.format(device=shown))
 
 
 def current() -> Inputs:
