@@ -104,3 +104,64 @@ def test_the_sample_pairs_run_as_pairs():
     assert not at.exception and not at.error
     assert any("over 12 sentences of sample_pairs.tsv" in c.value for c in at.caption)
     assert any("‖" in text.value for text in at.text)  # a top "sentence" is shown with its pair
+
+
+def _visit(at: AppTest, url_path: str) -> AppTest:
+    at._page_hash = calc_hash(url_path)
+    return at.run()
+
+
+def test_a_result_stays_while_other_pages_are_visited():
+    at = _corpus_page()
+    at.number_input(key="corpus_limit").set_value(30).run()
+    at.button(key="corpus_run").click().run()
+    assert any("over 30 sentences of sample_corpus.txt" in c.value for c in at.caption)
+    _visit(at, "sparse")
+    assert not any("sample_corpus.txt" in c.value for c in at.caption)  # another page
+    _visit(at, "corpus")
+    assert not at.exception
+    assert any("over 30 sentences of sample_corpus.txt" in c.value for c in at.caption)  # not run again: kept
+    assert not any("Press *Analyse the corpus*" in c.value for c in at.caption)
+
+
+def test_an_uploads_result_stays_named_after_the_upload_is_forgotten():
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()[:24]
+    data = ("\n".join(lines) + "\n").encode()
+    at = _upload(_corpus_page(), "mine.txt", data)
+    at.button(key="corpus_run").click().run()
+    assert any("over 24 sentences of mine.txt" in c.value for c in at.caption)
+    _visit(at, "sparse")
+    _visit(at, "corpus")
+    assert not at.exception and not at.error
+    assert at.radio(key="corpus_source").value == "upload"
+    kept = [info.value for info in at.info if "mine.txt" in info.value]
+    assert kept and f"({len(data) / 1024:.1f} kB)" in kept[0] and "kept while you visited other pages" in kept[0]
+    assert any("over 24 sentences of mine.txt" in c.value for c in at.caption)
+    assert at.dataframe and len(at.dataframe[0].value) == 72  # the whole result, its table included
+
+
+def test_a_run_stopped_midway_leaves_its_partial_result_marked(monkeypatch):
+    """A visitor who leaves the page while a run goes on stops the script (Streamlit raises
+    StopException inside it); the partial result sent before that stays, marked partial."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from models import corpus as engine
+    from ui.pages import corpus as page
+
+    def stopped_after_the_first_partial(loaded, source, options, progress=None, on_partial=None):
+        def then_stop(result):
+            on_partial(result)
+            raise StopException()
+
+        small = engine.CorpusOptions(batch_size=4, sort_batches=2, partial_every=2, limit=options.limit)
+        return engine.run_corpus(loaded, source, small, progress=progress, on_partial=then_stop)
+
+    monkeypatch.setattr(page, "run_corpus", stopped_after_the_first_partial)
+    at = _corpus_page()
+    at.number_input(key="corpus_limit").set_value(40).run()
+    at.button(key="corpus_run").click().run()
+    assert not at.exception
+    at.run()  # the visitor's next interaction
+    warnings = [w.value for w in at.warning if "partial result" in w.value]
+    assert warnings and "stopped after 16 records" in warnings[0], [w.value for w in at.warning]
+    assert any("over 16 sentences of sample_corpus.txt" in c.value for c in at.caption)

@@ -2,8 +2,11 @@
 spread, the heads' top and bottom sentences, and a way back to one sentence.
 
 A run starts on a button press (it can take minutes) and shows its progress, redrawing a
-partial result every few batches; the finished result stays in the session, keyed by
-the corpus and the options, so moving around the page does not run it again.
+partial result every few batches.  The result stays in the session, keyed by the corpus
+and the options, so moving around the page or to another page does not lose it: a
+partial result too (a run stops when the visitor leaves the page while it runs), marked
+as such.  Streamlit forgets an upload once its page is left; the result of the last
+upload stays, named with the file's name and size.
 
 The corpus choice shows identifiers (`sentences`, `pairs`, `upload`: the link holds them
 in every language), each with a caption in the interface's language.
@@ -69,6 +72,16 @@ SHARE_OF_SENTENCES = N_("{role} (share of sentences)")
 TOP_HEADING = N_("Sentences with the highest and lowest {score} in layer {layer}, head {head}")
 DIRECTIONS = {"highest": N_("highest"), "lowest": N_("lowest")}
 FIRST_SENTENCE = N_("The corpus's first sentence: ")
+KEPT_UPLOAD = N_(
+    "The result of your last run on the upload '{name}' ({size}), kept while you visited other pages. "
+    "Upload a file to run again."
+)
+PARTIAL_RESULT = N_(
+    "A partial result: the run stopped after {n:,} records, when the page was left or changed while it ran. "
+    "Press *{button}* to run it to the end."
+)
+LOADING = N_("Loading the model…")
+SCORING_FIRST = N_("Model ready. Scoring the first {n:,} sentences (then the speed and time left show here)…")
 RESULT_KEY = "_corpus_result"
 OPEN_KEY = "_corpus_open"  # set by an Open button: go to the analysis page
 TEXT_KEY, PAIR_KEY = "text", "pair"  # the shared inputs a top sentence is sent to
@@ -86,6 +99,8 @@ class CorpusRequest:
     window: int | None
     limit: int | None
     exclude_special: bool
+    size: int = 0  # bytes
+    upload: bool = False
 
 
 def page() -> None:
@@ -97,16 +112,23 @@ def page() -> None:
     if common.show_problems(shared):
         return
     request, data = _choose_corpus(shared)
-    if request is None:
+    held = st.session_state.get(RESULT_KEY)
+    if request is None:  # no upload (now): the last upload's result, if that is what was run
+        if held is not None and held[0].upload and st.session_state.get("corpus_source") == UPLOAD:
+            st.info(str(KEPT_UPLOAD.format(name=held[0].name, size=_size(held[0].size))), icon=":material/history:")
+            _show(held[1], shared)
         return
     _vocabulary_warning(request, data)
-    held = st.session_state.get(RESULT_KEY)
     if st.button(str(RUN_LABEL), type="primary", key="corpus_run", icon=":material/play_arrow:"):
         held = _run(request, data)
     if held is None or held[0] != request:
         st.caption(str(PRESS_RUN.format(button=RUN_LABEL)))
         return
     _show(held[1], shared)
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 2**10:.1f} kB"
 
 
 def _vocabulary_warning(request: CorpusRequest, data: bytes) -> None:
@@ -175,12 +197,14 @@ def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes |
         shared.window,
         int(limit) or None,
         shared.exclude_special,
+        len(data),
+        source == UPLOAD,
     )
     return request, data
 
 
 def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResult] | None:
-    bar = st.progress(0.0, text=_("Loading the model…"))
+    bar = st.progress(0.0, text=str(LOADING))
     partial_box = st.empty()
 
     def progress(done: CorpusProgress) -> None:
@@ -188,6 +212,7 @@ def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResu
         bar.progress(done.fraction or 0.0, text=str(PROGRESS.format(n=done.sentences, rate=done.rate, eta=eta)))
 
     def partial(result: CorpusResult) -> None:
+        st.session_state[RESULT_KEY] = (request, result)  # kept if the visitor leaves before the end
         with partial_box.container():
             st.caption(str(SO_FAR.format(n=result.sentences)))
             common.show(
@@ -200,6 +225,7 @@ def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResu
         loaded = cache.get_model(request.model, request.window)
         source = open_upload(data, request.name, request.column, request.pair_column)
         options = CorpusOptions(limit=request.limit, exclude_special=request.exclude_special)
+        bar.progress(0.0, text=str(SCORING_FIRST.format(n=options.chunk_records)))
         result = run_corpus(loaded, source, options, progress=progress, on_partial=partial)
     except (CorpusInputError, InputError, ModelLoadError) as error:
         bar.empty()
@@ -227,6 +253,8 @@ def _show(result: CorpusResult, shared: inputs.Inputs) -> None:
         truncated=TRUNCATED.format(count=result.truncated) if result.truncated else "",
     )
     st.caption(str(caption))
+    if not result.complete:
+        st.warning(str(PARTIAL_RESULT.format(n=result.records, button=RUN_LABEL)), icon=":material/pending:")
     view = result.weights
     common.diagnosis_summary(view.diagnosis, heading=CORPUS_STORY)
     left, right = st.columns(2)
