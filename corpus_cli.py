@@ -358,7 +358,7 @@ def _run_ray(args, source, options, bar, error_type, checkpoint=None):
         raise error_type(f"--workers must be at least 1; got {args.workers}")
     try:
         return run_corpus_ray(
-            args.model,
+            _absolute_folder(args.model),
             source,
             options,
             args.window,
@@ -378,8 +378,16 @@ def _run_ray(args, source, options, bar, error_type, checkpoint=None):
                 what = STOPPED_PARTIAL
         raise error_type(f"{error}; {what}{_resume_hint(checkpoint)}") from None
     except Exception as error:  # a worker failed: Ray wraps the cause; report its last line
-        lines = [line for line in str(error).strip().splitlines() if line.strip()]
+        from models.corpus_ray import plain_lines
+
+        lines = plain_lines(error)
         raise error_type(ERR_ENGINE.format(problem=lines[-1] if lines else type(error).__name__)) from None
+
+
+def _absolute_folder(model: str) -> str:
+    """A local model folder as an absolute path (Ray workers have other working directories)."""
+    folder = Path(model).expanduser()
+    return str(folder.resolve()) if folder.is_dir() else model
 
 
 def format_corpus_table(document: dict, view: str = "weight") -> str:

@@ -39,6 +39,7 @@ import io
 import logging
 import os
 import pickle
+import re
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -153,6 +154,11 @@ def quiet_ray() -> None:
 def start_ray(num_cpus: int = LOCAL_CPUS) -> float:
     """Start a local Ray (or join RAY_ADDRESS) with `runtime_env()`; seconds it took, 0 when
     Ray already runs (then whoever started it must have passed `runtime_env()` to ray.init)."""
+    token_given = os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+    if os.environ.get("RAY_ADDRESS") and token_given and not os.environ.get("RAY_AUTH_MODE"):
+        # a joining driver never turns token authentication on by itself (docs/ray-cluster.md);
+        # Ray reads the mode when it is first imported
+        os.environ["RAY_AUTH_MODE"] = "token"
     try:
         import ray
     except ImportError:
@@ -394,7 +400,15 @@ def _records_of(path: Path, source: CorpusSource, limit: int | None):
         yield from read_records(stream, source.name, source.spec, stop_index=limit)
 
 
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def plain_lines(error: BaseException) -> list[str]:
+    """A Ray error's non-blank lines, without the terminal colour codes Ray puts in them."""
+    return [line.strip() for line in ANSI_COLOUR.sub("", str(error)).splitlines() if line.strip()]
+
+
 def _reason(error: BaseException) -> str:
     """The first line of a Ray error, without its traceback."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    lines = plain_lines(error)
     return (lines[0] if lines else type(error).__name__)[:200]
