@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from i18n import N_, _
 
 CORPUS_LINE = N_("corpus {source}: {sentences} sentences both models scored; {aligned} split alike by both tokenizers")
 VIEW_LINE = N_("view {view} (the differences below; the JSON holds both views)")
+STOPPED = N_("compare --corpus: interrupted by {signal}; no result written (a comparison needs both whole runs)")
 
 
 def add_corpus_arguments(compare) -> None:
@@ -43,7 +45,23 @@ def add_corpus_arguments(compare) -> None:
 
 
 def run_compare_corpus(args: argparse.Namespace, error: type[Exception]) -> str:
-    """The JSON document or the table; bad input raises `error` (cli.CliError) with one line."""
+    """The JSON document or the table; bad input raises `error` (cli.CliError) with one line.
+    SIGINT/SIGTERM stop it with one line on stderr and status 130/143 (no partial result: a
+    comparison needs both models' whole runs); a closed stdout (`| head`) ends it quietly."""
+    from corpus_cli import quiet_broken_pipe, stop_signals
+
+    with stop_signals() as stopped:
+        try:
+            output = _compare_corpus(args, error)
+        except KeyboardInterrupt:
+            signum = stopped[0] if stopped else signal.SIGINT
+            print(_(STOPPED).format(signal=signal.Signals(signum).name), file=sys.stderr, flush=True)
+            raise SystemExit(128 + signum) from None
+    quiet_broken_pipe()
+    return output
+
+
+def _compare_corpus(args: argparse.Namespace, error: type[Exception]) -> str:
     from corpus_cli import ProgressBar
     from models.corpus import CorpusOptions
     from models.corpus_compare import compare_corpus, to_json_dict

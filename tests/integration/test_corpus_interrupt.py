@@ -15,6 +15,7 @@ from tiers import ROOT
 SAMPLE = "data/sample_corpus.txt"
 BEFORE_ANY_MODEL_S = 5.0  # cli.py's own imports take about 2 s; a model load takes several more
 SLOW_RUN = ("--limit", "100000", "--batch-size", "2", "--sort-batches", "1", "--progress", "on")  # many small chunks
+COMPARE_SLOWLY = ("--model-a", "minilm", "--model-b", "minilm", "--batch-size", "2", "--progress", "on")
 LINE = b"A plain sentence of text, one per line.\n"
 
 
@@ -128,3 +129,32 @@ def test_a_signal_stops_the_run_with_one_line_and_its_status(signum, status):
         assert document["complete"] is False and 0 < document["sentences"] < 322
     else:
         assert "no result written;" in stops[0]
+
+
+def test_compare_corpus_stopped_by_ctrl_c_says_so_in_one_line():
+    process = subprocess.Popen(
+        [sys.executable, "cli.py", "compare", "--corpus", SAMPLE, *COMPARE_SLOWLY],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    errors: list[bytes] = []
+    reader = threading.Thread(target=lambda: errors.extend(iter(lambda: process.stderr.read(1), b"")), daemon=True)
+    reader.start()
+    started = time.perf_counter()
+    while b"records" not in b"".join(errors) and time.perf_counter() - started < 120:
+        assert process.poll() is None, b"".join(errors).decode()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout = process.stdout.read()
+    status = process.wait(timeout=120)
+    reader.join(timeout=10)
+    stderr = b"".join(errors).decode()
+    assert status == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert (
+        stderr.strip()
+        .splitlines()[-1]
+        .endswith("compare --corpus: interrupted by SIGINT; no result written (a comparison needs both whole runs)")
+    )
+    assert stdout == b""
