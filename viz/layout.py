@@ -24,7 +24,8 @@ import plotly.graph_objects as go
 from i18n import N_, lazy_pgettext
 
 DEFAULT_FONT = 12
-MIN_FONT, MAX_FONT = 10, 32
+MIN_FONT, MAX_FONT = 8, 32  # the sizes a figure accepts
+SHRINK_FLOOR = 10  # long inputs shrink the font towards this, never below the size asked for
 MIN_WIDTH, MAX_WIDTH = 300, 8000
 MIN_SCALE, MAX_SCALE = 1.0, 4.0
 LABEL_LIMIT = 128  # up to this many tokens, every token has its label
@@ -177,13 +178,13 @@ def matrix_layout(
     `gaps` are the px between panels (e.g. room for a colour bar); `colorbar` holds the
     texts drawn beside the right-hand colour bar (its title and tick labels; () for none).
     With an automatic width, each label gets one text line of room (the font shrinks
-    towards MIN_FONT for long inputs);
+    towards SHRINK_FLOOR for long inputs);
     with a fixed width the panels take what is left after the margins.
     """
     n = max(len(y_labels), len(x_labels), 1)
     extra = float(sum(gaps))
     if settings.width is None:
-        font = _clamp(int(MAX_AUTO_PLOT / (n * LINE_EM)), MIN_FONT, settings.font_size)
+        font = _clamp(int(MAX_AUTO_PLOT / (n * LINE_EM)), _floor(settings), settings.font_size)
         side = _clamp(n * font * LINE_EM, MIN_PLOT, MAX_AUTO_PLOT)
         margin, x_step, y_step = _margins(y_labels, x_labels, font, side, title_lines, colorbar, axis_titles)
         width = margin["l"] + panels * side + extra + margin["r"]
@@ -192,7 +193,7 @@ def matrix_layout(
         for _ in range(3):  # margins depend on the labels shown, which depend on the side
             margin, x_step, y_step = _margins(y_labels, x_labels, font, side, title_lines, colorbar, axis_titles)
             side = max(40.0, (settings.width - margin["l"] - margin["r"] - extra) / panels)
-            font = _clamp(int(side / (n * LINE_EM)), MIN_FONT, settings.font_size)
+            font = _clamp(int(side / (n * LINE_EM)), _floor(settings), settings.font_size)
         margin, x_step, y_step = _margins(y_labels, x_labels, font, side, title_lines, colorbar, axis_titles)
         # too narrow for the margins and panels of the smallest side: the canvas grows rather
         # than the panels overflowing the plot area (domains past 1)
@@ -207,6 +208,10 @@ def matrix_layout(
         y_step=y_step,
         font_size=font,
     )
+
+
+def _floor(settings: FigureSettings) -> int:
+    return min(SHRINK_FLOOR, settings.font_size)
 
 
 def _clamp(value: float, low: float, high: float) -> float:

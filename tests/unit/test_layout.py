@@ -8,8 +8,8 @@ from models.window import MIN_WINDOW, PATTERN_MIN_WINDOW, WindowError, validate_
 from viz.layout import (
     LABEL_LIMIT,
     LINE_EM,
-    MIN_FONT,
     NARROW_EM,
+    SHRINK_FLOOR,
     FigureSettings,
     matrix_layout,
     text_px,
@@ -53,9 +53,9 @@ def test_fixed_width_is_kept_and_the_font_shrinks_before_labels_thin():
     layout = matrix_layout(labels, labels, FigureSettings(font_size=14, width=1200))
     assert layout.width == 1200
     assert layout.margin["l"] + layout.side + layout.margin["r"] == pytest.approx(1200, abs=1)
-    assert MIN_FONT <= layout.font_size < 14
+    assert SHRINK_FLOOR <= layout.font_size < 14
     narrow = matrix_layout(labels, labels, FigureSettings(font_size=14, width=400))
-    assert narrow.font_size == MIN_FONT and narrow.x_step > 1  # too narrow for 100 lines: thinned
+    assert narrow.font_size == SHRINK_FLOOR and narrow.x_step > 1  # too narrow for 100 lines: thinned
 
 
 def test_three_square_panels_share_the_width():
