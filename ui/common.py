@@ -36,11 +36,13 @@ SEPARATOR = layout.SEPARATOR  # between the items of a caption's list
 VOCABULARY_NOTICES = {vocab_check.NOTICE_UNK.msgid, vocab_check.NOTICE_UNREADABLE.msgid}
 
 
-def show_problems(inputs: Inputs) -> bool:
-    """Say why the inputs cannot be used (True when there was something to say)."""
-    for problem in inputs.problems:
+def show_problems(inputs: Inputs, text: bool = True) -> bool:
+    """Say why the inputs cannot be used (True when there was something to say); `text`:
+    the page reads the text box (the corpus pages do not, so its problems do not stop them)."""
+    problems = (*inputs.problems, *(inputs.text_problems if text else ()))
+    for problem in problems:
         st.error(str(problem))
-    return bool(inputs.problems)
+    return bool(problems)
 
 
 def analysis_or_stop(inputs: Inputs) -> tuple[AttentionResult, dict[View, Analysis]] | None:

@@ -60,6 +60,7 @@ class Inputs:
     global_positions  Longformer global tokens (ascending), None for dense models
     problems          messages about inputs that cannot be used; pages show these
                       instead of a result
+    text_problems     the same about the text box alone (the corpus pages do not read it)
     """
 
     text: str
@@ -70,6 +71,7 @@ class Inputs:
     exclude_special: bool
     figure: FigureSettings
     problems: tuple[str, ...] = field(default=())
+    text_problems: tuple[str, ...] = field(default=())
 
     @property
     def run_key(self) -> tuple:
@@ -80,6 +82,7 @@ class Inputs:
 def shared_inputs() -> Inputs:
     """Draw the shared widgets (text area on the page, the rest in the sidebar)."""
     problems: list[str] = []
+    text_problems: list[str] = []
     examples_picker()
     _seed_text()
     text = st.text_area(
@@ -90,7 +93,7 @@ def shared_inputs() -> Inputs:
     )
     _text_link(text)
     if len(text) > MAX_TEXT_CHARS:
-        problems.append(TEXT_TOO_LONG.format(length=len(text), limit=MAX_TEXT_CHARS))
+        text_problems.append(TEXT_TOO_LONG.format(length=len(text), limit=MAX_TEXT_CHARS))
     text_b = st.text_input(
         _("Optional second sentence (the two are analysed as a pair)"), key=PAIR_KEY, bind=state.BIND
     )
@@ -121,9 +124,19 @@ def shared_inputs() -> Inputs:
             help=_("Average the scores over word tokens only, not over [CLS]/[SEP] rows."),
         )
         figure = _figure_settings(problems)
-        global_positions = _global_tokens(name, window, text, text_b or None, problems)
+        global_positions = _global_tokens(name, window, text, text_b or None, [*problems, *text_problems])
         _device_caption()
-    return Inputs(text, text_b or None, name, window, global_positions, exclude_special, figure, tuple(problems))
+    return Inputs(
+        text,
+        text_b or None,
+        name,
+        window,
+        global_positions,
+        exclude_special,
+        figure,
+        tuple(problems),
+        tuple(text_problems),
+    )
 
 
 def _device_caption() -> None:

@@ -165,3 +165,15 @@ def test_a_run_stopped_midway_leaves_its_partial_result_marked(monkeypatch):
     warnings = [w.value for w in at.warning if "partial result" in w.value]
     assert warnings and "stopped after 16 records" in warnings[0], [w.value for w in at.warning]
     assert any("over 16 sentences of sample_corpus.txt" in c.value for c in at.caption)
+
+
+def test_a_too_long_text_in_the_box_does_not_block_the_corpus_page():
+    at = _corpus_page()
+    at.text_area(key="text").set_value("word " * 9000).run()  # 45,000 characters: over the box's limit
+    assert not at.error  # the corpus page does not read the box
+    at.number_input(key="corpus_limit").set_value(10).run()
+    at.button(key="corpus_run").click().run()
+    assert not at.exception and not at.error
+    assert any("over 10 sentences of sample_corpus.txt" in c.value for c in at.caption)
+    _visit(at, "sparse")  # a page that reads the box still says why it cannot
+    assert any("40,000" in error.value for error in at.error), [e.value for e in at.error]

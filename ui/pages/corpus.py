@@ -109,7 +109,7 @@ def page() -> None:
     shared = inputs.current()
     st.subheader(_("The layer story over a corpus"))
     st.markdown(str(help_text.CORPUS_HELP))
-    if common.show_problems(shared):
+    if common.show_problems(shared, text=False):
         return
     request, data = _choose_corpus(shared)
     held = st.session_state.get(RESULT_KEY)
