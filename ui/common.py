@@ -103,9 +103,36 @@ def layer_head_picker(n_layers: int, n_heads: int, prefix: str = "") -> tuple[in
     return layer, head
 
 
-def show(fig: go.Figure, key: str, sized: bool = True) -> None:
-    """Draw a figure as it is exported: its own size and colours (no Streamlit theme)."""
+def show(fig: go.Figure, key: str, sized: bool = True, stem: str | None = None, of_text: bool = True) -> None:
+    """Draw a figure as it is exported: its own size and colours (no Streamlit theme).
+
+    With `stem`, its PNG/SVG/PDF/HTML downloads follow (files `<model>_<text>_<stem>.*`, or
+    `<model>_<stem>.*` when the figure is not of the text box's text, `of_text=False`; see
+    `file_stem`).  Pages that build a figure lazily call `figure_downloads` instead."""
     st.plotly_chart(fig, key=key, theme=None, width="content" if sized else "stretch")
+    if stem is not None:
+        figure_downloads(lambda: fig, file_stem(stem, of_text), current_settings(), f"dl_{key}")
+
+
+def current_settings() -> FigureSettings:
+    from ui.inputs import current
+
+    return current().figure
+
+
+def file_stem(what: str, of_text: bool = True) -> str:
+    """A download's name: the model, a short slug of the text (`of_text`), then what the file holds."""
+    from ui.inputs import current
+
+    shared = current()
+    model = shared.model.rstrip("/").rsplit("/", 1)[-1] or "model"
+    return "_".join(part for part in (model, text_slug(shared.text) if of_text else "", what) if part)
+
+
+def text_slug(text: str, words: int = 4, limit: int = 32) -> str:
+    """The first few words of a text, for a file name: letters and digits of any script."""
+    kept = ["".join(ch for ch in word if ch.isalnum()) for word in text.split()[: words * 2]]
+    return "-".join(word for word in kept if word)[:limit].strip("-").lower()
 
 
 def figure_downloads(
@@ -114,7 +141,7 @@ def figure_downloads(
     """Download buttons for one figure: PNG (at the settings' scale), SVG, PDF and HTML.
 
     The figure is built only when a button is clicked, in the language of this run."""
-    stem = stem.replace("/", "_").replace(" ", "_")
+    stem = stem.replace("/", "_").replace("\\", "_").replace(" ", "_")
     make = keep_language(make)
     available, reason = cache.image_export_status()
     with st.container(horizontal=True):

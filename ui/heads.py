@@ -109,7 +109,7 @@ def zoom(shown: Shown, layer: int, head: int, hide: bool, settings: FigureSettin
         cols=cols,
         settings=settings,
     )
-    common.show(fig, "zoom_chart")
+    common.show(fig, "zoom_chart", stem=f"zoom_L{layer}H{head}_{shown.view}_{shown.unit}")
 
 
 def _zoom_range(start: int, stop: int) -> slice:
@@ -129,7 +129,9 @@ def grid(shown: Shown, analysis: Analysis, settings: FigureSettings) -> None:
     if shown.size > figures.MAX_GRID_TOKENS:
         st.caption(str(figures.ERR_GRID.format(limit=figures.MAX_GRID_TOKENS, n=shown.size)))
         return
-    common.show(figures.grid_figure(shown, analysis, layer, settings), "grid_chart")
+    common.show(
+        figures.grid_figure(shown, analysis, layer, settings), "grid_chart", stem=f"layer{layer}_all_heads_{shown.view}"
+    )
     available, _reason = cache.image_export_status()
     if available:
         st.download_button(
@@ -177,7 +179,7 @@ def animation(shown: Shown, settings: FigureSettings) -> None:
             settings=settings,
         )
         st.caption(str(POOLED_NAMED.format(blocks=len(ticks))))
-    common.show(fig, "animation_chart")
+    common.show(fig, "animation_chart", stem=f"head{head}_over_layers_{shown.view}")
     st.caption(_("Press play, or drag the layer slider under the chart: every layer shares one colour scale."))
 
 
@@ -205,7 +207,7 @@ def compare_section(shown: Shown, settings: FigureSettings) -> None:
             left, right, shown.labels, *names, axis_labels=categories, axis_ticks_text=ticks, settings=settings
         )
         st.caption(str(POOLED.format(blocks=len(ticks))))
-    common.show(fig, "compare_chart")
+    common.show(fig, "compare_chart", stem=f"L{la}H{ha}_vs_L{lb}H{hb}_{shown.view}")
 
 
 def _pick(side: str, n_layers: int, n_heads: int, default_layer: int) -> tuple[int, int]:

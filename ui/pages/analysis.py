@@ -148,9 +148,19 @@ def overview_section(analysis: Analysis) -> None:
     left, right = st.columns(2)
     with left:
         score = score_picker("score")
-        common.show(overview.score_heatmap(analysis.scores[score], score, analysis.roles), "score_chart", sized=False)
+        common.show(
+            overview.score_heatmap(analysis.scores[score], score, analysis.roles),
+            "score_chart",
+            sized=False,
+            stem=f"overview_{score}_{analysis.view}",
+        )
     with right:
-        common.show(overview.partition_bar(analysis.layer_partition), "partition_chart", sized=False)
+        common.show(
+            overview.partition_bar(analysis.layer_partition),
+            "partition_chart",
+            sized=False,
+            stem=f"partition_{analysis.view}",
+        )
     st.caption(str(help_text.PART_HELP))
     st.markdown(f"**{ROLE_SHARES}**")
     st.dataframe(

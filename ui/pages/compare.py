@@ -126,11 +126,18 @@ def _heads(comparison: Comparison, settings) -> None:
     st.dataframe(compare_corpus.changed_head_rows(comparison.changed), hide_index=True)
     left, right = st.columns(2)
     with left:
-        common.show(overview.score_heatmap(comparison.similarity, "similarity"), "cmp_similarity", sized=False)
+        common.show(
+            overview.score_heatmap(comparison.similarity, "similarity"),
+            "cmp_similarity",
+            sized=False,
+            stem="similarity",
+        )
     with right:
         score = st.selectbox(_("Score difference (B − A)"), list(comparison.diff), key="cmp_score", bind=state.BIND)
         st.caption(f"`{score}`: {overview.score_label(score)}")
-        common.show(overview.difference_heatmap(comparison.diff[score], score), "cmp_diff", sized=False)
+        common.show(
+            overview.difference_heatmap(comparison.diff[score], score), "cmp_diff", sized=False, stem=f"diff_{score}"
+        )
     _head_maps(comparison, settings)
 
 
@@ -168,7 +175,7 @@ def _layers(comparison: Comparison) -> None:
         with column:
             fig = overview.partition_bar(partition)  # [L, 4]
             fig.update_layout(title=str(PARTITION_OF.format(name=name)))
-            common.show(fig, f"cmp_partition_{name}", sized=False)
+            common.show(fig, f"cmp_partition_{name}", sized=False, stem=f"partition_{name}")
 
 
 def _downloads(comparison: Comparison) -> None:

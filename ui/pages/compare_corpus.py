@@ -173,12 +173,12 @@ def _heads(comparison: CorpusComparison, view: View) -> None:
     with left:
         fig = overview.score_heatmap(comparison.similarity.mean, "similarity")
         fig.update_layout(title=str(SIMILARITY_TITLE))
-        common.show(fig, "cmp_corpus_similarity", sized=False)
+        common.show(fig, "cmp_corpus_similarity", sized=False, stem="corpus_similarity", of_text=False)
     with right:
         score = st.selectbox(_("Score difference (B − A)"), list(diff), key="cmp_corpus_score")
         fig = overview.difference_heatmap(diff[score], score)
         fig.update_layout(title=str(DIFF_TITLE.format(score=score)))
-        common.show(fig, "cmp_corpus_diff", sized=False)
+        common.show(fig, "cmp_corpus_diff", sized=False, stem=f"corpus_diff_{score}", of_text=False)
 
 
 def _layers(comparison: CorpusComparison) -> None:
@@ -189,4 +189,6 @@ def _layers(comparison: CorpusComparison) -> None:
         with column:
             fig = overview.partition_bar(partition)  # [L, 4]
             fig.update_layout(title=_("{name}: where each layer's attention goes").format(name=name))
-            common.show(fig, f"cmp_corpus_partition_{name}", sized=False)
+            common.show(
+                fig, f"cmp_corpus_partition_{name}", sized=False, stem=f"corpus_partition_{name}", of_text=False
+            )

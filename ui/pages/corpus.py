@@ -127,6 +127,11 @@ def page() -> None:
     _show(held[1], shared)
 
 
+def _corpus_stem(result: CorpusResult, what: str) -> str:
+    """Corpus charts are named after the corpus, not the text box (common.file_stem's slug)."""
+    return f"corpus_{Path(result.source).stem}_{what}"
+
+
 def _size(size: int) -> str:
     return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 2**10:.1f} kB"
 
@@ -259,10 +264,20 @@ def _show(result: CorpusResult, shared: inputs.Inputs) -> None:
     common.diagnosis_summary(view.diagnosis, heading=CORPUS_STORY)
     left, right = st.columns(2)
     with left:
-        common.show(corpus_figures.role_split_bars(view.layer_roles, result.sentences), "corpus_roles", sized=False)
+        common.show(
+            corpus_figures.role_split_bars(view.layer_roles, result.sentences),
+            "corpus_roles",
+            sized=False,
+            stem=_corpus_stem(result, "roles"),
+            of_text=False,
+        )
     with right:
         common.show(
-            corpus_figures.partition_bars(view.layer_partition, result.sentences), "corpus_partition", sized=False
+            corpus_figures.partition_bars(view.layer_partition, result.sentences),
+            "corpus_partition",
+            sized=False,
+            stem=_corpus_stem(result, "partition"),
+            of_text=False,
         )
     _heads(result, shared)
     _downloads(result)
@@ -282,6 +297,8 @@ def _heads(result: CorpusResult, shared: inputs.Inputs) -> None:
         corpus_figures.score_mean_heatmap(estimate.mean, estimate.std, score, result.sentences),
         "corpus_heatmap",
         sized=False,
+        stem=_corpus_stem(result, f"{score}_mean"),
+        of_text=False,
     )
     left, right = st.columns(2)
     threshold = left.slider(

@@ -103,12 +103,15 @@ def _sweep_figures(points) -> None:
     left, right = st.columns(2)
     with left:
         scores = {s: [p.layer_scores[s].mean() for p in ordered] for s in ("cls", "sep", "diagonal", "entropy")}
-        common.show(sweep_figures.score_lines(labels, scores), "dv_scores", sized=False)
+        common.show(sweep_figures.score_lines(labels, scores), "dv_scores", sized=False, stem="window_sweep_scores")
     with right:
         shares = np.stack([p.layer_roles.mean(axis=0) for p in ordered])
-        common.show(sweep_figures.role_bars(labels, shares), "dv_roles", sized=False)
+        common.show(sweep_figures.role_bars(labels, shares), "dv_roles", sized=False, stem="window_sweep_roles")
     common.show(
-        sweep_figures.moved_heatmap(labels, np.stack([p.moved.mean(axis=1) for p in ordered])), "dv_moved", sized=False
+        sweep_figures.moved_heatmap(labels, np.stack([p.moved.mean(axis=1) for p in ordered])),
+        "dv_moved",
+        sized=False,
+        stem="window_sweep_moved",
     )
     dense_roles, narrow = ordered[0].layer_roles.mean(axis=0), ordered[-1]
     narrow_roles = narrow.layer_roles.mean(axis=0)

@@ -210,6 +210,7 @@ def _summary(reports: dict[str, sparse.PatternReport]) -> None:
         ),
         "sp_curves",
         sized=False,
+        stem="sparse_coverage_by_layer",
     )
 
 
@@ -248,10 +249,14 @@ def _one_pattern(result, reports, params: sparse.PatternParams, share: float, se
             ),
             "sp_coverage",
             sized=False,
+            stem=f"sparse_{pattern}_coverage",
         )
     with right:
         common.show(
-            sparse_figures.min_window_figure(report.min_window, result.n_tokens, share), "sp_minwin", sized=False
+            sparse_figures.min_window_figure(report.min_window, result.n_tokens, share),
+            "sp_minwin",
+            sized=False,
+            stem=f"sparse_{pattern}_min_window",
         )
     if report.hops is not None:
         common.show(
@@ -259,6 +264,7 @@ def _one_pattern(result, reports, params: sparse.PatternParams, share: float, se
                 report.hops, result.tokens, title=_("Who reaches whom"), settings=settings
             ),
             "sp_reach",
+            stem=f"sparse_{pattern}_reach",
         )
         summary = sparse.reach_summary(report.hops)
         story = HUB_STORY if pattern in HUB_PATTERNS and params.global_positions else NO_HUB_STORY
@@ -327,7 +333,11 @@ def _own_pattern(result: AttentionResult, reports: dict[str, sparse.PatternRepor
     simulated = report.mask if report.mask.ndim == 2 else report.mask[layer - 1, head - 1]
     codes = own_pattern.overlap_view(real[layer - 1, head - 1], simulated)
     title = str(OWN_TITLE.format(layer=layer, head=head, pattern=PATTERN_LABELS[simulated_name]))
-    common.show(sparse_figures.overlap_figure(codes, result.tokens, title, settings=settings), "own_overlap")
+    common.show(
+        sparse_figures.overlap_figure(codes, result.tokens, title, settings=settings),
+        "own_overlap",
+        stem=f"own_pattern_L{layer}H{head}_{simulated_name}",
+    )
     st.caption(
         str(
             OWN_OVERLAP.format(
