@@ -151,7 +151,15 @@ def analyze_views(
     for view, (scores, partition, roles, layer_summary) in parts.items():
         best = summary_layers(layer_summary)
         layer_partition = partition.mean(axis=1)
-        story = diagnose(roles, layer_partition, scores["cls_out"], best, thresholds, warn=not compared)
+        story = diagnose(
+            roles,
+            layer_partition,
+            scores["cls_out"],
+            best,
+            thresholds,
+            warn=not compared,
+            pair=result.text_b is not None,
+        )
         out[view] = Analysis(
             scores=scores,
             partition=partition,

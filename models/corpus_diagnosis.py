@@ -30,7 +30,8 @@ C_CLOGGED = N_(
 )
 C_SHALLOW = N_("The model has fewer than three layers, so there is no layer story to tell.")
 C_NEIGHBOURS = N_(
-    "{span} look at themselves and their neighbours: {value} of attention within one token {over}, and "
+    "{span} look at themselves and their neighbours: {value} of attention near the diagonal (the token itself "
+    "and its neighbours) {over}, and "
     "{local:.0%} of their heads are local on average. Word-level, syntax-like processing, as expected low "
     "in the stack."
 )

@@ -44,15 +44,17 @@ DIAG_CLOGGED = N_(
 DIAG_SHALLOW = N_("The model has fewer than three layers, so there is no layer story to tell.")
 DIAG_LOCAL = lazy_ngettext(
     "{span} looks at itself and its neighbours: {local:.0%} of its heads are local, and {near:.0%} of "
-    "its attention stays within one token. Word-level, syntax-like processing, as expected low in the stack.",
+    "its attention stays near the diagonal (the token itself and its neighbours). Word-level, syntax-like "
+    "processing, as expected low in the stack.",
     "{span} look at themselves and their neighbours: {local:.0%} of their heads are local, and {near:.0%} of "
-    "their attention stays within one token. Word-level, syntax-like processing, as expected low in the stack.",
+    "their attention stays near the diagonal (the token itself and its neighbours). Word-level, syntax-like "
+    "processing, as expected low in the stack.",
 )
 DIAG_NEAR = lazy_ngettext(
-    "{span} keeps more of its attention within one token ({near:.0%}) than the layers above ({above:.0%}), "
-    "though only {local:.0%} of its heads are mainly local.",
-    "{span} keep more of their attention within one token ({near:.0%}) than the layers above ({above:.0%}), "
-    "though only {local:.0%} of their heads are mainly local.",
+    "{span} keeps more of its attention near the diagonal (the token itself and its neighbours: {near:.0%}) "
+    "than the layers above ({above:.0%}), though only {local:.0%} of its heads are mainly local.",
+    "{span} keep more of their attention near the diagonal (the token itself and its neighbours: {near:.0%}) "
+    "than the layers above ({above:.0%}), though only {local:.0%} of their heads are mainly local.",
 )
 DIAG_CLS_LOW = lazy_ngettext(
     "{span} already sends {share:.0%} of attention to [CLS]: the sentence is starting to be gathered into "
@@ -77,11 +79,20 @@ DIAG_LOOK_BACK = N_(
     "sentence, getting ready to summarise it."
 )
 DIAG_SUMMARY = lazy_ngettext(
-    "Best [CLS] sentence-summary candidate: layer {layers} (its [CLS] spreads the most attention evenly "
-    "over the words).",
-    "Best [CLS] sentence-summary candidates: layers {layers} (their [CLS] spreads the most attention "
-    "evenly over the words).",
+    "Best [CLS] sentence-summary candidate: {layers}.",
+    "Best [CLS] sentence-summary candidates: {layers}.",
 )
+SUMMARY_REASON = N_("layer {layer} (its [CLS] puts {out:.0%} of its attention on the words and spreads it over them)")
+DIAG_SEP_PEAK = N_(
+    "[SEP] receives the most attention in layer {layer} ({share:.0%}), the least in layer {least} ({low:.0%})."
+)
+DIAG_SEP_PAIR = N_(
+    "In this pair, [SEP] (between the two sentences and at the end) receives the most attention in layer "
+    "{layer} ({share:.0%}), the least in layer {least} ({low:.0%})."
+)
+DIAG_SEP_FLAT = N_("[SEP] receives about {share:.0%} of the attention in every layer.")
+DIAG_SEP_UNUSED = N_("This model hardly uses [SEP] here: no layer sends more than {share:.0%} of its attention to it.")
+SEP_FLAT = 0.02  # a per-layer [SEP] share that varies less than this is "about the same everywhere"
 DIAG_MIXED = N_("No clear layer story for this input: heads are mostly mixed.")
 
 
@@ -95,6 +106,8 @@ class RoleThresholds:
     neighbours: float = 0.2  # mean layer mass within one token that counts as "looks at neighbours"
     focus: float = 0.4  # mean layer mass on [CLS] or [SEP] that counts as "focus" in the story
     look_back: float = 0.5  # [CLS]-row mass on words that counts as "looks back over the sentence"
+    summary_out: float = 0.3  # least [CLS]-row mass on words for a summary candidate (not broad alone)
+    sep_unused: float = 0.1  # below this in every layer, [SEP] is "hardly used"
 
 
 @dataclass(frozen=True)
@@ -155,11 +168,14 @@ def diagnose(
     summary: tuple[int, ...],
     thresholds: RoleThresholds = RoleThresholds(),
     warn: bool = True,
+    pair: bool = False,
 ) -> tuple[Diagnosis, ...]:
     """Plain-language reading of the layer-by-layer role split.
 
     warn=False leaves out the clogged-flow warning (models/view_compare.py judges it on the
-    norm view when value norms are available).
+    norm view when value norms are available).  pair: the input is a sentence pair (what
+    [SEP] receives is then named as the boundary between the two).  One claim per layer
+    range: [CLS] focus in the lower and middle thirds together is one sentence.
     """
     parts = {name: layer_partition[:, k] for k, name in enumerate(PART_NAMES)}
     found: list[Diagnosis] = []
@@ -202,21 +218,43 @@ def diagnose(
         )
     low_span, middle_span = layer_span(lower, start=True), layer_span(middle, start=True)
     cls_low = float(parts["to_cls"][lower].mean())
-    if cls_low >= thresholds.focus:
-        found.append(Diagnosis("info", DIAG_CLS_LOW.format(span=low_span, n=lower.size, share=cls_low)))
     cls_mid, sep_mid = float(parts["to_cls"][middle].mean()), float(parts["to_sep"][middle].mean())
+    if cls_low >= thresholds.focus and cls_mid >= thresholds.focus:  # one claim over both thirds
+        both = np.concatenate([lower, middle])
+        share = float(parts["to_cls"][both].mean())
+        found.append(
+            Diagnosis("info", DIAG_CLS_MID.format(span=layer_span(both, start=True), n=both.size, share=share))
+        )
+    elif cls_low >= thresholds.focus:
+        found.append(Diagnosis("info", DIAG_CLS_LOW.format(span=low_span, n=lower.size, share=cls_low)))
+    elif cls_mid >= thresholds.focus:
+        found.append(Diagnosis("info", DIAG_CLS_MID.format(span=middle_span, n=middle.size, share=cls_mid)))
     if sep_mid >= thresholds.focus:
         found.append(Diagnosis("info", DIAG_SEP_MID.format(span=middle_span, n=middle.size, share=sep_mid)))
-    if cls_mid >= thresholds.focus:
-        found.append(Diagnosis("info", DIAG_CLS_MID.format(span=middle_span, n=middle.size, share=cls_mid)))
+    found.extend(_sep_story(parts["to_sep"], sep_mid >= thresholds.focus, pair, thresholds))
     per_layer_out = cls_out.mean(axis=1)
     looking = [int(layer) for layer in upper if per_layer_out[layer] >= thresholds.look_back]
     if looking:
         share = float(per_layer_out[looking].mean())
         found.append(Diagnosis("info", DIAG_LOOK_BACK.format(span=layer_span(np.array(looking)), share=share)))
-    if summary:
-        names = format_list([layer + 1 for layer in summary])
-        found.append(Diagnosis("info", DIAG_SUMMARY.format(layers=names, n=len(summary))))
+    candidates = [layer for layer in summary if per_layer_out[layer] >= thresholds.summary_out]  # not broad alone
+    if candidates:
+        reasons = [SUMMARY_REASON.format(layer=layer + 1, out=float(per_layer_out[layer])) for layer in candidates]
+        found.append(Diagnosis("info", DIAG_SUMMARY.format(layers=format_list(reasons), n=len(candidates))))
     if not found:
         found.append(Diagnosis("info", DIAG_MIXED))
     return tuple(found)
+
+
+def _sep_story(to_sep: np.ndarray, said: bool, pair: bool, thresholds: RoleThresholds) -> list[Diagnosis]:
+    """What [SEP] receives per layer (to_sep [L]): where it peaks, or that it is hardly used."""
+    peak, least = int(np.argmax(to_sep)), int(np.argmin(to_sep))
+    high, low = float(to_sep[peak]), float(to_sep[least])
+    if high < thresholds.sep_unused:
+        return [Diagnosis("info", DIAG_SEP_UNUSED.format(share=high))]
+    if said and not pair:
+        return []  # the middle layers' [SEP] focus already says it
+    if high - low < SEP_FLAT:
+        return [Diagnosis("info", DIAG_SEP_FLAT.format(share=float(to_sep.mean())))]
+    message = DIAG_SEP_PAIR if pair else DIAG_SEP_PEAK
+    return [Diagnosis("info", message.format(layer=peak + 1, share=high, least=least + 1, low=low))]
