@@ -1,7 +1,9 @@
 """The app's pages, in the order of the top navigation; app.py hands them to st.navigation.
 
 The titles are translated on every run (`pages()`); the url paths, which the link and
-st.switch_page use, never change.
+st.switch_page use, never change.  Each page starts with ui.state.keep_history, which
+makes a new analysis (the shared inputs, drawn by app.py before it) a new browser history
+entry.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from i18n import N_
+from ui import state
 from ui.pages import analysis, compare, corpus, dense_vs_window, sparse
 
 
@@ -35,9 +38,27 @@ PAGE_SPECS: dict[str, PageSpec] = {
 def pages() -> dict[str, st.Page]:
     """The pages with their titles in the active language, keyed by url path."""
     return {
-        url_path: st.Page(spec.page, title=str(spec.title), url_path=url_path, icon=spec.icon, default=spec.default)
+        url_path: st.Page(
+            _keeping_history(spec.page),
+            title=str(spec.title),
+            url_path=url_path,
+            icon=spec.icon,
+            default=spec.default,
+        )
         for url_path, spec in PAGE_SPECS.items()
     }
+
+
+def _keeping_history(page: Callable[[], None]) -> Callable[[], None]:
+    """`page`, after the history entry of the inputs it shows (app.py draws them first; a
+    page is found by its url path, so the wrapper changes no link)."""
+
+    def run() -> None:
+        state.keep_history()
+        page()
+
+    run.__name__ = page.__name__
+    return run
 
 
 # The link keys of the pages' own view options (each widget's key is its URL parameter);

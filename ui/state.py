@@ -2,11 +2,24 @@
 
 Widgets are bound to the URL with Streamlit's `bind="query-params"` (the widget key is
 the parameter name).  Streamlit then updates the link by *replacing* the browser's
-current history entry, seeds each widget from the link when a page opens, and drops a
-value it cannot use.  This module adds what the binding leaves out: a visible note that
-names every value of the opened link that could not be used, and which default took
-its place; and the adoption of values spelled another way (a link made before a widget's
-options became identifiers).
+current history entry, seeds each widget from the link when a page opens, restores it
+from the link when the browser goes Back or Forward, and drops a value it cannot use.
+This module adds what the binding leaves out: a visible note that names every value of
+the opened link that could not be used, and which default took its place; the adoption
+of values spelled another way (a link made before a widget's options became
+identifiers); and the browser history (below).
+
+History: a new analysis (a new text, pair, model or folder, NEW_ENTRY_KEYS) adds a
+history entry, so Back returns to the previous sentence; a view tweak (layer, head,
+font, a switch) replaces the current entry.  A value written with `st.query_params`
+(the text) is pushed by Streamlit as a new entry itself; a bound widget's change (the
+model) is written by the browser in place, so `keep_history` then has the tiny LINK_JS
+component give the current entry its previous values back and push the new link.  The
+same component writes the values a bound widget cannot write in the form they are read
+back (`write_link`: the rollout token by position), replacing the current entry.  It only
+edits the URL's query string through the history API: it draws nothing and loads
+nothing.  On a Back/Forward run (`history_navigation`), the values written by hand are
+read back from the link (`restored`; the text in `remember_link`).
 
 A bound selection widget writes its *displayed* option text into the link, so those texts
 are language-neutral identifiers (`view=norm`, `score=entropy`): a link made in Japanese
@@ -24,12 +37,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import uuid
 import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib import parse
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from i18n import N_
 
@@ -46,6 +62,63 @@ PACKED = "z:"  # the prefix of a text written into the link compressed
 PACK_OVER = 8_000  # a text whose link value would be longer is written compressed
 LINK_TEXT_LIMIT = 60_000  # a compressed value longer than this is left out of the link
 MAX_UNPACKED_BYTES = 1_000_000  # a packed link value never unpacks to more (no zip bombs)
+NEW_ENTRY_KEYS = ("text", "pair", "model", "dir")  # a change in any of these is a new analysis
+ENTRY_KEY = "_link_entry"  # session state: the NEW_ENTRY_KEYS values of the current history entry
+# The browser side of `keep_history` and `write_link`: it sets or deletes query values of the
+# current URL through history.replaceState / pushState (nothing is drawn, nothing fetched).
+# Each instruction carries a nonce and is carried out once.
+LINK_JS = """
+const done = new Set();
+const encode = (text) => encodeURIComponent(text).replace(/%20/g, "+");
+const keyOf = (part) => {
+  try { return decodeURIComponent(part.split("=")[0].replace(/\\+/g, " ")); } catch { return null; }
+};
+const valueOf = (part) => {
+  try { return decodeURIComponent(part.split("=").slice(1).join("=").replace(/\\+/g, " ")); } catch { return null; }
+};
+// `search` with each key of `values` set to its value (the first of its places), or deleted for null
+function withValues(search, values) {
+  const out = [];
+  const written = new Set();
+  for (const part of search.replace(/^\\?/, "").split("&")) {
+    const key = part ? keyOf(part) : null;
+    if (key === null || !Object.prototype.hasOwnProperty.call(values, key)) {
+      if (part) out.push(part);
+      continue;
+    }
+    if (written.has(key)) continue;
+    written.add(key);
+    if (values[key] === null) continue;
+    out.push(valueOf(part) === values[key] ? part : encode(key) + "=" + encode(values[key]));
+  }
+  for (const [key, value] of Object.entries(values)) {
+    if (!written.has(key) && value !== null) out.push(encode(key) + "=" + encode(value));
+  }
+  return out.length ? "?" + out.join("&") : "";
+}
+export default function ({ data }) {
+  if (!data || !data.nonce || done.has(data.nonce)) return;
+  done.add(data.nonce);
+  const { pathname, search, hash } = window.location;
+  if (data.push) {
+    const before = withValues(search, data.push);
+    if (before !== search) {
+      window.history.replaceState(window.history.state, "", pathname + before + hash);
+      window.history.pushState({}, "", pathname + search + hash);
+    }
+  }
+  if (data.set) {
+    const now = window.location.search;
+    const wanted = withValues(now, data.set);
+    if (wanted !== now) window.history.replaceState(window.history.state, "", pathname + wanted + hash);
+  }
+}
+"""
+JS_KEY = "_link_js_"  # the prefix of the component's keys: their element containers are hidden
+# (an empty element still takes a gap in the page's layout); hiding them stops no script
+_link_component = st.components.v2.component(
+    "attention_link", js=LINK_JS, css=f'[class*="st-key-{JS_KEY}"] {{\n  display: none;\n}}', isolate_styles=False
+)
 
 
 class LinkTextError(ValueError):
@@ -82,8 +155,12 @@ def text_of_link(value: str) -> str:
 
 
 def remember_link(known: set[str]) -> None:
-    """On a session's first run, keep the link it was opened with and note unknown keys."""
+    """At the top of every run.  On a session's first run, keep the link it was opened with
+    and note unknown keys.  On a Back/Forward run, give the text area the text of the link
+    the browser went back to (the bound widgets Streamlit restores itself)."""
     state = st.session_state
+    if history_navigation():
+        _restore_text()
     if LINK_KEY in state:
         return
     params = st.query_params
@@ -99,6 +176,16 @@ def remember_link(known: set[str]) -> None:
 def linked(key: str) -> list[str] | None:
     """The values the session's link gave for `key`, or None when it gave none."""
     return st.session_state.get(LINK_KEY, {}).get(key)
+
+
+def linked_once(key: str) -> list[str] | None:
+    """The values the session's link gave for `key` the first time a session asks, then
+    None: for a widget seeded from the link by hand."""
+    adopted = st.session_state.setdefault(ADOPTED_KEY, set())
+    if key in adopted:
+        return None
+    adopted.add(key)
+    return linked(key)
 
 
 def check(key: str, value: Any, why: str = WHY_NOT_A_CHOICE, shown: Callable[[Any], str] = str) -> None:
@@ -144,6 +231,58 @@ def adopt_aliases(key: str, aliases: Mapping[str, Any]) -> None:
     adopted.add(key)
     if given[0] in aliases:
         adopt(key, aliases[given[0]])
+
+
+def history_navigation() -> bool:
+    """Whether this run follows the browser's Back or Forward button."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.is_history_navigation)
+
+
+def restored(key: str) -> list[str] | None:
+    """On a Back/Forward run, the values of `key` in the link the browser went back to
+    ([] when that link has none); None on any other run.  For the values written by hand
+    (`write_link`), which Streamlit does not restore."""
+    if not history_navigation():
+        return None
+    return st.query_params.get_all(key)
+
+
+def write_link(values: dict[str, str | None], name: str) -> None:
+    """Put `values` into the link (None deletes the key), replacing the browser's current
+    history entry, as a bound widget's change does; for values a bound widget cannot
+    write in the form they are read back.  `name` names the call site; draw it where the
+    values are decided (in the fragment that decides them, so its reruns write them)."""
+    _link_component(data={"nonce": uuid.uuid4().hex, "set": values}, key=JS_KEY + name)
+
+
+def keep_history() -> None:
+    """On every full run, once the shared inputs are drawn (ui.navigation runs it before each
+    page): when the text, pair, model or folder changed since the last run (and the browser
+    did not just go Back or Forward), make the link a new history entry, so Back shows the
+    previous analysis.  The text is written with st.query_params, which Streamlit pushes
+    as a new entry itself; a bound widget's value (pair, model, folder) is written by the
+    browser into the current entry, so LINK_JS gives that entry its previous values back
+    and pushes the new link."""
+    params = st.query_params
+    now = {name: (params.get_all(name) or [None])[-1] for name in NEW_ENTRY_KEYS}
+    before = st.session_state.get(ENTRY_KEY)
+    st.session_state[ENTRY_KEY] = now
+    if before is None or before == now or history_navigation() or before["text"] != now["text"]:
+        return
+    previous = {name: before[name] for name in NEW_ENTRY_KEYS if before[name] != now[name]}
+    _link_component(data={"nonce": uuid.uuid4().hex, "push": previous}, key=JS_KEY + "history")
+
+
+def _restore_text() -> None:
+    """The text area's text on a Back/Forward run: the text of the link (unpacked), or the
+    default sentence when the link holds none; a link value that does not unpack leaves
+    the text as it is."""
+    from ui.inputs import DEFAULT_TEXT, TEXT_KEY  # ui.inputs imports this module
+
+    values = st.query_params.get_all(TEXT_KEY)
+    with contextlib.suppress(LinkTextError):
+        st.session_state[TEXT_KEY] = text_of_link(values[-1]) if values else DEFAULT_TEXT
 
 
 def show_notes(where) -> None:

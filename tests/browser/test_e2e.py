@@ -98,13 +98,13 @@ def test_type_commit_switch_layer_download_and_bertviz(server, browser, tmp_path
     assert parse_qs(urlparse(page.url).query)["layer"] == ["3"]
 
     with page.expect_download(timeout=120_000) as download_info:
-        page.get_by_role("button", name="PNG", exact=True).first.click()
+        page.locator(".st-key-dl_head_png button").click()  # the head heatmap's own
     png = tmp_path / "head.png"
     download_info.value.save_as(png)
     image = Image.open(png)
     assert image.size[0] >= 2 * 500  # exported at scale 2
     with page.expect_download(timeout=120_000) as download_info:
-        page.get_by_role("button", name="SVG", exact=True).first.click()
+        page.locator(".st-key-dl_head_svg button").click()
     svg = tmp_path / "head.svg"
     download_info.value.save_as(svg)
     canvas, labels = label_boxes(browser, svg.read_bytes())

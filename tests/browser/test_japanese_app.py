@@ -77,14 +77,14 @@ def test_japanese_page_exports_a_japanese_title_and_switches_to_english(server, 
     assert "dog" in " ".join(drawn["x"])
 
     with page.expect_download(timeout=120_000) as download_info:
-        page.get_by_role("button", name="PNG", exact=True).first.click()
+        page.locator(".st-key-dl_head_png button").click()  # the head heatmap's own
     png = tmp_path / "head.png"
     download_info.value.save_as(png)
     pieces = title_pieces(png.read_bytes())
     assert len(pieces) >= len(TITLE_JA) - 1 and distinct_sizes(pieces) >= 5, pieces
 
     with page.expect_download(timeout=120_000) as download_info:
-        page.get_by_role("button", name="SVG", exact=True).first.click()
+        page.locator(".st-key-dl_head_svg button").click()
     svg = tmp_path / "head.svg"
     download_info.value.save_as(svg)
     assert TITLE_JA in svg.read_text(encoding="utf-8")
