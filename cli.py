@@ -19,6 +19,8 @@
   python cli.py corpus FILE [--column NAME] [--pair-column NAME] [--model KEY_OR_PATH] [--window W]
                             [--batch-size B] [--limit N] [--engine local|ray] [--top K]
                             [--format json|table]   (all options: corpus_cli.py)
+  python cli.py mixing TEXT [--pair TEXT_B] [--model KEY_OR_PATH] [--measure NAME ...]
+                           [--format json|table]   (context mixing: mixing_cli.py)
   python cli.py models
 
 Every command takes --lang ja|en (default from LANG) for its messages and tables; JSON keys
@@ -129,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     from corpus_cli import add_corpus_parser
 
     add_corpus_parser(commands)
+
+    from mixing_cli import add_mixing_parser
+
+    add_mixing_parser(commands)
     for name, command in commands.choices.items():
         if name != "models":
             add_device_option(command)
@@ -425,6 +431,12 @@ def run_corpus(args: argparse.Namespace) -> str:
     return run_corpus_command(args, CliError)
 
 
+def run_mixing(args: argparse.Namespace) -> str:
+    from mixing_cli import run_mixing as mixing
+
+    return mixing(args, CliError)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     token = set_language(preparse_language(argv))  # this call's language: messages, help, tables
@@ -438,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
             "rollout": run_rollout,
             "compare": run_compare,
             "corpus": run_corpus,
+            "mixing": run_mixing,
         }
         output = commands[args.command](args)
     except CliError as error:

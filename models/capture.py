@@ -65,7 +65,8 @@ CAPTURE: dict[Family, CapturePaths] = {  # families missing here have no norm vi
         seq_first=True,
     ),
 }
-Projection = str  # "query", "key", "value" or "value_global"
+Projection = str  # "query", "key", "value", "value_global" or "value_input"
+INPUT_KINDS = ("value_input",)  # kinds that keep their module's input: the value projection's is the layer's input
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,10 +150,10 @@ HOOK_PREFIX = "attention_maps_keep_"
 
 
 def _hook(kind: Projection):
-    def keep(_module, _inputs, out):
+    def keep(_module, inputs, out):
         sink = _SINK.get()
         if sink is not None and kind in sink.captured:
-            sink.keep(kind, out)
+            sink.keep(kind, inputs[0] if kind in INPUT_KINDS else out)
 
     keep.__name__ = HOOK_PREFIX + kind
     return keep
@@ -180,6 +181,7 @@ def hook_points(model: torch.nn.Module, family: Family, heads: int, query_key: t
         for layer in layer_modules(model, family, heads):
             for kind, module in layer.projections.items():
                 points.setdefault(kind, []).append(module)
+        points["value_input"] = list(points["value"])  # the same modules; their hook keeps the input
         return points
     points = {"query": [], "key": []}
     if query_key is not None:
