@@ -42,9 +42,9 @@ import time
 
 import torch
 
-from models.analysis import analyze_views
-from models.extract import extract
-from models.loading import load_model
+from models.extract.attention import extract
+from models.load.loading import load_model
+from models.score.analysis import analyze_views
 
 LENGTHS = (16, 128, 512)
 TARGET_RATIO = 1.10
@@ -147,7 +147,7 @@ def short_cells(loaded, text: str, repeats: int) -> dict[str, float]:
 
 def use_threads(count: int) -> None:
     """torch, the sweep's worker pool and (when threadpoolctl is installed) BLAS on `count` threads."""
-    from models.sweep import set_workers
+    from models.score.sweep import set_workers
 
     torch.set_num_threads(count)
     set_workers(count)

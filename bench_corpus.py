@@ -3,7 +3,7 @@
 For N = 1,000 and 10,000 sentences (data/sample_corpus.txt repeated to reach N) on `minilm`:
   bare    only model(**inputs, output_attentions=True) over the very batches the engine
           makes (tokenised, length-bucketed and padded beforehand, untimed)
-  engine  models.corpus.run_corpus: reading, tokenising, bucketing, forward, every score,
+  engine  models.corpus.engine.run_corpus: reading, tokenising, bucketing, forward, every score,
           the aggregates and the diagnosis
 Target: engine throughput ≥ 0.85 × bare.  The two are timed alternately in one process,
 after one untimed pass over every batch shape, and the best of R repeats of each is kept:
@@ -52,14 +52,14 @@ def child(mode: str, path: str, repeats: int = 3, threads: int = 1) -> dict:
     import torch
 
     torch.set_num_threads(threads)
-    from models.corpus import CorpusOptions, chunks, run_corpus
-    from models.corpus_batch import batch_inputs, encode_records, plan_batches
-    from models.corpus_source import open_path
+    from models.corpus.batch import batch_inputs, encode_records, plan_batches
+    from models.corpus.engine import CorpusOptions, chunks, run_corpus
+    from models.corpus.source import open_path
 
     options = CorpusOptions()
     source = open_path(path)
     if mode == "ray":
-        from models.corpus_ray import run_corpus_ray, start_ray
+        from models.corpus.ray_engine import run_corpus_ray, start_ray
 
         startup = start_ray(num_cpus=2)
         started = time.perf_counter()
@@ -67,7 +67,7 @@ def child(mode: str, path: str, repeats: int = 3, threads: int = 1) -> dict:
         seconds = time.perf_counter() - started
         return {"startup_s": startup, "seconds": seconds, "sentences": result.sentences, "peak_mb": _peak_mb()}
 
-    from models.loading import load_model
+    from models.load.loading import load_model
 
     loaded = load_model("minilm")
     loaded_mb = _peak_mb()

@@ -78,7 +78,7 @@ class Parser(argparse.ArgumentParser):
 
 def window_argument(minimum: int):
     """An argparse type: the project's one window rule, its message kept on error."""
-    from models.window import validate_window
+    from models.extract.window import validate_window
 
     def parse(value: str) -> int:
         try:
@@ -90,8 +90,8 @@ def window_argument(minimum: int):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from models.registry import DEFAULT_MODEL
-    from models.window import MIN_WINDOW
+    from models.extract.window import MIN_WINDOW
+    from models.load.registry import DEFAULT_MODEL
 
     parser = Parser(prog="cli.py", description=_("Attention-map analysis of BERT and Longformer heads."))
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -143,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_device_option(parser: argparse.ArgumentParser) -> None:
-    """--device, declared once for every command that runs a model (models.device)."""
-    from models.device import DEVICE_CHOICES
+    """--device, declared once for every command that runs a model (models.load.device)."""
+    from models.load.device import DEVICE_CHOICES
 
     parser.add_argument(
         "--device",
@@ -155,9 +155,9 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_plot_parser(commands) -> None:
-    from models.registry import DEFAULT_MODEL
-    from models.scores import SCORE_NAMES
-    from models.window import MIN_WINDOW
+    from models.extract.window import MIN_WINDOW
+    from models.load.registry import DEFAULT_MODEL
+    from models.score.scores import SCORE_NAMES
     from viz.figures import FIGURE_KINDS
     from viz.layout import DEFAULT_FONT
 
@@ -194,10 +194,10 @@ def add_plot_parser(commands) -> None:
 def run_plot(args: argparse.Namespace) -> str:
     from pathlib import Path
 
-    from models.analysis import analyze
-    from models.extract import InputError, extract
-    from models.loading import ModelLoadError, load_model
-    from models.views import shown
+    from models.extract.attention import InputError, extract
+    from models.load.loading import ModelLoadError, load_model
+    from models.score.analysis import analyze
+    from models.score.views import shown
     from viz import export
     from viz.figures import figure_of
     from viz.layout import FigureSettings
@@ -226,7 +226,7 @@ def run_plot(args: argparse.Namespace) -> str:
 
 def run_models() -> str:
     from cli_lang import width
-    from models.registry import REGISTRY
+    from models.load.registry import REGISTRY
 
     key_width = max(len(key) for key in REGISTRY)
     limits = {key: _("{count} tokens").format(count=spec.max_tokens) for key, spec in REGISTRY.items()}
@@ -283,9 +283,9 @@ def format_table(document: dict) -> str:
 
 
 def run_analyze(args: argparse.Namespace) -> str:
-    from models.analysis import analyze, to_json_dict
-    from models.extract import InputError, extract
-    from models.loading import ModelLoadError, load_model
+    from models.extract.attention import InputError, extract
+    from models.load.loading import ModelLoadError, load_model
+    from models.score.analysis import analyze, to_json_dict
 
     if not args.text.strip():
         raise CliError(ERR_EMPTY_TEXT)
@@ -322,8 +322,8 @@ def add_view_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_rollout_parser(commands) -> None:
-    from models.registry import DEFAULT_MODEL
-    from models.window import MIN_WINDOW
+    from models.extract.window import MIN_WINDOW
+    from models.load.registry import DEFAULT_MODEL
 
     rollout = commands.add_parser("rollout", help=_("attention rollout (Abnar & Zuidema 2020) of chosen query tokens"))
     rollout.add_argument("text", help=_("the sentence to analyse"))
@@ -359,10 +359,10 @@ def check_word_level(args: argparse.Namespace, result) -> None:
 
 
 def run_rollout(args: argparse.Namespace) -> str:
-    from models.extract import InputError, extract
-    from models.loading import ModelLoadError, load_model
-    from models.rollout import check_queries, query_rollout
-    from models.words import word_rollout
+    from models.extract.attention import InputError, extract
+    from models.load.loading import ModelLoadError, load_model
+    from models.score.rollout import check_queries, query_rollout
+    from models.score.words import word_rollout
 
     if not args.text.strip():
         raise CliError(ERR_EMPTY_TEXT)

@@ -1,11 +1,11 @@
-"""`cli.py compare`: two models on the same input (see models/compare.py and the README).
+"""`cli.py compare`: two models on the same input (see models/compare/heads.py and the README).
 
 python cli.py compare TEXT --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--pair TEXT_B]
                            [--exclude-special] [--top K] [--format json|table]
 python cli.py compare --corpus FILE --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--limit N]
                       [--column NAME] [--pair-column NAME] [--view weight|norm] [--format json|table]
 
-The corpus form is compare_corpus_cli.py (models/corpus_compare.py).
+The corpus form is compare_corpus_cli.py (models/corpus/compare.py).
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ def add_compare_parser(commands) -> None:
 
 def run_compare(args: argparse.Namespace, error: type[Exception]) -> str:
     """The JSON document or the table; bad input raises `error` (cli.CliError) with one line."""
-    from models.compare import compare_models, to_json_dict
-    from models.extract import InputError
-    from models.loading import ModelLoadError, load_model
+    from models.compare.heads import compare_models, to_json_dict
+    from models.extract.attention import InputError
+    from models.load.loading import ModelLoadError, load_model
 
     if args.corpus is not None and args.text is not None:
         raise error(ERR_TEXT_OR_CORPUS)

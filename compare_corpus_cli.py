@@ -1,5 +1,5 @@
 """`cli.py compare --corpus FILE`: two models over a corpus file (or stdin), streamed
-(models/corpus_compare.py).  compare_cli.py registers the options and hands over here.
+(models/corpus/compare.py).  compare_cli.py registers the options and hands over here.
 
 python cli.py compare --corpus FILE --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--limit N]
                       [--column NAME] [--pair-column NAME] [--input-format text|csv|tsv|jsonl]
@@ -23,7 +23,7 @@ STOPPED = N_("compare --corpus: interrupted by {signal}; no result written (a co
 
 def add_corpus_arguments(compare) -> None:
     """The corpus form's options on the `compare` sub-parser."""
-    from models.corpus_io import CORPUS_FORMATS
+    from models.corpus.io import CORPUS_FORMATS
 
     compare.add_argument(
         "--corpus", metavar="FILE", help=_("compare over a corpus file (one sentence per line; CSV/TSV; JSONL), or -")
@@ -63,11 +63,11 @@ def run_compare_corpus(args: argparse.Namespace, error: type[Exception]) -> str:
 
 def _compare_corpus(args: argparse.Namespace, error: type[Exception]) -> str:
     from corpus_cli import ProgressBar
-    from models.corpus import CorpusOptions
-    from models.corpus_compare import compare_corpus, to_json_dict
-    from models.corpus_io import CorpusInputError
-    from models.corpus_source import open_path, open_stdin
-    from models.loading import ModelLoadError, load_model
+    from models.corpus.compare import compare_corpus, to_json_dict
+    from models.corpus.engine import CorpusOptions
+    from models.corpus.io import CorpusInputError
+    from models.corpus.source import open_path, open_stdin
+    from models.load.loading import ModelLoadError, load_model
 
     bar = ProgressBar(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty()))
     try:

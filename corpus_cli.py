@@ -41,9 +41,9 @@ PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} records [{elapsed}<{remaini
 def add_corpus_parser(commands) -> None:
     """Register the `corpus` sub-command on cli.py's sub-parsers."""
     from cli import window_argument
-    from models.corpus_io import CORPUS_FORMATS
-    from models.registry import DEFAULT_MODEL
-    from models.window import MIN_WINDOW
+    from models.corpus.io import CORPUS_FORMATS
+    from models.extract.window import MIN_WINDOW
+    from models.load.registry import DEFAULT_MODEL
 
     corpus = commands.add_parser("corpus", help="analyse every sentence of a corpus and aggregate per head")
     corpus.add_argument("file", help="corpus file (text: one sentence per line; CSV/TSV; JSONL), or - for stdin")
@@ -127,9 +127,9 @@ class ProgressBar:
 
 def _check_model(name: str, window) -> None:
     """Fail on a bad model name or window before Ray starts (the Ray driver loads no model)."""
-    from models.loading import ERR_UNKNOWN, HUB_ID, ModelLoadError, resolve
-    from models.registry import REGISTRY, find_spec
-    from models.window import WindowError
+    from models.extract.window import WindowError
+    from models.load.loading import ERR_UNKNOWN, HUB_ID, ModelLoadError, resolve
+    from models.load.registry import REGISTRY, find_spec
 
     spec = find_spec(name)
     if spec is None and not Path(name).expanduser().is_dir() and not HUB_ID.match(name):
@@ -157,8 +157,8 @@ def run_corpus_command(args: argparse.Namespace, error_type: type[Exception]) ->
 
 
 def _run(args: argparse.Namespace, error_type: type[Exception], tally: _Tally) -> str:
-    from models.corpus_io import CorpusInputError
-    from models.corpus_source import open_path, open_stdin
+    from models.corpus.io import CorpusInputError
+    from models.corpus.source import open_path, open_stdin
 
     bar = ProgressBar(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty()))
     try:
@@ -170,8 +170,8 @@ def _run(args: argparse.Namespace, error_type: type[Exception], tally: _Tally) -
         else:
             source = open_path(args.file, args.column, args.pair_column, args.input_format, limit=limit)
         tally.total = source.estimate_records(limit)
-        from models.corpus import CorpusOptions, run_corpus
-        from models.loading import load_model
+        from models.corpus.engine import CorpusOptions, run_corpus
+        from models.load.loading import load_model
 
         options = CorpusOptions(
             batch_size=args.batch_size,
@@ -194,12 +194,12 @@ def _run(args: argparse.Namespace, error_type: type[Exception], tally: _Tally) -
         raise error_type(str(error)) from None
     except BaseException as error:
         bar.close(failed=True)
-        loading = sys.modules.get("models.loading")  # imported only once the input passed
+        loading = sys.modules.get("models.load.loading")  # imported only once the input passed
         if loading is not None and isinstance(error, loading.ModelLoadError):
             raise error_type(str(error)) from None
         raise
     bar.close()
-    from models.corpus_result import to_json_dict
+    from models.corpus.result import to_json_dict
 
     document = to_json_dict(result)
     if args.format == "json":
@@ -215,7 +215,7 @@ def _checkpointing(args, source, options, error_type):
         if args.resume:
             raise error_type(ERR_RESUME_ALONE)
         return None
-    from models.corpus_checkpoint import fingerprint, prepare
+    from models.corpus.checkpoint import fingerprint, prepare
 
     return prepare(args.checkpoint, args.resume, fingerprint(source, args.model, args.window, options, args.engine))
 
@@ -224,8 +224,8 @@ def _resume_hint(checkpoint) -> str:
     """How to go on after a stop: from the checkpoint just written, or with one next time."""
     if checkpoint is None:
         return RESUME_HOW
-    from models.corpus_checkpoint import load
-    from models.corpus_io import CorpusInputError
+    from models.corpus.checkpoint import load
+    from models.corpus.io import CorpusInputError
 
     try:
         records = load(checkpoint.path).stats.records
@@ -283,7 +283,7 @@ def _report_stop(args, interrupted: KeyboardInterrupt, tally: _Tally, signum: in
         records, sentences, total = interrupted.records, interrupted.sentences, interrupted.total
     what = STOPPED_NOTHING
     if partial is not None and args.format == "json":
-        from models.corpus_result import to_json_dict
+        from models.corpus.result import to_json_dict
 
         if _write_stdout(json.dumps(to_json_dict(partial), ensure_ascii=False) + "\n"):
             what = STOPPED_PARTIAL
@@ -350,8 +350,8 @@ def quiet_broken_pipe() -> None:
 
 
 def _run_ray(args, source, options, bar, error_type, checkpoint=None):
-    from models.corpus_io import CorpusInputError
-    from models.corpus_ray import RayRunError, run_corpus_ray
+    from models.corpus.io import CorpusInputError
+    from models.corpus.ray_engine import RayRunError, run_corpus_ray
 
     _check_model(args.model, args.window)
     if args.workers is not None and args.workers < 1:
@@ -372,13 +372,13 @@ def _run_ray(args, source, options, bar, error_type, checkpoint=None):
     except RayRunError as error:  # workers kept failing: keep what was merged
         what = STOPPED_NOTHING
         if error.partial is not None and args.format == "json":
-            from models.corpus_result import to_json_dict
+            from models.corpus.result import to_json_dict
 
             if _write_stdout(json.dumps(to_json_dict(error.partial), ensure_ascii=False) + "\n"):
                 what = STOPPED_PARTIAL
         raise error_type(f"{error}; {what}{_resume_hint(checkpoint)}") from None
     except Exception as error:  # a worker failed: Ray wraps the cause; report its last line
-        from models.corpus_ray import plain_lines
+        from models.corpus.ray_engine import plain_lines
 
         lines = plain_lines(error)
         raise error_type(ERR_ENGINE.format(problem=lines[-1] if lines else type(error).__name__)) from None

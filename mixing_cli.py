@@ -1,5 +1,5 @@
 """`cli.py mixing`: what really moves between tokens, by seven context-mixing measures
-(models/mixing.py, models/value_zeroing.py), with the no-op diagnosis (models/mixing_diagnosis.py).
+(models/mixing/measures.py, models/mixing/value_zeroing.py), with the no-op diagnosis (models/mixing/diagnosis.py).
 
 python cli.py mixing TEXT [--pair TEXT_B] [--model KEY_OR_PATH] [--measure NAME ...]
                           [--format json|table] [--device auto|cpu|cuda]
@@ -29,8 +29,8 @@ SINK_LINE = N_("sink rate (Gu et al. 2024, ε = 0.3), share of heads per layer: 
 
 
 def add_mixing_parser(commands) -> None:
-    from models.mixing import MEASURES
-    from models.registry import DEFAULT_MODEL
+    from models.load.registry import DEFAULT_MODEL
+    from models.mixing.measures import MEASURES
 
     mixing = commands.add_parser(
         "mixing", help=_("context mixing: what really moves between tokens (residual, LayerNorm, value zeroing)")
@@ -51,10 +51,10 @@ def add_mixing_parser(commands) -> None:
 
 def run_mixing(args: argparse.Namespace, error: type[Exception]) -> str:
     """The JSON document or the table; bad input raises `error` (cli.CliError) with one line."""
-    from models.extract import InputError
-    from models.loading import ModelLoadError, load_model
-    from models.mixing_diagnosis import diagnose_mixing
-    from models.mixing_run import check_measures, context_mixing
+    from models.extract.attention import InputError
+    from models.load.loading import ModelLoadError, load_model
+    from models.mixing.diagnosis import diagnose_mixing
+    from models.mixing.run import check_measures, context_mixing
 
     if not args.text.strip():
         raise error(ERR_EMPTY_TEXT)

@@ -1,5 +1,5 @@
 """`cli.py sparse`: one sparse attention pattern measured against the model's real attention
-(see models/sparse.py and the README).
+(see models/sparse/patterns.py and the README).
 
   python cli.py sparse TEXT --pattern local|dilated|global|longformer|bigbird|lsh|topk
                             [--window W] [--dilation D] [--global POS ...] [--block B]
@@ -24,9 +24,9 @@ ERR_SPARSE_LONG = N_("sparse patterns are measured on N×N attention; this input
 
 def add_sparse_parser(commands, window_argument) -> None:
     """The `sparse` command; window_argument is cli.window_argument (the one window rule)."""
-    from models.registry import DEFAULT_MODEL
-    from models.sparse import PATTERNS, PatternParams
-    from models.window import PATTERN_MIN_WINDOW
+    from models.extract.window import PATTERN_MIN_WINDOW
+    from models.load.registry import DEFAULT_MODEL
+    from models.sparse.patterns import PATTERNS, PatternParams
 
     defaults = PatternParams()
     sparse = commands.add_parser("sparse", help=_("measure a sparse attention pattern against the real attention"))
@@ -65,9 +65,9 @@ SPARSE_DECIMALS = 6
 
 def run_sparse(args: argparse.Namespace, error: type[Exception]) -> str:
     """The JSON document or the table; bad input raises `error` (cli.CliError) with one line."""
-    from models.extract import InputError, extract
-    from models.loading import ModelLoadError, load_model
-    from models.sparse import PatternParams, explore
+    from models.extract.attention import InputError, extract
+    from models.load.loading import ModelLoadError, load_model
+    from models.sparse.patterns import PatternParams, explore
 
     if not args.text.strip():
         raise error(ERR_EMPTY_TEXT)

@@ -7,9 +7,9 @@ from functools import cached_property
 
 import numpy as np
 
-from models.banded import BandedLayer, Layer
-from models.own_pattern import OwnPattern
-from models.registry import Family
+from models.extract.banded import BandedLayer, Layer
+from models.load.registry import Family
+from models.sparse.own_pattern import OwnPattern
 
 
 @dataclass(frozen=True)
@@ -45,22 +45,22 @@ class AttentionResult:
       notices           plain-language messages for the user (truncation, typed markers)
       model             what produced the attention
       layer_attention   L read-only float32 arrays [H, N, N] (one per layer, not copied), or
-                        for long Longformer inputs L models.banded.BandedLayer (no N×N)
+                        for long Longformer inputs L models.extract.banded.BandedLayer (no N×N)
       queries, keys     L read-only float32 arrays [H, N, d]: each layer's query and key
                         projections (None for banded results, and for families whose scores
-                        are not q·k alone: models.families.FamilyInfo.query_key_note)
+                        are not q·k alone: models.load.families.FamilyInfo.query_key_note)
       word_ids          [N] the tokenizer's word index of each token within its segment
                         (None for special tokens); a word is (segment_ids[i], word_ids[i]);
-                        for BertJapaneseTokenizer the MeCab words (models/alignment.py)
+                        for BertJapaneseTokenizer the MeCab words (models/compare/alignment.py)
       value_norms       [L, H, N] float32, read-only: ‖f_h(x_j)‖ = ‖(x_j W_V^h + b_V^h) W_O^h‖,
                         the size of what head h moves from token j (Kobayashi et al. 2020);
-                        None when the model's family has no capture entry (models.norms)
+                        None when the model's family has no capture entry (models.score.norms)
       global_value_norms  [L, H, N] float32, read-only, Longformer only: the same through
                         `value_global`, which the global tokens' own rows use; None otherwise
       pattern           the model's own attention pattern on this input: per-layer windows,
-                        BigBird's block-sparse note (models.own_pattern.OwnPattern)
+                        BigBird's block-sparse note (models.sparse.own_pattern.OwnPattern)
       unk_share         share of the content (non-special) tokens that are the tokenizer's
-                        unknown token ([UNK]); a notice says so from 20% on (models/vocab_check.py)
+                        unknown token ([UNK]); a notice says so from 20% on (models/load/vocab_check.py)
     """
 
     text: str
@@ -101,7 +101,7 @@ class AttentionResult:
         Not available for banded results: that is the N² array they avoid.
         """
         if self.is_banded:
-            raise ValueError("This long input keeps its attention banded; read it through models.banded.")
+            raise ValueError("This long input keeps its attention banded; read it through models.extract.banded.")
         stacked = np.stack(self.layer_attention)
         stacked.setflags(write=False)
         return stacked

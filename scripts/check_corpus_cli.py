@@ -45,9 +45,9 @@ def main() -> None:
     lines = [line for line in Path(args.file).read_text(encoding="utf-8").splitlines() if line.strip()]
 
     import cli
-    import models.loading
+    import models.load.loading
 
-    models.loading.load_model = functools.lru_cache(maxsize=2)(models.loading.load_model)
+    models.load.loading.load_model = functools.lru_cache(maxsize=2)(models.load.loading.load_model)
     documents = {}
     for line in lines:
         out = io.StringIO()

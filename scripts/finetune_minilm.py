@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from transformers.utils import logging as hf_logging
 
     sys.path.insert(0, str(ROOT))
-    from models.loading import embedded_model_path
+    from models.load.loading import embedded_model_path
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()

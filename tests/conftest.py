@@ -28,13 +28,13 @@ def _seed():
 
 @pytest.fixture(scope="session")
 def minilm():
-    from models.loading import load_model
+    from models.load.loading import load_model
 
     return load_model("minilm")
 
 
 @pytest.fixture(scope="session")
 def minilm_longformer():
-    from models.loading import load_model
+    from models.load.loading import load_model
 
     return load_model("minilm-longformer", 16)

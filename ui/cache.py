@@ -1,6 +1,6 @@
 """Every cache of the app, in one place.
 
-One model cache keyed by the canonical (model, window) of models.loading.resolve, so
+One model cache keyed by the canonical (model, window) of models.load.loading.resolve, so
 `minilm` under window 8 and `minilm-longformer` with window 8 are one object, and the
 dense weights a window is put on load once.  Results are immutable and cached as
 resources (no copy per rerun); everything is keyed by the inputs that change it.
@@ -14,20 +14,20 @@ import os
 import numpy as np
 import streamlit as st
 
-from models import sparse
-from models.analysis import Analysis, analyze_views
-from models.banded import block
-from models.compare import Comparison
-from models.compare import compare as compare_results
-from models.dense_vs_sparse import SWEEP_WINDOWS, WindowPoint, window_sweep, windowed_extract
-from models.device import DEVICE_ENV
-from models.extract import extract, preview_tokens
-from models.loading import LoadedModel, check_allowed, load_model, local_model_roots, resolve
+from models.compare.heads import Comparison
+from models.compare.heads import compare as compare_results
+from models.extract.attention import extract, preview_tokens
+from models.extract.banded import block
+from models.load.device import DEVICE_ENV
+from models.load.loading import LoadedModel, check_allowed, load_model, local_model_roots, resolve
 from models.result import AttentionResult
-from models.rollout import attention_rollout, query_rollout
-from models.sweep import VIEWS, View
-from models.views import Unit, view_layer
-from models.words import merge_words, result_words, word_rollout
+from models.score.analysis import Analysis, analyze_views
+from models.score.rollout import attention_rollout, query_rollout
+from models.score.sweep import VIEWS, View
+from models.score.views import Unit, view_layer
+from models.score.words import merge_words, result_words, word_rollout
+from models.sparse import patterns as sparse
+from models.sparse.dense_vs_sparse import SWEEP_WINDOWS, WindowPoint, window_sweep, windowed_extract
 from viz import export
 
 ERR_COMPARE_VIEW = (
@@ -36,7 +36,7 @@ ERR_COMPARE_VIEW = (
 
 
 def model_roots() -> tuple[str, ...] | None:
-    """The local model folders visitors may load (models.loading.local_model_roots): those
+    """The local model folders visitors may load (models.load.loading.local_model_roots): those
     under ATTENTION_MAPS_MODEL_DIRS; when it is unset, any on a server bound to loopback
     only and none on one other machines can reach.  Both the configured server.address and
     STREAMLIT_SERVER_ADDRESS count (an unset address binds every interface)."""

@@ -9,14 +9,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from i18n import N_, _
-from models import vocab_check
-from models.analysis import Analysis
-from models.extract import InputError
-from models.loading import ModelLoadError
+from models.extract.attention import InputError
+from models.load import vocab_check
+from models.load.loading import ModelLoadError
 from models.result import AttentionResult
-from models.roles import ROLE_LABELS, ROLES, Diagnosis
-from models.scores import SCORE_NAMES
-from models.sweep import View
+from models.score.analysis import Analysis
+from models.score.roles import ROLE_LABELS, ROLES, Diagnosis
+from models.score.scores import SCORE_NAMES
+from models.score.sweep import View
 from ui import cache, state
 from ui.inputs import Inputs
 from ui.language import keep_language

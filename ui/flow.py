@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from i18n import N_, _
-from models.views import Shown
+from models.score.views import Shown
 from ui import cache, common, state
 from viz import explanations as help_text
 from viz import flow, heatmaps

@@ -2,7 +2,7 @@
 input), every head of a layer, one head through the layers, and two heads side by side.
 
 Each section is an `st.fragment` with its own pickers, so a switch reruns that section
-alone.  They draw `Shown` (models.views): the chosen view (weights or norm) and unit
+alone.  They draw `Shown` (models.score.views): the chosen view (weights or norm) and unit
 (tokens or words).
 """
 
@@ -12,10 +12,10 @@ import numpy as np
 import streamlit as st
 
 from i18n import N_, _
-from models import banded
-from models.analysis import Analysis
-from models.roles import ROLE_LABELS
-from models.views import Shown
+from models.extract import banded
+from models.score.analysis import Analysis
+from models.score.roles import ROLE_LABELS
+from models.score.views import Shown
 from ui import cache, common, state
 from ui.language import keep_language
 from viz import explanations as help_text

@@ -18,12 +18,12 @@ import streamlit as st
 
 import i18n
 from i18n import N_, _, message_of
-from models.device import DeviceError, describe, resolve_device
 from models.examples import example, examples_for
-from models.extract import InputError
-from models.loading import ModelLoadError, resolve
-from models.registry import DEFAULT_MODEL, REGISTRY, find_spec
-from models.window import DEFAULT_WINDOW, WindowError
+from models.extract.attention import InputError
+from models.extract.window import DEFAULT_WINDOW, WindowError
+from models.load.device import DeviceError, describe, resolve_device
+from models.load.loading import ModelLoadError, resolve
+from models.load.registry import DEFAULT_MODEL, REGISTRY, find_spec
 from ui import cache, state
 from viz.labels import token_labels
 from viz.layout import DEFAULT_FONT, FigureSettings

@@ -16,8 +16,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from i18n import N_, lazy_ngettext
-from models.roles import ROLE_LABELS, ROLES
-from models.scores import PART_NAMES
+from models.score.roles import ROLE_LABELS, ROLES
+from models.score.scores import PART_NAMES
 from viz.layout import chart_layout
 from viz.overview import PART_COLOURS, PART_LABELS, SCORE_LABELS, head_names, layer_names
 from viz.window_sweep import ROLE_COLOURS
@@ -26,7 +26,7 @@ SPREAD = lazy_ngettext(
     "mean and its {level:.0%} interval over {n:,} sentence", "mean and its {level:.0%} interval over {n:,} sentences"
 )
 INTERVAL_HOVER = N_("{level:.0%} interval")
-LEVEL = 0.95  # the corpus Estimate's interval (models.corpus_result)
+LEVEL = 0.95  # the corpus Estimate's interval (models.corpus.result)
 ROLES_TITLE = N_("Head roles by layer over the corpus")
 SHARE_OF_HEADS = N_("share of heads")
 PARTITION_TITLE = N_("Where each layer's attention goes over the corpus")

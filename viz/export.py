@@ -134,7 +134,7 @@ def rows_csv(rows: Sequence[dict]) -> bytes:
 
 
 def json_bytes(payload: dict) -> bytes:
-    """UTF-8 JSON of a JSON-ready dict (e.g. models.analysis.to_json_dict)."""
+    """UTF-8 JSON of a JSON-ready dict (e.g. models.score.analysis.to_json_dict)."""
     return json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
 
 
@@ -161,7 +161,7 @@ def banded_npz(layer_attention: Sequence, tokens: Sequence[str], special_mask: n
     """Compressed .npz of a long Longformer input in its banded form (no N×N matrix).
 
     band_<l> [H, N, x + w + 1] and global_rows_<l> [H, N, x] per layer l (0-based), plus
-    global_positions, tokens and special_mask; see models/banded.py for the layout.
+    global_positions, tokens and special_mask; see models/extract/banded.py for the layout.
     """
     arrays = {}
     for index, layer in enumerate(layer_attention):

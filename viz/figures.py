@@ -11,11 +11,11 @@ from typing import Literal, get_args
 import plotly.graph_objects as go
 
 from i18n import N_
-from models import banded
-from models.analysis import Analysis
+from models.extract import banded
 from models.result import AttentionResult
-from models.roles import ROLE_LABELS
-from models.views import Shown
+from models.score.analysis import Analysis
+from models.score.roles import ROLE_LABELS
+from models.score.views import Shown
 from viz import heatmaps, overview
 from viz import sparse as sparse_figures
 from viz.layout import SEPARATOR, FigureSettings

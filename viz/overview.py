@@ -9,8 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from i18n import N_, _
-from models.roles import ROLE_LABELS, ROLES
-from models.scores import PART_NAMES, SCORE_NAMES
+from models.score.roles import ROLE_LABELS, ROLES
+from models.score.scores import PART_NAMES, SCORE_NAMES
 from viz.layout import chart_layout
 
 SCORE_LABELS: dict[str, str] = {

@@ -26,7 +26,7 @@ import plotly.colors
 import plotly.graph_objects as go
 
 from i18n import N_
-from models import banded
+from models.extract import banded
 from viz.heatmaps import size_token_figure
 from viz.labels import GLOBAL_MARK, token_labels
 from viz.layout import FigureSettings, chart_layout
@@ -263,7 +263,7 @@ def overlap_figure(
     codes: np.ndarray, tokens: Sequence[str], title: str = "", *, settings: FigureSettings = FigureSettings()
 ) -> go.Figure:
     """The model's own pattern against a simulated one: codes [N, N] int8 (0 neither, 1 model
-    only, 2 simulation only, 3 both; models.own_pattern.overlap_view)."""
+    only, 2 simulation only, 3 both; models.sparse.own_pattern.overlap_view)."""
     codes = np.asarray(codes, dtype=np.int8)
     _check_tokens(codes.shape[0], tokens)
     named = np.where(codes > 0, codes.astype(np.float32), np.float32(np.nan))  # hover-only overlay

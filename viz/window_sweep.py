@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from i18n import N_
-from models.roles import ROLE_LABELS, ROLES
+from models.score.roles import ROLE_LABELS, ROLES
 from viz.layout import chart_layout
 from viz.overview import SCORE_LABELS
 

@@ -203,8 +203,8 @@ def test_share_link_restores_a_longformer_pair_with_window_and_globals():
     head = _chart_titled(first, "Layer 3, head 5")
     assert head["data"][0]["x"][2] == "2·dog★" and sum("[SEP]" in x for x in head["data"][0]["x"]) == 2
 
-    from models.extract import extract
-    from models.loading import load_model
+    from models.extract.attention import extract
+    from models.load.loading import load_model
 
     result = extract(load_model("minilm-longformer", 8), "The dog chased the cat.", "It ran up a tree.", (0, 2))
     assert [label.split("·", 1)[1].rstrip("★") for label in head["data"][0]["x"]] == list(result.tokens)

@@ -20,7 +20,7 @@ TEXT = "The soup was warm and full of flavour."
 @pytest.fixture(scope="module")
 def perturbed(tmp_path_factory) -> Path:
     """minilm with layer 5's attention projections re-initialised (seeded): layers 1–4 unchanged."""
-    from models.loading import load_model
+    from models.load.loading import load_model
 
     loaded = load_model("minilm")
     folder = tmp_path_factory.mktemp("minilm-perturbed")

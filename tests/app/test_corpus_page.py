@@ -145,7 +145,7 @@ def test_a_run_stopped_midway_leaves_its_partial_result_marked(monkeypatch):
     StopException inside it); the partial result sent before that stays, marked partial."""
     from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-    from models import corpus as engine
+    from models.corpus import engine
     from ui.pages import corpus as page
 
     def stopped_after_the_first_partial(loaded, source, options, progress=None, on_partial=None):

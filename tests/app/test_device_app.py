@@ -9,7 +9,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from models.device import DEVICE_ENV
+from models.load.device import DEVICE_ENV
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120

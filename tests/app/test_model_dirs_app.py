@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
 from tiny_families import save_family
 
-from models.loading import ENV_MODEL_DIRS
+from models.load.loading import ENV_MODEL_DIRS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120

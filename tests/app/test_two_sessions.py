@@ -15,9 +15,9 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 from tiers import ROOT
 
-from models.extract import extract
-from models.loading import load_model
-from models.views import view_layer
+from models.extract.attention import extract
+from models.load.loading import load_model
+from models.score.views import view_layer
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 600

@@ -94,7 +94,7 @@ def test_head_svg_has_every_token_label_inside_the_canvas(browser):
 
 @pytest.mark.parametrize("kind", ["compare", "grid", "pooled", "mask"])
 def test_other_token_figures_keep_their_labels_inside(browser, kind):
-    from models import banded
+    from models.extract import banded
     from viz import export, heatmaps
     from viz import sparse as sparse_figures
     from viz.labels import token_labels
@@ -147,8 +147,8 @@ def test_above_128_tokens_labels_thin_out_evenly_and_the_figure_says_so():
 
 
 def test_cli_plot_png_svg_and_pdf_show_every_token(browser, tmp_path):
-    from models.extract import extract
-    from models.loading import load_model
+    from models.extract.attention import extract
+    from models.load.loading import load_model
 
     tokens = extract(load_model("minilm"), SENTENCE_20).tokens
     assert len(tokens) == 20

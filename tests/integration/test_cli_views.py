@@ -26,7 +26,7 @@ def reference():
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from models.loading import embedded_model_path
+    from models.load.loading import embedded_model_path
 
     path = str(embedded_model_path())
     model = AutoModel.from_pretrained(path, attn_implementation="eager").eval()

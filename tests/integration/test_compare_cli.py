@@ -14,7 +14,7 @@ import torch
 from tiers import ROOT
 from transformers import AutoModel, AutoTokenizer
 
-from models.loading import embedded_model_path
+from models.load.loading import embedded_model_path
 
 TEXT = "The dog chased the cat because it was hungry."
 PAIR = "Then it slept."

@@ -14,10 +14,10 @@ import numpy as np
 from side_by_side import side_by_side
 from tiers import ROOT
 
-from models.analysis import analyze_views
-from models.corpus import CorpusOptions, run_corpus
-from models.corpus_source import open_path
-from models.extract import extract
+from models.corpus.engine import CorpusOptions, run_corpus
+from models.corpus.source import open_path
+from models.extract.attention import extract
+from models.score.analysis import analyze_views
 
 SENTENCES = [
     "The dog chased the cat because it was hungry.",

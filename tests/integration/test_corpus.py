@@ -6,15 +6,15 @@ import pytest
 import torch
 from tiers import ROOT
 
-from models.analysis import analyze, analyze_views
-from models.corpus import CorpusOptions, run_corpus
-from models.corpus_batch import batch_inputs, encode_records, plan_batches, score_sentences
-from models.corpus_io import CorpusInputError, CorpusRecord
-from models.corpus_result import head_rows, to_json_dict
-from models.corpus_source import open_path, open_upload
-from models.extract import extract
-from models.roles import ROLES
-from models.scores import PART_NAMES, SCORE_NAMES
+from models.corpus.batch import batch_inputs, encode_records, plan_batches, score_sentences
+from models.corpus.engine import CorpusOptions, run_corpus
+from models.corpus.io import CorpusInputError, CorpusRecord
+from models.corpus.result import head_rows, to_json_dict
+from models.corpus.source import open_path, open_upload
+from models.extract.attention import extract
+from models.score.analysis import analyze, analyze_views
+from models.score.roles import ROLES
+from models.score.scores import PART_NAMES, SCORE_NAMES
 
 AGGREGATE_TOL = 1e-6  # the batched forward pass differs from one sentence alone by up to ~5e-7
 PADDING_TOL = 1e-5

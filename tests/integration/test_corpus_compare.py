@@ -16,11 +16,11 @@ import torch
 from tiers import ROOT
 from transformers import AutoModel, AutoTokenizer
 
-from models.corpus import CorpusOptions, run_corpus
-from models.corpus_compare import compare_corpus
-from models.corpus_source import open_path
-from models.loading import embedded_model_path, load_model
-from models.scores import SCORE_NAMES
+from models.corpus.compare import compare_corpus
+from models.corpus.engine import CorpusOptions, run_corpus
+from models.corpus.source import open_path
+from models.load.loading import embedded_model_path, load_model
+from models.score.scores import SCORE_NAMES
 
 CORPUS = ROOT / "data" / "sample_corpus.txt"
 LINES = 20

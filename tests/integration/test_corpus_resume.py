@@ -12,10 +12,10 @@ import time
 import pytest
 from tiers import ROOT
 
-from models.corpus import CorpusInterrupted, CorpusOptions, run_corpus
-from models.corpus_checkpoint import fingerprint, load, prepare
-from models.corpus_result import to_json_dict
-from models.corpus_source import open_path
+from models.corpus.checkpoint import fingerprint, load, prepare
+from models.corpus.engine import CorpusInterrupted, CorpusOptions, run_corpus
+from models.corpus.result import to_json_dict
+from models.corpus.source import open_path
 
 SAMPLE = ROOT / "data" / "sample_corpus.txt"
 OPTIONS = CorpusOptions(batch_size=4, sort_batches=2, top_k=3, limit=120)  # 15 chunks of 8 records

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from models.dense_vs_sparse import window_sweep, windowed_extract
-from models.extract import extract
-from models.loading import ModelLoadError, with_window
+from models.extract.attention import extract
+from models.load.loading import ModelLoadError, with_window
+from models.sparse.dense_vs_sparse import window_sweep, windowed_extract
 
 SENTENCE = "The old lighthouse keeper watched the storm roll in over the dark , restless sea ."
 SAME_TOL = 1e-4

@@ -9,8 +9,8 @@ import pytest
 import torch
 from tiers import ROOT
 
-from models.device import DeviceError, resolve_device
-from models.loading import ModelLoadError, load_model
+from models.load.device import DeviceError, resolve_device
+from models.load.loading import ModelLoadError, load_model
 
 NO_GPU = not torch.cuda.is_available()
 

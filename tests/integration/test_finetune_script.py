@@ -10,8 +10,8 @@ import sys
 import numpy as np
 from tiers import ROOT
 
-from models.compare import compare_models
-from models.loading import load_model
+from models.compare.heads import compare_models
+from models.load.loading import load_model
 
 
 def test_a_short_run_saves_a_loadable_finetuned_copy(tmp_path, minilm):

@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from models.analysis import Analysis
-from models.roles import Diagnosis
+from models.score.analysis import Analysis
+from models.score.roles import Diagnosis
 
 
 def _writable_arrays(value, path: str = "analysis") -> list[str]:
@@ -53,8 +53,8 @@ def test_an_analysis_built_from_writable_arrays_holds_none():
 
 
 def test_every_array_of_a_real_analysis_and_its_result_is_read_only(minilm):
-    from models.analysis import analyze_views
-    from models.extract import extract
+    from models.extract.attention import extract
+    from models.score.analysis import analyze_views
 
     result = extract(minilm, "The dog chased the cat because it was hungry.")
     analyses = analyze_views(result, rollout_views=("weight", "norm"))

@@ -5,10 +5,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from models.analysis import analyze
-from models.banded import BandedLayer, pooled
-from models.extract import DENSE_LIMIT, extract
-from models.loading import load_model
+from models.extract.attention import DENSE_LIMIT, extract
+from models.extract.banded import BandedLayer, pooled
+from models.load.loading import load_model
+from models.score.analysis import analyze
 from viz.sparse import payload_bytes, pooled_heatmap
 
 WORDS = [

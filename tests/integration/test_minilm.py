@@ -11,9 +11,9 @@ import torch
 from tiers import ROOT
 from transformers import AutoModel, AutoTokenizer
 
-from models.analysis import analyze, to_json_dict
-from models.extract import InputError, extract
-from models.loading import ModelLoadError, embedded_model_path, load_model
+from models.extract.attention import InputError, extract
+from models.load.loading import ModelLoadError, embedded_model_path, load_model
+from models.score.analysis import analyze, to_json_dict
 
 SAME_WEIGHTS_TOL = 1e-5
 CLI_TOL = 1e-4

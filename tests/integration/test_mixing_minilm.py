@@ -11,12 +11,12 @@ import torch
 from tiers import ROOT
 
 import cli
-from models.forward import run_forward
-from models.loading import LoadedModel
-from models.mixing import MEASURES
-from models.mixing_diagnosis import diagnose_mixing
-from models.mixing_run import context_mixing, layer_states
-from models.value_zeroing import value_zeroing, zeroed_outputs
+from models.extract.forward import run_forward
+from models.load.loading import LoadedModel
+from models.mixing.diagnosis import diagnose_mixing
+from models.mixing.measures import MEASURES
+from models.mixing.run import context_mixing, layer_states
+from models.mixing.value_zeroing import value_zeroing, zeroed_outputs
 
 DOG = "The dog chased the cat because it was hungry."
 SENTENCES = (
@@ -149,8 +149,8 @@ def test_cli_bad_input_is_one_line(capsys, args, needle):
 
 
 def test_norm_based_rollouts_agree_with_leave_one_out_better_than_attention_rollout(minilm):
-    from models import faithfulness as F
-    from models.families import forward_inputs
+    from models.load.families import forward_inputs
+    from models.mixing import faithfulness as F
 
     rho = {name: [] for name in MEASURES}
     for sentence in SENTENCES:

@@ -5,10 +5,10 @@ import re
 import numpy as np
 import pytest
 
-from models.analysis import analyze_views
-from models.extract import extract
-from models.rollout import attention_rollout, query_rollout
-from models.scores import PART_NAMES
+from models.extract.attention import extract
+from models.score.analysis import analyze_views
+from models.score.rollout import attention_rollout, query_rollout
+from models.score.scores import PART_NAMES
 
 SENTENCES = [
     "The dog chased the cat because it was hungry.",

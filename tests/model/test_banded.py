@@ -7,12 +7,12 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertModel, LongformerConfig, LongformerModel
 
-from models import banded as B
-from models import scores as S
-from models.analysis import analyze
-from models.extract import extract
-from models.loading import LoadedModel, embedded_model_path
-from models.registry import ModelSpec
+from models.extract import banded as B
+from models.extract.attention import extract
+from models.load.loading import LoadedModel, embedded_model_path
+from models.load.registry import ModelSpec
+from models.score import scores as S
+from models.score.analysis import analyze
 
 SCORE_TOL = 1e-6
 READ_TOL = 1e-7

@@ -10,11 +10,11 @@ import pytest
 import torch
 from tiny_families import LONG_SENTENCE, SENTENCES, save_family
 
-from models.bigbird import min_tokens
-from models.extract import extract
-from models.loading import load_model
-from models.own_pattern import layer_windows, overlap, overlap_view, real_mask
-from models.sparse import bigbird_mask
+from models.extract.attention import extract
+from models.extract.bigbird import min_tokens
+from models.load.loading import load_model
+from models.sparse.own_pattern import layer_windows, overlap, overlap_view, real_mask
+from models.sparse.patterns import bigbird_mask
 
 REBUILD_TOL = 1e-6
 ROW_TOL = 1e-5

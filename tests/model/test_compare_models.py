@@ -11,8 +11,8 @@ import pytest
 import torch
 from tiny_families import SENTENCES, build_model, build_tokenizer, save_family
 
-from models.compare import compare_models, to_json_dict
-from models.loading import load_model
+from models.compare.heads import compare_models, to_json_dict
+from models.load.loading import load_model
 
 UNCHANGED = 1e-6
 

@@ -15,11 +15,11 @@ import torch
 import transformers
 from tiny_families import LETTERS, SENTENCES, SPECIALS, WORDS, build_model, save_family
 
-from models.corpus import CorpusOptions, run_corpus
-from models.corpus_compare import compare_corpus, to_json_dict
-from models.corpus_source import open_upload
-from models.loading import load_model
-from models.scores import PART_NAMES, SCORE_NAMES
+from models.corpus.compare import compare_corpus, to_json_dict
+from models.corpus.engine import CorpusOptions, run_corpus
+from models.corpus.source import open_upload
+from models.load.loading import load_model
+from models.score.scores import PART_NAMES, SCORE_NAMES
 
 MEANS_TOL = 1e-6
 SIMILARITY_TOL = 1e-5

@@ -6,14 +6,14 @@ import pytest
 import torch
 from transformers import AlbertConfig, AlbertModel, AutoTokenizer, LongformerConfig, LongformerModel
 
-from models.analysis import analyze_views
-from models.corpus import CorpusOptions, run_corpus
-from models.corpus_result import to_json_dict
-from models.corpus_source import open_upload
-from models.extract import DENSE_LIMIT, extract
-from models.loading import LoadedModel, embedded_model_path
-from models.registry import ModelSpec
-from models.scores import PART_NAMES, SCORE_NAMES
+from models.corpus.engine import CorpusOptions, run_corpus
+from models.corpus.result import to_json_dict
+from models.corpus.source import open_upload
+from models.extract.attention import DENSE_LIMIT, extract
+from models.load.loading import LoadedModel, embedded_model_path
+from models.load.registry import ModelSpec
+from models.score.analysis import analyze_views
+from models.score.scores import PART_NAMES, SCORE_NAMES
 
 TOL = 1e-5  # a padded batch and one sentence alone differ in float32 rounding
 HEADS, HIDDEN = 4, 32

@@ -10,10 +10,10 @@ from scipy.stats import spearmanr
 from tiny_families import SENTENCES
 from tiny_float64 import tiny_loaded
 
-from models import faithfulness as F
-from models.families import forward_inputs
-from models.mixing import MEASURES
-from models.mixing_run import context_mixing
+from models.load.families import forward_inputs
+from models.mixing import faithfulness as F
+from models.mixing.measures import MEASURES
+from models.mixing.run import context_mixing
 
 TOL = 1e-10
 

@@ -11,17 +11,17 @@ import pytest
 import torch
 from tiny_families import FAMILIES, LONG_SENTENCE, SENTENCES, save_family
 
-from models.analysis import analyze
-from models.extract import extract
-from models.families import FAMILIES as TABLE
-from models.families import family_info
-from models.loading import ERR_OFFLINE, ModelLoadError, load_model
-from models.registry import REGISTRY, find_spec
+from models.extract.attention import extract
+from models.load.families import FAMILIES as TABLE
+from models.load.families import family_info
+from models.load.loading import ERR_OFFLINE, ModelLoadError, load_model
+from models.load.registry import REGISTRY, find_spec
+from models.score.analysis import analyze
 
 ROW_TOL = 1e-5
 RAW_TOL = 1e-6
 SCORE_SLACK = 1e-6  # float32 rows: an even row's normalised entropy can read 1 + 2e-8
-# written out here, not read from models/families.py: (cls, sep, number of seps in a pair)
+# written out here, not read from models/load/families.py: (cls, sep, number of seps in a pair)
 EXPECTED_SPECIALS = {
     "bert": ("[CLS]", "[SEP]", 2),
     "distilbert": ("[CLS]", "[SEP]", 2),

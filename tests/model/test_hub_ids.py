@@ -14,7 +14,7 @@ import pytest
 from tiers import ROOT
 from tiny_families import save_family
 
-from models.loading import ModelLoadError, load_model
+from models.load.loading import ModelLoadError, load_model
 
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertJapaneseTokenizer, BertModel
 
-from models.alignment import rebuilt_layout, word_pieces
-from models.extract import extract
-from models.loading import ModelLoadError, load_model
-from models.registry import REGISTRY
-from models.words import result_words
+from models.compare.alignment import rebuilt_layout, word_pieces
+from models.extract.attention import extract
+from models.load.loading import ModelLoadError, load_model
+from models.load.registry import REGISTRY
+from models.score.words import result_words
 
 pytest.importorskip("fugashi")
 pytest.importorskip("unidic_lite")
@@ -172,7 +172,7 @@ def test_rebuilt_layout_falls_back_when_the_pieces_disagree(loaded):
 
 def test_fast_tokenizers_keep_their_own_layout():
     """minilm's fast tokenizer: one CJK character per word, spans from its own offsets."""
-    from models.loading import embedded_model_path
+    from models.load.loading import embedded_model_path
 
     tokenizer = AutoTokenizer.from_pretrained(str(embedded_model_path()))
     encoding = tokenizer("上に座", return_offsets_mapping=True)

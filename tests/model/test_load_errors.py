@@ -12,7 +12,7 @@ import torch
 from tiers import ROOT
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-from models.loading import ModelLoadError, embedded_model_path, load_model
+from models.load.loading import ModelLoadError, embedded_model_path, load_model
 
 
 def _save_tiny_bert(folder: Path) -> Path:

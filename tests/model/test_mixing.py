@@ -10,13 +10,13 @@ import torch
 from tiny_families import SENTENCES
 from tiny_float64 import tiny_loaded
 
-from models import mixing as M
-from models.extract import InputError
-from models.forward import run_forward
-from models.loading import LoadedModel
-from models.mixing_diagnosis import diagnose_mixing
-from models.mixing_run import check_family, context_mixing, layer_states
-from models.value_zeroing import noise_floor, one_minus_cos, value_zeroing, zeroed_outputs
+from models.extract.attention import InputError
+from models.extract.forward import run_forward
+from models.load.loading import LoadedModel
+from models.mixing import measures as M
+from models.mixing.diagnosis import diagnose_mixing
+from models.mixing.run import check_family, context_mixing, layer_states
+from models.mixing.value_zeroing import noise_floor, one_minus_cos, value_zeroing, zeroed_outputs
 
 TOL = 1e-8  # float64 model: engine and loops agree to rounding
 EXACT = 1e-10  # the same tensors by two routes

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tiny_families import save_family
 
-from models.loading import (
+from models.load.loading import (
     ENV_MODEL_DIRS,
     ModelLoadError,
     check_allowed,

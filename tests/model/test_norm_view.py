@@ -16,10 +16,10 @@ from transformers import (
     LongformerModel,
 )
 
-from models.analysis import analyze
-from models.extract import extract
-from models.loading import LoadedModel, embedded_model_path
-from models.registry import ModelSpec
+from models.extract.attention import extract
+from models.load.loading import LoadedModel, embedded_model_path
+from models.load.registry import ModelSpec
+from models.score.analysis import analyze
 
 NORM_TOL = 1e-5
 SCORE_TOL = 1e-5

@@ -7,9 +7,9 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel, LongformerConfig, LongformerModel
 
-from models.extract import extract
-from models.loading import LoadedModel, ModelLoadError, embedded_model_path, load_model
-from models.registry import ModelSpec
+from models.extract.attention import extract
+from models.load.loading import LoadedModel, ModelLoadError, embedded_model_path, load_model
+from models.load.registry import ModelSpec
 
 REBUILD_TOL = 1e-5
 ROW_TOL = 1e-5

@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 from tiny_families import build_model, build_tokenizer
 
-from models.loading import LoadedModel
-from models.registry import ModelSpec
+from models.load.loading import LoadedModel
+from models.load.registry import ModelSpec
 
 
 def tiny_loaded(family: str = "bert", **overrides) -> LoadedModel:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from tiers import ROOT
 
-from models.corpus import CorpusOptions, run_corpus
-from models.corpus_ray import plan_splits, run_corpus_ray, start_ray
-from models.corpus_source import open_path, open_upload
-from models.scores import PART_NAMES, SCORE_NAMES
+from models.corpus.engine import CorpusOptions, run_corpus
+from models.corpus.ray_engine import plan_splits, run_corpus_ray, start_ray
+from models.corpus.source import open_path, open_upload
+from models.score.scores import PART_NAMES, SCORE_NAMES
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")  # Ray's own internals
 ENGINE_TOL = 1e-6
@@ -124,7 +124,7 @@ def test_a_killed_worker_is_replaced_and_the_result_equals_a_clean_run(ray_clust
     import os
     import signal
 
-    from models import corpus_ray
+    from models.corpus import ray_engine as corpus_ray
 
     runs = []
     one_run = corpus_ray._run_splits
@@ -158,7 +158,7 @@ def test_workers_get_every_first_party_package_they_import():
     """models imports i18n: a worker on a node without the checkout needs both shipped."""
     import ast
 
-    from models.corpus_ray import runtime_env, split_size
+    from models.corpus.ray_engine import runtime_env, split_size
 
     shipped = {Path(module).name for module in runtime_env()["py_modules"]}
     imported = set()
@@ -176,7 +176,7 @@ def test_workers_get_every_first_party_package_they_import():
 
 
 def test_when_workers_keep_dying_the_run_ends_with_the_merged_part_marked_incomplete(ray_cluster, monkeypatch):
-    from models import corpus_ray
+    from models.corpus import ray_engine as corpus_ray
 
     one_run = corpus_ray._run_splits
 
@@ -196,7 +196,7 @@ def test_when_workers_keep_dying_the_run_ends_with_the_merged_part_marked_incomp
 
 
 def _ray_plan(path, resume, options=OPTIONS):
-    from models.corpus_checkpoint import fingerprint, prepare
+    from models.corpus.checkpoint import fingerprint, prepare
 
     source = open_path(ROOT / "data" / "sample_corpus.txt")
     return prepare(path, resume, fingerprint(source, "minilm", None, options, "ray"))
@@ -205,9 +205,9 @@ def _ray_plan(path, resume, options=OPTIONS):
 def test_a_ray_run_stopped_by_dying_workers_resumes_to_the_clean_result(ray_cluster, monkeypatch, tmp_path):
     import json
 
-    from models import corpus_ray
-    from models.corpus_checkpoint import load
-    from models.corpus_result import to_json_dict
+    from models.corpus import ray_engine as corpus_ray
+    from models.corpus.checkpoint import load
+    from models.corpus.result import to_json_dict
 
     source = open_path(ROOT / "data" / "sample_corpus.txt")
     clean = to_json_dict(run_corpus_ray("minilm", source, OPTIONS, split_chunks=1, workers=2))
@@ -238,8 +238,8 @@ def test_a_ray_run_stopped_by_dying_workers_resumes_to_the_clean_result(ray_clus
 
 
 def test_a_ray_run_interrupted_by_ctrl_c_keeps_a_checkpoint_and_a_partial_result(ray_cluster, tmp_path):
-    from models.corpus import CorpusInterrupted
-    from models.corpus_checkpoint import load
+    from models.corpus.checkpoint import load
+    from models.corpus.engine import CorpusInterrupted
 
     source = open_path(ROOT / "data" / "sample_corpus.txt")
     path = tmp_path / "ray.npz"

@@ -1,8 +1,8 @@
-"""BigBird's block layout (models/bigbird.py) on hand-picked random blocks, worked out by hand."""
+"""BigBird's block layout (models/extract/bigbird.py) on hand-picked random blocks, worked out by hand."""
 
 import numpy as np
 
-from models.bigbird import layout_mask, min_tokens, multiplicity, rebuild
+from models.extract.bigbird import layout_mask, min_tokens, multiplicity, rebuild
 
 # 6 blocks; query blocks 1..4 draw 2 random key blocks each (as a trained model might)
 IDS = np.array([[[3, 4], [4, 5], [0, 1], [1, 2]]])  # [H=1, nb − 2, r]

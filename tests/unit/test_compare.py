@@ -1,4 +1,4 @@
-"""models/compare.py on hand-built attention (no model): similarity, differences, ranking,
+"""models/compare/heads.py on hand-built attention (no model): similarity, differences, ranking,
 views the analyses hold, and the layer/word fallback, each against a computation written here."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from models.analysis import Analysis, analyze
-from models.compare import compare, score_views, to_json_dict
-from models.compare_layers import match_layers
+from models.compare.heads import compare, score_views, to_json_dict
+from models.compare.layers import match_layers
 from models.result import AttentionResult, ModelInfo
+from models.score.analysis import Analysis, analyze
 
 EXACT = 1e-12
 TEXT = "the dogs ran ."

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.corpus_result import Estimate
-from models.roles import ROLES
-from models.scores import PART_NAMES
+from models.corpus.result import Estimate
+from models.score.roles import ROLES
+from models.score.scores import PART_NAMES
 from viz.corpus import partition_bars, role_split_bars, share_interval
 
 

@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from models.corpus import CorpusOptions
-from models.corpus_checkpoint import Checkpoint, fingerprint, load, prepare, save
-from models.corpus_io import CorpusInputError
-from models.corpus_source import open_path, open_stdin
-from models.corpus_stats import CorpusStats, Moments, TopK, ViewStats
+from models.corpus.checkpoint import Checkpoint, fingerprint, load, prepare, save
+from models.corpus.engine import CorpusOptions
+from models.corpus.io import CorpusInputError
+from models.corpus.source import open_path, open_stdin
+from models.corpus.stats import CorpusStats, Moments, TopK, ViewStats
 from models.result import ModelInfo
 
 OPTIONS = CorpusOptions(batch_size=4, sort_batches=2, top_k=3)

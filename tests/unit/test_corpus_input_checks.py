@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from models.corpus_io import CorpusInputError
-from models.corpus_source import open_path, open_stdin, open_upload
+from models.corpus.io import CorpusInputError
+from models.corpus.source import open_path, open_stdin, open_upload
 
 LINE = b"A plain sentence of text, one per line.\n"
 

@@ -5,9 +5,9 @@ import io
 import pytest
 from tiers import ROOT
 
-from models import corpus_io
-from models.corpus_io import CorpusInputError, ReadSpec, read_records
-from models.corpus_source import (
+from models.corpus import io as corpus_io
+from models.corpus.io import CorpusInputError, ReadSpec, read_records
+from models.corpus.source import (
     UploadTooLarge,
     check_upload_size,
     open_path,

@@ -1,13 +1,13 @@
-"""The vectorised batch scorer on hand-built padded batches equals models.scores per sentence,
-in the weight view and in the norm view (T̃ built per sentence by models.norms.norm_layer)."""
+"""The vectorised batch scorer on hand-built padded batches equals models.score.scores per sentence,
+in the weight view and in the norm view (T̃ built per sentence by models.score.norms.norm_layer)."""
 
 import numpy as np
 import pytest
 import torch
 
-from models import scores as S
-from models.corpus_scores import KeyNorms, TokenMasks, norm_sizes, score_batch, score_views
-from models.norms import norm_layer
+from models.corpus.scores import KeyNorms, TokenMasks, norm_sizes, score_batch, score_views
+from models.score import scores as S
+from models.score.norms import norm_layer
 
 TOL = 1e-6
 SENTENCES = [  # tokens, special flags
@@ -19,7 +19,7 @@ LAYERS, HEADS = 2, 3
 
 
 def _expected(block, tokens, flags, exclude_special):
-    """Every score, the partition and the layer summary of one unpadded sentence (models.scores)."""
+    """Every score, the partition and the layer summary of one unpadded sentence (models.score.scores)."""
     special = np.array(flags, dtype=bool)
     cls_pos = tuple(i for i, t in enumerate(tokens) if t == "[CLS]")
     sep_pos = tuple(i for i, t in enumerate(tokens) if t == "[SEP]")

@@ -6,10 +6,10 @@ import random
 import numpy as np
 import pytest
 
-from models.corpus_scores import SentenceScores
-from models.corpus_stats import CorpusStats, Moments, TopK, ViewStats, t_quantile
-from models.roles import ROLES, RoleThresholds, classify_heads
-from models.scores import SCORE_NAMES
+from models.corpus.scores import SentenceScores
+from models.corpus.stats import CorpusStats, Moments, TopK, ViewStats, t_quantile
+from models.score.roles import ROLES, RoleThresholds, classify_heads
+from models.score.scores import SCORE_NAMES
 
 L, H, K = 3, 4, 3
 TOL = 1e-10

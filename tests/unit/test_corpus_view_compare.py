@@ -3,13 +3,13 @@
 import numpy as np
 
 from i18n import using
-from models.corpus_result import finish, to_json_dict
-from models.corpus_scores import SentenceScores
-from models.corpus_stats import CorpusStats, ViewStats
-from models.corpus_view_compare import ViewEvidence, compare_corpus_views
+from models.corpus.result import finish, to_json_dict
+from models.corpus.scores import SentenceScores
+from models.corpus.stats import CorpusStats, ViewStats
+from models.corpus.view_compare import ViewEvidence, compare_corpus_views
 from models.result import ModelInfo
-from models.roles import RoleThresholds
-from models.scores import SCORE_NAMES
+from models.score.roles import RoleThresholds
+from models.score.scores import SCORE_NAMES
 
 L, H = 4, 3
 SIZES = np.array([[4.0, 0.2, 2.0]] * L)  # words, [CLS], [SEP]: [CLS] 20× smaller

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from i18n import LANGUAGES, using
 from models.examples import EXAMPLES, example, examples_for
-from models.registry import REGISTRY
-from models.vocab_check import looks_japanese
+from models.load.registry import REGISTRY
+from models.load.vocab_check import looks_japanese
 
 
 def test_each_language_has_sentences_pairs_and_a_passage():

@@ -16,7 +16,7 @@ import numpy as np
 import plotly.io
 import pytest
 
-from models import banded
+from models.extract import banded
 from viz import flow, heatmaps
 from viz import sparse as sparse_figures
 from viz.layout import LABEL_LIMIT, MIN_FONT, FigureSettings

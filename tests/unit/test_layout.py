@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.window import MIN_WINDOW, PATTERN_MIN_WINDOW, WindowError, validate_window
+from models.extract.window import MIN_WINDOW, PATTERN_MIN_WINDOW, WindowError, validate_window
 from viz.layout import (
     LABEL_LIMIT,
     LINE_EM,

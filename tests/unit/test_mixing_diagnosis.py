@@ -4,9 +4,9 @@ hand-built matrices."""
 import numpy as np
 import pytest
 
-from models import mixing as M
-from models.mixing_diagnosis import diagnose_mixing
-from models.mixing_run import ContextMixing, check_measures
+from models.mixing import measures as M
+from models.mixing.diagnosis import diagnose_mixing
+from models.mixing.run import ContextMixing, check_measures
 
 TOKENS = ("[CLS]", "a", "b", "[SEP]")
 

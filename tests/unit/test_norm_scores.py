@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from models.analysis import analyze, analyze_views
-from models.banded import BandedLayer
-from models.norms import norm_layer, norm_weighted, row_normalised
+from models.extract.banded import BandedLayer
 from models.result import AttentionResult, ModelInfo
+from models.score.analysis import analyze, analyze_views
+from models.score.norms import norm_layer, norm_weighted, row_normalised
 
 TOL = 1e-6
 TOKENS = ("[CLS]", "dog", ",", "[SEP]")

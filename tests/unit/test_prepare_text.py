@@ -1,6 +1,6 @@
 """Typed [CLS]/[SEP] markers are recognised, not doubled."""
 
-from models.extract import prepare_text
+from models.extract.attention import prepare_text
 
 
 def test_typed_markers_are_stripped():

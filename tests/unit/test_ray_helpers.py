@@ -3,7 +3,7 @@
 import os
 
 from corpus_cli import _absolute_folder
-from models.corpus_ray import _reason, plain_lines
+from models.corpus.ray_engine import _reason, plain_lines
 
 
 def test_ray_errors_lose_their_terminal_colours():

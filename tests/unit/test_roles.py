@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from models.roles import RoleThresholds, classify_heads, diagnose, role_shares, summary_layers
+from models.score.roles import RoleThresholds, classify_heads, diagnose, role_shares, summary_layers
 
 
 def _scores(**overrides):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from models.banded import BandedLayer
-from models.rollout import head_mean, rollout_matrices, rollout_rows
+from models.extract.banded import BandedLayer
+from models.score.rollout import head_mean, rollout_matrices, rollout_rows
 
 TOL = 1e-12
 A1 = np.array([[1.0, 0, 0], [0.5, 0.5, 0], [0, 0.5, 0.5]])

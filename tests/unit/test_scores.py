@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from models import scores as S
+from models.score import scores as S
 
 TOL = 1e-9
 # tokens: [CLS] dog , [SEP]   (positions 0..3)

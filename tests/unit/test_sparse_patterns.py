@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from models import sparse as S
+from models.sparse import patterns as S
 
 COVER_TOL = 1e-6
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from models.view_compare import compare_views, layers_phrase, size_phrase
+from models.score.view_compare import compare_views, layers_phrase, size_phrase
 
 SPECIAL = {"cls": ((0,), "[CLS]"), "sep": ((5,), "[SEP]")}
 MASK = np.array([True, False, False, False, False, True])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.banded import pool_edges
-from models.banded import pooled as pooled_matrix
+from models.extract.banded import pool_edges
+from models.extract.banded import pooled as pooled_matrix
 from viz import sparse
 from viz.labels import token_labels
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from models.words import merge_words, word_groups
+from models.score.words import merge_words, word_groups
 
 TOKENS = ("[CLS]", "un", "##believ", "##able", "dog", "[SEP]", "un", "##real", "[SEP]")
 WORD_IDS = (None, 0, 0, 0, 1, None, 0, 0, None)  # word ids restart in the second segment

@@ -16,12 +16,12 @@ from __future__ import annotations
 import streamlit as st
 
 from i18n import N_, _, message_of
-from models.analysis import Analysis, to_json_dict
 from models.result import AttentionResult
-from models.roles import ROLE_LABELS
-from models.scores import SCORE_NAMES
-from models.sweep import View
-from models.views import UNITS, Unit, shown
+from models.score.analysis import Analysis, to_json_dict
+from models.score.roles import ROLE_LABELS
+from models.score.scores import SCORE_NAMES
+from models.score.sweep import View
+from models.score.views import UNITS, Unit, shown
 from ui import common, flow, heads, inputs, state
 from viz import explanations as help_text
 from viz import export, overview

@@ -10,11 +10,11 @@ import numpy as np
 import streamlit as st
 
 from i18n import N_, _
-from models.compare import Comparison, to_json_dict
-from models.extract import InputError
-from models.loading import ModelLoadError
-from models.registry import DEFAULT_MODEL, REGISTRY
-from models.sweep import View
+from models.compare.heads import Comparison, to_json_dict
+from models.extract.attention import InputError
+from models.load.loading import ModelLoadError
+from models.load.registry import DEFAULT_MODEL, REGISTRY
+from models.score.sweep import View
 from ui import cache, common, inputs, state
 from ui.heads import SHORT_HEAD
 from ui.pages import compare_corpus

@@ -1,5 +1,5 @@
 """The compare-models page's optional "over a corpus" section: models A and B over the sample
-corpus or an upload, streamed (models/corpus_compare.py), then the ranked heads, the
+corpus or an upload, streamed (models/corpus/compare.py), then the ranked heads, the
 difference map and the summary.
 
 A run starts on a button press and shows its progress; the finished comparison stays in the
@@ -16,13 +16,13 @@ from pathlib import Path
 import streamlit as st
 
 from i18n import N_, _, lazy_ngettext
-from models.corpus import CorpusOptions, CorpusProgress
-from models.corpus_compare import CorpusComparison, compare_corpus, to_json_dict
-from models.corpus_io import CorpusInputError
-from models.corpus_source import open_upload, upload_limit_mb
-from models.loading import ModelLoadError
-from models.roles import ROLE_LABELS
-from models.sweep import View
+from models.corpus.compare import CorpusComparison, compare_corpus, to_json_dict
+from models.corpus.engine import CorpusOptions, CorpusProgress
+from models.corpus.io import CorpusInputError
+from models.corpus.source import open_upload, upload_limit_mb
+from models.load.loading import ModelLoadError
+from models.score.roles import ROLE_LABELS
+from models.score.sweep import View
 from ui import cache, common
 from viz import export, overview
 

@@ -21,13 +21,13 @@ from pathlib import Path
 import streamlit as st
 
 from i18n import N_, _, lazy_ngettext
-from models.corpus import CorpusOptions, CorpusProgress, run_corpus
-from models.corpus_io import CorpusInputError
-from models.corpus_result import CorpusResult, head_rows, to_json_dict
-from models.corpus_source import open_upload, upload_limit_mb
-from models.extract import InputError
-from models.loading import ModelLoadError
-from models.roles import ROLE_LABELS
+from models.corpus.engine import CorpusOptions, CorpusProgress, run_corpus
+from models.corpus.io import CorpusInputError
+from models.corpus.result import CorpusResult, head_rows, to_json_dict
+from models.corpus.source import open_upload, upload_limit_mb
+from models.extract.attention import InputError
+from models.load.loading import ModelLoadError
+from models.score.roles import ROLE_LABELS
 from ui import cache, common, inputs, state
 from ui.pages.analysis import score_picker
 from viz import corpus as corpus_figures

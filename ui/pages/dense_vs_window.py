@@ -7,11 +7,11 @@ import numpy as np
 import streamlit as st
 
 from i18n import N_, _, format_list
-from models.dense_vs_sparse import SWEEP_WINDOWS
-from models.extract import InputError
-from models.loading import ModelLoadError
-from models.registry import find_spec
-from models.roles import ROLE_LABELS, ROLES
+from models.extract.attention import InputError
+from models.load.loading import ModelLoadError
+from models.load.registry import find_spec
+from models.score.roles import ROLE_LABELS, ROLES
+from models.sparse.dense_vs_sparse import SWEEP_WINDOWS
 from ui import cache, common, inputs, state
 from viz import explanations as help_text
 from viz import heatmaps

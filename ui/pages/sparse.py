@@ -10,12 +10,14 @@ import numpy as np
 import streamlit as st
 
 from i18n import N_, _, lazy_ngettext
-from models import families, own_pattern, sparse
-from models.extract import InputError
-from models.families import family_info
-from models.loading import ModelLoadError
+from models.extract.attention import InputError
+from models.extract.window import PATTERN_MIN_WINDOW, validate_window
+from models.load import families
+from models.load.families import family_info
+from models.load.loading import ModelLoadError
 from models.result import AttentionResult
-from models.window import PATTERN_MIN_WINDOW, validate_window
+from models.sparse import own_pattern
+from models.sparse import patterns as sparse
 from ui import cache, common, inputs, state
 from ui.pages.analysis import english_aliases, meaning
 from viz import explanations as help_text
@@ -35,7 +37,7 @@ PATTERN_LABELS: dict[str, str] = {
     "topk": N_("top-k of the real attention (yardstick)"),
 }
 ERR_BUCKETS = N_("The number of LSH buckets must be an even number of at least 2; got {buckets}.")
-# models.families says in English why a family gives no plain queries and keys
+# models.load.families says in English why a family gives no plain queries and keys
 QUERY_KEY_NOTES = {
     families.QK_POSITIONS: N_("its attention scores add position terms to q·k, so q and k alone do not give them"),
     families.QK_ROTARY: N_("its queries and keys get rotary positions inside the attention, after the projection"),
