@@ -9,7 +9,7 @@ import threading
 import pytest
 
 import i18n
-from cli_lang import pad, preparse_language, translate_argparse, width
+from commands.lang import pad, preparse_language, translate_argparse, width
 from i18n import N_, LazyText, format_list, lazy_ngettext, using
 
 

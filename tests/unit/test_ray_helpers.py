@@ -2,7 +2,7 @@
 
 import os
 
-from corpus_cli import _absolute_folder
+from commands.corpus import _absolute_folder
 from models.corpus.ray_engine import _reason, plain_lines
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from cli_lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad
+from commands.base import CliError, add_device, add_format, add_globals, add_model, add_pair, add_text, add_window
+from commands.lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad
 from i18n import N_, _
 
 COLUMN_COVERAGE = N_("coverage")
@@ -22,33 +23,19 @@ ERR_SHARE = N_("--share must be above 0 and at most 1; got {share}")
 ERR_SPARSE_LONG = N_("sparse patterns are measured on N×N attention; this input has {n} tokens (at most 512)")
 
 
-def add_sparse_parser(commands, window_argument) -> None:
-    """The `sparse` command; window_argument is cli.window_argument (the one window rule)."""
+def add_parser(commands) -> None:
     from models.extract.window import PATTERN_MIN_WINDOW
-    from models.load.registry import DEFAULT_MODEL
     from models.sparse.patterns import PATTERNS, PatternParams
 
     defaults = PatternParams()
     sparse = commands.add_parser("sparse", help=_("measure a sparse attention pattern against the real attention"))
-    sparse.add_argument("text", help=_("the sentence to analyse"))
+    add_text(sparse)
     sparse.add_argument("--pattern", choices=PATTERNS, required=True)
-    sparse.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
-    sparse.add_argument("--model", default=DEFAULT_MODEL, help=_("registry key or local model directory (dense runs)"))
-    sparse.add_argument(
-        "--window",
-        type=window_argument(PATTERN_MIN_WINDOW),
-        default=defaults.window,
-        help=_("local window W (W/2 each side)"),
-    )
+    add_pair(sparse)
+    add_model(sparse, N_("registry key or local model directory (dense runs)"))
+    add_window(sparse, PATTERN_MIN_WINDOW, defaults.window, N_("local window W (W/2 each side)"))
     sparse.add_argument("--dilation", type=int, default=defaults.dilation)
-    sparse.add_argument(
-        "--global",
-        dest="global_positions",
-        type=int,
-        nargs="+",
-        metavar="POS",
-        help=_("global token positions (default: [CLS])"),
-    )
+    add_globals(sparse, N_("global token positions (default: [CLS])"))
     sparse.add_argument("--block", type=int, default=defaults.block, help=_("BigBird block size"))
     sparse.add_argument(
         "--random", type=int, default=defaults.random_blocks, help=_("BigBird random blocks per query block")
@@ -57,28 +44,29 @@ def add_sparse_parser(commands, window_argument) -> None:
     sparse.add_argument("--topk", type=int, default=defaults.topk, help=_("keys kept per query for topk"))
     sparse.add_argument("--seed", type=int, default=defaults.seed)
     sparse.add_argument("--share", type=float, default=0.9, help=_("share of the mass for the minimum window"))
-    sparse.add_argument("--format", choices=("json", "table"), default="json")
+    add_format(sparse)
+    add_device(sparse)
 
 
 SPARSE_DECIMALS = 6
 
 
-def run_sparse(args: argparse.Namespace, error: type[Exception]) -> str:
-    """The JSON document or the table; bad input raises `error` (cli.CliError) with one line."""
+def run(args: argparse.Namespace) -> str:
+    """The JSON document or the table; bad input raises CliError with one line."""
     from models.extract.attention import InputError, extract
     from models.load.loading import ModelLoadError, load_model
     from models.sparse.patterns import PatternParams, explore
 
     if not args.text.strip():
-        raise error(ERR_EMPTY_TEXT)
+        raise CliError(ERR_EMPTY_TEXT)
     if not 0 < args.share <= 1:
-        raise error(ERR_SHARE.format(share=args.share))
+        raise CliError(ERR_SHARE.format(share=args.share))
     try:
         result = extract(load_model(args.model, device=args.device), args.text, args.pair)
     except (ModelLoadError, InputError) as problem:
-        raise error(str(problem)) from None
+        raise CliError(str(problem)) from None
     if result.is_banded:
-        raise error(ERR_SPARSE_LONG.format(n=result.n_tokens))
+        raise CliError(ERR_SPARSE_LONG.format(n=result.n_tokens))
     globals_ = tuple(args.global_positions) if args.global_positions else result.cls_positions[:1]
     params = PatternParams(
         window=args.window,
@@ -93,7 +81,7 @@ def run_sparse(args: argparse.Namespace, error: type[Exception]) -> str:
     try:
         report = explore(result.layer_attention, args.pattern, params, args.share, result.queries, result.keys)
     except ValueError as problem:
-        raise error(str(problem)) from None
+        raise CliError(str(problem)) from None
     document = {
         "pattern": args.pattern,
         "model": result.model.key,

@@ -16,7 +16,8 @@ import json
 
 import numpy as np
 
-from cli_lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad, width
+from commands.base import CliError, add_device, add_format, add_model, add_pair, add_text
+from commands.lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad, width
 from i18n import N_, _
 
 JSON_DECIMALS = 6
@@ -28,16 +29,15 @@ HEADING = N_("context mixing on {model}, {count} tokens: {tokens}")
 SINK_LINE = N_("sink rate (Gu et al. 2024, ε = 0.3), share of heads per layer: {rates}")
 
 
-def add_mixing_parser(commands) -> None:
-    from models.load.registry import DEFAULT_MODEL
+def add_parser(commands) -> None:
     from models.mixing.measures import MEASURES
 
     mixing = commands.add_parser(
         "mixing", help=_("context mixing: what really moves between tokens (residual, LayerNorm, value zeroing)")
     )
-    mixing.add_argument("text", help=_("the sentence to analyse"))
-    mixing.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
-    mixing.add_argument("--model", default=DEFAULT_MODEL, help=_("registry key or local model directory"))
+    add_text(mixing)
+    add_pair(mixing)
+    add_model(mixing)
     mixing.add_argument(
         "--measure",
         dest="measures",
@@ -46,25 +46,26 @@ def add_mixing_parser(commands) -> None:
         metavar="NAME",
         help=_("the measures to compute (default: all): {names}").format(names=", ".join(MEASURES)),
     )
-    mixing.add_argument("--format", choices=("json", "table"), default="json")
+    add_format(mixing)
+    add_device(mixing)
 
 
-def run_mixing(args: argparse.Namespace, error: type[Exception]) -> str:
-    """The JSON document or the table; bad input raises `error` (cli.CliError) with one line."""
+def run(args: argparse.Namespace) -> str:
+    """The JSON document or the table; bad input raises CliError with one line."""
     from models.extract.attention import InputError
     from models.load.loading import ModelLoadError, load_model
     from models.mixing.diagnosis import diagnose_mixing
     from models.mixing.run import check_measures, context_mixing
 
     if not args.text.strip():
-        raise error(ERR_EMPTY_TEXT)
+        raise CliError(ERR_EMPTY_TEXT)
     try:
         shown = check_measures(args.measures)
         computed = check_measures(set(shown) | {"attention"})  # the diagnosis contrasts with the weights
         loaded = load_model(args.model, device=args.device)
         mixing = context_mixing(loaded, args.text, args.pair, computed)
     except (ModelLoadError, InputError, ValueError) as problem:
-        raise error(str(problem)) from None
+        raise CliError(str(problem)) from None
     document = to_json_dict(mixing, diagnose_mixing(mixing), shown)
     if args.format == "json":
         return json.dumps(document, ensure_ascii=False)

@@ -5,7 +5,7 @@ python cli.py compare TEXT --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--pair T
 python cli.py compare --corpus FILE --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--limit N]
                       [--column NAME] [--pair-column NAME] [--view weight|norm] [--format json|table]
 
-The corpus form is compare_corpus_cli.py (models/corpus/compare.py).
+The corpus form is commands/compare_corpus.py (models/corpus/compare.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from cli_lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad
-from compare_corpus_cli import add_corpus_arguments, run_compare_corpus
+from commands.base import CliError, add_device, add_exclude_special, add_format, add_pair, add_text
+from commands.compare_corpus import add_corpus_arguments, run_compare_corpus
+from commands.lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad
 from i18n import N_, _
 
 TABLE_HEADS = 10
@@ -27,46 +28,45 @@ COLUMN_B_LAYER = N_("B layer")
 HEAD_MEANS = N_("(head means)")
 
 
-def add_compare_parser(commands) -> None:
+def add_parser(commands) -> None:
     compare = commands.add_parser("compare", help=_("compare two models' heads on the same input"))
-    compare.add_argument("text", nargs="?", help=_("the sentence to analyse"))
+    add_text(compare, optional=True)
     compare.add_argument(
         "--model-a", required=True, metavar="KEY_OR_PATH", help=_("model A: registry key or local directory")
     )
     compare.add_argument(
         "--model-b", required=True, metavar="KEY_OR_PATH", help=_("model B: registry key or local directory")
     )
-    compare.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
-    compare.add_argument(
-        "--exclude-special", action="store_true", help=_("leave special tokens' query rows out of the averages")
-    )
+    add_pair(compare)
+    add_exclude_special(compare)
     compare.add_argument("--top", type=int, default=10, help=_("how many changed heads to list (default 10)"))
-    compare.add_argument("--format", choices=("json", "table"), default="json")
+    add_format(compare)
     add_corpus_arguments(compare)
+    add_device(compare)
 
 
-def run_compare(args: argparse.Namespace, error: type[Exception]) -> str:
-    """The JSON document or the table; bad input raises `error` (cli.CliError) with one line."""
+def run(args: argparse.Namespace) -> str:
+    """The JSON document or the table; bad input raises CliError with one line."""
     from models.compare.heads import compare_models, to_json_dict
     from models.extract.attention import InputError
     from models.load.loading import ModelLoadError, load_model
 
     if args.corpus is not None and args.text is not None:
-        raise error(ERR_TEXT_OR_CORPUS)
+        raise CliError(ERR_TEXT_OR_CORPUS)
     if args.corpus is None and args.text is None:
-        raise error(ERR_NO_INPUT)
+        raise CliError(ERR_NO_INPUT)
     if args.corpus is None and not args.text.strip():
-        raise error(ERR_EMPTY_TEXT)
+        raise CliError(ERR_EMPTY_TEXT)
     if args.top < 1:
-        raise error(ERR_TOP.format(top=args.top))
+        raise CliError(ERR_TOP.format(top=args.top))
     if args.corpus is not None:
-        return run_compare_corpus(args, error)
+        return run_compare_corpus(args)
     try:
         loaded_a = load_model(args.model_a, device=args.device)
         loaded_b = loaded_a if args.model_b == args.model_a else load_model(args.model_b, device=args.device)
         comparison = compare_models(loaded_a, loaded_b, args.text, args.pair, args.exclude_special, args.top)
     except (ModelLoadError, InputError) as problem:
-        raise error(str(problem)) from None
+        raise CliError(str(problem)) from None
     document = to_json_dict(comparison)
     if args.format == "json":
         return json.dumps(document, ensure_ascii=False)

@@ -1,5 +1,5 @@
 """`cli.py compare --corpus FILE`: two models over a corpus file (or stdin), streamed
-(models/corpus/compare.py).  compare_cli.py registers the options and hands over here.
+(models/corpus/compare.py).  commands/compare.py registers the options and hands over here.
 
 python cli.py compare --corpus FILE --model-a KEY_OR_PATH --model-b KEY_OR_PATH [--limit N]
                       [--column NAME] [--pair-column NAME] [--input-format text|csv|tsv|jsonl]
@@ -14,6 +14,7 @@ import json
 import signal
 import sys
 
+from commands.base import CliError
 from i18n import N_, _
 
 CORPUS_LINE = N_("corpus {source}: {sentences} sentences both models scored; {aligned} split alike by both tokenizers")
@@ -44,15 +45,15 @@ def add_corpus_arguments(compare) -> None:
     )
 
 
-def run_compare_corpus(args: argparse.Namespace, error: type[Exception]) -> str:
-    """The JSON document or the table; bad input raises `error` (cli.CliError) with one line.
+def run_compare_corpus(args: argparse.Namespace) -> str:
+    """The JSON document or the table; bad input raises CliError with one line.
     SIGINT/SIGTERM stop it with one line on stderr and status 130/143 (no partial result: a
     comparison needs both models' whole runs); a closed stdout (`| head`) ends it quietly."""
-    from corpus_cli import quiet_broken_pipe, stop_signals
+    from commands.corpus import quiet_broken_pipe, stop_signals
 
     with stop_signals() as stopped:
         try:
-            output = _compare_corpus(args, error)
+            output = _compare_corpus(args)
         except KeyboardInterrupt:
             signum = stopped[0] if stopped else signal.SIGINT
             print(_(STOPPED).format(signal=signal.Signals(signum).name), file=sys.stderr, flush=True)
@@ -61,8 +62,8 @@ def run_compare_corpus(args: argparse.Namespace, error: type[Exception]) -> str:
     return output
 
 
-def _compare_corpus(args: argparse.Namespace, error: type[Exception]) -> str:
-    from corpus_cli import ProgressBar
+def _compare_corpus(args: argparse.Namespace) -> str:
+    from commands.corpus import ProgressBar
     from models.corpus.compare import compare_corpus, to_json_dict
     from models.corpus.engine import CorpusOptions
     from models.corpus.io import CorpusInputError
@@ -82,7 +83,7 @@ def _compare_corpus(args: argparse.Namespace, error: type[Exception]) -> str:
         comparison = compare_corpus(loaded_a, loaded_b, source, options, progress=bar, top=args.top)
     except (CorpusInputError, ModelLoadError) as problem:
         bar.close(failed=True)
-        raise error(str(problem)) from None
+        raise CliError(str(problem)) from None
     except BaseException:
         bar.close(failed=True)
         raise
@@ -94,9 +95,9 @@ def _compare_corpus(args: argparse.Namespace, error: type[Exception]) -> str:
 
 
 def format_corpus_compare_table(document: dict, view: str = "weight") -> str:
-    """The corpus comparison as compare_cli's table (head-mean differences of `view`), after a
+    """The corpus comparison as commands.compare's table (head-mean differences of `view`), after a
     line on the corpus."""
-    from compare_cli import format_compare_table
+    from commands.compare import format_compare_table
 
     diff = document["diff"]
     shown = {

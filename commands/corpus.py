@@ -4,11 +4,10 @@
                             [--model KEY_OR_PATH] [--window W] [--batch-size B] [--sort-batches S]
                             [--limit N] [--engine local|ray] [--workers N] [--top K]
                             [--exclude-special] [--view weight|norm] [--format json|table]
-                            [--progress auto|on|off]
+                            [--progress auto|on|off] [--checkpoint PATH [--resume]] [--device auto|cpu|cuda]
 
 FILE is a path or "-" for standard input.  The JSON holds both views (the weight view's keys at
-the top level, the norm view's under "norm"); --view picks the one the table shows.  Kept apart
-from cli.py so that file stays easy to merge: cli.py only calls `add_corpus_parser` and `run_corpus_command`.
+the top level, the norm view's under "norm"); --view picks the one the table shows.
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+
+from commands.base import CliError, add_device, add_exclude_special, add_format, add_model, add_window
 
 ERR_ENGINE = "the Ray engine failed: {problem}"
 ERR_NO_NORM_VIEW = "--view norm: {notice}"
@@ -38,12 +39,8 @@ STOP_SIGNALS = ("SIGINT", "SIGTERM")  # exit status 128 + the signal's number: 1
 PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} records [{elapsed}<{remaining}{postfix}]"
 
 
-def add_corpus_parser(commands) -> None:
-    """Register the `corpus` sub-command on cli.py's sub-parsers."""
-    from cli import window_argument
+def add_parser(commands) -> None:
     from models.corpus.io import CORPUS_FORMATS
-    from models.extract.window import MIN_WINDOW
-    from models.load.registry import DEFAULT_MODEL
 
     corpus = commands.add_parser("corpus", help="analyse every sentence of a corpus and aggregate per head")
     corpus.add_argument("file", help="corpus file (text: one sentence per line; CSV/TSV; JSONL), or - for stdin")
@@ -54,12 +51,8 @@ def add_corpus_parser(commands) -> None:
         choices=CORPUS_FORMATS,
         help="how to read FILE (default: from its suffix; stdin: text, or sniffed with --column)",
     )
-    corpus.add_argument("--model", default=DEFAULT_MODEL, help="registry key or local model directory")
-    corpus.add_argument(
-        "--window",
-        type=window_argument(MIN_WINDOW),
-        help="Longformer attention window (even; default 16 for windowed models)",
-    )
+    add_model(corpus)
+    add_window(corpus)
     corpus.add_argument("--batch-size", type=int, default=32, help="sentences per forward pass")
     corpus.add_argument("--sort-batches", type=int, default=8, help="batches per length-sorting window")
     corpus.add_argument("--limit", type=int, help="read only the first N records (lines or rows)")
@@ -71,9 +64,7 @@ def add_corpus_parser(commands) -> None:
     )
     corpus.add_argument("--workers", type=int, help="Ray actors (default: one per CPU)")
     corpus.add_argument("--top", type=int, default=5, help="sentences kept per head, score and direction")
-    corpus.add_argument(
-        "--exclude-special", action="store_true", help="leave special tokens' query rows out of the averages"
-    )
+    add_exclude_special(corpus)
     corpus.add_argument(
         "--view",
         choices=("weight", "norm"),
@@ -91,13 +82,14 @@ def add_corpus_parser(commands) -> None:
         action="store_true",
         help="continue the run saved in --checkpoint PATH (refused if the corpus, model or options differ)",
     )
-    corpus.add_argument("--format", choices=("json", "table"), default="json")
+    add_format(corpus)
     corpus.add_argument(
         "--progress",
         choices=("auto", "on", "off"),
         default="auto",
         help="progress bar on stderr (auto: when stderr is a terminal)",
     )
+    add_device(corpus)
 
 
 class ProgressBar:
@@ -140,8 +132,8 @@ def _check_model(name: str, window) -> None:
         raise ModelLoadError(str(error)) from None
 
 
-def run_corpus_command(args: argparse.Namespace, error_type: type[Exception]) -> str:
-    """Run `cli.py corpus`; bad input raises `error_type` (cli.CliError) with one line.
+def run(args: argparse.Namespace) -> str:
+    """Run `cli.py corpus`; bad input raises CliError with one line.
 
     SIGINT or SIGTERM stops the run with one line on stderr (where it stopped) and exit
     status 130 / 143 (SystemExit); with --format json the partial result goes to stdout.
@@ -149,14 +141,14 @@ def run_corpus_command(args: argparse.Namespace, error_type: type[Exception]) ->
     with stop_signals() as stopped:
         tally = _Tally()
         try:
-            output = _run(args, error_type, tally)
+            output = _run(args, tally)
         except KeyboardInterrupt as interrupted:
             _report_stop(args, interrupted, tally, stopped[0] if stopped else signal.SIGINT)
     quiet_broken_pipe()
     return output
 
 
-def _run(args: argparse.Namespace, error_type: type[Exception], tally: _Tally) -> str:
+def _run(args: argparse.Namespace, tally: _Tally) -> str:
     from models.corpus.io import CorpusInputError
     from models.corpus.source import open_path, open_stdin
 
@@ -180,23 +172,23 @@ def _run(args: argparse.Namespace, error_type: type[Exception], tally: _Tally) -
             top_k=args.top,
             exclude_special=args.exclude_special,
         )
-        checkpoint = _checkpointing(args, source, options, error_type)
+        checkpoint = _checkpointing(args, source, options)
         tally.checkpoint = checkpoint
         bar.start(tally.total)  # before the model loads: elapsed counts it
         tally.bar = bar
         if args.engine == "ray":
-            result = _run_ray(args, source, options, tally, error_type, checkpoint)
+            result = _run_ray(args, source, options, tally, checkpoint)
         else:
             loaded = load_model(args.model, args.window, device=args.device)
             result = run_corpus(loaded, source, options, progress=tally, checkpoint=checkpoint)
     except CorpusInputError as error:
         bar.close(failed=True)
-        raise error_type(str(error)) from None
+        raise CliError(str(error)) from None
     except BaseException as error:
         bar.close(failed=True)
         loading = sys.modules.get("models.load.loading")  # imported only once the input passed
         if loading is not None and isinstance(error, loading.ModelLoadError):
-            raise error_type(str(error)) from None
+            raise CliError(str(error)) from None
         raise
     bar.close()
     from models.corpus.result import to_json_dict
@@ -205,15 +197,15 @@ def _run(args: argparse.Namespace, error_type: type[Exception], tally: _Tally) -
     if args.format == "json":
         return json.dumps(document, ensure_ascii=False)
     if document.get(args.view, document) is None:  # the family has no norm view
-        raise error_type(ERR_NO_NORM_VIEW.format(notice=" ".join(document["notices"])))
+        raise CliError(ERR_NO_NORM_VIEW.format(notice=" ".join(document["notices"])))
     return format_corpus_table(document, args.view)
 
 
-def _checkpointing(args, source, options, error_type):
+def _checkpointing(args, source, options):
     """The --checkpoint/--resume plan, checked before the model loads (None without them)."""
     if args.checkpoint is None:
         if args.resume:
-            raise error_type(ERR_RESUME_ALONE)
+            raise CliError(ERR_RESUME_ALONE)
         return None
     from models.corpus.checkpoint import fingerprint, prepare
 
@@ -349,13 +341,13 @@ def quiet_broken_pipe() -> None:
         sys.stdout = _PipeSafeStdout(sys.stdout)
 
 
-def _run_ray(args, source, options, bar, error_type, checkpoint=None):
+def _run_ray(args, source, options, bar, checkpoint=None):
     from models.corpus.io import CorpusInputError
     from models.corpus.ray_engine import RayRunError, run_corpus_ray
 
     _check_model(args.model, args.window)
     if args.workers is not None and args.workers < 1:
-        raise error_type(f"--workers must be at least 1; got {args.workers}")
+        raise CliError(f"--workers must be at least 1; got {args.workers}")
     try:
         return run_corpus_ray(
             _absolute_folder(args.model),
@@ -376,12 +368,12 @@ def _run_ray(args, source, options, bar, error_type, checkpoint=None):
 
             if _write_stdout(json.dumps(to_json_dict(error.partial), ensure_ascii=False) + "\n"):
                 what = STOPPED_PARTIAL
-        raise error_type(f"{error}; {what}{_resume_hint(checkpoint)}") from None
+        raise CliError(f"{error}; {what}{_resume_hint(checkpoint)}") from None
     except Exception as error:  # a worker failed: Ray wraps the cause; report its last line
         from models.corpus.ray_engine import plain_lines
 
         lines = plain_lines(error)
-        raise error_type(ERR_ENGINE.format(problem=lines[-1] if lines else type(error).__name__)) from None
+        raise CliError(ERR_ENGINE.format(problem=lines[-1] if lines else type(error).__name__)) from None
 
 
 def _absolute_folder(model: str) -> str:
