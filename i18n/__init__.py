@@ -297,6 +297,9 @@ def as_text(value: object, language: object = None) -> str:
     """Any value as display text: a LazyText rendered (in `language` or the active one)."""
     if isinstance(value, LazyText):
         return value.render(language)
+    message = getattr(value, "message", None)  # a typed notice (models.types.Notice)
+    if message is not None and not isinstance(value, str):
+        return as_text(message, language)
     return str(value)
 
 

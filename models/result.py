@@ -10,6 +10,7 @@ import numpy as np
 from models.extract.banded import BandedLayer, Layer
 from models.load.registry import Family
 from models.sparse.own_pattern import OwnPattern
+from models.types import Notice
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class AttentionResult:
       global_positions  Longformer global tokens (ascending); () for dense models
       truncated         True when the input was cut to the model's limit
       typed_markers     special markers the user typed and the extractor removed, e.g. ("[CLS]", "[SEP]")
-      notices           plain-language messages for the user (truncation, typed markers)
+      notices           typed messages for the user (models.types.Notice: kind, level, message)
       model             what produced the attention
       layer_attention   L read-only float32 arrays [H, N, N] (one per layer, not copied), or
                         for long Longformer inputs L models.extract.banded.BandedLayer (no N×N)
@@ -74,7 +75,7 @@ class AttentionResult:
     global_positions: tuple[int, ...]
     truncated: bool
     typed_markers: tuple[str, ...]
-    notices: tuple[str, ...]
+    notices: tuple[Notice, ...]
     model: ModelInfo
     layer_attention: tuple[Layer, ...]  # L × [H, N, N] or L × BandedLayer
     queries: tuple[np.ndarray, ...] | None = None  # L × [H, N, d]

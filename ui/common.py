@@ -10,13 +10,13 @@ import streamlit as st
 
 from i18n import N_, _
 from models.extract.attention import InputError
-from models.load import vocab_check
 from models.load.loading import ModelLoadError
 from models.result import AttentionResult
 from models.score.analysis import Analysis
 from models.score.roles import ROLE_LABELS, ROLES, Diagnosis
 from models.score.scores import SCORE_NAMES
 from models.score.sweep import View
+from models.types import Notice
 from ui import cache, state
 from ui.inputs import Inputs
 from ui.language import keep_language
@@ -33,7 +33,6 @@ WHY_LAYERS = N_("this model has layers 1–{count}")
 WHY_HEADS = N_("this model has heads 1–{count}")
 EXPLAINED = N_("**{label}** (`{name}`): {help}")  # a score or role: its label, identifier and meaning
 SEPARATOR = layout.SEPARATOR  # between the items of a caption's list
-VOCABULARY_NOTICES = {vocab_check.NOTICE_UNK.msgid, vocab_check.NOTICE_UNREADABLE.msgid}
 
 
 def show_problems(inputs: Inputs, text: bool = True) -> bool:
@@ -67,18 +66,18 @@ def model_caption(result: AttentionResult) -> None:
     st.caption(str(caption))
 
 
-def is_vocabulary_notice(notice: str) -> bool:
+def is_vocabulary_notice(notice: Notice) -> bool:
     """The notice that the model's vocabulary cannot read the input (the [UNK] share)."""
-    return getattr(notice, "msgid", None) in VOCABULARY_NOTICES
+    return notice.kind == "vocabulary"
 
 
 def notices(result: AttentionResult, prefix: str = "") -> None:
-    """The result's notices; the [UNK] notice first, as a warning (the map says little then).
-    `prefix` names the run when a page shows several ("A: ")."""
-    ordered = sorted(result.notices, key=lambda notice: not is_vocabulary_notice(notice))
-    for notice in ordered:
-        if is_vocabulary_notice(notice):
-            st.warning(f"{prefix}{notice}", icon=":material/translate:")
+    """The result's notices, warnings first (the [UNK] one: the map says little then), by
+    their level.  `prefix` names the run when a page shows several ("A: ")."""
+    for notice in sorted(result.notices, key=lambda notice: notice.level != "warning"):
+        if notice.level == "warning":
+            icon = ":material/translate:" if is_vocabulary_notice(notice) else ":material/warning:"
+            st.warning(f"{prefix}{notice}", icon=icon)
         else:
             st.info(f"{prefix}{notice}", icon=":material/info:")
 

@@ -30,6 +30,7 @@ from models.extract.banded import block
 from models.result import AttentionResult
 from models.score.analysis import Analysis, analyze
 from models.score.scores import PART_NAMES
+from models.types import Notice
 
 TOP_HEADS = 10
 JSON_DECIMALS = 6
@@ -88,7 +89,7 @@ class Comparison:
     layers: LayerComparison
     words: WordComparison | None
     summary: tuple[str, ...]
-    notices: tuple[str, ...]
+    notices: tuple[Notice, ...]
 
 
 def score_views(analysis: Analysis) -> dict[str, np.ndarray]:
@@ -177,7 +178,7 @@ def compare(
     layers = compare_layers(views_a, views_b, analysis_a, analysis_b)
     notices = []
     if analysis_a.exclude_special != analysis_b.exclude_special:
-        notices.append(NOTICE_EXCLUDE)
+        notices.append(Notice("comparison", "info", NOTICE_EXCLUDE))
     aligned = _aligned(result_a, result_b)
     diff = similarity = words = None
     changed: tuple[HeadChange, ...] = ()
@@ -188,14 +189,18 @@ def compare(
     else:
         a, b = result_a.model, result_b.model
         if result_a.tokens != result_b.tokens:
-            notices.append(NOTICE_TOKENS.format(n_a=result_a.n_tokens, n_b=result_b.n_tokens))
+            notices.append(
+                Notice("comparison", "info", NOTICE_TOKENS.format(n_a=result_a.n_tokens, n_b=result_b.n_tokens))
+            )
         else:
-            notices.append(NOTICE_SHAPE.format(layers_a=a.layers, heads_a=a.heads, layers_b=b.layers, heads_b=b.heads))
+            shapes = NOTICE_SHAPE.format(layers_a=a.layers, heads_a=a.heads, layers_b=b.layers, heads_b=b.heads)
+            notices.append(Notice("comparison", "info", shapes))
         words = compare_words(result_a, result_b, layers.matched)
         for name, tokens in ((a.key, words.unaligned_a), (b.key, words.unaligned_b)):
             if tokens:
                 shown = ", ".join(tokens[:12]) + (" …" if len(tokens) > 12 else "")
-                notices.append(NOTICE_UNALIGNED.format(count=len(tokens), name=name, tokens=shown))
+                unaligned = NOTICE_UNALIGNED.format(count=len(tokens), name=name, tokens=shown)
+                notices.append(Notice("comparison", "info", unaligned))
     for array in ([*diff.values()] if diff else []) + ([similarity] if similarity is not None else []):
         array.setflags(write=False)
     summary = summarise(result_a, result_b, analysis_a, analysis_b, similarity, layers, words)

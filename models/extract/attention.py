@@ -19,6 +19,7 @@ from models.load.loading import LoadedModel
 from models.result import AttentionResult, ModelInfo
 from models.score.norms import value_norms
 from models.sparse.own_pattern import OwnPattern, layer_windows
+from models.types import Notice
 
 CHARS_PER_TOKEN_CAP = 40  # text beyond max_tokens * this is cut before tokenising
 DENSE_LIMIT = 512  # Longformer inputs longer than this stay banded (no [H, N, N] per layer)
@@ -154,19 +155,20 @@ def extract(
     vocabulary = vocab_check.check_vocabulary(
         tokens, special_mask, token_layout.offsets, sequence_ids, (first, second or ""), tokenizer.unk_token
     )
-    notices = []
+    notices: list[Notice] = []
     unreadable = vocab_check.notice(vocabulary, loaded.name, f"{first} {second or ''}")
     if unreadable:
-        notices.append(unreadable)
+        notices.append(Notice("vocabulary", "warning", unreadable))
     if truncated:
         dropped = max(full_length - n, 0)
-        notices.append(NOTICE_TRUNCATED.format(limit=limit, dropped=dropped if not chars_cut else f"{dropped}+"))
+        cut = NOTICE_TRUNCATED.format(limit=limit, dropped=dropped if not chars_cut else f"{dropped}+")
+        notices.append(Notice("truncated", "info", cut))
     if prepared.markers:
-        notices.append(NOTICE_MARKERS.format(markers=format_list(prepared.markers)))
+        notices.append(Notice("markers", "info", NOTICE_MARKERS.format(markers=format_list(prepared.markers))))
     if prepared.split_at_typed_sep:
-        notices.append(NOTICE_PAIR_SPLIT.format(sep=tokenizer.sep_token))
+        notices.append(Notice("pair_split", "info", NOTICE_PAIR_SPLIT.format(sep=tokenizer.sep_token)))
     if run.pattern.block_sparse is not None:
-        notices.append(bigbird.notice(run.pattern.block_sparse, n))
+        notices.append(Notice("block_sparse", "info", bigbird.notice(run.pattern.block_sparse, n)))
 
     return AttentionResult(
         text=text,

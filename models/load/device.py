@@ -9,11 +9,12 @@ device: the GPU speeds up the forward pass, and the numbers keep their meaning.
 from __future__ import annotations
 
 import os
-from typing import Literal, get_args
+from typing import get_args
 
 import torch
 
-DeviceChoice = Literal["auto", "cpu", "cuda"]
+from models.types import DeviceChoice
+
 DEVICE_CHOICES: tuple[DeviceChoice, ...] = get_args(DeviceChoice)
 DEVICE_ENV = "ATTENTION_MAPS_DEVICE"  # the app's choice (the command line has --device)
 

@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import get_args
 
 from i18n import N_
 from models.load.registry import Family
+from models.types import AttentionForm
 
-AttentionForm = Literal["dense", "local_global", "block_sparse", "banded"]
 FAMILY_NAMES: tuple[Family, ...] = get_args(Family)
 DENSE_TOKEN_CAP = 1024  # a longer input's N×N attention per layer and head gets too big to keep
 
-QK_POSITIONS = "its attention scores add position terms to q·k, so q and k alone do not give them"
-QK_ROTARY = "its queries and keys get rotary positions inside the attention, after the projection"
+QK_POSITIONS = N_("its attention scores add position terms to q·k, so q and k alone do not give them")
+QK_ROTARY = N_("its queries and keys get rotary positions inside the attention, after the projection")
 
 ERR_FAMILY = N_("Model type '{model_type}' is not supported; supported families are {families}.")
 ERR_NO_ATTENTION = N_("Model type '{model_type}' cannot show attention: {reason}")
@@ -68,7 +68,7 @@ class FamilyInfo:
     position_offset: int = 0
     token_cap: int = DENSE_TOKEN_CAP
     query_key: tuple[str, str] | None = (".attention.self.query", ".attention.self.key")
-    query_key_note: str = ""
+    query_key_note: object = ""  # a LazyText (translated where it is shown), "" when not needed
     notes: str = ""
 
 

@@ -471,3 +471,60 @@ def _load_local(path: Path) -> LoadedModel:
         description=DESCRIPTION_LOCAL.format(model_type=config.model_type, path=path),
     )
     return LoadedModel(str(path), spec, model, tokenizer, _own_window(model))
+
+
+# --- a model already in memory (a notebook's own model) --------------------------------
+# Plain text, not catalogue entries: this door is the Python API's, not the app's or the CLI's.
+ERR_NOT_A_MODEL = (
+    "from_objects needs a transformers PreTrainedModel (for example AutoModel.from_pretrained(folder, "
+    'attn_implementation="eager")); got {kind}.'
+)
+ERR_NOT_A_TOKENIZER = "from_objects needs the model's tokenizer (AutoTokenizer.from_pretrained(...)); got {kind}."
+ERR_NOT_EAGER = (
+    "'{name}' runs {implementation} attention, which returns no attention weights, and it could not be "
+    "switched to eager attention ({detail}). Load it with AutoModel.from_pretrained(..., "
+    'attn_implementation="eager") and pass that model.'
+)
+DESCRIPTION_MEMORY = "{model_type} model '{name}', passed in memory."
+
+
+def from_objects(model: PreTrainedModel, tokenizer, name: str = "in-memory") -> LoadedModel:
+    """A LoadedModel for a transformers model and tokenizer already in memory (a notebook's own
+    fine-tuned model), ready for `extract` and `analyze`; raise ModelLoadError with a plain message.
+
+    The family and token limit follow the same rules as a local folder's (models.load.families).
+    A model with a task head is read through its encoder (`model.base_model`, the same weights).
+    The model is put in eval mode and, when it runs another attention implementation (SDPA is
+    transformers 5's default), switched to eager in place, through `set_attn_implementation`;
+    nothing is downloaded and no remote code runs.  Hand the model over: do not change it afterwards.
+    """
+    if not isinstance(model, PreTrainedModel):
+        raise ModelLoadError(ERR_NOT_A_MODEL.format(kind=type(model).__name__))
+    if not callable(tokenizer) or not hasattr(tokenizer, "convert_ids_to_tokens"):
+        raise ModelLoadError(ERR_NOT_A_TOKENIZER.format(kind=type(tokenizer).__name__))
+    encoder = getattr(model, "base_model", model)
+    config = encoder.config
+    try:
+        family = family_of(config.model_type)
+    except ValueError as error:
+        raise ModelLoadError(message_of(error)) from None
+    implementation = getattr(config, "_attn_implementation", None) or "default"
+    if implementation != "eager":
+        try:
+            encoder.set_attn_implementation("eager")
+            problem = None if config._attn_implementation == "eager" else "the setting did not change"
+        except Exception as error:  # transformers raises ValueError or ImportError by model type
+            problem = _first_line(error)
+        if problem is not None:
+            message = ERR_NOT_EAGER.format(name=name, implementation=implementation, detail=problem)
+            raise ModelLoadError(message)
+    encoder.eval()
+    positions = getattr(config, "max_position_embeddings", 512)
+    spec = ModelSpec(
+        key=name,
+        source="local",
+        family=family,
+        max_tokens=max_tokens_of(family, positions, getattr(tokenizer, "model_max_length", None)),
+        description=DESCRIPTION_MEMORY.format(model_type=config.model_type, name=name),
+    )
+    return LoadedModel(name, spec, encoder, tokenizer, _own_window(encoder))

@@ -12,24 +12,9 @@ share every weight, which is what the dense-vs-window comparison relies on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from i18n import N_
-
-Family = Literal[
-    "bert",
-    "longformer",
-    "roberta",
-    "distilbert",
-    "albert",
-    "electra",
-    "xlm-roberta",
-    "deberta-v2",
-    "mpnet",
-    "modernbert",
-    "bigbird",
-]  # what each one's attention looks like: models/load/families.py
-Source = Literal["embedded", "hub", "local"]
+from models.types import Family, Source
 
 DEFAULT_MODEL = "minilm"
 

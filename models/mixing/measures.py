@@ -33,20 +33,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import get_args
 
 import numpy as np
 import torch
 
-Measure = Literal[
-    "attention",
-    "attention_norm",
-    "attention_norm_res",
-    "attention_norm_res_ln",
-    "globenc",
-    "alti",
-    "value_zeroing",
-]
+from models.types import Measure
+
 MEASURES: tuple[Measure, ...] = get_args(Measure)
 WITHOUT_RESIDUAL: tuple[Measure, ...] = ("attention", "attention_norm")  # rolled out with 0.5·I
 CHUNKED: tuple[Measure, ...] = ("attention_norm", "attention_norm_res", "attention_norm_res_ln", "globenc", "alti")

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import get_args
 
 import numpy as np
 
 from i18n import N_, LazyText, format_list, lazy_ngettext
 from models.score.scores import PART_NAMES
+from models.types import Level, Role
 
-Role = Literal["local", "cls", "sep", "punct", "broad", "mixed"]
 ROLES: tuple[Role, ...] = get_args(Role)
 ROLE_LABELS: dict[Role, str] = {
     "local": N_("local / diagonal"),
@@ -29,7 +29,6 @@ ROLE_LABELS: dict[Role, str] = {
     "broad": N_("broad"),
     "mixed": N_("mixed"),
 }
-Level = Literal["info", "warning"]
 
 LAYER = N_("layer {layer}")
 LAYERS = N_("layers {first}–{last}")

@@ -25,10 +25,9 @@ import numpy as np
 from i18n import N_
 from models.extract.banded import LOG_FLOOR, Layer, entries
 from models.score.sweep import sweep
+from models.types import PartName, ScoreName
 
-ScoreName = Literal["cls", "sep", "diagonal", "prev", "next", "punct", "entropy", "cls_out"]
 SCORE_NAMES: tuple[ScoreName, ...] = get_args(ScoreName)
-PartName = Literal["to_cls", "to_sep", "near_diagonal", "rest"]
 PART_NAMES: tuple[PartName, ...] = get_args(PartName)
 KeyGroup = Literal["first_cls", "cls", "sep", "punct"]
 KEY_GROUPS: tuple[KeyGroup, ...] = get_args(KeyGroup)

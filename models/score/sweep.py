@@ -23,13 +23,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal, get_args
+from typing import get_args
 
 import numpy as np
 
 from models.extract.banded import LOG_FLOOR, BandedLayer, Layer, entries
+from models.types import View
 
-View = Literal["weight", "norm"]  # attention weights α, or what is moved: α·‖f(x)‖ (models/score/norms.py)
 VIEWS: tuple[View, ...] = get_args(View)
 TINY = np.float32(LOG_FLOOR)  # added before log2: 0 · log 0 is 0, weights above 1e-23 stay exact
 LN2 = math.log(2.0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal, get_args
+from typing import get_args
 
 import numpy as np
 
@@ -21,8 +21,8 @@ from models.result import AttentionResult
 from models.score.norms import norm_layer
 from models.score.sweep import View
 from models.score.words import WordGroups, merge_words, result_words
+from models.types import Unit
 
-Unit = Literal["tokens", "words"]
 UNITS: tuple[Unit, ...] = get_args(Unit)
 WORD_LIMIT = 512
 ERR_NO_NORMS = "The norm view needs the value vectors' norms, which this model's family does not capture."

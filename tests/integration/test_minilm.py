@@ -75,6 +75,7 @@ def test_long_text_is_truncated_with_notice(minilm):
     result = extract(minilm, "word " * 2000)
     assert result.n_tokens == 512 and result.truncated
     assert "512" in result.notices[0]
+    assert (result.notices[0].kind, result.notices[0].level) == ("truncated", "info")
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t", "\u200b\u200b"])

@@ -155,6 +155,7 @@ def test_unk_share_names_the_share_and_suggests_a_japanese_model(loaded):
     result = extract(loaded, "吾輩は猫である。名前はまだ無い。")
     assert result.unk_share >= 0.2
     assert len(result.notices) == 1
+    assert (result.notices[0].kind, result.notices[0].level) == ("vocabulary", "warning")  # typed, not by its text
     notice = str(result.notices[0])
     assert f"{result.unk_share:.0%}" in notice and "[UNK]" in notice and "bert-base-japanese-v3" in notice
 

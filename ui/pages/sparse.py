@@ -12,7 +12,6 @@ import streamlit as st
 from i18n import N_, _, lazy_ngettext
 from models.extract.attention import InputError
 from models.extract.window import PATTERN_MIN_WINDOW, validate_window
-from models.load import families
 from models.load.families import family_info
 from models.load.loading import ModelLoadError
 from models.result import AttentionResult
@@ -37,11 +36,6 @@ PATTERN_LABELS: dict[str, str] = {
     "topk": N_("top-k of the real attention (yardstick)"),
 }
 ERR_BUCKETS = N_("The number of LSH buckets must be an even number of at least 2; got {buckets}.")
-# models.load.families says in English why a family gives no plain queries and keys
-QUERY_KEY_NOTES = {
-    families.QK_POSITIONS: N_("its attention scores add position terms to q·k, so q and k alone do not give them"),
-    families.QK_ROTARY: N_("its queries and keys get rotary positions inside the attention, after the projection"),
-}
 TOO_LONG = N_(
     "The explorer compares N×N masks with the model's dense attention, so it runs on inputs of up to "
     "{limit} tokens; this one has {n}. Paste a shorter passage to explore it."
@@ -115,7 +109,7 @@ def page() -> None:
     _summary(reports)
     if "lsh" not in reports:
         note = family_info(result.model.family).query_key_note
-        st.caption(str(NO_LSH.format(note=QUERY_KEY_NOTES.get(note, note))))
+        st.caption(str(NO_LSH.format(note=note)))  # the family's note translates itself
     _one_pattern(result, reports, params, share, shared.figure)
     _own_pattern(result, reports, shared.figure)
 
