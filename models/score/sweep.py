@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import get_args
@@ -33,10 +35,12 @@ from models.types import View
 VIEWS: tuple[View, ...] = get_args(View)
 TINY = np.float32(LOG_FLOOR)  # added before log2: 0 · log 0 is 0, weights above 1e-23 stay exact
 LN2 = math.log(2.0)
-WORKERS = max(1, min(4, os.cpu_count() or 1))  # threads that share a layer's heads (see set_workers)
+WORKERS = max(1, min(4, os.cpu_count() or 1))  # threads that share a layer's heads, at most (see workers)
 CHUNK_VALUES = 1 << 18  # weights per block of heads (1 MiB of float32): stays in a core's cache
 PARALLEL_VALUES = 1 << 20  # layers with fewer weights than this run on the calling thread
-_POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="attention-sweep") if WORKERS > 1 else None
+_WORKERS: ContextVar[int] = ContextVar("sweep_workers", default=WORKERS)  # per caller, never global
+_POOL_LOCK = threading.Lock()
+_POOL: list[ThreadPoolExecutor] = []  # made on first use, never shut down: sessions share it safely
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,7 +82,7 @@ def sweep(
     plogp, pvlogp, totals, vlogv_sums = (np.zeros((n_layers, heads, n), dtype=np.float32) for _ in range(4))
     dense = not isinstance(layers[0], BandedLayer)
     head_means = {view: np.zeros((n_layers, n, n), dtype=np.float32) for view in means} if dense else {}
-    parts = [part for part in np.array_split(np.arange(heads), WORKERS) if part.size]
+    parts = [part for part in np.array_split(np.arange(heads), _WORKERS.get()) if part.size]
     gathered = np.empty((n_layers, heads, pairs[0].size), dtype=np.float32) if pairs is not None else None
     entropy_weights = np.stack([np.ones_like(norms), norms], axis=-1)  # [L, H, N, 2]: Σ p log p, Σ p v log p
     total_weights = np.stack([norms, _xlogx_weights(norms)], axis=-1)  # [L, H, N, 2]: Σ p v, Σ p v ln v
@@ -115,25 +119,28 @@ def sweep(
 
 
 def set_workers(count: int) -> None:
-    """Use `count` threads for the sweep from now on (1 = the calling thread only)."""
-    global WORKERS, _POOL
-    count = max(1, int(count))
-    if _POOL is not None:
-        _POOL.shutdown(wait=True)
-    WORKERS = count
-    _POOL = ThreadPoolExecutor(max_workers=count, thread_name_prefix="attention-sweep") if count > 1 else None
+    """Use `count` threads (1 = the calling thread only, at most WORKERS) for this caller's
+    sweeps from now on: a context variable, so one session or thread never changes another's."""
+    _WORKERS.set(max(1, min(WORKERS, int(count))))
+
+
+def _pool() -> ThreadPoolExecutor:
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="attention-sweep"))
+        return _POOL[0]
 
 
 def _split(work, parts: list[np.ndarray], means: dict, parallel: bool) -> None:
-    """Run work(heads_part, means_part) on the parts of the heads at once (WORKERS threads).
-
-    Each part sums its own head means; they are added up at the end.
+    """Run work(heads_part, means_part) on the parts of the heads at once (the caller's
+    workers, set_workers).  Each part sums its own head means; they are added up at the end.
     """
-    if _POOL is None or len(parts) == 1 or not parallel:
+    if len(parts) == 1 or not parallel:
         work(np.concatenate(parts), means)
         return
     partials = [{view: np.zeros_like(mean) for view, mean in means.items()} for _ in parts[1:]]
-    futures = [_POOL.submit(work, part, own) for part, own in zip(parts[1:], partials)]
+    pool = _pool()
+    futures = [pool.submit(work, part, own) for part, own in zip(parts[1:], partials)]
     work(parts[0], means)
     for future, own in zip(futures, partials):
         future.result()
