@@ -159,6 +159,7 @@ def analyze_views(
             thresholds,
             warn=not compared,
             pair=result.text_b is not None,
+            said={item.topic for item in comparison if item.topic},
         )
         out[view] = Analysis(
             scores=scores,

@@ -10,7 +10,7 @@ Rules (thresholds after Clark et al. 2019, overridable through `RoleThresholds`)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import get_args
 
@@ -113,6 +113,7 @@ class RoleThresholds:
 class Diagnosis:
     level: Level
     message: str
+    topic: str | None = None  # "cls" / "sep" for a claim about that token's layers (one per range)
 
 
 def classify_heads(scores: Mapping[str, np.ndarray], thresholds: RoleThresholds = RoleThresholds()) -> np.ndarray:
@@ -168,13 +169,16 @@ def diagnose(
     thresholds: RoleThresholds = RoleThresholds(),
     warn: bool = True,
     pair: bool = False,
+    said: Collection[str] = (),
 ) -> tuple[Diagnosis, ...]:
     """Plain-language reading of the layer-by-layer role split.
 
     warn=False leaves out the clogged-flow warning (models/score/view_compare.py judges it on the
     norm view when value norms are available).  pair: the input is a sentence pair (what
     [SEP] receives is then named as the boundary between the two).  One claim per layer
-    range: [CLS] focus in the lower and middle thirds together is one sentence.
+    range: [CLS] focus in the lower and middle thirds together is one sentence, and none at
+    all for a token whose layers `said` already names (the two views' comparison, which
+    makes the stronger claim about the same layers).
     """
     parts = {name: layer_partition[:, k] for k, name in enumerate(PART_NAMES)}
     found: list[Diagnosis] = []
@@ -218,7 +222,9 @@ def diagnose(
     low_span, middle_span = layer_span(lower, start=True), layer_span(middle, start=True)
     cls_low = float(parts["to_cls"][lower].mean())
     cls_mid, sep_mid = float(parts["to_cls"][middle].mean()), float(parts["to_sep"][middle].mean())
-    if cls_low >= thresholds.focus and cls_mid >= thresholds.focus:  # one claim over both thirds
+    if "cls" in said:
+        pass  # the comparison of the two views already said it, for these very layers
+    elif cls_low >= thresholds.focus and cls_mid >= thresholds.focus:  # one claim over both thirds
         both = np.concatenate([lower, middle])
         share = float(parts["to_cls"][both].mean())
         found.append(
@@ -228,9 +234,9 @@ def diagnose(
         found.append(Diagnosis("info", DIAG_CLS_LOW.format(span=low_span, n=lower.size, share=cls_low)))
     elif cls_mid >= thresholds.focus:
         found.append(Diagnosis("info", DIAG_CLS_MID.format(span=middle_span, n=middle.size, share=cls_mid)))
-    if sep_mid >= thresholds.focus:
+    if sep_mid >= thresholds.focus and "sep" not in said:
         found.append(Diagnosis("info", DIAG_SEP_MID.format(span=middle_span, n=middle.size, share=sep_mid)))
-    found.extend(_sep_story(parts["to_sep"], sep_mid >= thresholds.focus, pair, thresholds))
+    found.extend(_sep_story(parts["to_sep"], sep_mid >= thresholds.focus or "sep" in said, pair, thresholds))
     per_layer_out = cls_out.mean(axis=1)
     looking = [int(layer) for layer in upper if per_layer_out[layer] >= thresholds.look_back]
     if looking:

@@ -121,6 +121,7 @@ def compare_views(
                     label=label,
                     size=size_phrase(ratio, label),
                 ),
+                topic=kind,
             )
         )
     by_weight = float(np.isin(weight_roles, SPECIAL_ROLES).mean())

@@ -113,3 +113,12 @@ def test_a_layer_that_is_only_broad_is_no_summary_candidate():
     text = _story(roles, partition, cls_out, summary=(4, 5))
     assert "candidate: layer 6 (its [CLS] puts 90% of its attention on the words" in text
     assert "layer 5 (" not in text
+
+
+def test_a_token_the_view_comparison_already_named_gets_no_second_claim():
+    roles = np.array([["cls"] * 4] * 4 + [["mixed"] * 4] * 2, dtype=object)
+    partition = np.array([[0.5, 0.3, 0.1, 0.1]] * 2 + [[0.7, 0.1, 0.1, 0.1]] * 2 + [[0.1, 0.1, 0.1, 0.7]] * 2)
+    alone = _story(roles, partition, np.zeros((6, 4)))
+    assert "gather 60% of attention into [CLS]" in alone
+    told = " ".join(d.message for d in diagnose(roles, partition, np.zeros((6, 4)), (), said={"cls"}))
+    assert "into [CLS]" not in told and "to [CLS]" not in told
