@@ -20,74 +20,94 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from commands.analyze import LEVELS, NOTICE
 from commands.base import CliError, add_device, add_exclude_special, add_format, add_model, add_window
+from commands.lang import COLUMN_LAYER, pad
+from i18n import N_, _, message_of
 
-ERR_ENGINE = "the Ray engine failed: {problem}"
-ERR_NO_NORM_VIEW = "--view norm: {notice}"
-VIEW_TITLES = {"weight": "attention weights", "norm": "norm view: what the heads move (Kobayashi et al. 2020)"}
-STOPPED = (
+ERR_ENGINE = N_("the Ray engine failed: {problem}")
+ERR_NO_NORM_VIEW = N_("--view norm: {notice}")
+ERR_WORKERS = N_("--workers must be at least 1; got {workers}")
+EMPTY_NAME = N_("(empty)")
+VIEW_TITLES = {
+    "weight": N_("attention weights"),
+    "norm": N_("norm view: what the heads move (Kobayashi et al. 2020)"),
+}
+STOPPED = N_(
     "corpus: interrupted by {signal} after {records:,} of {total} records ({sentences:,} sentences scored); {what}"
 )
-STOPPED_PARTIAL = "the partial result (complete: false) is on stdout"
-STOPPED_NOTHING = "no result written"
-RESUME_WITH = "; to go on, run the same command with --resume (the checkpoint {path} holds {records:,} records)"
-RESUME_NOTHING = "; nothing was checkpointed yet: run the same command again"
-RESUME_HOW = "; add --checkpoint PATH to a run to be able to resume it"
-ERR_RESUME_ALONE = "--resume needs --checkpoint PATH (the checkpoint to continue)"
-TOTAL_UNKNOWN = "an unknown number of"
+STOPPED_PARTIAL = N_("the partial result (complete: false) is on stdout")
+STOPPED_NOTHING = N_("no result written")
+RAY_STOPPED = N_("{problem}; {what}{resume}")  # the Ray run failed for good: what was kept, how to go on
+RESUME_WITH = N_("; to go on, run the same command with --resume (the checkpoint {path} holds {records:,} records)")
+RESUME_NOTHING = N_("; nothing was checkpointed yet: run the same command again")
+RESUME_HOW = N_("; add --checkpoint PATH to a run to be able to resume it")
+ERR_RESUME_ALONE = N_("--resume needs --checkpoint PATH (the checkpoint to continue)")
+TOTAL_UNKNOWN = N_("an unknown number of")
 STOP_SIGNALS = ("SIGINT", "SIGTERM")  # exit status 128 + the signal's number: 130, 143
-PROGRESS_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} records [{elapsed}<{remaining}{postfix}]"
+PROGRESS_FORMAT = N_("{l_bar}{bar}| {n_fmt}/{total_fmt} records [{elapsed}<{remaining}{postfix}]")
+PROGRESS_RATE = N_("{rate:,.0f} sentences/s")
+TABLE_MODEL = N_("model {key} ({family}, {layers} layers × {heads} heads)")
+TABLE_CORPUS = N_(
+    "corpus {source}: {sentences:,} sentences of {records:,} records; skipped: {skipped}; truncated {truncated}"
+)
+TABLE_SKIPPED_NONE = N_("none")
+TABLE_VIEW = N_("view {view} ({title}); views in the JSON: {views}")
+COLUMN_ROLE_SHARES = N_("roles (share of heads)")
+TABLE_FOOTNOTE = N_("(head-averaged mean ± head-averaged standard deviation over sentences)")
 
 
 def add_parser(commands) -> None:
     from models.corpus.io import CORPUS_FORMATS
 
-    corpus = commands.add_parser("corpus", help="analyse every sentence of a corpus and aggregate per head")
-    corpus.add_argument("file", help="corpus file (text: one sentence per line; CSV/TSV; JSONL), or - for stdin")
-    corpus.add_argument("--column", help="CSV/TSV column or JSONL field holding the text (default: text)")
-    corpus.add_argument("--pair-column", help="CSV/TSV column or JSONL field holding an optional second sentence")
+    corpus = commands.add_parser("corpus", help=_("analyse every sentence of a corpus and aggregate per head"))
+    corpus.add_argument("file", help=_("corpus file (text: one sentence per line; CSV/TSV; JSONL), or - for stdin"))
+    corpus.add_argument("--column", help=_("CSV/TSV column or JSONL field holding the text (default: text)"))
+    corpus.add_argument("--pair-column", help=_("CSV/TSV column or JSONL field holding an optional second sentence"))
     corpus.add_argument(
         "--input-format",
         choices=CORPUS_FORMATS,
-        help="how to read FILE (default: from its suffix; stdin: text, or sniffed with --column)",
+        help=_("how to read FILE (default: from its suffix; stdin: text, or sniffed with --column)"),
     )
     add_model(corpus)
     add_window(corpus)
-    corpus.add_argument("--batch-size", type=int, default=32, help="sentences per forward pass")
-    corpus.add_argument("--sort-batches", type=int, default=8, help="batches per length-sorting window")
-    corpus.add_argument("--limit", type=int, help="read only the first N records (lines or rows)")
+    corpus.add_argument("--batch-size", type=int, default=32, help=_("sentences per forward pass"))
+    corpus.add_argument("--sort-batches", type=int, default=8, help=_("batches per length-sorting window"))
+    corpus.add_argument("--limit", type=int, help=_("read only the first N records (lines or rows)"))
     corpus.add_argument(
         "--engine",
         choices=("local", "ray"),
         default="local",
-        help="local: this process; ray: Ray Data actors (RAY_ADDRESS joins a cluster)",
+        help=_("local: this process; ray: Ray Data actors (RAY_ADDRESS joins a cluster)"),
     )
-    corpus.add_argument("--workers", type=int, help="Ray actors (default: one per CPU)")
-    corpus.add_argument("--top", type=int, default=5, help="sentences kept per head, score and direction")
+    corpus.add_argument("--workers", type=int, help=_("Ray actors (default: one per CPU)"))
+    corpus.add_argument("--top", type=int, default=5, help=_("sentences kept per head, score and direction"))
     add_exclude_special(corpus)
     corpus.add_argument(
         "--view",
         choices=("weight", "norm"),
         default="weight",
-        help="the view the table shows (the JSON always holds both when the family has both)",
+        help=_("the view the table shows (the JSON always holds both when the family has both)"),
     )
     corpus.add_argument(
         "--checkpoint",
         metavar="PATH",
-        help="write the merged statistics to PATH every few chunks and when interrupted (.npz; must not exist "
-        "unless --resume)",
+        help=_(
+            "write the merged statistics to PATH every few chunks and when interrupted (.npz; must not exist "
+            "unless --resume)"
+        ),
     )
     corpus.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run saved in --checkpoint PATH (refused if the corpus, model or options differ)",
+        help=_("continue the run saved in --checkpoint PATH (refused if the corpus, model or options differ)"),
     )
     add_format(corpus)
     corpus.add_argument(
         "--progress",
         choices=("auto", "on", "off"),
         default="auto",
-        help="progress bar on stderr (auto: when stderr is a terminal)",
+        help=_("progress bar on stderr (auto: when stderr is a terminal)"),
     )
     add_device(corpus)
 
@@ -102,12 +122,12 @@ class ProgressBar:
         if self.enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, file=sys.stderr, bar_format=PROGRESS_FORMAT, dynamic_ncols=True)
+            self.bar = tqdm(total=total, file=sys.stderr, bar_format=_(PROGRESS_FORMAT), dynamic_ncols=True)
 
     def __call__(self, progress) -> None:
         if self.bar is None:
             return
-        self.bar.set_postfix_str(f"{progress.rate:,.0f} sentences/s", refresh=False)
+        self.bar.set_postfix_str(str(PROGRESS_RATE.format(rate=progress.rate)), refresh=False)
         self.bar.update(progress.records - self.bar.n)
 
     def close(self, failed: bool = False) -> None:
@@ -125,7 +145,7 @@ def _check_model(name: str, window) -> None:
 
     spec = find_spec(name)
     if spec is None and not Path(name).expanduser().is_dir() and not HUB_ID.match(name):
-        raise ModelLoadError(ERR_UNKNOWN.format(name=name or "(empty)", keys=", ".join(REGISTRY)))
+        raise ModelLoadError(ERR_UNKNOWN.format(name=name or EMPTY_NAME, keys=", ".join(REGISTRY)))
     try:
         resolve(name, window)
     except WindowError as error:
@@ -347,7 +367,7 @@ def _run_ray(args, source, options, bar, checkpoint=None):
 
     _check_model(args.model, args.window)
     if args.workers is not None and args.workers < 1:
-        raise CliError(f"--workers must be at least 1; got {args.workers}")
+        raise CliError(ERR_WORKERS.format(workers=args.workers))
     try:
         return run_corpus_ray(
             _absolute_folder(args.model),
@@ -368,7 +388,8 @@ def _run_ray(args, source, options, bar, checkpoint=None):
 
             if _write_stdout(json.dumps(to_json_dict(error.partial), ensure_ascii=False) + "\n"):
                 what = STOPPED_PARTIAL
-        raise CliError(f"{error}; {what}{_resume_hint(checkpoint)}") from None
+        stop = RAY_STOPPED.format(problem=message_of(error), what=what, resume=_resume_hint(checkpoint))
+        raise CliError(stop) from None
     except Exception as error:  # a worker failed: Ray wraps the cause; report its last line
         from models.corpus.ray_engine import plain_lines
 
@@ -388,16 +409,21 @@ def format_corpus_table(document: dict, view: str = "weight") -> str:
     model = document["model"]
     chosen = document if view == "weight" else document[view]
     scores = chosen["scores"]
-    skipped = ", ".join(f"{reason} {count}" for reason, count in document["skipped"].items() if count) or "none"
+    skipped = ", ".join(f"{reason} {count}" for reason, count in document["skipped"].items() if count)
     lines = [
-        f"model {model['key']} ({model['family']}, {model['layers']} layers × {model['heads']} heads)",
-        f"corpus {document['source']}: {document['sentences']:,} sentences of {document['records']:,} records; "
-        f"skipped: {skipped}; truncated {document['truncated']}",
-        f"view {view} ({VIEW_TITLES[view]}); views in the JSON: {', '.join(document['views'])}",
-        *(f"notice: {notice}" for notice in document["notices"]),
+        _(TABLE_MODEL).format(key=model["key"], family=model["family"], layers=model["layers"], heads=model["heads"]),
+        _(TABLE_CORPUS).format(
+            source=document["source"],
+            sentences=document["sentences"],
+            records=document["records"],
+            skipped=skipped or _(TABLE_SKIPPED_NONE),
+            truncated=document["truncated"],
+        ),
+        _(TABLE_VIEW).format(view=view, title=_(VIEW_TITLES[view]), views=", ".join(document["views"])),
+        *(_(NOTICE).format(message=notice) for notice in document["notices"]),
         "",
-        f"{'layer':>5} {'cls':>13} {'sep':>13} {'diagonal':>13} {'entropy':>13} {'cls_out':>13}"
-        "  roles (share of heads)",
+        f"{pad(COLUMN_LAYER, 5)} {'cls':>13} {'sep':>13} {'diagonal':>13} {'entropy':>13} {'cls_out':>13}"
+        f"  {COLUMN_ROLE_SHARES}",
     ]
     for entry in chosen["layers"]:
         k = entry["layer"] - 1
@@ -410,7 +436,7 @@ def format_corpus_table(document: dict, view: str = "weight") -> str:
             f"{role} {share['mean']:.0%}" for role, share in entry["roles"].items() if share["mean"] >= 0.05
         )
         lines.append(f"{entry['layer']:>5} " + " ".join(cells) + f"  {roles}")
-    lines.append("(head-averaged mean ± head-averaged standard deviation over sentences)")
+    lines.append(_(TABLE_FOOTNOTE))
     lines.append("")
-    lines.extend(f"{d['level']}: {d['message']}" for d in chosen["diagnosis"])
+    lines.extend(f"{LEVELS.get(d['level'], d['level'])}: {d['message']}" for d in chosen["diagnosis"])
     return "\n".join(lines)
