@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-unit lint bench browser finetune catalogs clean
+.PHONY: run test test-unit lint bench browser finetune catalogs clean screenshot notebook
 
-# Translations (README "日本語 / Japanese"): the .po files are in git, the .mo files are built here.
+# Translations (docs/japanese.md): the .po files are in git, the .mo files are built here.
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 BABEL_KEYWORDS := -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
@@ -29,8 +29,11 @@ catalogs: $(VENV)/.installed
 	$(VENV)/bin/pybabel update --input-file locale/messages.pot --domain messages --output-dir locale \
 	  --ignore-obsolete --no-fuzzy-matching
 
+# The notebook kernel "python3" is written into .venv with this venv's python by its full path,
+# so nbclient (`make test`, `make notebook`) and any Jupyter that reads .venv run the cells here.
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
 # Debian's Chromium, for kaleido image export and the browser tests (no browser download),
@@ -63,6 +66,18 @@ bench: $(VENV)/.installed-dev browser
 # A fine-tuned MiniLM for `cli.py compare` (offline, about a minute of CPU): out/minilm-finetuned
 finetune: $(VENV)/.installed
 	$(PY) scripts/finetune_minilm.py --out out/minilm-finetuned
+
+# docs/screenshot.png, the analysis page in headless Chromium (README): needs `make browser`
+screenshot: $(VENV)/.installed-dev $(MO_FILES) browser
+	$(PY) scripts/screenshot.py
+
+# notebooks/quickstart.ipynb run in .venv's kernel; the executed copy, with its outputs and
+# head.png, is written to out/quickstart/ (the committed notebook stays clean): docs/notebook.md
+notebook: $(VENV)/.installed-dev
+	mkdir -p out/quickstart
+	cp notebooks/quickstart.ipynb out/quickstart/quickstart.ipynb
+	$(VENV)/bin/jupyter-execute --inplace --kernel_name=python3 --timeout=300 out/quickstart/quickstart.ipynb
+	@echo "executed: out/quickstart/quickstart.ipynb (open it in VS Code or Jupyter, see docs/notebook.md)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache
