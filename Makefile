@@ -61,7 +61,7 @@ test-unit: $(VENV)/.installed-dev $(MO_FILES)
 	$(PY) -m pytest -q tests/unit
 
 bench: $(VENV)/.installed-dev browser
-	$(PY) bench.py
+	$(PY) bench/main.py
 
 # A fine-tuned MiniLM for `cli.py compare` (offline, about a minute of CPU): out/minilm-finetuned
 finetune: $(VENV)/.installed

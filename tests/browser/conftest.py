@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from harness import CHROMIUM, CHROMIUM_ARGS, start_server
 from tiers import IN_CI
-
-from bench_ui import CHROMIUM, CHROMIUM_ARGS, start_server
 
 if not Path(CHROMIUM).exists():
     if IN_CI:

@@ -4,9 +4,8 @@ import time
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
+from harness import server_log
 from playwright.sync_api import expect
-
-from bench_ui import server_log
 
 SETTLED_JS = """() => document.querySelectorAll('[data-stale="true"]').length === 0
   && !document.querySelector('[data-testid="stStatusWidget"]')"""

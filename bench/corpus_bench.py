@@ -1,4 +1,4 @@
-"""Corpus section of bench.py: engine throughput against a bare batched forward pass, memory, Ray.
+"""Corpus section of bench/main.py: engine throughput against a bare batched forward pass, memory, Ray.
 
 For N = 1,000 and 10,000 sentences (data/sample_corpus.txt repeated to reach N) on `minilm`:
   bare    only model(**inputs, output_attentions=True) over the very batches the engine
@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample_corpus.txt"
 COUNTS = (1_000, 10_000)
 THROUGHPUT_TARGET, MEMORY_TARGET = 0.85, 1.1
@@ -112,7 +112,7 @@ def _run_child(mode: str, path: Path, repeats: int = 3, threads: int = 1) -> dic
     out = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "bench.py"),
+            str(ROOT / "bench" / "main.py"),
             "--corpus-child",
             mode,
             str(path),

@@ -21,11 +21,11 @@ measurement runs in a fresh process, so its peak resident memory (ru_maxrss) is 
 Prints forward and analysis time (target ratio ≤ 1.2) and the peak memory of the analysis
 against the forward pass alone (target ≤ 1.5×).
 
-UI section (bench_ui.py): a layer switch in headless Chromium, from the click until the page
+UI section (bench/ui_bench.py): a layer switch in headless Chromium, from the click until the page
 has settled, on a 13-token sentence (target ≤ 0.5 s) and a ~3,400-token Longformer
 document (target ≤ 1.0 s).
 
-Corpus section (bench_corpus.py): corpus-engine throughput against a bare batched forward
+Corpus section (bench/corpus_bench.py): corpus-engine throughput against a bare batched forward
 pass (target ≥ 0.85×), peak memory at 10,000 against 1,000 sentences (target ≤ 1.1×), and
 the Ray engine against the local one with Ray's start-up time apart.
 """
@@ -39,12 +39,16 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-import torch
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))  # run as `python bench/main.py` (make bench): the project's packages
 
-from models.extract.attention import extract
-from models.load.loading import load_model
-from models.score.analysis import analyze_views
+import torch  # noqa: E402
+
+from models.extract.attention import extract  # noqa: E402
+from models.load.loading import load_model  # noqa: E402
+from models.score.analysis import analyze_views  # noqa: E402
 
 LENGTHS = (16, 128, 512)
 TARGET_RATIO = 1.10
@@ -226,7 +230,9 @@ def main() -> None:
     parser.add_argument("--skip-ray", action="store_true", help="corpus section without the Ray comparison")
     parser.add_argument("--ray-count", type=int, default=1_000, help="sentences for the Ray comparison")
     parser.add_argument("--corpus-repeats", type=int, default=3)
-    parser.add_argument("--skip-ui", action="store_true", help="without the layer switch in Chromium (bench_ui.py)")
+    parser.add_argument(
+        "--skip-ui", action="store_true", help="without the layer switch in Chromium (bench/ui_bench.py)"
+    )
     parser.add_argument("--ui-repeats", type=int, default=7)
     parser.add_argument("--corpus-threads", type=int, default=1, help="torch threads in the corpus section")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
@@ -240,7 +246,7 @@ def main() -> None:
         print(json.dumps(long_child(args.child[0], int(args.child[1]), args.long_repeats)))
         return
     if args.corpus_child:
-        from bench_corpus import child
+        from corpus_bench import child
 
         print(json.dumps(child(*args.corpus_child, repeats=args.corpus_repeats, threads=args.corpus_threads)))
         return
@@ -249,7 +255,7 @@ def main() -> None:
     if not args.skip_long and not args.corpus_only:
         long_section(args.long_repeats)
     if not args.skip_corpus:
-        from bench_corpus import corpus_section
+        from corpus_bench import corpus_section
 
         corpus_section(
             tuple(args.corpus_counts),
@@ -259,7 +265,7 @@ def main() -> None:
         )
     if not args.skip_ui and not args.corpus_only:
         print()
-        subprocess.run([sys.executable, "bench_ui.py", "--repeats", str(args.ui_repeats)], check=True)
+        subprocess.run([sys.executable, str(BENCH / "ui_bench.py"), "--repeats", str(args.ui_repeats)], check=True)
 
 
 if __name__ == "__main__":

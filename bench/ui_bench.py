@@ -1,6 +1,6 @@
 """UI benchmark: a layer switch in a real browser, from the click until the page has settled.
 
-  python bench_ui.py [--repeats R]
+  python bench/ui_bench.py [--repeats R]
 
 Starts `streamlit run app.py` on a free local port and drives headless Debian Chromium
 with Playwright.  For each case it opens a share link, waits for the first run, then
@@ -17,28 +17,17 @@ Cases and targets (issue 8):
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from harness import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402  (the browser tests' harness)
+
 SHORT_TEXT = "The cat sat on the mat because it was tired ."  # 13 tokens with [CLS]/[SEP]
 LONG_SENTENCE = (
     "the river bends past the old mill , and the miller counts his sacks of grain before dusk "
@@ -65,38 +54,6 @@ CLICK_AND_TIME_JS = (
   return (performance.now() - start) / 1000;
 }"""
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_log(port: int) -> Path:
-    """Where the app server started on `port` writes its output (tracebacks included)."""
-    return Path(tempfile.gettempdir()) / f"attention-app-server-{port}.log"
-
-
-def start_server() -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    log = open(server_log(port), "wb")  # noqa: SIM115 (the server process keeps writing to it)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.5)
-    process.terminate()
-    raise RuntimeError("streamlit did not start within 90 s")
 
 
 def layer_switches(browser, url: str, layers: int, repeats: int) -> tuple[list[float], int]:
