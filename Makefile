@@ -10,10 +10,13 @@ PO_FILES := $(wildcard locale/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 BABEL_KEYWORDS := -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
 
-$(VENV)/.installed: requirements.txt scripts/fetch_bertviz_assets.sh
+# The project itself is installed editable (no dependencies of its own): the `attention-maps`
+# command in .venv/bin runs this checkout's code from any directory.
+$(VENV)/.installed: requirements.txt pyproject.toml scripts/fetch_bertviz_assets.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	bash scripts/fetch_bertviz_assets.sh
 	$(VENV)/bin/pybabel compile --domain messages --directory locale --statistics
 	touch $@
