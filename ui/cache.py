@@ -20,6 +20,7 @@ from models.extract.attention import extract, preview_tokens
 from models.extract.banded import block
 from models.load.device import DEVICE_ENV
 from models.load.loading import LoadedModel, check_allowed, load_model, local_model_roots, resolve
+from models.mixing.run import ContextMixing, context_mixing
 from models.result import AttentionResult
 from models.score.analysis import Analysis, analyze_views
 from models.score.rollout import attention_rollout, query_rollout
@@ -148,6 +149,13 @@ def rollout_rows(_result: AttentionResult, result_key: tuple, view: View, unit: 
     if unit == "words":
         return word_rollout(_result, [query], view)[2][0]
     return query_rollout(_result, [query], view)[0]
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def mixing(name: str, window: int | None, text: str, text_b: str | None, measures: tuple[str, ...]) -> ContextMixing:
+    """The context-mixing measures (models.mixing.run) of one input, in MEASURES order; raises
+    InputError with the engine's message for a Longformer or another family it cannot read."""
+    return context_mixing(get_model(name, window), text, text_b, measures)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

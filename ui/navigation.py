@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from i18n import N_
-from ui import state
+from ui import mixing, state
 from ui.pages import analysis, compare, corpus, dense_vs_window, sparse
 
 
@@ -116,4 +116,6 @@ PAGE_KEYS = {
     "corpus_threshold",
     "corpus_layer",
     "corpus_head",
+    # what really moves (context mixing): the section declares its own
+    *mixing.LINK_KEYS,
 }

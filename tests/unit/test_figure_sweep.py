@@ -18,6 +18,7 @@ import pytest
 
 from models.extract import banded
 from viz import flow, heatmaps
+from viz import mixing as mixing_figures
 from viz import sparse as sparse_figures
 from viz.layout import LABEL_LIMIT, MIN_FONT, FigureSettings
 
@@ -153,6 +154,39 @@ def test_rollout_bars_thin_long_inputs_but_keep_the_special_tokens(n):
 def test_rollout_bars_label_every_token_of_a_short_input():
     data = check(flow.rollout_bars(attention(13)[0, 1], tokens_of(13), special_of(13), "1·w1", 3))
     assert len(data["layout"]["xaxis"]["ticktext"]) == 13
+
+
+MIXING_LABELS = {
+    "attention": "attention weight",
+    "attention_norm": "norm view",
+    "attention_norm_res": "norm with residual",
+    "attention_norm_res_ln": "norm with residual and LayerNorm",
+    "globenc": "GlobEnc",
+    "alti": "ALTI",
+    "value_zeroing": "value zeroing",
+}
+
+
+@pytest.mark.parametrize("font", FONTS)
+@pytest.mark.parametrize("layers", (1, 2, 6, 24, 48))
+def test_mixing_lines(font, layers):
+    rng = np.random.default_rng(layers)
+    lines = {name: rng.random(layers) for name in MIXING_LABELS}
+    settings = settings_at(font)
+    check(mixing_figures.ratio_lines(lines, MIXING_LABELS, settings))
+    check(mixing_figures.share_lines(lines, lines, MIXING_LABELS, "<s>", "</s>", settings))
+    check(mixing_figures.ratio_lines(lines, MIXING_LABELS, settings_at(font, 300)))
+
+
+@pytest.mark.parametrize("font", FONTS)
+@pytest.mark.parametrize("n", (2, 13, 170, 512))
+def test_mixing_maps_as_the_section_draws_them(font, n):
+    """A measure's per-layer map and rollout: head_heatmap with a share colour bar."""
+    check(
+        heatmaps.head_heatmap(
+            attention(n)[0], tokens_of(n), special_of(n), settings=settings_at(font), colour_title="share"
+        )
+    )
 
 
 @pytest.mark.parametrize("font", (MIN_FONT, 16, 32))

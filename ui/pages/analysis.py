@@ -22,7 +22,7 @@ from models.score.roles import ROLE_LABELS
 from models.score.scores import SCORE_NAMES
 from models.score.sweep import View
 from models.score.views import UNITS, Unit, shown
-from ui import common, flow, heads, inputs, state
+from ui import common, flow, heads, inputs, mixing, state
 from viz import explanations as help_text
 from viz import export, overview
 from viz.bertviz_view import BertvizTooLarge, bertviz_html
@@ -80,6 +80,7 @@ def page() -> None:
     heads.compare_section(drawn, shared.figure)
     flow.rollout_section(drawn, shared.run_key, shared.figure)
     flow.value_norms_section(drawn)
+    mixing.mixing_section(shared, drawn)
     bertviz_section(result)
     data_downloads(result, analysis)
     common.explanations()
