@@ -17,6 +17,7 @@ import pandas  # noqa: F401
 import streamlit as st
 
 from i18n import N_
+from models.load.loading import quiet_transformers
 from ui import inputs, language, state
 from ui.navigation import PAGE_KEYS, pages
 
@@ -26,6 +27,7 @@ INTRO = N_(
     "Paste a sentence: the model runs once, and every attention head is measured (how much it looks at "
     "[CLS], [SEP], itself and its neighbours, punctuation) and given a role, layer by layer."
 )
+quiet_transformers()  # the app says what matters itself; no transformers warnings in the server log
 state.remember_link(inputs.URL_KEYS | PAGE_KEYS)
 language.language_switch()
 st.set_page_config(page_title=str(TITLE), page_icon=ICON, layout="wide")

