@@ -47,8 +47,9 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(mode: str, path: str, repeats: int = 3, threads: int = 1) -> dict:
-    """One measurement in this (fresh) process: "ray", "memory" (the engine once) or "speed"."""
+def child(mode: str, path: str, repeats: int = 3, threads: int = 1, device: str = "cpu") -> dict:
+    """One measurement in this (fresh) process: "ray", "memory" (the engine once) or "speed"
+    (on `device`: the bare forward passes get their inputs there beforehand, untimed)."""
     import torch
 
     torch.set_num_threads(threads)
@@ -69,8 +70,14 @@ def child(mode: str, path: str, repeats: int = 3, threads: int = 1) -> dict:
 
     from models.load.loading import load_model
 
-    loaded = load_model("minilm")
+    loaded = load_model("minilm", device=device)
     loaded_mb = _peak_mb()
+    on_gpu = device == "cuda"
+
+    def synchronise() -> None:
+        if on_gpu:
+            torch.cuda.synchronize()
+
     if mode == "memory":
         started = time.perf_counter()
         result = run_corpus(loaded, source, options)
@@ -84,12 +91,14 @@ def child(mode: str, path: str, repeats: int = 3, threads: int = 1) -> dict:
     batches = []  # the engine's own batches, built untimed
     for chunk in chunks(source.records(), options.chunk_records):
         for batch in plan_batches(loaded, encode_records(loaded, chunk).sentences, options.batch_size):
-            batches.append(batch_inputs(loaded, batch)[0])
+            inputs = batch_inputs(loaded, batch)[0]
+            batches.append({name: tensor.to(device) for name, tensor in inputs.items()})
 
     def bare() -> None:
         with torch.inference_mode():
             for inputs in batches:
                 loaded.model(**inputs, output_attentions=True)
+        synchronise()
 
     inside = [0.0, 0.0]  # [start of the running forward pass, seconds spent in forward passes]
     loaded.model.register_forward_pre_hook(lambda *_: inside.__setitem__(0, time.perf_counter()))
@@ -108,7 +117,7 @@ def child(mode: str, path: str, repeats: int = 3, threads: int = 1) -> dict:
     return {"sentences": sum(len(b["input_ids"]) for b in batches), **times}
 
 
-def _run_child(mode: str, path: Path, repeats: int = 3, threads: int = 1) -> dict:
+def _run_child(mode: str, path: Path, repeats: int = 3, threads: int = 1, device: str = "cpu") -> dict:
     out = subprocess.run(
         [
             sys.executable,
@@ -120,6 +129,8 @@ def _run_child(mode: str, path: Path, repeats: int = 3, threads: int = 1) -> dic
             str(repeats),
             "--corpus-threads",
             str(threads),
+            "--corpus-device",
+            device,
         ],
         check=True,
         capture_output=True,
@@ -149,6 +160,7 @@ def corpus_section(counts=COUNTS, ray_count: int | None = 1_000, repeats: int = 
                 f"{statistics.median(speed['share']):>9.2f} {memory['peak_mb']:>8.0f}  "
                 f"ratio ≥ {THROUGHPUT_TARGET}"
             )
+        gpu_section(counts[-1], Path(folder), repeats, threads, local_rate[counts[-1]])
         if len(counts) == 2:
             low, high = counts
             print(
@@ -169,3 +181,21 @@ def corpus_section(counts=COUNTS, ray_count: int | None = 1_000, repeats: int = 
                 f"{ray['seconds']:.1f} s including actor start and model load = {rate:.1f} sentences/s, against "
                 f"local {local_rate[ray_count]:.1f} sentences/s ({threads} torch thread(s), model already loaded)"
             )
+
+
+def gpu_section(count: int, folder: Path, repeats: int, threads: int, cpu_rate: float) -> None:
+    """On a machine with a CUDA GPU: the engine against a bare batched forward on the same GPU
+    (target ≥ THROUGHPUT_TARGET) and its speed-up over the CPU engine; one line saying so otherwise."""
+    import torch
+
+    if not torch.cuda.is_available():
+        print("gpu: no CUDA GPU on this machine; run bench/main.py where there is one for the GPU line")
+        return
+    speed = _run_child("speed", write_corpus(count, folder), repeats, threads, device="cuda")
+    bare = max(speed["sentences"] / s for s in speed["bare"])
+    engine = max(speed["sentences"] / s for s in speed["engine"])
+    print(
+        f"gpu ({torch.cuda.get_device_name(0)}), {count:,} sentences: bare {bare:.1f} s/s, engine {engine:.1f} s/s, "
+        f"ratio {engine / bare:.2f} (target ≥ {THROUGHPUT_TARGET}); speed-up over the CPU engine "
+        f"{engine / cpu_rate:.1f}×"
+    )

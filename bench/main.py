@@ -237,6 +237,7 @@ def main() -> None:
     parser.add_argument("--corpus-threads", type=int, default=1, help="torch threads in the corpus section")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--corpus-child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--corpus-device", default="cpu", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
         global THREADS
@@ -248,7 +249,16 @@ def main() -> None:
     if args.corpus_child:
         from corpus_bench import child
 
-        print(json.dumps(child(*args.corpus_child, repeats=args.corpus_repeats, threads=args.corpus_threads)))
+        print(
+            json.dumps(
+                child(
+                    *args.corpus_child,
+                    repeats=args.corpus_repeats,
+                    threads=args.corpus_threads,
+                    device=args.corpus_device,
+                )
+            )
+        )
         return
     if not args.skip_short and not args.corpus_only:
         short_section(args.repeats)
