@@ -27,7 +27,6 @@ from viz import explanations as help_text
 from viz import export, overview
 from viz.bertviz_view import BertvizTooLarge, bertviz_html
 
-BERTVIZ_MAX_HEIGHT = 1600  # px; taller views scroll inside the frame
 # what links written before the switches showed identifiers hold: label → identifier
 LEGACY_VIEW_LABELS = {"Attention weight": "weight", "Information moved (norm)": "norm"}
 LEGACY_UNIT_LABELS = {"Tokens": "tokens", "Words": "words"}
@@ -202,9 +201,9 @@ def bertviz_section(result: AttentionResult) -> None:
     )
     if not offline:
         st.caption(_("The bertviz scripts are not installed locally, so this view needs internet access to draw."))
-    # the model view shrinks itself to the frame's width (viz.bertviz_view), so it never cuts a head off
-    height = 140 + 110 * len(result.layer_attention) if view == "model" else 120 + 24 * result.n_tokens
-    st.iframe(html, height=min(height, BERTVIZ_MAX_HEIGHT))
+    # the model view shrinks itself to the frame's width (viz.bertviz_view), so it never cuts a
+    # head off; the frame takes the height its content has once drawn, so nothing is cut below
+    st.iframe(html, height="content")
 
 
 def data_downloads(result: AttentionResult, analysis: Analysis) -> None:
