@@ -52,7 +52,7 @@ PROBE = """
 import importlib.util, json, os, sys
 hidden, root, out = sys.argv[1:4]
 sys.path[:0] = [os.path.join(hidden, "project"), root]
-found = [name for name in ("models", "i18n", "cli", "corpus_cli") if importlib.util.find_spec(name)]
+found = [name for name in ("models", "i18n", "cli", "commands") if importlib.util.find_spec(name)]
 with open(out, "w") as stream:
     json.dump({"hidden": sorted(os.listdir(hidden)), "root": sorted(os.listdir(root)), "importable": found,
                "mnt": os.readlink("/proc/self/ns/mnt")}, stream)
@@ -343,7 +343,7 @@ def test_a_two_node_cluster_whose_workers_cannot_see_the_checkout_gives_the_loca
     assert cluster.probe["mnt"] == cluster.worker_ns != own_ns
     assert cluster.probe["hidden"] == [] and cluster.probe["importable"] == []
     assert cluster.probe["root"] == ([VENV.relative_to(ROOT).parts[0]] if VENV.is_relative_to(ROOT) else [])
-    assert (project / "cli.py").exists() and (project / "models" / "corpus_ray.py").exists()  # here, they are
+    assert (project / "cli.py").exists() and (project / "models" / "corpus" / "ray_engine.py").exists()  # here
     assert not (project / ".venv").exists()
 
     def cli(engine: str, env: dict) -> dict:
