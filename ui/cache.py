@@ -20,6 +20,8 @@ from models.extract.attention import extract, preview_tokens
 from models.extract.banded import block
 from models.load.device import DEVICE_ENV
 from models.load.loading import LoadedModel, check_allowed, load_model, local_model_roots, resolve
+from models.mixing.classifier import Classifier, load_classifier
+from models.mixing.faithfulness import SentenceFaithfulness, faithfulness_of
 from models.mixing.run import ContextMixing, context_mixing
 from models.result import AttentionResult
 from models.score.analysis import Analysis, analyze_views
@@ -156,6 +158,23 @@ def mixing(name: str, window: int | None, text: str, text_b: str | None, measure
     """The context-mixing measures (models.mixing.run) of one input, in MEASURES order; raises
     InputError with the engine's message for a Longformer or another family it cannot read."""
     return context_mixing(get_model(name, window), text, text_b, measures)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def classifier(name: str, window: int | None) -> Classifier | None:
+    """The classification head of the model (models.mixing.classifier), or None for a bare
+    encoder; raises ModelLoadError where a promised head cannot be loaded."""
+    return load_classifier(get_model(name, window))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def faithfulness(
+    name: str, window: int | None, text: str, text_b: str | None, measures: tuple[str, ...]
+) -> SentenceFaithfulness:
+    """Each measure's Spearman ρ against the model's own gradients and leave-one-out, on the
+    cached mixing of the same input (only the ground truths run here)."""
+    loaded = get_model(name, window)
+    return faithfulness_of(loaded, classifier(name, window), mixing(name, window, text, text_b, measures), text, text_b)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

@@ -18,13 +18,15 @@ import streamlit as st
 
 from i18n import N_
 from models.extract.attention import InputError
+from models.load.loading import ModelLoadError
 from models.mixing.diagnosis import MEASURE_LABELS, diagnose_mixing
+from models.mixing.faithfulness import SentenceFaithfulness, ranked
 from models.mixing.measures import MEASURES, Measure
 from models.mixing.run import ContextMixing
 from models.score.views import Shown
 from ui import cache, common, state
 from ui.inputs import Inputs
-from viz import heatmaps
+from viz import export, heatmaps
 from viz import mixing as mixing_figures
 from viz.layout import FigureSettings
 
@@ -32,7 +34,8 @@ FIRST_SIX: tuple[Measure, ...] = tuple(name for name in MEASURES if name != "val
 VALUE_ZEROING_KEY = "mix_vz"
 MEASURE_KEY = "mix_measure"
 LAYER_KEY = "mix_layer"
-LINK_KEYS = (VALUE_ZEROING_KEY, MEASURE_KEY, LAYER_KEY)  # the link parameters of this section
+FAITHFULNESS_KEY = "mix_faith"
+LINK_KEYS = (VALUE_ZEROING_KEY, MEASURE_KEY, LAYER_KEY, FAITHFULNESS_KEY)  # the link parameters of this section
 
 HEADING = N_("What really moves: context mixing")
 EXPLANATION = N_(
@@ -68,6 +71,36 @@ LAYER_TITLE = N_("Layer {layer}: {measure}")
 ROLLOUT_TITLE = N_("{measure}, rolled out through layer {layer}")
 SHARE = N_("share")
 PER_TOKEN = N_("Rows: the token whose new representation is read; columns: where it comes from. Always per token.")
+FAITH_HEADING = N_("Which map to trust on this model")
+FAITH_LABEL = N_("Rank the maps against the model's own behaviour")
+FAITH_HELP = N_(
+    "Ranks the content tokens by each map and by what the model itself does, then compares the two "
+    "rankings (Spearman's ρ). Leave-one-out reruns the model once for each of the {k} content tokens."
+)
+FAITH_COMPUTING = N_("Faithfulness: rerunning the model without each of {k} tokens…")
+FAITH_CLS = N_(
+    "Spearman's ρ between each map's last-layer rollout row of {token} (what the classifier reads) and "
+    "the model's own behaviour over the {k} content tokens: gradient×input of the predicted logit, "
+    "and the drop in the predicted class's probability when the token is left out. 1 is the same "
+    "ranking, 0 unrelated, below 0 opposite."
+)
+FAITH_MEAN = N_(
+    "Spearman's ρ between each map's mean last-layer rollout row (this model mean-pools its tokens) and "
+    "how far the pooled sentence vector moves (1 − cos) when each of the {k} content tokens is left "
+    "out. 1 is the same ranking, 0 unrelated, below 0 opposite. Gradient×input needs a classification "
+    "head: a *ForSequenceClassification folder, or the one `make finetune` writes."
+)
+FAITH_BEST = N_("On this input, {best} agrees best with the model (ρ = {high:.2f}) and {worst} least (ρ = {low:.2f}).")
+FAITH_SAMPLE = N_(
+    "One sentence is a small sample: `cli.py mixing --corpus FILE --faithfulness` gives each "
+    "measure's mean ρ over a corpus with its {level:.0%} interval (docs/faithfulness.md)."
+)
+FAITH_TOO_FEW = N_("Fewer than two content tokens: there is no ranking to compare.")
+COLUMN_RANK = N_("rank")
+COLUMN_MEASURE = N_("measure")
+COLUMN_GRADIENT = N_("ρ vs gradient×input")
+COLUMN_LOO = N_("ρ vs leave-one-out")
+FAITH_CSV = N_("Faithfulness (CSV)")
 WHY_NOT_COMPUTED = N_("not a measure computed here (value zeroing only when its box is ticked)")
 
 
@@ -94,10 +127,11 @@ def mixing_section(shared: Inputs, shown: Shown) -> None:
         bind=state.BIND,
         help=str(VALUE_ZEROING_HELP.format(reruns=n * n_layers, n=n)),
     )
-    mixing = base
+    mixing, measures = base, FIRST_SIX
     if with_zeroing:
+        measures = MEASURES
         with st.spinner(str(COMPUTING_ZEROING.format(layers=n_layers, n=n)), show_time=True):
-            mixing = cache.mixing(name, window, text, text_b, MEASURES)
+            mixing = cache.mixing(name, window, text, text_b, measures)
     labels = {measure: str(MEASURE_LABELS[measure]) for measure in mixing.measures}
     settings = shared.figure
     maps_section(mixing, shown, settings)
@@ -119,6 +153,68 @@ def mixing_section(shared: Inputs, shown: Shown) -> None:
             st.info(str(item.message), icon=":material/info:")
     for notice in mixing.notices:
         st.caption(str(notice))
+    faithfulness_section(shared, mixing, measures)
+
+
+def faithfulness_section(shared: Inputs, mixing: ContextMixing, measures: tuple[Measure, ...]) -> None:
+    """The ranked faithfulness table of the measures drawn above (`mixing`, computed for
+    `measures`), when the reader asks for it."""
+    name, window, text, text_b, _globals = shared.run_key
+    st.markdown(f"**{FAITH_HEADING}**")
+    k = len(mixing.tokens) - len(set(mixing.cls_positions) | set(mixing.sep_positions))
+    if not st.checkbox(
+        str(FAITH_LABEL), value=True, key=FAITHFULNESS_KEY, bind=state.BIND, help=str(FAITH_HELP.format(k=k))
+    ):
+        return
+    try:
+        with st.spinner(str(FAITH_COMPUTING.format(k=k)), show_time=True):
+            result = cache.faithfulness(name, window, text, text_b, measures)
+    except (ModelLoadError, InputError) as error:
+        st.warning(str(error), icon=":material/warning:")
+        return
+    if result.content < 2:
+        st.info(str(FAITH_TOO_FEW), icon=":material/info:")
+        return
+    table = faithfulness_table(result)
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            str(COLUMN_GRADIENT): st.column_config.NumberColumn(format="%.2f"),
+            str(COLUMN_LOO): st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+    order = ranked(result)
+    truth = "gradient_x_input" if result.reader == "cls" else "leave_one_out"
+    defined = [(measure, rho[truth]) for measure, rho in order if not np.isnan(rho.get(truth, np.nan))]
+    if len(defined) >= 2:
+        (best, high), (worst, low) = defined[0], defined[-1]
+        st.caption(str(FAITH_BEST.format(best=MEASURE_LABELS[best], high=high, worst=MEASURE_LABELS[worst], low=low)))
+    about = FAITH_CLS if result.reader == "cls" else FAITH_MEAN
+    st.caption(str(about.format(token=_special_token(mixing, mixing.cls_positions), k=result.content)))
+    st.caption(str(FAITH_SAMPLE.format(level=0.95)))
+    st.download_button(
+        str(FAITH_CSV),
+        export.table_csv(table),
+        file_name=f"{common.file_stem('faithfulness')}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="dl_faithfulness_csv",
+        icon=":material/download:",
+    )
+
+
+def faithfulness_table(result: SentenceFaithfulness) -> dict[str, list]:
+    """Column → values, most faithful measure first; a truth the model has no head for is absent."""
+    order = ranked(result)
+    table: dict[str, list] = {
+        str(COLUMN_RANK): list(range(1, len(order) + 1)),
+        str(COLUMN_MEASURE): [str(MEASURE_LABELS[measure]) for measure, _rho in order],
+    }
+    for truth, column in (("gradient_x_input", COLUMN_GRADIENT), ("leave_one_out", COLUMN_LOO)):
+        if all(truth in rho for _measure, rho in order):
+            table[str(column)] = [round(float(rho[truth]), 4) for _measure, rho in order]
+    return table
 
 
 def maps_section(mixing: ContextMixing, shown: Shown, settings: FigureSettings) -> None:

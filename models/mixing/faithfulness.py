@@ -201,7 +201,14 @@ def sentence_faithfulness(
     measures: Sequence[str] | None = None,
 ) -> SentenceFaithfulness:
     """The measures of one input (context_mixing) and each one's ρ against the ground truths."""
-    mixing = context_mixing(loaded, text, text_b, measures)
+    return faithfulness_of(loaded, classifier, context_mixing(loaded, text, text_b, measures), text, text_b)
+
+
+def faithfulness_of(
+    loaded: LoadedModel, classifier: Classifier | None, mixing: ContextMixing, text: str, text_b: str | None = None
+) -> SentenceFaithfulness:
+    """Each measure of `mixing` (already computed for text, text_b on `loaded`) against the
+    ground truths: the app reuses the mixing it has drawn, so only the truths run here."""
     inputs = truth_inputs(loaded, text, text_b)
     if inputs["input_ids"].shape[1] != len(mixing.tokens):  # one encoding route: cannot differ
         raise RuntimeError("faithfulness: the ground truth's input differs from the mixing's")
@@ -209,6 +216,18 @@ def sentence_faithfulness(
     reader: Reader = "mean" if classifier is None else "cls"
     truths = ground_truths(loaded, classifier, inputs, positions.tolist())
     return SentenceFaithfulness(mixing, reader, int(positions.size), faithfulness(mixing, truths, reader))
+
+
+def ranked(result: SentenceFaithfulness) -> list[tuple[str, Mapping[str, float]]]:
+    """(measure, {truth: ρ}) from the most faithful measure down: by ρ against gradient×input
+    where the model has a head to differentiate, else against leave-one-out; undefined ρ last."""
+    truth = "gradient_x_input" if result.reader == "cls" else "leave_one_out"
+
+    def key(item: tuple[str, Mapping[str, float]]) -> float:
+        rho = item[1].get(truth, math.nan)
+        return math.inf if math.isnan(rho) else -rho
+
+    return sorted(((measure, result.rho[measure]) for measure in result.mixing.measures), key=key)
 
 
 @dataclass(frozen=True)
