@@ -3,6 +3,7 @@
   python bench.py [--repeats R] [--long-repeats R] [--skip-short] [--skip-long] [--threads T]
                   [--skip-corpus] [--corpus-only] [--corpus-counts N ...] [--corpus-repeats R]
                   [--corpus-threads T] [--skip-ray] [--ray-count N] [--skip-ui] [--ui-repeats R]
+                  [--skip-mixing] [--mixing-only]
 
 Short section: for N = 16, 128 and 512 tokens on the embedded `minilm`, the median time of
   forward   model(**inputs, output_attentions=True) alone
@@ -24,6 +25,11 @@ against the forward pass alone (target ≤ 1.5×).
 UI section (bench/ui_bench.py): a layer switch in headless Chromium, from the click until the page
 has settled, on a 13-token sentence (target ≤ 0.5 s) and a ~3,400-token Longformer
 document (target ≤ 1.0 s).
+
+Context-mixing section (bench/mixing_bench.py): measures 1–6 against the bare forward pass at
+N = 128 (time and memory, targets ≤ 1.5×), value zeroing against one rerun per token (≥ 3×
+faster, equal to 1e-5), and `cli.py analyze` of a 4,096-token Longformer document as a whole
+process against a forward-only process (time ≤ 1.3×, memory ≤ 1.5×).
 
 Corpus section (bench/corpus_bench.py): corpus-engine throughput against a bare batched forward
 pass (target ≥ 0.85×), peak memory at 10,000 against 1,000 sentences (target ≤ 1.1×), and
@@ -234,6 +240,8 @@ def main() -> None:
         "--skip-ui", action="store_true", help="without the layer switch in Chromium (bench/ui_bench.py)"
     )
     parser.add_argument("--ui-repeats", type=int, default=7)
+    parser.add_argument("--skip-mixing", action="store_true", help="without the context-mixing section")
+    parser.add_argument("--mixing-only", action="store_true", help="run only the context-mixing section")
     parser.add_argument("--corpus-threads", type=int, default=1, help="torch threads in the corpus section")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--corpus-child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
@@ -260,10 +268,19 @@ def main() -> None:
             )
         )
         return
+    if args.mixing_only:
+        from mixing_bench import mixing_section
+
+        mixing_section(args.repeats)
+        return
     if not args.skip_short and not args.corpus_only:
         short_section(args.repeats)
     if not args.skip_long and not args.corpus_only:
         long_section(args.long_repeats)
+    if not args.skip_mixing and not args.corpus_only:
+        from mixing_bench import mixing_section
+
+        mixing_section(args.repeats)
     if not args.skip_corpus:
         from corpus_bench import corpus_section
 

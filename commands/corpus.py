@@ -54,6 +54,11 @@ TABLE_CORPUS = N_(
 TABLE_SKIPPED_NONE = N_("none")
 TABLE_VIEW = N_("view {view} ({title}); views in the JSON: {views}")
 COLUMN_ROLE_SHARES = N_("roles (share of heads)")
+TABLE_MIXING = N_("context mixing over {sentences:,} sentences (mean ± standard deviation over sentences)")
+TABLE_MIXING_FOOTNOTE = N_(
+    "(mixing: share of a token's new representation from other tokens; [CLS], [SEP]: share landing on them)"
+)
+COLUMN_QUANTITY = N_("quantity")
 TABLE_FOOTNOTE = N_("(head-averaged mean ± head-averaged standard deviation over sentences)")
 
 
@@ -88,6 +93,20 @@ def add_parser(commands) -> None:
         choices=("weight", "norm"),
         default="weight",
         help=_("the view the table shows (the JSON always holds both when the family has both)"),
+    )
+    corpus.add_argument(
+        "--mixing",
+        action="store_true",
+        help=_(
+            "also aggregate the context-mixing measures 1–6 per layer (mixing ratio, [CLS]/[SEP] shares; "
+            "one more forward pass per sentence)"
+        ),
+    )
+    corpus.add_argument(
+        "--measure",
+        nargs="+",
+        metavar="NAME",
+        help=_("the context-mixing measures to aggregate (implies --mixing; value_zeroing costs N layer reruns)"),
     )
     corpus.add_argument(
         "--checkpoint",
@@ -191,6 +210,7 @@ def _run(args: argparse.Namespace, tally: _Tally) -> str:
             limit=args.limit,
             top_k=args.top,
             exclude_special=args.exclude_special,
+            measures=_mixing_measures(args),
         )
         checkpoint = _checkpointing(args, source, options)
         tally.checkpoint = checkpoint
@@ -219,6 +239,17 @@ def _run(args: argparse.Namespace, tally: _Tally) -> str:
     if document.get(args.view, document) is None:  # the family has no norm view
         raise CliError(ERR_NO_NORM_VIEW.format(notice=" ".join(document["notices"])))
     return format_corpus_table(document, args.view)
+
+
+def _mixing_measures(args) -> tuple[str, ...]:
+    """--measure NAME ... as given, --mixing alone: measures 1–6, neither: none."""
+    if args.measure:
+        return tuple(args.measure)
+    if args.mixing:
+        from models.mixing.measures import MEASURES
+
+        return tuple(name for name in MEASURES if name != "value_zeroing")
+    return ()
 
 
 def _checkpointing(args, source, options):
@@ -439,4 +470,30 @@ def format_corpus_table(document: dict, view: str = "weight") -> str:
     lines.append(_(TABLE_FOOTNOTE))
     lines.append("")
     lines.extend(f"{LEVELS.get(d['level'], d['level'])}: {d['message']}" for d in chosen["diagnosis"])
+    if document.get("mixing"):
+        lines.extend(["", *format_mixing_table(document["mixing"])])
     return "\n".join(lines)
+
+
+def format_mixing_table(mixing: dict) -> list[str]:
+    """Per layer and measure: the corpus mean of the mixing ratio and of the [CLS] and [SEP]
+    shares, then the no-op reading of those means."""
+    measures = mixing["measures"]
+    lines = [_(TABLE_MIXING).format(sentences=mixing["sentences"])]
+    if measures:
+        layers = len(next(iter(measures.values()))["mixing_ratio"]["mean"])
+        width = max(14, *(len(name) + 1 for name in measures))
+        lines.append(
+            f"{pad(COLUMN_LAYER, 5)} {pad(COLUMN_QUANTITY, 10)}" + "".join(f"{name:>{width}}" for name in measures)
+        )
+        for layer in range(layers):
+            for quantity, label in (("mixing_ratio", "mixing"), ("to_cls", "[CLS]"), ("to_sep", "[SEP]")):
+                cells = "".join(
+                    f"{entry[quantity]['mean'][layer]:>{width - 7}.3f} ±{entry[quantity]['std'][layer]:>5.3f}"
+                    for entry in measures.values()
+                )
+                lines.append(f"{layer + 1 if quantity == 'mixing_ratio' else '':>5} {label:<10}{cells}")
+        lines.append(_(TABLE_MIXING_FOOTNOTE))
+    lines.append("")
+    lines.extend(f"{LEVELS.get(d['level'], d['level'])}: {d['message']}" for d in mixing["diagnosis"])
+    return lines

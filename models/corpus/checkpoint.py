@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 
 from models.corpus.io import CorpusInputError
+from models.corpus.mixing import MixingStats
 from models.corpus.stats import CorpusStats, Moments, TopK, ViewStats
 from models.result import ModelInfo
 
@@ -84,6 +85,7 @@ def options_identity(options) -> dict:
         "exclude_special": options.exclude_special,
         "thresholds": asdict(options.thresholds),
         "views": list(options.views),
+        **({"measures": list(options.measures)} if options.measures else {}),
     }
 
 
@@ -245,7 +247,34 @@ def _encode_stats(stats: CorpusStats, arrays: dict[str, np.ndarray]) -> dict:
         "truncated": stats.truncated,
         "views": views,
         "texts": [[index, text, text_b] for index, (text, text_b) in stats.texts.items()],
+        "mixing": _encode_mixing(stats.mixing, arrays) if stats.mixing is not None else None,
     }
+
+
+def _encode_mixing(mixing: MixingStats, arrays: dict[str, np.ndarray]) -> dict:
+    return {
+        "measures": list(mixing.measures),
+        "moments": {
+            quantity: {name: [m.count, _keep(m.mean, arrays), _keep(m.m2, arrays)] for name, m in parts.items()}
+            for quantity, parts in mixing.moments.items()
+        },
+        "sentences": mixing.sentences,
+        "skipped": mixing.skipped,
+        "tokens": [mixing.cls_token, mixing.sep_token],
+    }
+
+
+def _decode_mixing(encoded: dict, arrays: dict[str, np.ndarray]) -> MixingStats:
+    moments = {
+        quantity: {
+            name: Moments(int(count), _restore(mean, arrays), _restore(m2, arrays))
+            for name, (count, mean, m2) in parts.items()
+        }
+        for quantity, parts in encoded["moments"].items()
+    }
+    cls_token, sep_token = encoded["tokens"]
+    measures = tuple(encoded["measures"])
+    return MixingStats(measures, moments, int(encoded["sentences"]), int(encoded["skipped"]), cls_token, sep_token)
 
 
 TOP_PARTS = ("high_value", "high_index", "low_value", "low_index")
@@ -267,4 +296,5 @@ def _decode_stats(encoded: dict, arrays: dict[str, np.ndarray]) -> CorpusStats:
         encoded["truncated"],
         views,
         {int(index): (text, text_b) for index, text, text_b in encoded["texts"]},
+        _decode_mixing(encoded["mixing"], arrays) if encoded.get("mixing") else None,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 
 import numpy as np
@@ -28,6 +28,7 @@ from models.corpus.result import CorpusResult, finish
 from models.corpus.scores import SentenceScores
 from models.corpus.source import CorpusSource
 from models.corpus.stats import CorpusStats, ViewStats
+from models.extract.attention import InputError
 from models.load.loading import LoadedModel
 from models.result import ModelInfo
 from models.score.roles import RoleThresholds
@@ -59,7 +60,9 @@ class CorpusOptions:
     length-sorting window (a chunk); limit: read only the first N records; top_k: sentences
     kept per head, score and direction; partial_every: chunks between partial results;
     views: the attention views to score: "weight" always, and "norm" unless left out (a
-    family without a capture entry gives the weight view only, and the result says so)."""
+    family without a capture entry gives the weight view only, and the result says so);
+    measures: the context-mixing measures to aggregate per layer (models.corpus.mixing; none
+    by default: each costs one more forward pass per sentence, value zeroing N layer reruns)."""
 
     batch_size: int = 32
     sort_batches: int = 8
@@ -69,6 +72,7 @@ class CorpusOptions:
     thresholds: RoleThresholds = field(default_factory=RoleThresholds)
     partial_every: int = 2
     views: tuple[View, ...] = VIEWS
+    measures: tuple[str, ...] = ()
 
     def __post_init__(self):
         for name, least in (("batch_size", 1), ("sort_batches", 1), ("top_k", 1), ("partial_every", 1)):
@@ -84,6 +88,13 @@ class CorpusOptions:
                 raise CorpusInputError(ERR_VIEW.format(view=view, views=", ".join(VIEWS)))
         if "weight" not in self.views:
             raise CorpusInputError(ERR_NO_WEIGHT.format(views=self.views))
+        if self.measures:
+            from models.mixing.run import check_measures
+
+            try:
+                object.__setattr__(self, "measures", check_measures(self.measures))
+            except ValueError as error:
+                raise CorpusInputError(str(error)) from None
 
     @property
     def chunk_records(self) -> int:
@@ -133,7 +144,12 @@ def analyse_chunk(loaded: LoadedModel, records: Sequence[CorpusRecord], options:
         (batch, score_sentences(loaded, batch, options.exclude_special, options.views))
         for batch in plan_batches(loaded, chunk.sentences, options.batch_size)
     ]
-    return chunk_stats(chunk, scored, options)
+    stats = chunk_stats(chunk, scored, options)
+    if not options.measures:
+        return stats
+    from models.corpus.mixing import mixing_stats
+
+    return replace(stats, mixing=mixing_stats(loaded, chunk.sentences, options.measures))
 
 
 def chunk_stats(chunk: EncodedChunk, scored: Sequence[ScoredBatch], options: CorpusOptions) -> CorpusStats:
@@ -206,6 +222,13 @@ def run_corpus(
     offset where it applies) or when no sentence is left, and CorpusInterrupted (a
     KeyboardInterrupt) with the partial result when interrupted.
     """
+    if options.measures:  # a family the measures cannot read fails before any work
+        from models.mixing.run import check_family
+
+        try:
+            check_family(loaded)
+        except InputError as error:
+            raise CorpusInputError(str(error)) from None
     total = source.estimate_records(options.limit)
     info = model_info(loaded)
     started = time.perf_counter()

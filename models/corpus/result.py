@@ -15,6 +15,7 @@ import numpy as np
 
 from i18n import N_, as_text
 from models.corpus.diagnosis import CorpusEvidence, corpus_diagnosis
+from models.corpus.mixing import QUANTITIES, MixingStats
 from models.corpus.scores import NORM_SIZES
 from models.corpus.stats import CONFIDENCE, CorpusStats, Moments, ViewStats
 from models.corpus.view_compare import ViewEvidence, compare_corpus_views
@@ -24,6 +25,9 @@ from models.score.scores import PART_NAMES, SCORE_NAMES
 from models.score.sweep import VIEWS, View
 
 JSON_DECIMALS = 6
+MIXING_OVER = N_(
+    "Context mixing over {sentences} sentences (each layer's mean; the spread is in the JSON and the table):"
+)
 NOTICE_NO_NORM = N_(
     "The norm view is not available for {family} models: the value vectors of this family are not "
     "captured, so only the attention-weight view is shown."
@@ -94,6 +98,37 @@ class ViewResult:
 
 
 @dataclass(frozen=True, eq=False)
+class CorpusMixing:
+    """The context-mixing measures over the corpus (models.corpus.mixing).
+
+    measures   the measures computed, in MEASURES order
+    sentences  sentences measured; skipped: sentences the measures could not read
+    estimates  quantity ("mixing_ratio", "to_cls", "to_sep") → measure → Estimate [L]
+    diagnosis  the no-op reading (models.mixing.diagnosis) of the corpus means
+    """
+
+    measures: tuple[str, ...]
+    sentences: int
+    skipped: int
+    estimates: Mapping[str, Mapping[str, Estimate]]
+    diagnosis: tuple[Diagnosis, ...]
+
+
+def _mixing_result(stats: MixingStats) -> CorpusMixing:
+    from models.mixing.diagnosis import diagnose_mixing
+
+    estimates = {
+        quantity: {measure: Estimate.of(moments) for measure, moments in stats.moments.get(quantity, {}).items()}
+        for quantity in QUANTITIES
+    }
+    diagnosis: tuple[Diagnosis, ...] = ()
+    if stats.sentences:
+        lead = Diagnosis("info", MIXING_OVER.format(sentences=stats.sentences))
+        diagnosis = (lead, *diagnose_mixing(stats.summary()))
+    return CorpusMixing(stats.measures, stats.sentences, stats.skipped, estimates, diagnosis)
+
+
+@dataclass(frozen=True, eq=False)
 class CorpusResult:
     """Everything a corpus analysis found.
 
@@ -113,6 +148,7 @@ class CorpusResult:
     comparison       the messages comparing the two views (also at the head of each view's
                      diagnosis); () with one view
     notices          plain-language notes, e.g. that this family has no norm view
+    mixing           the context-mixing measures per layer (CorpusOptions.measures), or None
     """
 
     model: ModelInfo
@@ -127,6 +163,7 @@ class CorpusResult:
     texts: Mapping[int, tuple[str, str | None]]
     comparison: tuple[Diagnosis, ...] = ()
     notices: tuple[str, ...] = ()
+    mixing: CorpusMixing | None = None
 
     @property
     def weights(self) -> ViewResult:
@@ -247,6 +284,7 @@ def finish(
         texts=dict(sorted(stats.texts.items())),
         comparison=comparison,
         notices=notices,
+        mixing=_mixing_result(stats.mixing) if stats.mixing is not None else None,
     )
 
 
@@ -359,4 +397,20 @@ def to_json_dict(result: CorpusResult) -> dict:
         "diagnosis": weight["diagnosis"],
         "norm": _view_json(result.norm, layers) if result.norm is not None else None,
         "notices": [as_text(notice) for notice in result.notices],
+        **({"mixing": _mixing_json(result.mixing)} if result.mixing is not None else {}),
+    }
+
+
+def _mixing_json(mixing: CorpusMixing) -> dict:
+    """{sentences, skipped, measures: {NAME: {mixing_ratio, to_cls, to_sep: {mean, std, ci} [L]}},
+    diagnosis}: the keys of `cli.py mixing`'s per-layer lists, as corpus estimates."""
+    return {
+        "sentences": mixing.sentences,
+        "skipped": mixing.skipped,
+        "measures": {
+            measure: {quantity: _estimate(mixing.estimates[quantity][measure]) for quantity in QUANTITIES}
+            for measure in mixing.measures
+            if mixing.sentences
+        },
+        "diagnosis": _messages(mixing.diagnosis),
     }

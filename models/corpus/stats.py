@@ -13,12 +13,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from models.corpus.scores import SentenceScores
 from models.score.roles import ROLES, RoleThresholds, classify_heads, layer_bands
 from models.score.scores import SCORE_NAMES
+
+if TYPE_CHECKING:
+    from models.corpus.mixing import MixingStats
 
 CONFIDENCE = 0.95
 T_QUANTILE_975 = (  # Student's t, 97.5% quantile, for 1..30 degrees of freedom
@@ -239,6 +243,7 @@ class CorpusStats:
     truncated  sentences cut to the model's limit
     views      view name → ViewStats (empty dict when no sentence was scored yet)
     texts      index → (text, text_b) of the sentences named in a top-k list, nothing else
+    mixing     the context-mixing aggregates (models.corpus.mixing), None unless asked for
     """
 
     records: int = 0
@@ -247,6 +252,7 @@ class CorpusStats:
     truncated: int = 0
     views: Mapping[str, ViewStats] = field(default_factory=dict)
     texts: Mapping[int, tuple[str, str | None]] = field(default_factory=dict)
+    mixing: MixingStats | None = None
 
     def merge(self, other: CorpusStats) -> CorpusStats:
         views = dict(self.views)
@@ -264,4 +270,5 @@ class CorpusStats:
             self.truncated + other.truncated,
             views,
             texts,
+            other.mixing if self.mixing is None else self.mixing.merge(other.mixing) if other.mixing else self.mixing,
         )

@@ -16,11 +16,13 @@ consecutive layers whose weight share is at least HEAVY_SHARE:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Protocol
+
 import numpy as np
 
 from i18n import N_, format_list, lazy_ngettext
 from models.mixing.measures import Measure
-from models.mixing.run import ContextMixing
 from models.score.roles import Diagnosis, layer_span
 
 HEAVY_SHARE = 0.4  # mean weight share of a layer's query rows on one special token: "piles onto it"
@@ -96,15 +98,32 @@ UNNORMALISED = N_(
 ROW_AT = N_("layer {layer} row {row}")
 
 
-def diagnose_mixing(mixing: ContextMixing) -> tuple[Diagnosis, ...]:
+class Shares(Protocol):
+    """What the diagnosis reads: one input's ContextMixing, or a corpus's mean shares
+    (models.corpus.mixing.MixingSummary).  Each mapping: measure → [L]."""
+
+    measures: tuple[Measure, ...]
+    mixing_ratio: Mapping[str, np.ndarray]
+    to_cls: Mapping[str, np.ndarray]
+    to_sep: Mapping[str, np.ndarray]
+    unnormalised: tuple[tuple[int, int], ...]
+
+    @property
+    def cls_token(self) -> str | None: ...
+
+    @property
+    def sep_token(self) -> str | None: ...
+
+
+def diagnose_mixing(mixing: Shares) -> tuple[Diagnosis, ...]:
     """Plain-language messages with the numbers (see the module docstring)."""
     found: list[Diagnosis] = []
     evidence = next((name for name in EVIDENCE if name in mixing.measures), None)
     specials = []
-    if mixing.cls_positions:
-        specials.append((mixing.tokens[mixing.cls_positions[0]], mixing.to_cls))
-    if mixing.sep_positions:
-        specials.append((mixing.tokens[mixing.sep_positions[0]], mixing.to_sep))
+    if mixing.cls_token is not None:
+        specials.append((mixing.cls_token, mixing.to_cls))
+    if mixing.sep_token is not None:
+        specials.append((mixing.sep_token, mixing.to_sep))
     if "attention" in mixing.measures:
         heavy_any = False
         for token, shares in specials:
@@ -134,7 +153,7 @@ def _runs(layers: np.ndarray) -> list[np.ndarray]:
     return np.split(layers, np.nonzero(np.diff(layers) > 1)[0] + 1)
 
 
-def _reading(mixing: ContextMixing, token: str, shares, run: np.ndarray, evidence: Measure | None):
+def _reading(mixing: Shares, token: str, shares, run: np.ndarray, evidence: Measure | None):
     """The no-op reading of one run of heavy layers, then the weight/norm comparison."""
     span = layer_span(run, start=True)
     weight = float(shares["attention"][run].mean())

@@ -89,6 +89,15 @@ class ContextMixing:
         for name in ("sink_rate", "sink_keys"):
             object.__setattr__(self, name, _read_only(getattr(self, name)))
 
+    @property
+    def cls_token(self) -> str | None:
+        """The cls token's string ("[CLS]", "<s>"), or None when the input has none."""
+        return self.tokens[self.cls_positions[0]] if self.cls_positions else None
+
+    @property
+    def sep_token(self) -> str | None:
+        return self.tokens[self.sep_positions[0]] if self.sep_positions else None
+
 
 def _read_only(array: np.ndarray) -> np.ndarray:
     array = np.asarray(array)
