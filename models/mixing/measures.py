@@ -21,8 +21,9 @@ The measures, each a row-normalised [N, N] matrix per layer (row i: query, colum
   value_zeroing          1 − cos(h_i, h_i^(−j)) (models/mixing/value_zeroing.py; Mohebbi et al. 2023)
 
 The output projection's bias b_O and β₁ are not attributed to any token (`ln1_parts`
-returns them as the bias term).  Nothing here builds [H, N, N, D]: z is built for a chunk
-of query rows at a time, [N, rows, D], within CHUNK_BYTES.
+returns them as the bias term).  Nothing here builds [H, N, N, D]: the four norms come from
+per-key [H, H] Gram matrices (`gram_norms`), and only ALTI's L1 distance builds parts, for a
+chunk of query rows at a time, [N, rows, D], within CHUNK_BYTES.
 
 Across layers (`rollout`): attention and attention_norm hold no residual, so they roll out
 as Abnar & Zuidema, R_l = renorm(0.5·M_l + 0.5·I) · R_{l−1}; the others hold it already,
@@ -183,41 +184,106 @@ def ln1_parts(state: LayerState, rows: range) -> tuple[torch.Tensor, torch.Tenso
 def chunked_measures(state: LayerState, measures: Sequence[Measure], budget: int = CHUNK_BYTES) -> dict:
     """The raw (not yet row-normalised) matrices of the CHUNKED measures in `measures`.
 
-    → name → [N, N] tensor, in the state's dtype.  Each chunk of query rows builds its
-    key-major parts [N, rows, D] once and turns them in place into z, then g(z), reading
-    every wanted measure on the way; ALTI adds one temporary of the same size, so a chunk
-    is sized for two of them within `budget`.
+    → name → [N, N] tensor, in the state's dtype.  The four norms come from per-key Gram
+    matrices (`gram_norms`, no [N, N, D] at all); ALTI's L1 distance needs the parts
+    themselves, built a chunk of query rows at a time (`alti_rows`) within `budget`.
     """
     wanted = [name for name in measures if name in CHUNKED]
-    n, width = state.inputs.shape
-    out = {name: torch.empty((n, n), dtype=state.inputs.dtype) for name in wanted}
-    if not wanted:
-        return out
-    ln2_scale = state.ln2_scale
-    for rows in row_chunks(n, width, state.inputs.element_size(), budget // 2):
-        block = slice(rows.start, rows.stop)
-        parts = mixed_parts(state, rows)  # [N keys, rows, D]
-        if "attention_norm" in out:
-            out["attention_norm"][block] = torch.linalg.vector_norm(parts, dim=-1).T
-        if wanted == ["attention_norm"]:
-            continue
-        z = _add_residual_(parts, state, rows)
-        if "attention_norm_res" in out:
-            out["attention_norm_res"][block] = torch.linalg.vector_norm(z, dim=-1).T
-        if not {"attention_norm_res_ln", "globenc", "alti"} & out.keys():
-            continue
-        g = _ln1_parts_(z, state, rows)  # g_i(z_ij)
-        if "attention_norm_res_ln" in out:
-            out["attention_norm_res_ln"][block] = torch.linalg.vector_norm(g, dim=-1).T
-        if "alti" in out:
-            target = state.post_ln1[block]  # ŷ_i  [rows, D]
-            distance = torch.linalg.vector_norm(target.unsqueeze(0) - g, ord=1, dim=-1).T
-            own = torch.linalg.vector_norm(target, ord=1, dim=-1)
-            out["alti"][block] = torch.clamp(own[:, None] - distance, min=0)
-        if "globenc" in out:  # last: it changes g in place
-            carried = _centre_(g).mul_(state.ln2.weight).div_(ln2_scale[None, block, None])
-            out["globenc"][block] = torch.linalg.vector_norm(carried, dim=-1).T
+    out = gram_norms(state, [name for name in wanted if name != "alti"])
+    if "alti" in wanted:
+        n, width = state.inputs.shape
+        alti = torch.empty((n, n), dtype=state.inputs.dtype)
+        for rows in row_chunks(n, width, state.inputs.element_size(), budget):
+            alti[rows.start : rows.stop] = alti_rows(state, rows)
+        out["alti"] = alti
     return out
+
+
+@torch.inference_mode()
+def gram_norms(state: LayerState, measures: Sequence[Measure]) -> dict:
+    """attention_norm, attention_norm_res, attention_norm_res_ln and globenc without building z.
+
+    Off the diagonal z_ij = a_ij = Σ_h α^h_ij f_h(x_j), and each norm is a quadratic form in
+    a_ij: for weights w [D], Σ_d w_d a_ijd² = α_ijᵀ G^w_j α_ij with the per-key Gram matrix
+    G^w_j[h, h'] = Σ_d w_d f_h(x_j)_d f_h'(x_j)_d [N, H, H]; LayerNorm's centring adds linear
+    terms Σ_d v_d a_ijd = α_ijᵀ (F_j v).  Those cost O(N·H²·D + N²·H²), in float64 against
+    the cancellation of the centring.  The diagonal (where the residual x_i enters) is
+    computed from the [N, D] vectors z_ii themselves.  → name → [N, N], the state's dtype.
+    """
+    if not measures:
+        return {}
+    f64 = torch.float64
+    moved, inputs = state.moved.to(f64), state.inputs.to(f64)  # [N, H, D], [N, D]
+    n, _heads, width = moved.shape
+    weights = state.attention.to(f64).permute(1, 2, 0).contiguous()  # α [N i, N j, H]
+    gamma1, gamma2 = state.ln1.weight.to(f64), state.ln2.weight.to(f64)
+    scale1, scale2 = state.ln1_scale.to(f64), state.ln2_scale.to(f64)  # [N]
+
+    def quadratic(w: torch.Tensor) -> torch.Tensor:  # [D] → [N, N] Σ_d w_d a_ijd²
+        gram = torch.einsum("jhd,jkd->jhk", moved * w, moved)  # [N, H, H]
+        return (torch.einsum("ijh,jhk->ijk", weights, gram) * weights).sum(-1)
+
+    def linear(v: torch.Tensor) -> torch.Tensor:  # [D] → [N, N] Σ_d v_d a_ijd
+        return torch.einsum("ijh,jh->ij", weights, moved @ v)
+
+    ones = torch.ones(width, dtype=f64)
+    mean = linear(ones / width)  # m_ij = mean over D of a_ij
+    diagonal = torch.einsum("hii,ihd->id", state.attention.to(f64), moved)  # a_ii [N, D]
+    z_diagonal = diagonal + inputs  # z_ii = a_ii + x_i
+    index = torch.arange(n)
+    out = {}
+
+    def finish(name: str, squared: torch.Tensor, on_diagonal: torch.Tensor) -> None:
+        matrix = torch.sqrt(torch.clamp(squared, min=0))
+        matrix[index, index] = on_diagonal
+        out[name] = matrix.to(state.inputs.dtype)
+
+    def centred(v: torch.Tensor) -> torch.Tensor:
+        return v - v.mean(-1, keepdim=True)
+
+    plain = quadratic(ones) if {"attention_norm", "attention_norm_res"} & set(measures) else None
+    if "attention_norm" in measures:
+        finish("attention_norm", plain, torch.linalg.vector_norm(diagonal, dim=-1))
+    if "attention_norm_res" in measures:
+        finish("attention_norm_res", plain, torch.linalg.vector_norm(z_diagonal, dim=-1))
+    if "attention_norm_res_ln" in measures:  # ‖γ₁ ⊙ (a − m)‖² / s₁ᵢ²
+        g2 = gamma1**2
+        squared = quadratic(g2) - 2 * mean * linear(g2) + mean**2 * g2.sum()
+        on_diagonal = torch.linalg.vector_norm(gamma1 * centred(z_diagonal), dim=-1) / scale1
+        finish("attention_norm_res_ln", squared / scale1[:, None] ** 2, on_diagonal)
+    if "globenc" in measures:  # ‖γ₂ ⊙ (w − μ_w)‖² / (s₁ᵢ s₂ᵢ)², w = γ₁ ⊙ (a − m)
+        c = gamma1**2 * gamma2**2
+        g2 = gamma2**2
+        mu = linear(gamma1 / width) - mean * gamma1.mean()  # μ_w, the mean over D of w
+        w_squared = quadratic(c) - 2 * mean * linear(c) + mean**2 * c.sum()  # Σ γ₂² w²
+        w_linear = linear(g2 * gamma1) - mean * (g2 * gamma1).sum()  # Σ γ₂² w
+        squared = w_squared - 2 * mu * w_linear + mu**2 * g2.sum()
+        carried = gamma2 * centred(gamma1 * centred(z_diagonal))
+        on_diagonal = torch.linalg.vector_norm(carried, dim=-1) / (scale1 * scale2)
+        finish("globenc", squared / (scale1 * scale2)[:, None] ** 2, on_diagonal)
+    return out
+
+
+@torch.inference_mode()
+def alti_rows(state: LayerState, rows: range) -> torch.Tensor:
+    """ALTI for the query rows `rows` → [rows, N]: max(0, ‖ŷ_i‖₁ − ‖ŷ_i − g_i(z_ij)‖₁).
+
+    LayerNorm 1's centring and γ₁ are linear, so they are applied to f_h(x_j) once
+    ([N, H, D]) and one batched product gives s₁ᵢ·g_i(a_ij) for the chunk; the distance is
+    taken against s₁ᵢ·ŷ_i and divided back.
+    """
+    gamma = state.ln1.weight
+    prepared = (state.moved - state.moved.mean(-1, keepdim=True)) * gamma  # [N, H, D]
+    weights = state.attention[:, rows.start : rows.stop].permute(2, 1, 0).contiguous()  # [N keys, rows, H]
+    parts = torch.bmm(weights, prepared)  # [N keys, rows, D]: s₁ᵢ·g_i(a_ij); contiguous: 2× faster
+    positions = torch.arange(rows.start, rows.stop)
+    own_inputs = state.inputs[positions]
+    parts[positions, torch.arange(len(rows))] += (own_inputs - own_inputs.mean(-1, keepdim=True)) * gamma
+    scale = state.ln1_scale[rows.start : rows.stop]  # [rows]
+    target = state.post_ln1[rows.start : rows.stop]  # ŷ_i [rows, D]
+    distance = torch.linalg.vector_norm(parts.sub_((target * scale[:, None]).unsqueeze(0)), ord=1, dim=-1).T
+    own = torch.linalg.vector_norm(target, ord=1, dim=-1)
+    return torch.clamp(own[:, None] - distance / scale[:, None], min=0)
 
 
 def row_normalised(matrix: np.ndarray) -> np.ndarray:
