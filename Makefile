@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 .PHONY: run test test-unit lint bench browser finetune catalogs clean screenshot notebook
 
 # Translations (docs/japanese.md): the .po files are in git, the .mo files are built here.
-PO_FILES := $(wildcard locale/*/LC_MESSAGES/messages.po)
+LOCALE := i18n/locale
+PO_FILES := $(wildcard $(LOCALE)/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 BABEL_KEYWORDS := -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
 
@@ -18,18 +19,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml scripts/fetch_bertviz_assets
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	bash scripts/fetch_bertviz_assets.sh
-	$(VENV)/bin/pybabel compile --domain messages --directory locale --statistics
+	$(VENV)/bin/pybabel compile --domain messages --directory $(LOCALE) --statistics
 	touch $@
 
-locale/%/LC_MESSAGES/messages.mo: locale/%/LC_MESSAGES/messages.po $(VENV)/.installed
+$(LOCALE)/%/LC_MESSAGES/messages.mo: $(LOCALE)/%/LC_MESSAGES/messages.po $(VENV)/.installed
 	$(VENV)/bin/pybabel compile --domain messages --input-file $< --output-file $@
 
 # After changing user-facing text: re-extract, merge into every language, then translate
-# the new entries in locale/ja/LC_MESSAGES/messages.po (tests/unit/test_catalogs.py checks).
+# the new entries in i18n/locale/ja/LC_MESSAGES/messages.po (tests/unit/test_catalogs.py checks).
 catalogs: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract --mapping-file babel.cfg $(BABEL_KEYWORDS) --add-comments TRANSLATORS: \
-	  --add-location file --sort-by-file --project attention-map-analysis --output-file locale/messages.pot .
-	$(VENV)/bin/pybabel update --input-file locale/messages.pot --domain messages --output-dir locale \
+	  --add-location file --sort-by-file --project attention-map-analysis --output-file $(LOCALE)/messages.pot .
+	$(VENV)/bin/pybabel update --input-file $(LOCALE)/messages.pot --domain messages --output-dir $(LOCALE) \
 	  --ignore-obsolete --no-fuzzy-matching
 
 # The notebook kernel "python3" is written into .venv with this venv's python by its full path,

@@ -35,6 +35,7 @@ navigation = st.navigation(list(pages().values()), position="top")
 st.title(str(TITLE))
 st.caption(str(INTRO))
 link_notes = st.container()
-st.session_state[inputs.INPUTS_KEY] = inputs.shared_inputs()
+sentence = navigation.url_path not in inputs.SENTENCE_FREE_PAGES  # the corpus page draws no text box
+st.session_state[inputs.INPUTS_KEY] = inputs.shared_inputs(sentence)
 navigation.run()
 state.show_notes(link_notes)

@@ -1,6 +1,6 @@
 """Corpus section of bench/main.py: engine throughput against a bare batched forward pass, memory, Ray.
 
-For N = 1,000 and 10,000 sentences (data/sample_corpus.txt repeated to reach N) on `minilm`:
+For N = 1,000 and 10,000 sentences (models/data/sample_corpus.txt repeated to reach N) on `minilm`:
   bare    only model(**inputs, output_attentions=True) over the very batches the engine
           makes (tokenised, length-bucketed and padded beforehand, untimed)
   engine  models.corpus.engine.run_corpus: reading, tokenising, bucketing, forward, every score,
@@ -31,7 +31,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample_corpus.txt"
+sys.path.insert(0, str(ROOT))  # run alone or from bench/main.py: the project's packages
+from models.examples import sample_corpus  # noqa: E402
+
+SAMPLE = sample_corpus()
 COUNTS = (1_000, 10_000)
 THROUGHPUT_TARGET, MEMORY_TARGET = 0.85, 1.1
 

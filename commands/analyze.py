@@ -6,8 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from commands.base import CliError, add_device, add_exclude_special, add_format, add_input, add_view_options
-from commands.lang import COLUMN_LAYER, COLUMN_ROLES, ERR_EMPTY_TEXT, pad
+from commands.base import (
+    CliError,
+    add_device,
+    add_exclude_special,
+    add_format,
+    add_input,
+    add_view_options,
+    load_and_extract,
+)
+from commands.lang import COLUMN_LAYER, COLUMN_ROLES, pad
 from i18n import N_, _
 
 ERR_WORD_LEVEL = N_("--word-level works on inputs up to {limit} tokens; this one has {n}")
@@ -74,17 +82,9 @@ def format_table(document: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> str:
-    from models.extract.attention import InputError, extract
-    from models.load.loading import ModelLoadError, load_model
     from models.score.analysis import analyze, to_json_dict
 
-    if not args.text.strip():
-        raise CliError(ERR_EMPTY_TEXT)
-    try:
-        loaded = load_model(args.model, args.window, device=args.device)
-        result = extract(loaded, args.text, args.pair, args.global_positions)
-    except (ModelLoadError, InputError) as error:
-        raise CliError(str(error)) from None
+    result = load_and_extract(args)
     check_word_level(args, result)
     analysis = analyze(result, exclude_special=args.exclude_special, view=args.view)
     document = to_json_dict(result, analysis, word_level=args.word_level)

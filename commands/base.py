@@ -118,3 +118,23 @@ def add_device(parser: argparse.ArgumentParser) -> None:
 def check_text(text: str | None) -> None:
     if text is not None and not text.strip():
         raise CliError(ERR_EMPTY_TEXT)
+
+
+def load_and_extract(args: argparse.Namespace, model_window: bool = True):
+    """The one forward pass of a command that reads TEXT (and --pair) on --model: the empty-text
+    check, `load_model` on --device and `extract`; returns the AttentionResult.
+
+    `model_window` passes --window and --global to the model (a windowed Longformer run); the
+    sparse command's --window and --global describe its simulated pattern instead, so it loads
+    the model dense.  A model that cannot load and an input that cannot be read raise CliError.
+    """
+    from models.extract.attention import InputError, extract
+    from models.load.loading import ModelLoadError, load_model
+
+    check_text(args.text)
+    window, global_positions = (args.window, args.global_positions) if model_window else (None, None)
+    try:
+        loaded = load_model(args.model, window, device=args.device)
+        return extract(loaded, args.text, args.pair, global_positions)
+    except (ModelLoadError, InputError) as error:
+        raise CliError(str(error)) from None

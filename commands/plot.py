@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from commands.base import CliError, add_device, add_input, add_view_options
-from commands.lang import ERR_EMPTY_TEXT
+from commands.base import CliError, add_device, add_input, add_view_options, check_text, load_and_extract
 from i18n import N_, _
 
 ERR_NO_FOLDER = N_("cannot write {output}: the folder {folder} does not exist")
@@ -42,28 +41,24 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> str:
     from pathlib import Path
 
-    from models.extract.attention import InputError, extract
-    from models.load.loading import ModelLoadError, load_model
     from models.score.analysis import analyze
     from models.score.views import shown
     from viz import export
     from viz.figures import figure_of
     from viz.layout import FigureSettings
 
-    if not args.text.strip():
-        raise CliError(ERR_EMPTY_TEXT)
+    check_text(args.text)  # before the folder check: the first problem is the text's
     output = Path(args.output)
     if not output.parent.is_dir():
         raise CliError(ERR_NO_FOLDER.format(output=output, folder=output.parent))
     try:
         settings = FigureSettings(font_size=args.font_size, width=args.width, scale=args.scale)
-        loaded = load_model(args.model, args.window, device=args.device)
-        result = extract(loaded, args.text, args.pair, args.global_positions)
+        result = load_and_extract(args)  # its own errors are CliError already
         drawn = shown(result, args.view, "words" if args.word_level else "tokens")
         analysis = analyze(result, view=args.view)
         fig = figure_of(args.kind, drawn, analysis, args.layer, args.head, args.score, settings)
         data = export.figure_html(fig) if args.format == "html" else export.figure_image(fig, args.format, args.scale)
-    except (ModelLoadError, InputError, ValueError, export.ExportUnavailable) as error:
+    except (ValueError, export.ExportUnavailable) as error:
         raise CliError(str(error)) from None
     try:
         output.write_bytes(data)

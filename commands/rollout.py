@@ -7,8 +7,7 @@ import argparse
 import json
 
 from commands.analyze import check_word_level
-from commands.base import CliError, add_device, add_format, add_input, add_view_options
-from commands.lang import ERR_EMPTY_TEXT
+from commands.base import CliError, add_device, add_format, add_input, add_view_options, load_and_extract
 from i18n import _
 
 ROLLOUT_TOP = 5  # the table shows each layer's largest sources
@@ -31,18 +30,10 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> str:
-    from models.extract.attention import InputError, extract
-    from models.load.loading import ModelLoadError, load_model
     from models.score.rollout import check_queries, query_rollout
     from models.score.words import word_rollout
 
-    if not args.text.strip():
-        raise CliError(ERR_EMPTY_TEXT)
-    try:
-        loaded = load_model(args.model, args.window, device=args.device)
-        result = extract(loaded, args.text, args.pair, args.global_positions)
-    except (ModelLoadError, InputError) as error:
-        raise CliError(str(error)) from None
+    result = load_and_extract(args)
     check_word_level(args, result)
     try:
         if args.word_level:

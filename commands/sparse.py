@@ -12,8 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 
-from commands.base import CliError, add_device, add_format, add_globals, add_model, add_pair, add_text, add_window
-from commands.lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad
+from commands.base import (
+    CliError,
+    add_device,
+    add_format,
+    add_globals,
+    add_model,
+    add_pair,
+    add_text,
+    add_window,
+    check_text,
+    load_and_extract,
+)
+from commands.lang import COLUMN_LAYER, pad
 from i18n import N_, _
 
 COLUMN_COVERAGE = N_("coverage")
@@ -53,18 +64,12 @@ SPARSE_DECIMALS = 6
 
 def run(args: argparse.Namespace) -> str:
     """The JSON document or the table; bad input raises CliError with one line."""
-    from models.extract.attention import InputError, extract
-    from models.load.loading import ModelLoadError, load_model
     from models.sparse.patterns import PatternParams, explore
 
-    if not args.text.strip():
-        raise CliError(ERR_EMPTY_TEXT)
+    check_text(args.text)
     if not 0 < args.share <= 1:
         raise CliError(ERR_SHARE.format(share=args.share))
-    try:
-        result = extract(load_model(args.model, device=args.device), args.text, args.pair)
-    except (ModelLoadError, InputError) as problem:
-        raise CliError(str(problem)) from None
+    result = load_and_extract(args, model_window=False)  # --window and --global shape the pattern
     if result.is_banded:
         raise CliError(ERR_SPARSE_LONG.format(n=result.n_tokens))
     globals_ = tuple(args.global_positions) if args.global_positions else result.cls_positions[:1]

@@ -22,8 +22,9 @@ pickles as that English text (the cached results stay language-neutral), while s
 format(), f-strings, `+` and `%` show it in the active language.  json.dumps and "".join
 see the English value: convert with str() (or `as_text()`) where text is handed on.
 
-Catalogues: locale/<lang>/LC_MESSAGES/messages.po (compiled to .mo by `make`; a missing or
-older .mo falls back to reading the .po).  README "日本語 / Japanese" has the pybabel commands.
+Catalogues: i18n/locale/<lang>/LC_MESSAGES/messages.po, package data found through the
+package (compiled to .mo by `make`; a missing or older .mo falls back to reading the .po).
+README "日本語 / Japanese" has the pybabel commands.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -43,7 +45,7 @@ LANGUAGES: tuple[Language, ...] = get_args(Language)
 LANGUAGE_NAMES: dict[Language, str] = {"en": "English", "ja": "日本語"}
 DEFAULT_LANGUAGE: Language = "en"
 DOMAIN = "messages"
-LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+LOCALE_DIR = Path(str(files(__name__) / "locale"))  # i18n/locale: <lang>/LC_MESSAGES/messages.po
 ENV_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's order of precedence
 
 ERR_LANGUAGE = "Unknown language '{language}'; use one of: {choices}."

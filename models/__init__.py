@@ -9,4 +9,32 @@ plotly (`viz/` and `app.py` build on top).
   corpus/   corpus reading, batching, aggregates, checkpoints, Ray, corpus comparison
   mixing/   context mixing (residual- and LayerNorm-aware norms, ALTI, value zeroing), faithfulness
   result.py the immutable AttentionResult that crosses to viz/;  examples.py  the example inputs
+  api.py    the notebook's front door: `from models import analyze_text, load_model`
+
+The front door's names load lazily (module `__getattr__`), so `import models` stays light and
+changes nothing until one of them is used.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+
+_EXPORTS = {
+    "analyze_text": "models.api",
+    "TextAnalysis": "models.api",
+    "load_model": "models.load.loading",
+    "from_objects": "models.load.loading",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'models' has no attribute '{name}'")
+    value = getattr(import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

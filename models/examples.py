@@ -2,11 +2,17 @@
 project).  Each shows something the analysis can point at: a pronoun and what it refers to,
 punctuation, a question and its answer, an entailment pair, a longer passage for the window
 and sparse pages.  The texts stay in their own language; their labels translate.
+
+The sample corpora ship as package data in models/data/ (found through the package, so they
+travel with it): `sample_corpus()` (one sentence per line), `sample_pairs()` (TSV with a
+`pair` column) and `sentiment_sentences()` (the labelled sentences of `make finetune`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
 from typing import Literal
 
 from i18n import N_, Language
@@ -148,3 +154,23 @@ def examples_for(language: Language, kind: Kind | None = None) -> tuple[Example,
 def example(key: str) -> Example | None:
     """The example with this key, or None."""
     return next((e for e in EXAMPLES if e.key == key), None)
+
+
+def data_file(name: str) -> Path:
+    """The path of a file in models/data/ (package data)."""
+    return Path(str(files("models") / "data" / name))
+
+
+def sample_corpus() -> Path:
+    """models/data/sample_corpus.txt: 322 sentences the team wrote, one per line."""
+    return data_file("sample_corpus.txt")
+
+
+def sample_pairs() -> Path:
+    """models/data/sample_pairs.tsv: 109 sentence pairs, columns `text` and `pair`."""
+    return data_file("sample_pairs.tsv")
+
+
+def sentiment_sentences() -> Path:
+    """models/data/sentiment.tsv: 200 short sentences labelled positive or negative."""
+    return data_file("sentiment.tsv")

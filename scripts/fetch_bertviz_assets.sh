@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Fetch the JavaScript that bertviz loads from a CDN (require.js, d3, jQuery) into
-# vendor/bertviz/ (git-ignored), so viz/bertviz_view.py can inline it and the
+# viz/vendor/bertviz/ (package data, git-ignored), so viz/bertviz_view.py can inline it and the
 # views render offline. Idempotent: does nothing when the three files are present.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEST="${BERTVIZ_ASSETS_DIR:-$ROOT/vendor/bertviz}"
+DEST="${BERTVIZ_ASSETS_DIR:-$ROOT/viz/vendor/bertviz}"
 
 if [ -s "$DEST/require.js" ] && [ -s "$DEST/d3.min.js" ] && [ -s "$DEST/jquery.min.js" ]; then
   echo "bertviz assets already in $DEST"

@@ -1,8 +1,8 @@
 """Fine-tune the embedded MiniLM on a tiny sentiment task, offline, and save it for `cli.py compare`.
 
-  python scripts/finetune_minilm.py [--steps 200] [--out out/minilm-finetuned] [--data data/sentiment.tsv]
+  python scripts/finetune_minilm.py [--steps 200] [--out out/minilm-finetuned] [--data models/data/sentiment.tsv]
 
-The task: 200 short sentences the team wrote (data/sentiment.tsv), labelled positive or
+The task: 200 short sentences the team wrote (models/data/sentiment.tsv), labelled positive or
 negative; 40 are held out.  The classifier is one linear layer on the last layer's [CLS]
 vector ([CLS] pooling).  The word embeddings stay frozen (the attention layers are what we
 compare, and it halves the optimiser's work).  One thread by default: on a busy 2-core
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "sentiment.tsv")
+    parser.add_argument("--data", type=Path, default=None, help="default: models/data/sentiment.tsv")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "minilm-finetuned")
     args = parser.parse_args(argv)
 
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from transformers.utils import logging as hf_logging
 
     sys.path.insert(0, str(ROOT))
+    from models.examples import sentiment_sentences
     from models.load.loading import embedded_model_path
 
     hf_logging.set_verbosity_error()
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = AutoTokenizer.from_pretrained(source)
     encoder = AutoModel.from_pretrained(source, attn_implementation="sdpa", use_safetensors=True).train()
     head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))
-    examples = read_examples(args.data)
+    examples = read_examples(args.data or sentiment_sentences())
     random.Random(args.seed).shuffle(examples)
     held_out, train = examples[:HELD_OUT], examples[HELD_OUT:]
     before = accuracy(encoder, head, tokenizer, held_out)
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report = {
         "base": "minilm",
-        "task": "sentiment (data/sentiment.tsv)",
+        "task": "sentiment (models/data/sentiment.tsv)",
         "labels": list(LABELS),
         "steps": args.steps,
         "batch": args.batch,

@@ -2,37 +2,28 @@
 
   python scripts/screenshot.py [--out docs/screenshot.png]   (or: make screenshot)
 
-Starts `streamlit run app.py` on a free local port (offline: HF_HUB_OFFLINE=1, the same way
-as the benches and the browser tests), opens it in headless Debian Chromium (/usr/bin/chromium,
-driven by Playwright; no downloaded browser) at 1400×1000, waits until the analysis of the
-default sentence is drawn and the page has settled, takes a screenshot of the top of the page
-(title, text box, diagnosis, first charts: the top TOP_PX pixels), scales it to OUT_WIDTH and
-writes it as a palette PNG to keep it small, and stops the server.
+Starts `streamlit run app.py` on a free local port through tests/browser/harness.py (offline:
+HF_HUB_OFFLINE=1, the same server as the UI bench and the browser tests), opens it in headless
+Debian Chromium (/usr/bin/chromium, driven by Playwright; no downloaded browser) at 1400×1000,
+waits until the analysis of the default sentence is drawn and the page has settled, takes a
+screenshot of the top of the page (title, text box, diagnosis, first charts: the top TOP_PX
+pixels), scales it to OUT_WIDTH and writes it as a palette PNG to keep it small, and stops the
+server.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from harness import CHROMIUM, CHROMIUM_ARGS, server_log, start_server  # noqa: E402  (the browser tests' harness)
+
 VIEWPORT = {"width": 1400, "height": 1000}
 TOP_PX = 1750  # how much of the page to keep: the heading and inputs, the diagnosis and the first charts
 OUT_WIDTH = 1000  # the saved image's width (scaled down from 1400 to stay small)
@@ -43,35 +34,6 @@ SETTLED_JS = """() => {
   return [...document.querySelectorAll('.js-plotly-plot')].some(
     plot => plot.layout && plot.layout.title && (plot.layout.title.text || '').startsWith('Layer 1, head 1'));
 }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server() -> tuple[subprocess.Popen, str, Path]:
-    """`streamlit run app.py` on a free port; returns the process, its URL and its log file."""
-    port = _free_port()
-    log_path = Path(tempfile.gettempdir()) / f"attention-app-screenshot-{port}.log"
-    log = open(log_path, "wb")  # noqa: SIM115 (the server process keeps writing to it)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process, f"http://127.0.0.1:{port}", log_path
-        except OSError:
-            time.sleep(0.5)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not start within 90 s; see {log_path}")
 
 
 def shrink(png: bytes, width: int = OUT_WIDTH, colors: int = 256) -> bytes:
@@ -95,7 +57,8 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    process, url, log_path = start_server()
+    process, url = start_server()  # tests/browser/harness.py: a free local port, offline
+    log_path = server_log(urlparse(url).port)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -31,6 +31,7 @@ from viz.layout import DEFAULT_FONT, FigureSettings
 DEFAULT_TEXT = "The cat sat on the mat because it was tired."
 MAX_TEXT_CHARS = 40_000  # about 8,000 tokens: well past the longest model
 INPUTS_KEY = "_inputs"
+SENTENCE_FREE_PAGES = frozenset({"corpus"})  # url paths of the pages that read no text box
 PNG_SCALES = (1, 2, 3, 4)
 URL_KEYS = {"lang", "text", "pair", "model", "dir", "window", "globals", "exclude", "font", "width", "scale"}
 TEXT_KEY, PAIR_KEY, EXAMPLE_KEY = "text", "pair", "example"
@@ -79,24 +80,31 @@ class Inputs:
         return (self.model, self.window, self.text, self.text_b, self.global_positions)
 
 
-def shared_inputs() -> Inputs:
-    """Draw the shared widgets (text area on the page, the rest in the sidebar)."""
+def shared_inputs(sentence: bool = True) -> Inputs:
+    """Draw the shared widgets (text area on the page, the rest in the sidebar).  `sentence`:
+    the page reads the text box; a page that does not (the corpus pages, SENTENCE_FREE_PAGES)
+    draws neither the text boxes nor the Longformer global tokens of that text, and the text
+    and pair keep their values (and their place in the link) for the next page."""
     problems: list[str] = []
     text_problems: list[str] = []
-    examples_picker()
     _seed_text()
-    text = st.text_area(
-        _("Sentence or passage to analyse"),
-        key=TEXT_KEY,
-        height=100,
-        help=_("Press Ctrl+Enter (or click away) to run the model."),
-    )
-    _text_link(text)
+    if sentence:
+        examples_picker()
+        text = st.text_area(
+            _("Sentence or passage to analyse"),
+            key=TEXT_KEY,
+            height=100,
+            persist_state="session",  # kept while a page without the box (the corpus page) is shown
+            help=_("Press Ctrl+Enter (or click away) to run the model."),
+        )
+        text_b = st.text_input(
+            _("Optional second sentence (the two are analysed as a pair)"), key=PAIR_KEY, bind=state.BIND
+        )
+    else:
+        text, text_b = _kept_sentence()
+    _text_link(text, shown=sentence)
     if len(text) > MAX_TEXT_CHARS:
         text_problems.append(TEXT_TOO_LONG.format(length=len(text), limit=MAX_TEXT_CHARS))
-    text_b = st.text_input(
-        _("Optional second sentence (the two are analysed as a pair)"), key=PAIR_KEY, bind=state.BIND
-    )
     with st.sidebar:
         st.header(_("Model"))
         model = st.selectbox(
@@ -124,7 +132,9 @@ def shared_inputs() -> Inputs:
             help=_("Average the scores over word tokens only, not over [CLS]/[SEP] rows."),
         )
         figure = _figure_settings(problems)
-        global_positions = _global_tokens(name, window, text, text_b or None, [*problems, *text_problems])
+        global_positions = (
+            _global_tokens(name, window, text, text_b or None, [*problems, *text_problems]) if sentence else None
+        )
         _device_caption()
     return Inputs(
         text,
@@ -200,9 +210,19 @@ def _seed_text() -> None:
     st.session_state[TEXT_KEY] = text
 
 
-def _text_link(text: str) -> None:
+def _kept_sentence() -> tuple[str, str]:
+    """The text and the pair on a page that does not draw their boxes.  Both keep their values
+    while their boxes are not drawn: the text area through persist_state="session", the pair
+    as a bound widget (Streamlit leaves its parameter out of the link until it is drawn again;
+    the text stays in the link, written by `_text_link`)."""
+    session = st.session_state
+    return session.get(TEXT_KEY, DEFAULT_TEXT), session.get(PAIR_KEY) or ""
+
+
+def _text_link(text: str, shown: bool = True) -> None:
     """Write the text into the link (left out when it is the default, as a bound widget
-    does), compressed when long; a text too long even so is left out, and a note says so."""
+    does), compressed when long; a text too long even so is left out, and a note says so
+    (under the text box: `shown`, when it is drawn)."""
     value = state.link_text(text)
     params = st.query_params
     if text == DEFAULT_TEXT or value is None:
@@ -210,7 +230,7 @@ def _text_link(text: str) -> None:
             del params[TEXT_KEY]
     elif params.get_all(TEXT_KEY) != [value]:
         params[TEXT_KEY] = value
-    if value is None:
+    if value is None and shown:
         st.caption(str(TEXT_NOT_LINKED))
 
 
@@ -250,8 +270,11 @@ def _figure_settings(problems: list[str]) -> FigureSettings:
             bind=state.BIND,
             help=_("2× gives sharp images on slides and in print."),
         )
+        from ui.figure_options import figure_options  # title, subtitle, labels and guide lines
+
+        options = figure_options()
         try:
-            return FigureSettings(font_size=int(font), width=int(width) or None, scale=float(scale))
+            return FigureSettings(font_size=int(font), width=int(width) or None, scale=float(scale), **options)
         except ValueError as error:
             st.error(str(error))
             problems.append(FIX_FIGURE.format(error=message_of(error)))

@@ -95,6 +95,11 @@ FAITH_SAMPLE = N_(
     "One sentence is a small sample: `cli.py mixing --corpus FILE --faithfulness` gives each "
     "measure's mean ρ over a corpus with its {level:.0%} interval (docs/faithfulness.md)."
 )
+FAITH_LIMIT = 128  # content tokens: above this the leave-one-out reruns take longer than the page
+FAITH_TOO_LONG = N_(
+    "This input has {k:,} content tokens: ranking the maps would rerun the model {k:,} times, so the app "
+    "ranks inputs of up to {limit} content tokens. `cli.py mixing TEXT --faithfulness` ranks any length."
+)
 FAITH_TOO_FEW = N_("Fewer than two content tokens: there is no ranking to compare.")
 COLUMN_RANK = N_("rank")
 COLUMN_MEASURE = N_("measure")
@@ -165,6 +170,9 @@ def faithfulness_section(shared: Inputs, mixing: ContextMixing, measures: tuple[
     if not st.checkbox(
         str(FAITH_LABEL), value=True, key=FAITHFULNESS_KEY, bind=state.BIND, help=str(FAITH_HELP.format(k=k))
     ):
+        return
+    if k > FAITH_LIMIT:
+        st.info(str(FAITH_TOO_LONG.format(k=k, limit=FAITH_LIMIT)), icon=":material/info:")
         return
     try:
         with st.spinner(str(FAITH_COMPUTING.format(k=k)), show_time=True):

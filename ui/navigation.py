@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from i18n import N_
-from ui import mixing, state
+from ui import figure_options, mixing, state
 from ui.pages import analysis, compare, corpus, dense_vs_window, sparse
 
 
@@ -118,4 +118,6 @@ PAGE_KEYS = {
     "corpus_head",
     # what really moves (context mixing): the section declares its own
     *mixing.LINK_KEYS,
+    # the figure options beside the font size, width and scale (in the sidebar, on every page)
+    *figure_options.LINK_KEYS,
 }

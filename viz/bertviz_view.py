@@ -5,7 +5,7 @@ so a token such as ``</script><script>…`` would end the script early; it also 
 17-digit floats for N² weights per head and loads require.js, d3 and jQuery from a
 CDN.  :func:`bertviz_html` caps the token count, rounds the weights, escapes ``<``,
 ``>`` and ``&`` inside the embedded JSON, and inlines local copies of the three
-libraries (fetched by ``scripts/fetch_bertviz_assets.sh`` into ``vendor/bertviz/``)
+libraries (fetched by ``scripts/fetch_bertviz_assets.sh`` into ``viz/vendor/bertviz/``)
 so the page renders with no network.  No Streamlit and no model here.
 """
 
@@ -15,6 +15,7 @@ import importlib
 import json
 import re
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from i18n import N_
 
 MAX_TOKENS = 128
 ERR_TOO_LARGE = N_("bertviz view has {n} tokens, more than the cap of {cap}; shorten the text or use the heatmaps")
-ASSETS_DIR = Path(__file__).resolve().parents[1] / "vendor" / "bertviz"
+ASSETS_DIR = Path(str(files("viz") / "vendor" / "bertviz"))  # package data, git-ignored
 ASSET_FILES = ("require.js", "d3.min.js", "jquery.min.js")
 VIEWS = ("head", "model")
 

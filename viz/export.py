@@ -138,14 +138,16 @@ def json_bytes(payload: dict) -> bytes:
     return json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def attention_npz(attention: np.ndarray, tokens: Sequence[str], special_mask: np.ndarray) -> bytes:
-    """Compressed .npz holding attention [L, H, N, N] float32, tokens [N] and special_mask [N]."""
+def attention_npz(attention: np.ndarray, tokens: Sequence[str], special_mask: np.ndarray, **names: str) -> bytes:
+    """Compressed .npz holding attention [L, H, N, N] float32, tokens [N] and special_mask [N],
+    plus one string entry per `names` (e.g. view="norm": what `attention` holds)."""
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,
         attention=np.asarray(attention, dtype=np.float32),
         tokens=np.asarray(list(tokens), dtype=str),
         special_mask=np.asarray(special_mask, dtype=bool),
+        **{key: np.asarray(value, dtype=str) for key, value in names.items()},
     )
     return buffer.getvalue()
 
@@ -157,11 +159,12 @@ def arrays_npz(**arrays: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def banded_npz(layer_attention: Sequence, tokens: Sequence[str], special_mask: np.ndarray) -> bytes:
+def banded_npz(layer_attention: Sequence, tokens: Sequence[str], special_mask: np.ndarray, **names: str) -> bytes:
     """Compressed .npz of a long Longformer input in its banded form (no N×N matrix).
 
     band_<l> [H, N, x + w + 1] and global_rows_<l> [H, N, x] per layer l (0-based), plus
-    global_positions, tokens and special_mask; see models/extract/banded.py for the layout.
+    global_positions, tokens, special_mask and one string entry per `names` (e.g. view);
+    see models/extract/banded.py for the layout.
     """
     arrays = {}
     for index, layer in enumerate(layer_attention):
@@ -175,6 +178,7 @@ def banded_npz(layer_attention: Sequence, tokens: Sequence[str], special_mask: n
         global_positions=np.asarray(layer_attention[0].global_positions, dtype=np.int64),
         tokens=np.asarray(list(tokens), dtype=str),
         special_mask=np.asarray(special_mask, dtype=bool),
+        **{key: np.asarray(value, dtype=str) for key, value in names.items()},
     )
     return buffer.getvalue()
 

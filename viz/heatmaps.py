@@ -34,6 +34,7 @@ from viz.layout import (
     finish,
     matrix_layout,
     panel_margins,
+    subtitle_lines,
     thinning_note,
 )
 
@@ -124,7 +125,7 @@ def head_heatmap(
             colorbar=_colorbar(colour_title),
         )
     )
-    fig.update_layout(shapes=_special_lines(x_labels, y_labels, marked))
+    fig.update_layout(shapes=_special_lines(x_labels, y_labels, marked) if settings.special_lines else [])
     return size_token_figure(fig, y_labels, x_labels, title, settings, note=note, colorbar=(colour_title, "0.000"))
 
 
@@ -195,7 +196,9 @@ def layer_grid(
     side = max(160.0, min(matrix_layout(labels, labels, whole, axis_titles=False).side, 420.0))
     # … and the margins hold the labels at the font they are drawn in
     font = settings.font_size
-    margin, step, _ = panel_margins(labels, labels, font, side, axis_titles=False)
+    margin, step, _ = panel_margins(
+        labels, labels, font, side, title_lines=1 + subtitle_lines(settings), axis_titles=False
+    )
     gap_x, gap_y = 16.0, font * 2.6 + 8  # the vertical gap holds a panel title
     width = math.ceil(margin["l"] + GRID_COLUMNS * side + (GRID_COLUMNS - 1) * gap_x + margin["r"])
     height = math.ceil(margin["t"] + n_rows * side + (n_rows - 1) * gap_y + gap_y + margin["b"])
@@ -256,6 +259,7 @@ def layer_grid(
         x_step=step,
         y_step=step,
         font_size=settings.font_size,
+        settings=settings,
     )
     fig.update_layout(
         coloraxis=dict(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
 GLOBAL_MARK = "★"  # appended to the label of a Longformer global token
 SPECIAL_COLOUR = "#d62728"
+INDEX_PREFIX = re.compile(r"^\d+·")  # the position prefix of a token label: "3·"
 
 
 def token_labels(
@@ -24,3 +26,8 @@ def special_positions(special_mask: np.ndarray, global_positions: Sequence[int] 
     """Positions to mark on the axes: special tokens and global tokens, ascending."""
     marked = set(np.flatnonzero(np.asarray(special_mask, dtype=bool)).tolist()) | set(global_positions)
     return sorted(marked)
+
+
+def without_index(label: str) -> str:
+    """A token label as drawn without its position: "3·the" → "the" (other labels unchanged)."""
+    return INDEX_PREFIX.sub("", label, count=1)

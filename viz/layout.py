@@ -14,6 +14,7 @@ labels and titles included.  Translated texts (i18n.LazyText) are measured as sh
 
 from __future__ import annotations
 
+import html
 import math
 import unicodedata
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from i18n import N_, lazy_pgettext
+from viz.labels import without_index
 
 DEFAULT_FONT = 12
 MIN_FONT, MAX_FONT = 8, 32  # the sizes a figure accepts
@@ -37,6 +39,13 @@ COLORBAR_PX = 34  # colour bar thickness + its tick labels' gap
 WEIGHT = N_("weight")  # the colour bar title of attention weights
 WEIGHT_BAR = (WEIGHT, "0.000")  # texts beside a weight colour bar
 BACKGROUND = "#ffffff"
+MAX_TITLE = 200  # characters of a custom figure title
+MAX_SUBTITLE = 2000  # characters a subtitle keeps before it is cut to the canvas (past MAX_WIDTH at MIN_FONT)
+# Plotly puts the title's first baseline at the middle of the top margin and hangs the
+# subtitle below the title's last line, so the margin grows by two lines for one subtitle.
+SUBTITLE_LINES = 2
+TITLE_PAD = 8  # px kept free between a title line and the canvas's right edge
+ELLIPSIS = "…"  # one em wide in the sans-serif fonts (wider than NARROW_EM)
 # Every figure names its template: importing streamlit makes its own template the default, whose
 # colours are placeholders ("#000001", …) that only Streamlit's theme replaces, so an export or
 # a chart drawn with theme=None would show every line in black and tick marks the margins
@@ -46,6 +55,10 @@ TEMPLATE = "plotly"
 ERR_SETTINGS = N_(
     "Figure settings out of range: font size {min_font}–{max_font} px, width {min_width}–{max_width} px "
     "(or automatic), scale {min_scale:g}–{max_scale:g}; got font {font}, width {width}, scale {scale}."
+)
+ERR_TITLES = N_(
+    "A figure title takes at most {title_limit} characters and a subtitle {subtitle_limit}; "
+    "got {title} and {subtitle}. Shorten the title."
 )
 SEPARATOR = lazy_pgettext("separator", "; ")  # between the parts of a subtitle or a caption's list
 THINNED = N_("labels show every {ordinal} of {n} positions")
@@ -59,16 +72,25 @@ ORDINALS = {  # English suffixes; other languages write the bare number
 
 @dataclass(frozen=True)
 class FigureSettings:
-    """How a figure is sized: the same settings drive the screen and every export.
+    """How a figure is sized and labelled: the same settings drive the screen and every export.
 
-    font_size  tick label size in px; titles are a little larger
-    width      canvas width in px, or None to size it from the number of tokens
-    scale      pixel density of PNG exports (2 = sharp on slides and in print)
+    font_size      tick label size in px; titles are a little larger
+    width          canvas width in px, or None to size it from the number of tokens
+    scale          pixel density of PNG exports (2 = sharp on slides and in print)
+    title          replaces each figure's own title ("" keeps it); cut to the canvas width
+    subtitle       a small line under the title (the app: the model and the sentence), cut to
+                   the canvas width with an ellipsis; "" for none
+    index_labels   token labels keep their position prefix ("3·the"); False draws "the"
+    special_lines  dotted guide lines along the rows and columns of special and global tokens
     """
 
     font_size: int = DEFAULT_FONT
     width: int | None = None
     scale: float = 2.0
+    title: str = ""
+    subtitle: str = ""
+    index_labels: bool = True
+    special_lines: bool = True
 
     def __post_init__(self) -> None:
         ok = (
@@ -90,6 +112,47 @@ class FigureSettings:
                     scale=self.scale,
                 )
             )
+        if len(self.title) > MAX_TITLE or len(self.subtitle) > MAX_SUBTITLE:
+            raise ValueError(
+                ERR_TITLES.format(
+                    title_limit=MAX_TITLE,
+                    subtitle_limit=MAX_SUBTITLE,
+                    title=len(self.title),
+                    subtitle=len(self.subtitle),
+                )
+            )
+        if not isinstance(self.index_labels, bool) or not isinstance(self.special_lines, bool):
+            raise TypeError(
+                f"index_labels and special_lines are True or False; got {self.index_labels!r}, {self.special_lines!r}."
+            )
+
+
+def subtitle_of(model: str, text: str, text_b: str | None = None) -> str:
+    """The subtitle naming a figure's input: "minilm · The cat sat … / Second sentence", the
+    model folder's last part for a local model, whitespace runs as one space, at most
+    MAX_SUBTITLE characters (the figure cuts it further to its width)."""
+    name = model.rstrip("/").rsplit("/", 1)[-1] or model
+    sentence = " / ".join(" ".join(part.split()) for part in (text, text_b or "") if part.strip())
+    line = f"{name} · {sentence}" if sentence else name
+    return line if len(line) <= MAX_SUBTITLE else line[: MAX_SUBTITLE - 1] + ELLIPSIS
+
+
+def subtitle_lines(settings: FigureSettings) -> int:
+    """The title lines of room the settings' subtitle takes in the top margin."""
+    return SUBTITLE_LINES if settings.subtitle else 0
+
+
+def fit_text(text: str, font_size: float, room_px: float) -> str:
+    """`text` as it is, or cut with an ellipsis so that its estimated width stays within room_px."""
+    if text_px(text, font_size) <= room_px:
+        return text
+    used, kept = float(font_size), []  # the ellipsis takes one em
+    for char in text:
+        used += text_px(char, font_size)
+        if used > room_px:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + ELLIPSIS
 
 
 def text_px(text: str, font_size: float) -> float:
@@ -133,6 +196,7 @@ class MatrixLayout:
     gaps            px between consecutive panels (len = panels − 1)
     x_step, y_step  label every k-th column / row
     font_size       tick label size in px
+    settings        the settings it was computed from (title, subtitle, label options)
     """
 
     width: int
@@ -143,6 +207,7 @@ class MatrixLayout:
     x_step: int
     y_step: int
     font_size: int
+    settings: FigureSettings = FigureSettings()
 
     def x_domains(self) -> list[tuple[float, float]]:
         """Each panel's horizontal domain as fractions of the plot area."""
@@ -183,6 +248,9 @@ def matrix_layout(
     """
     n = max(len(y_labels), len(x_labels), 1)
     extra = float(sum(gaps))
+    title_lines += subtitle_lines(settings)
+    if not settings.index_labels:
+        y_labels, x_labels = [without_index(label) for label in y_labels], [without_index(label) for label in x_labels]
     if settings.width is None:
         font = _clamp(int(MAX_AUTO_PLOT / (n * LINE_EM)), _floor(settings), settings.font_size)
         side = _clamp(n * font * LINE_EM, MIN_PLOT, MAX_AUTO_PLOT)
@@ -207,6 +275,7 @@ def matrix_layout(
         x_step=x_step,
         y_step=y_step,
         font_size=font,
+        settings=settings,
     )
 
 
@@ -259,16 +328,36 @@ def finish(fig: go.Figure, layout: MatrixLayout, title: str, note: str = "", **a
     (plotly validates every call, so one call keeps a layer switch fast).  `note` becomes a
     small second title line (e.g. that labels were thinned); `axes` are extra settings per
     axis name ("xaxis", "yaxis2", …); every named axis, and xaxis/yaxis, get the tick font.
-    Title and note may be LazyTexts: plotly gets them as text in the active language."""
-    text = f"{title}<br><sup>{note}</sup>" if note else str(title)
+    Title and note may be LazyTexts: plotly gets them as text in the active language.
+
+    The layout's settings may replace the title (title.text) and add a subtitle line under
+    it (title.subtitle, at the tick font's size), both cut to the canvas width and written
+    literally (no plotly markup), and draw the token labels without their position prefix."""
+    settings = layout.settings
+    room = layout.width - layout.margin["l"] - TITLE_PAD  # from the title's left edge to the canvas's right edge
+    title_font = layout.font_size + 4
+    head = _literal(fit_text(settings.title, title_font, room)) if settings.title else str(title)
+    text = f"{head}<br><sup>{note}</sup>" if note else head
+    subtitle = dict(
+        text=_literal(fit_text(settings.subtitle, layout.font_size, room)), font=dict(size=layout.font_size)
+    )
     font = dict(size=layout.font_size)
     axes.setdefault("xaxis", {})
     axes.setdefault("yaxis", {})
-    for name, settings in axes.items():
-        settings.update(tickfont=font, automargin=False, **({"tickangle": -90} if name.startswith("x") else {}))
+    for name, axis in axes.items():
+        axis.update(tickfont=font, automargin=False, **({"tickangle": -90} if name.startswith("x") else {}))
+        if not settings.index_labels and axis.get("ticktext") is not None:
+            axis["ticktext"] = [without_index(str(label)) for label in axis["ticktext"]]
     fig.update_layout(
         template=TEMPLATE,
-        title=dict(text=text, font=dict(size=layout.font_size + 4), x=0.0, xanchor="left", xref="paper"),
+        title=dict(
+            text=text,
+            font=dict(size=title_font),
+            x=0.0,
+            xanchor="left",
+            xref="paper",
+            **({"subtitle": subtitle} if settings.subtitle else {}),
+        ),
         width=layout.width,
         height=layout.height,
         margin=layout.margin,
@@ -278,6 +367,11 @@ def finish(fig: go.Figure, layout: MatrixLayout, title: str, note: str = "", **a
         **axes,
     )
     return fig
+
+
+def _literal(text: str) -> str:
+    """A user's text as plotly draws it literally: its <, > and & are not markup."""
+    return html.escape(text, quote=False)
 
 
 def chart_layout(fig: go.Figure, **layout) -> go.Figure:

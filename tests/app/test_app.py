@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from plotly_specs import heatmap_z
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
@@ -45,17 +46,6 @@ def _chart_titled(at: AppTest, words: str) -> dict:
         if words in text:
             return spec
     raise AssertionError(f"no chart titled with {words!r}")
-
-
-def _z(spec: dict) -> np.ndarray:
-    """A heatmap's z as an array (plotly base64-encodes numpy arrays in the spec)."""
-    import base64
-
-    z = spec["data"][0]["z"]
-    if isinstance(z, dict):
-        shape = tuple(int(side) for side in str(z["shape"]).split(","))
-        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
-    return np.asarray(z, dtype=np.float64)
 
 
 def test_default_page_has_a_heading_the_diagnosis_and_charts(app):
@@ -208,7 +198,7 @@ def test_share_link_restores_a_longformer_pair_with_window_and_globals():
 
     result = extract(load_model("minilm-longformer", 8), "The dog chased the cat.", "It ran up a tree.", (0, 2))
     assert [label.split("·", 1)[1].rstrip("★") for label in head["data"][0]["x"]] == list(result.tokens)
-    np.testing.assert_allclose(_z(head), result.attention[2, 4], atol=1e-6)
+    np.testing.assert_allclose(heatmap_z(head), result.attention[2, 4], atol=1e-6)
 
 
 def test_a_bad_link_value_is_named_and_the_default_used():
@@ -349,15 +339,15 @@ SPLIT_WORDS = "The unbelievably hungry dog chased a cat up the sycamore."
 
 
 def test_norm_view_switch_drives_the_figures_and_the_diagnosis(app):
-    weight_cls = _z(_chart_titled(app, "attention to [CLS]"))
+    weight_cls = heatmap_z(_chart_titled(app, "attention to [CLS]"))
     app.button_group(key="view").set_value("norm").run()
     assert not app.exception and not app.error
-    norm_cls = _z(_chart_titled(app, "attention to [CLS]"))
+    norm_cls = heatmap_z(_chart_titled(app, "attention to [CLS]"))
     # the finding the norm view exists for: layers 2–5 move far less from [CLS] than they look at it
     assert (norm_cls[1:5].mean(axis=1) < weight_cls[1:5].mean(axis=1)).all()
     head = _chart_titled(app, "Layer 1, head 1")
     assert "norm view" in head["layout"]["title"]["text"]
-    rows = _z(head).sum(axis=1)
+    rows = heatmap_z(head).sum(axis=1)
     np.testing.assert_allclose(rows, 1.0, atol=1e-4)  # T̃ is row-normalised
     story = " ".join(info.value for info in app.info)
     assert "value vectors are" in story and "no-op" in story
@@ -371,7 +361,7 @@ def test_words_switch_merges_word_pieces(app):
     head = _chart_titled(app, "Layer 1, head 1")
     words = head["data"][0]["x"]
     assert len(words) < len(tokens) and "2·unbelievably" in words and "10·sycamore" in words
-    np.testing.assert_allclose(_z(head).sum(axis=1), 1.0, atol=1e-4)  # rows still sum to 1
+    np.testing.assert_allclose(heatmap_z(head).sum(axis=1), 1.0, atol=1e-4)  # rows still sum to 1
 
 
 def test_rollout_section_shows_where_cls_draws_from(app):
@@ -382,7 +372,7 @@ def test_rollout_section_shows_where_cls_draws_from(app):
     app.selectbox(key="rollout_layer").set_value(2).run()
     assert not app.exception and not app.error
     _chart_titled(app, "Where 3·sat draws from after layer 2")
-    rollout = _z(_chart_titled(app, "Rollout after layer 2"))
+    rollout = heatmap_z(_chart_titled(app, "Rollout after layer 2"))
     np.testing.assert_allclose(rollout.sum(axis=1), 1.0, atol=1e-4)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from plotly_specs import heatmap_z
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
@@ -55,16 +56,6 @@ def _spec(at: AppTest, words: str) -> dict:
     raise AssertionError(f"no chart titled with {words!r}")
 
 
-def _z(spec: dict) -> np.ndarray:
-    import base64
-
-    z = spec["data"][0]["z"]
-    if isinstance(z, dict):
-        shape = tuple(int(side) for side in str(z["shape"]).split(","))
-        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
-    return np.asarray(z, dtype=np.float64)
-
-
 def test_a_model_against_itself_changes_nothing():
     at = AppTest.from_file(APP, default_timeout=300)
     at.query_params["text"] = TEXT
@@ -74,13 +65,13 @@ def test_a_model_against_itself_changes_nothing():
     at.text_input(key="cmp_dir_b").set_value("").run()  # B = the registry's minilm, like A
     assert not at.exception and not at.error
     assert any("attends exactly like model A" in info.value for info in at.info)
-    np.testing.assert_allclose(_z(_spec(at, "similarity")), 1.0, atol=1e-6)
+    np.testing.assert_allclose(heatmap_z(_spec(at, "similarity")), 1.0, atol=1e-6)
 
 
 def test_a_perturbed_layer_shows_up_in_the_ranking_and_the_maps(perturbed):
     at = _compare_page(str(perturbed))
     assert not at.exception and not at.error
-    similarity = _z(_spec(at, "similarity"))
+    similarity = heatmap_z(_spec(at, "similarity"))
     np.testing.assert_allclose(similarity[:4], 1.0, atol=1e-5)  # layers before the change are untouched
     assert similarity[4].min() < 0.99  # the re-initialised layer moved
     changed = at.dataframe[0].value
@@ -104,13 +95,13 @@ def test_over_a_corpus_ranks_the_perturbed_layer(perturbed):
     assert not at.exception and not at.error
     assert any("Over 12 sentences of sample_corpus.txt; 12 split alike" in c.value for c in at.caption)
     assert any("Mean head similarity" in info.value and "over 12 sentences" in info.value for info in at.info)
-    similarity = _z(_spec(at, "Head similarity over the corpus"))
+    similarity = heatmap_z(_spec(at, "Head similarity over the corpus"))
     np.testing.assert_allclose(similarity[:4], 1.0, atol=1e-5)  # layers before the change are untouched
     assert similarity[4].min() < 0.99
     changed = at.dataframe[1].value
     assert set(changed["layer"]) <= {5, 6} and changed["similarity"].is_monotonic_increasing
     at.selectbox(key="cmp_corpus_score").set_value("sep").run()
-    diff = _z(_spec(at, "sep: B − A of the corpus means"))
+    diff = heatmap_z(_spec(at, "sep: B − A of the corpus means"))
     assert np.abs(diff[:4]).max() < 1e-5 and np.abs(diff[4:]).max() > 0
     labels = [button.proto.label for button in at.get("download_button")]
     assert "Corpus comparison (JSON)" in labels

@@ -9,9 +9,11 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
+from models.examples import sample_corpus
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-SAMPLE = ROOT / "data" / "sample_corpus.txt"
+SAMPLE = sample_corpus()
 
 
 def _corpus_page() -> AppTest:
@@ -168,8 +170,9 @@ def test_a_run_stopped_midway_leaves_its_partial_result_marked(monkeypatch):
 
 
 def test_a_too_long_text_in_the_box_does_not_block_the_corpus_page():
-    at = _corpus_page()
+    at = AppTest.from_file(APP, default_timeout=600).run()
     at.text_area(key="text").set_value("word " * 9000).run()  # 45,000 characters: over the box's limit
+    _visit(at, "corpus")
     assert not at.error  # the corpus page does not read the box
     at.number_input(key="corpus_limit").set_value(10).run()
     at.button(key="corpus_run").click().run()
@@ -177,3 +180,30 @@ def test_a_too_long_text_in_the_box_does_not_block_the_corpus_page():
     assert any("over 10 sentences of sample_corpus.txt" in c.value for c in at.caption)
     _visit(at, "sparse")  # a page that reads the box still says why it cannot
     assert any("40,000" in error.value for error in at.error), [e.value for e in at.error]
+
+
+def test_the_corpus_page_draws_no_sentence_boxes_and_keeps_the_sentence():
+    """The corpus run reads no text box, so the page draws neither box (the model picker stays);
+    the text and the pair keep their values, and the text its place in the link, for the page
+    visited next."""
+    at = AppTest.from_file(APP, default_timeout=600).run()
+    at.text_area(key="text").input("A sentence to keep.").run()
+    at.text_input(key="pair").input("And its pair.").run()
+    _visit(at, "corpus")
+    assert not at.exception and not at.error
+    assert not at.text_area and not [box for box in at.text_input if box.key == "pair"]
+    assert not [picker for picker in at.selectbox if picker.key == "example"]
+    assert at.selectbox(key="model").value == "minilm"
+    assert _linked_text(at) == "A sentence to keep."
+    at.number_input(key="corpus_limit").set_value(10).run()  # a rerun of the corpus page
+    assert _linked_text(at) == "A sentence to keep."
+    _visit(at, "sparse")
+    assert not at.exception
+    assert at.text_area(key="text").value == "A sentence to keep."
+    assert at.text_input(key="pair").value == "And its pair."
+    assert _linked_text(at) == "A sentence to keep."
+
+
+def _linked_text(at: AppTest) -> str | None:
+    value = at.query_params.get("text")
+    return value[-1] if isinstance(value, list) else value

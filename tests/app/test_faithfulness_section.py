@@ -132,3 +132,11 @@ def test_a_classifier_folder_ranks_by_its_gradients(tmp_path):
     assert shown == pytest.approx(expected, abs=TABLE_TOL)
     captions = " ".join(caption.value for caption in at.caption)
     assert "what the classifier reads" in captions
+
+
+def test_a_long_input_says_why_it_is_not_ranked_and_runs_no_reruns():
+    text = " ".join(["the quiet river runs past the old mill"] * 20)  # 160 words: > 128 content tokens
+    at = _opened(text=text)
+    assert not [frame for frame in at.dataframe if "measure" in frame.value.columns]
+    infos = " ".join(info.value for info in at.info)
+    assert "content tokens: ranking the maps would rerun the model" in infos and "up to 128" in infos

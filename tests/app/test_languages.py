@@ -21,7 +21,8 @@ from babel.messages.pofile import read_po
 from shown_text import shown_text
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
-from tiers import ROOT
+
+import i18n
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = ("analysis", "sparse", "dense-vs-window", "compare", "corpus")
@@ -33,7 +34,7 @@ SWITCH = "Language / 言語"  # the switch's label is written in both languages
 @cache
 def known_english_labels() -> frozenset[str]:
     """English messages (without placeholders) that Japanese translates to other text."""
-    with (ROOT / "locale" / "ja" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+    with (i18n.LOCALE_DIR / "ja" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         catalog = read_po(handle, locale="ja")
     labels = set()
     for message in catalog:

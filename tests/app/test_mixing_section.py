@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from plotly_specs import heatmap_z
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -40,16 +41,6 @@ def _chart(at: AppTest, start: str) -> dict:
         if _title(spec).startswith(start):
             return spec
     raise AssertionError(f"no chart titled {start!r}; titles: {[_title(spec)[:60] for spec in _specs(at)]}")
-
-
-def _z(spec: dict) -> np.ndarray:
-    import base64
-
-    z = spec["data"][0]["z"]
-    if isinstance(z, dict):
-        shape = tuple(int(side) for side in str(z["shape"]).split(","))
-        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
-    return np.asarray(z, dtype=np.float64)
 
 
 def _line_names(spec: dict) -> list[str]:
@@ -86,10 +77,10 @@ def test_the_section_shows_its_maps_lines_and_diagnosis_for_minilm():
 
 def test_switching_the_measure_redraws_the_map():
     at = _opened()
-    before = _z(_chart(at, "Layer 4: attention weight"))
+    before = heatmap_z(_chart(at, "Layer 4: attention weight"))
     at.selectbox(key="mix_measure").set_value("alti").run()
     assert not at.exception
-    after = _z(_chart(at, "Layer 4: ALTI"))
+    after = heatmap_z(_chart(at, "Layer 4: ALTI"))
     assert before.shape == after.shape
     assert not np.allclose(before, after)
     np.testing.assert_allclose(after.sum(axis=1), 1.0, atol=1e-5)  # rows of a measure sum to 1

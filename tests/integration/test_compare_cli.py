@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from minilm_copies import save_perturbed_minilm
 from tiers import ROOT
 from transformers import AutoModel, AutoTokenizer
 
@@ -28,17 +29,7 @@ def _cli(*args):
 
 @pytest.fixture(scope="module")
 def perturbed(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("minilm-perturbed")
-    model = AutoModel.from_pretrained(str(embedded_model_path()), attn_implementation="eager", use_safetensors=True)
-    generator = torch.Generator().manual_seed(4)
-    attention = model.encoder.layer[PERTURBED_LAYER].attention.self
-    with torch.no_grad():
-        for linear in (attention.query, attention.key, attention.value):
-            linear.weight.copy_(torch.randn(linear.weight.shape, generator=generator) * 0.05)
-            linear.bias.zero_()
-    model.save_pretrained(folder)
-    AutoTokenizer.from_pretrained(str(embedded_model_path())).save_pretrained(folder)
-    return folder
+    return save_perturbed_minilm(tmp_path_factory.mktemp("minilm-perturbed"), PERTURBED_LAYER, seed=4)
 
 
 def _raw_attention(source: str) -> tuple[np.ndarray, list[str]]:

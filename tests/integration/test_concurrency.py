@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 from side_by_side import side_by_side
-from tiers import ROOT
 
 from models.corpus.engine import CorpusOptions, run_corpus
 from models.corpus.source import open_path
+from models.examples import sample_corpus
 from models.extract.attention import extract
 from models.score.analysis import analyze_views
 
@@ -25,7 +25,7 @@ SENTENCES = [
     "A quiet river ran past the old mill, and the miller counted his sacks twice.",
     "Prices rose.",
 ]
-CORPUS = ROOT / "data" / "sample_corpus.txt"
+CORPUS = sample_corpus()
 
 
 def _single(minilm, text: str):

@@ -4,13 +4,13 @@ time, in both views (the weight view and the norm view)."""
 import numpy as np
 import pytest
 import torch
-from tiers import ROOT
 
 from models.corpus.batch import batch_inputs, encode_records, plan_batches, score_sentences
 from models.corpus.engine import CorpusOptions, run_corpus
 from models.corpus.io import CorpusInputError, CorpusRecord
 from models.corpus.result import head_rows, to_json_dict
 from models.corpus.source import open_path, open_upload
+from models.examples import sample_corpus, sample_pairs
 from models.extract.attention import extract
 from models.score.analysis import analyze, analyze_views
 from models.score.roles import ROLES
@@ -175,7 +175,7 @@ def test_exclude_special_matches_analyze(minilm):
 
 
 def test_pairs_from_the_sample_tsv_equal_single_pair_analyses(minilm):
-    source = open_path(ROOT / "data" / "sample_pairs.tsv", pair_column="pair")
+    source = open_path(sample_pairs(), pair_column="pair")
     result = run_corpus(minilm, source, CorpusOptions(limit=6))
     records = list(source.records(6))
     singles = [analyze_views(extract(minilm, r.text, r.text_b), rollout_views=()) for r in records]
@@ -197,7 +197,7 @@ def test_long_lines_are_truncated_and_counted(minilm):
 
 def test_progress_partials_and_limit(minilm):
     seen, partials = [], []
-    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    source = open_path(sample_corpus())
     options = CorpusOptions(batch_size=8, sort_batches=2, limit=100, partial_every=2)
     result = run_corpus(minilm, source, options, progress=seen.append, on_partial=partials.append)
     assert result.records == 100 and result.complete

@@ -5,14 +5,16 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
+from cli_process import spawn_cli
 from test_corpus_cli import _cli
 from tiers import ROOT
 
-SAMPLE = "data/sample_corpus.txt"
+from models.examples import sample_corpus
+
+SAMPLE = str(sample_corpus())
 BEFORE_ANY_MODEL_S = 5.0  # cli.py's own imports take about 2 s; a model load takes several more
 SLOW_RUN = ("--limit", "100000", "--batch-size", "2", "--sort-batches", "1", "--progress", "on")  # many small chunks
 COMPARE_SLOWLY = ("--model-a", "minilm", "--model-b", "minilm", "--batch-size", "2", "--progress", "on")
@@ -91,16 +93,8 @@ def test_piped_into_head_has_no_traceback():
 def _stop(signum: int, wait_s: float = 3.0):
     """Run over the sample corpus, send `signum` once the run is under way (its progress bar
     is up, and at least `wait_s` after the start) → (status, stdout, stderr)."""
-    process = subprocess.Popen(
-        [sys.executable, "cli.py", "corpus", SAMPLE, *SLOW_RUN],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process, errors, reader = spawn_cli("corpus", SAMPLE, *SLOW_RUN)
     started = time.perf_counter()
-    errors: list[bytes] = []
-    reader = threading.Thread(target=lambda: errors.extend(iter(lambda: process.stderr.read(1), b"")), daemon=True)
-    reader.start()
     while b"records" not in b"".join(errors) and time.perf_counter() - started < 120:  # the bar: handlers are set
         assert process.poll() is None, b"".join(errors).decode()
         time.sleep(0.05)
@@ -132,15 +126,7 @@ def test_a_signal_stops_the_run_with_one_line_and_its_status(signum, status):
 
 
 def test_compare_corpus_stopped_by_ctrl_c_says_so_in_one_line():
-    process = subprocess.Popen(
-        [sys.executable, "cli.py", "compare", "--corpus", SAMPLE, *COMPARE_SLOWLY],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    errors: list[bytes] = []
-    reader = threading.Thread(target=lambda: errors.extend(iter(lambda: process.stderr.read(1), b"")), daemon=True)
-    reader.start()
+    process, errors, reader = spawn_cli("compare", "--corpus", SAMPLE, *COMPARE_SLOWLY)
     started = time.perf_counter()
     while b"records" not in b"".join(errors) and time.perf_counter() - started < 120:
         assert process.poll() is None, b"".join(errors).decode()

@@ -6,18 +6,19 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
+from cli_process import spawn_cli
 from tiers import ROOT
 
 from models.corpus.checkpoint import fingerprint, load, prepare
 from models.corpus.engine import CorpusInterrupted, CorpusOptions, run_corpus
 from models.corpus.result import to_json_dict
 from models.corpus.source import open_path
+from models.examples import sample_corpus
 
-SAMPLE = ROOT / "data" / "sample_corpus.txt"
+SAMPLE = sample_corpus()
 OPTIONS = CorpusOptions(batch_size=4, sort_batches=2, top_k=3, limit=120)  # 15 chunks of 8 records
 SMALL_CHUNKS = ("--batch-size", "2", "--sort-batches", "1", "--top", "3")  # 161 chunks: time to stop it
 
@@ -68,15 +69,7 @@ def _cli(*args, **kwargs):
 def _stop_when_saved(args, checkpoint, signum, past_records: int):
     """Run the CLI and send `signum` once the checkpoint holds more than `past_records`
     records → (status, stdout, stderr)."""
-    process = subprocess.Popen(
-        [sys.executable, "cli.py", "corpus", str(SAMPLE), *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    errors: list[bytes] = []
-    reader = threading.Thread(target=lambda: errors.extend(iter(lambda: process.stderr.read(1), b"")), daemon=True)
-    reader.start()
+    process, errors, reader = spawn_cli("corpus", str(SAMPLE), *args)
     started = time.perf_counter()
     while time.perf_counter() - started < 300:
         assert process.poll() is None, b"".join(errors).decode()

@@ -9,6 +9,7 @@ import pytest
 import torch
 from tiers import ROOT
 
+from models.examples import sample_corpus
 from models.load.device import DeviceError, resolve_device
 from models.load.loading import ModelLoadError, load_model
 
@@ -27,7 +28,7 @@ def test_cuda_without_a_gpu_is_refused_in_one_line():
         load_model("minilm", device="cuda")
     for command in (
         ("analyze", "A short sentence."),
-        ("corpus", "data/sample_corpus.txt", "--limit", "4"),
+        ("corpus", str(sample_corpus()), "--limit", "4"),
         ("compare", "A short sentence.", "--model-a", "minilm", "--model-b", "minilm"),
     ):
         completed = _cli(*command, "--device", "cuda")

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 from scipy.stats import spearmanr
-from tiers import ROOT
 
 import cli
 from models.corpus.stats import t_quantile
@@ -22,6 +21,8 @@ from models.mixing.faithfulness import sentence_faithfulness
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
 from tiny_families import HIDDEN, SENTENCES, build_tokenizer
+
+from models.examples import sample_corpus
 
 SOUP = "The soup was warm, but the bread was stale and hard."
 TRUTHS = {"gradient_x_input", "leave_one_out"}
@@ -186,7 +187,7 @@ def test_a_make_finetune_folder_uses_its_classifier_safetensors(tmp_path, capsys
 
 
 def test_corpus_gives_a_mean_and_an_interval_per_measure(minilm, capsys):
-    corpus = ROOT / "data" / "sample_corpus.txt"
+    corpus = sample_corpus()
     code, out, err = _main(capsys, "--corpus", str(corpus), "--limit", "5", "--faithfulness", "--format", "json")
     assert code == 0, err
     document = json.loads(out)

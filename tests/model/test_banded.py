@@ -1,22 +1,24 @@
 """Banded Longformer attention: every read and every score equals the dense rebuild."""
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
+from tiny_encoders import tiny_config, tiny_loaded
 from transformers import AutoTokenizer, BertConfig, BertModel, LongformerConfig, LongformerModel
 
 from models.extract import banded as B
 from models.extract.attention import extract
-from models.load.loading import LoadedModel, embedded_model_path
-from models.load.registry import ModelSpec
+from models.load.loading import embedded_model_path
 from models.score import scores as S
 from models.score.analysis import analyze
 
 SCORE_TOL = 1e-6
 READ_TOL = 1e-7
 TEXT = " ".join(["the quick brown fox jumps over the lazy dog , and then it runs ."] * 4)
+_config = partial(tiny_config, seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -24,29 +26,10 @@ def tokenizer():
     return AutoTokenizer.from_pretrained(str(embedded_model_path()))
 
 
-def _loaded(model, tokenizer, family, window=None):
-    spec = ModelSpec(key=f"tiny-{family}", source="local", family=family, max_tokens=120, description="tiny")
-    model.config._attn_implementation = "eager"
-    return LoadedModel(spec.key, spec, model.eval(), tokenizer, window)
-
-
-def _config(cls, **extra):
-    torch.manual_seed(1)
-    return cls(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        **extra,
-    )
-
-
 @pytest.fixture(scope="module")
 def tiny_longformer(tokenizer):
     config = _config(LongformerConfig, attention_window=[4, 8, 4], pad_token_id=0)
-    return _loaded(LongformerModel(config), tokenizer, "longformer", window=8)
+    return tiny_loaded(LongformerModel(config), tokenizer, "longformer", window=8)
 
 
 @pytest.fixture(scope="module", params=[(0,), (0, 7, 20), (3, 40)], ids=["cls", "three", "no-cls"])
@@ -117,7 +100,7 @@ def test_pooled_is_a_block_mean_and_keeps_mass():
 
 def test_captured_queries_and_keys_reproduce_the_attention(tokenizer):
     """softmax(Q Kᵀ / √d) from the hooked projections equals the model's own attention."""
-    bert = _loaded(BertModel(_config(BertConfig)), tokenizer, "bert")
+    bert = tiny_loaded(BertModel(_config(BertConfig)), tokenizer, "bert")
     result = extract(bert, "a short test sentence .")
     assert result.queries is not None and len(result.queries) == 3
     for layer in range(3):

@@ -3,12 +3,12 @@ another depth."""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import numpy as np
 import pytest
 import torch
+from tiny_encoders import with_layer_redrawn
 from tiny_families import SENTENCES, build_model, build_tokenizer, save_family
 
 from models.compare.heads import compare_models, to_json_dict
@@ -23,21 +23,9 @@ def bert(tmp_path_factory):
     return load_model(str(save_family("bert", folder, initializer_range=0.3)))  # peaked, input-dependent heads
 
 
-def _reinitialised(loaded, layer: int, folder):
-    """A copy of `loaded` saved to `folder` with one layer's query and key weights drawn anew."""
-    model = copy.deepcopy(loaded.model)
-    torch.manual_seed(123)
-    attention = model.encoder.layer[layer].attention.self
-    for linear in (attention.query, attention.key):
-        torch.nn.init.normal_(linear.weight, std=0.5)
-    model.save_pretrained(folder)
-    loaded.tokenizer.save_pretrained(folder)
-    return load_model(str(folder))
-
-
 @pytest.mark.parametrize("layer", [0, 1, 2])
 def test_reinitialising_a_layer_changes_it_and_what_follows(bert, tmp_path, layer):
-    changed = _reinitialised(bert, layer, tmp_path)
+    changed = with_layer_redrawn(bert, layer, tmp_path)
     result = compare_models(bert, changed, SENTENCES[0], SENTENCES[1])
     assert result.aligned
     for earlier in range(layer):

@@ -5,7 +5,6 @@ forward pass per sentence with cosines taken here in numpy for the similarity.""
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 import transformers
+from tiny_encoders import with_layer_redrawn
 from tiny_families import LETTERS, SENTENCES, SPECIALS, WORDS, build_model, save_family
 
 from models.corpus.compare import compare_corpus, to_json_dict
@@ -55,15 +55,7 @@ def bert(tmp_path_factory):
 @pytest.fixture(scope="module")
 def changed(bert, tmp_path_factory):
     """A copy of `bert` with layer CHANGED_LAYER's query and key weights drawn anew."""
-    folder = tmp_path_factory.mktemp("bert-changed")
-    model = copy.deepcopy(bert.model)
-    torch.manual_seed(123)
-    attention = model.encoder.layer[CHANGED_LAYER].attention.self
-    for linear in (attention.query, attention.key):
-        torch.nn.init.normal_(linear.weight, std=0.5)
-    model.save_pretrained(folder)
-    bert.tokenizer.save_pretrained(folder)
-    return load_model(str(folder))
+    return with_layer_redrawn(bert, CHANGED_LAYER, tmp_path_factory.mktemp("bert-changed"))
 
 
 def _attention(loaded, text: str) -> np.ndarray:

@@ -1,17 +1,19 @@
 """The corpus norm view on tiny random models: a Longformer whose `value_global` differs from
 `value` (dense batches and a sentence over 512 tokens), and a family without a capture entry."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
+from tiny_encoders import tiny_config, tiny_loaded
 from transformers import AlbertConfig, AlbertModel, AutoTokenizer, LongformerConfig, LongformerModel
 
 from models.corpus.engine import CorpusOptions, run_corpus
 from models.corpus.result import to_json_dict
 from models.corpus.source import open_upload
 from models.extract.attention import DENSE_LIMIT, extract
-from models.load.loading import LoadedModel, embedded_model_path
-from models.load.registry import ModelSpec
+from models.load.loading import embedded_model_path
 from models.score.analysis import analyze_views
 from models.score.scores import PART_NAMES, SCORE_NAMES
 
@@ -24,31 +26,13 @@ TEXTS = [
     "why ?",
 ]
 LONG = " ".join(["the quick brown fox jumps over the lazy dog ."] * 60)  # over 512 tokens
+_config = partial(tiny_config, seed=5, max_positions=1030, initializer_range=0.3)
+_loaded = partial(tiny_loaded, max_tokens=1000)
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
     return AutoTokenizer.from_pretrained(str(embedded_model_path()))
-
-
-def _loaded(model, tokenizer, family, window=None):
-    spec = ModelSpec(key=f"tiny-{family}", source="local", family=family, max_tokens=1000, description="tiny")
-    model.config._attn_implementation = "eager"
-    return LoadedModel(spec.key, spec, model.eval(), tokenizer, window)
-
-
-def _config(cls, **extra):
-    torch.manual_seed(5)
-    return cls(
-        vocab_size=30522,
-        hidden_size=HIDDEN,
-        num_hidden_layers=3,
-        num_attention_heads=HEADS,
-        intermediate_size=64,
-        max_position_embeddings=1030,
-        initializer_range=0.3,
-        **extra,
-    )
 
 
 @pytest.fixture(scope="module")

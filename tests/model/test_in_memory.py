@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tiny_encoders import tiny_bert_config
 from tiny_families import SENTENCES, build_model, build_tokenizer
-from transformers import AutoConfig, AutoModel, BertConfig, BertForSequenceClassification
+from transformers import AutoConfig, AutoModel, BertForSequenceClassification
 
 from models.extract.attention import extract
 from models.load.loading import ModelLoadError, from_objects, load_model
@@ -19,19 +20,6 @@ TEXT, PAIR = SENTENCES[0], SENTENCES[2]
 @pytest.fixture(scope="module")
 def tokenizer():
     return build_tokenizer("bert")
-
-
-def _tiny_bert_config(tokenizer) -> BertConfig:
-    return BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=130,
-        initializer_range=0.3,  # peaked, input-dependent attention
-        pad_token_id=tokenizer.pad_token_id,
-    )
 
 
 def _assert_same_analysis(ours, theirs) -> None:
@@ -71,7 +59,7 @@ def test_in_memory_bert_gives_the_numbers_of_its_saved_folder(tokenizer, tmp_pat
 def test_sdpa_model_with_a_task_head_is_read_through_its_eager_encoder(tokenizer, tmp_path):
     """transformers 5 builds SDPA models by default; a task-head model's encoder is what is read."""
     torch.manual_seed(1)
-    model = BertForSequenceClassification(_tiny_bert_config(tokenizer)).train()
+    model = BertForSequenceClassification(tiny_bert_config(tokenizer)).train()
     assert model.config._attn_implementation != "eager"
     model.base_model.save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
@@ -83,7 +71,7 @@ def test_sdpa_model_with_a_task_head_is_read_through_its_eager_encoder(tokenizer
 
 
 def test_a_model_that_cannot_run_eager_attention_is_refused_with_the_fix(tokenizer, monkeypatch):
-    model = AutoModel.from_config(_tiny_bert_config(tokenizer), attn_implementation="sdpa")
+    model = AutoModel.from_config(tiny_bert_config(tokenizer), attn_implementation="sdpa")
 
     def refuse(*_args, **_kwargs):
         raise ValueError("eager attention is not available for this model")

@@ -2,10 +2,12 @@
 weights, hidden states and attentions, with explicit loops over heads."""
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
+from tiny_encoders import tiny_config, tiny_loaded
 from transformers import (
     AutoTokenizer,
     BertConfig,
@@ -17,8 +19,7 @@ from transformers import (
 )
 
 from models.extract.attention import extract
-from models.load.loading import LoadedModel, embedded_model_path
-from models.load.registry import ModelSpec
+from models.load.loading import embedded_model_path
 from models.score.analysis import analyze
 
 NORM_TOL = 1e-5
@@ -26,6 +27,7 @@ SCORE_TOL = 1e-5
 SENTENCE = "the quick brown fox jumps over the lazy dog , and then it runs far away ."
 PAIR = ("a dog barked at the mailman .", "the cat ran up the old tree .")
 HEADS, HIDDEN = 4, 32
+_config = partial(tiny_config, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -33,28 +35,9 @@ def tokenizer():
     return AutoTokenizer.from_pretrained(str(embedded_model_path()))
 
 
-def _loaded(model, tokenizer, family, window=None):
-    spec = ModelSpec(key=f"tiny-{family}", source="local", family=family, max_tokens=120, description="tiny")
-    model.config._attn_implementation = "eager"
-    return LoadedModel(spec.key, spec, model.eval(), tokenizer, window)
-
-
-def _config(cls, **extra):
-    torch.manual_seed(3)
-    return cls(
-        vocab_size=30522,
-        hidden_size=HIDDEN,
-        num_hidden_layers=3,
-        num_attention_heads=HEADS,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        **extra,
-    )
-
-
 @pytest.fixture(scope="module")
 def tiny_bert(tokenizer):
-    return _loaded(BertModel(_config(BertConfig)), tokenizer, "bert")
+    return tiny_loaded(BertModel(_config(BertConfig)), tokenizer, "bert")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +49,7 @@ def tiny_longformer(tokenizer):
             attn = layer.attention.self
             attn.value_global.weight.copy_(torch.randn(attn.value_global.weight.shape, generator=generator) * 0.3)
             attn.value_global.bias.copy_(torch.randn(attn.value_global.bias.shape, generator=generator))
-    return _loaded(model, tokenizer, "longformer", window=8)
+    return tiny_loaded(model, tokenizer, "longformer", window=8)
 
 
 def _head_norms(hidden, value, output, heads):
@@ -136,7 +119,7 @@ def test_bert_value_norms_and_norm_scores(tiny_bert, tokenizer, pair):
 
 def test_distilbert_value_norms(tokenizer):
     model = DistilBertModel(DistilBertConfig(vocab_size=30522, dim=HIDDEN, n_layers=2, n_heads=HEADS, hidden_dim=64))
-    loaded = _loaded(model, tokenizer, "distilbert")
+    loaded = tiny_loaded(model, tokenizer, "distilbert")
     result = extract(loaded, SENTENCE)
     inputs = tokenizer(SENTENCE, return_tensors="pt")
     with torch.no_grad():

@@ -1,19 +1,22 @@
 """Tiny random BERT and Longformer built from a config: extraction and the banded rebuild."""
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
+from tiny_encoders import tiny_config, tiny_loaded
 from transformers import BertConfig, BertModel, LongformerConfig, LongformerModel
 
 from models.extract.attention import extract
-from models.load.loading import LoadedModel, ModelLoadError, embedded_model_path, load_model
-from models.load.registry import ModelSpec
+from models.load.loading import ModelLoadError, embedded_model_path, load_model
 
 REBUILD_TOL = 1e-5
 ROW_TOL = 1e-5
 SENTENCE = "the quick brown fox jumps over the lazy dog , and then it runs far away into the dark forest ."
+_tiny_config = partial(tiny_config, seed=0)
+_loaded = partial(tiny_loaded, description="tiny test model")
 
 
 @pytest.fixture(scope="module")
@@ -21,25 +24,6 @@ def tokenizer():
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(embedded_model_path()))
-
-
-def _tiny_config(cls, **extra):
-    torch.manual_seed(0)
-    return cls(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        **extra,
-    )
-
-
-def _loaded(model, tokenizer, family, window=None):
-    spec = ModelSpec(key=f"tiny-{family}", source="local", family=family, max_tokens=120, description="tiny test model")
-    model.config._attn_implementation = "eager"
-    return LoadedModel(spec.key, spec, model.eval(), tokenizer, window)
 
 
 @pytest.fixture(scope="module")

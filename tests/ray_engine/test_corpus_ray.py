@@ -12,6 +12,7 @@ from tiers import ROOT
 from models.corpus.engine import CorpusOptions, run_corpus
 from models.corpus.ray_engine import plan_splits, run_corpus_ray, start_ray
 from models.corpus.source import open_path, open_upload
+from models.examples import sample_corpus, sample_pairs
 from models.score.scores import PART_NAMES, SCORE_NAMES
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")  # Ray's own internals
@@ -57,7 +58,7 @@ def _assert_same(local, remote):
 
 
 def test_splits_cover_every_record_once(tmp_path):
-    path = ROOT / "data" / "sample_corpus.txt"
+    path = sample_corpus()
     source = open_path(path)
     splits = plan_splits(path, source.name, source.spec, 50)
     assert splits[0].start == 0 and splits[0].first_index == 0
@@ -67,7 +68,7 @@ def test_splits_cover_every_record_once(tmp_path):
 
 
 def test_ray_equals_local_on_the_sample_corpus(ray_cluster, minilm):
-    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    source = open_path(sample_corpus())
     local = run_corpus(minilm, source, OPTIONS)
     seen = []
     remote = run_corpus_ray("minilm", source, OPTIONS, split_chunks=1, progress=seen.append)
@@ -76,7 +77,7 @@ def test_ray_equals_local_on_the_sample_corpus(ray_cluster, minilm):
 
 
 def test_ray_equals_local_on_pairs_with_blank_rows_from_an_upload(ray_cluster, minilm):
-    rows = (ROOT / "data" / "sample_pairs.tsv").read_text(encoding="utf-8").splitlines()
+    rows = (sample_pairs()).read_text(encoding="utf-8").splitlines()
     data = ("\n".join([*rows[:30], "", "\tonly a pair", *rows[30:60]]) + "\n").encode()
     options = CorpusOptions(batch_size=4, sort_batches=2, top_k=2)
     local = run_corpus(minilm, open_upload(data, "pairs.tsv", pair_column="pair"), options)
@@ -85,9 +86,24 @@ def test_ray_equals_local_on_pairs_with_blank_rows_from_an_upload(ray_cluster, m
     _assert_same(local, remote)
 
 
+def test_ray_aggregates_the_context_mixing_measures_as_the_local_engine_does(ray_cluster, minilm):
+    from models.corpus.mixing import QUANTITIES
+
+    options = CorpusOptions(batch_size=4, sort_batches=1, top_k=2, limit=20, measures=("attention", "alti"))
+    local = run_corpus(minilm, open_path(sample_corpus()), options)
+    remote = run_corpus_ray("minilm", open_path(sample_corpus()), options, split_chunks=1, workers=2)
+    assert remote.mixing.sentences == local.mixing.sentences == 20
+    for quantity in QUANTITIES:
+        for measure in ("attention", "alti"):
+            a, b = local.mixing.estimates[quantity][measure], remote.mixing.estimates[quantity][measure]
+            np.testing.assert_allclose(b.mean, a.mean, atol=ENGINE_TOL, err_msg=f"{quantity} {measure}")
+            np.testing.assert_allclose(b.std, a.std, atol=ENGINE_TOL)
+    assert [d.message for d in remote.mixing.diagnosis] == [d.message for d in local.mixing.diagnosis]
+
+
 def test_cli_engine_ray_gives_the_local_numbers(tmp_path):
     corpus = tmp_path / "c.txt"
-    corpus.write_text("\n".join((ROOT / "data" / "sample_corpus.txt").read_text(encoding="utf-8").splitlines()[:40]))
+    corpus.write_text("\n".join((sample_corpus()).read_text(encoding="utf-8").splitlines()[:40]))
     documents = {}
     for engine in ("local", "ray"):
         completed = subprocess.run(
@@ -135,7 +151,7 @@ def test_a_killed_worker_is_replaced_and_the_result_equals_a_clean_run(ray_clust
 
     monkeypatch.setattr(corpus_ray, "_run_splits", counted)
 
-    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    source = open_path(sample_corpus())
     options = CorpusOptions(batch_size=8, sort_batches=2, top_k=3, limit=240)
     local = run_corpus(minilm, source, options)
     killed = []
@@ -160,7 +176,7 @@ def test_workers_get_every_first_party_package_they_import():
 
     from models.corpus.ray_engine import runtime_env, split_size
 
-    shipped = {Path(module).name for module in runtime_env()["py_modules"]}
+    shipped = {Path(module).name: Path(module) for module in runtime_env()["py_modules"]}
     imported = set()
     for path in (ROOT / "models").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -169,7 +185,12 @@ def test_workers_get_every_first_party_package_they_import():
             elif isinstance(node, ast.Import):
                 imported.update(alias.name.split(".")[0] for alias in node.names)
     first_party = {path.parent.name for path in ROOT.glob("*/__init__.py")}
-    assert imported & first_party <= shipped and {"models", "i18n"} <= shipped
+    assert imported & first_party <= shipped.keys() and {"models", "i18n"} <= shipped.keys()
+    # the catalogues are package data inside i18n/, so the workers' messages translate too
+    import i18n
+
+    assert i18n.LOCALE_DIR.is_relative_to(shipped["i18n"])
+    assert (shipped["i18n"] / "locale" / "ja" / "LC_MESSAGES" / "messages.po").is_file()
     # a 500-sentence corpus in chunks of 256 on 4 workers: two splits, not one of 1,024 records
     assert split_size(500, 4, 256, 4) == 256
     assert split_size(100_000, 4, 256, 4) == 1024  # large corpora keep the longest splits
@@ -185,7 +206,7 @@ def test_when_workers_keep_dying_the_run_ends_with_the_merged_part_marked_incomp
         raise ray.exceptions.RayError("The actor died unexpectedly before finishing this task.")
 
     monkeypatch.setattr(corpus_ray, "_run_splits", one_split_then_a_death)
-    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    source = open_path(sample_corpus())
     with pytest.raises(corpus_ray.RayRunError) as raised:
         run_corpus_ray("minilm", source, OPTIONS, split_chunks=1, workers=1)
     message = str(raised.value)
@@ -198,7 +219,7 @@ def test_when_workers_keep_dying_the_run_ends_with_the_merged_part_marked_incomp
 def _ray_plan(path, resume, options=OPTIONS):
     from models.corpus.checkpoint import fingerprint, prepare
 
-    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    source = open_path(sample_corpus())
     return prepare(path, resume, fingerprint(source, "minilm", None, options, "ray"))
 
 
@@ -209,7 +230,7 @@ def test_a_ray_run_stopped_by_dying_workers_resumes_to_the_clean_result(ray_clus
     from models.corpus.checkpoint import load
     from models.corpus.result import to_json_dict
 
-    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    source = open_path(sample_corpus())
     clean = to_json_dict(run_corpus_ray("minilm", source, OPTIONS, split_chunks=1, workers=2))
     one_run = corpus_ray._run_splits
 
@@ -241,7 +262,7 @@ def test_a_ray_run_interrupted_by_ctrl_c_keeps_a_checkpoint_and_a_partial_result
     from models.corpus.checkpoint import load
     from models.corpus.engine import CorpusInterrupted
 
-    source = open_path(ROOT / "data" / "sample_corpus.txt")
+    source = open_path(sample_corpus())
     path = tmp_path / "ray.npz"
 
     def stop_after_three(progress):

@@ -334,7 +334,7 @@ def test_a_two_node_cluster_whose_workers_cannot_see_the_checkout_gives_the_loca
     project = cluster.hidden / "project"
     _copy_project(project)
     corpus = cluster.hidden / "corpus.txt"
-    lines = (project / "data" / "sample_corpus.txt").read_text(encoding="utf-8").splitlines()[:SENTENCES]
+    lines = (project / "models" / "data" / "sample_corpus.txt").read_text(encoding="utf-8").splitlines()[:SENTENCES]
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     # The second node sees empty folders where the driver has the project and the corpus, and

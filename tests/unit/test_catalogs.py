@@ -17,7 +17,9 @@ from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po
 from tiers import ROOT
 
-LOCALE = ROOT / "locale"
+from i18n import LOCALE_DIR
+
+LOCALE = LOCALE_DIR  # i18n/locale, found through the package
 LANGUAGES = ("ja", "en")
 # Variants docs/glossary.md rules out, and the term the Japanese text uses instead.
 AVOIDED_TERMS = {

@@ -5,7 +5,10 @@ each figure must build, serialise (plotly validates every property on the way) a
 every axis domain inside [0, 1] and ordered.  Layer grids once failed at fonts 11, 13, 16
 and 18 because a domain computed in floating point fell a hair below 0.
 
-Fonts below the settings' minimum are rejected by FigureSettings with a plain message; the
+The figure options of FigureSettings (no position prefix, no guide lines, a long custom
+title, a subtitle with a long Japanese sentence) are swept the same way: the title lines
+must fit the canvas by the layout's own estimate, the labels lose their prefix and the
+guide lines go.  Fonts below the settings' minimum are rejected by FigureSettings with a plain message; the
 builders are still swept at them (validation bypassed) so that lowering the minimum
 cannot bring the crash back.  Long inputs use few heads and layers to stay fast.
 """
@@ -20,18 +23,29 @@ from models.extract import banded
 from viz import flow, heatmaps
 from viz import mixing as mixing_figures
 from viz import sparse as sparse_figures
-from viz.layout import LABEL_LIMIT, MIN_FONT, FigureSettings
+from viz.labels import INDEX_PREFIX
+from viz.layout import LABEL_LIMIT, MAX_TITLE, MIN_FONT, TITLE_PAD, FigureSettings, subtitle_of, text_px
 
 FONTS = (8, 11, 13, 16, 18, 20, 24, 32)
 LENGTHS = (2, 13, 170, 600)
 CHEAP_LENGTHS = (*LENGTHS, 4096)
 
 
-def settings_at(font: int, width: int | None = None) -> FigureSettings:
-    """Settings at `font`, also below MIN_FONT (which FigureSettings refuses)."""
+LONG_TITLE = ("A custom title for the paper's third figure, " * 5)[:MAX_TITLE]
+LONG_SENTENCE = "猫がマットの上に座ったのは、疲れていたからです。" * 60  # the subtitle is cut to the canvas
+OPTIONS = {
+    "no index, no guides": dict(index_labels=False, special_lines=False),
+    "long title": dict(title=LONG_TITLE),
+    "subtitle": dict(subtitle=subtitle_of("minilm", LONG_SENTENCE, "二つ目の文。")),
+    "all": dict(title=LONG_TITLE, subtitle=subtitle_of("minilm", LONG_SENTENCE), index_labels=False),
+}
+
+
+def settings_at(font: int, width: int | None = None, **options) -> FigureSettings:
+    """Settings at `font` with the figure `options`, also below MIN_FONT (which FigureSettings refuses)."""
     if font >= MIN_FONT:
-        return FigureSettings(font_size=font, width=width)
-    settings = FigureSettings(width=width)
+        return FigureSettings(font_size=font, width=width, **options)
+    settings = FigureSettings(width=width, **options)
     object.__setattr__(settings, "font_size", font)
     return settings
 
@@ -199,3 +213,77 @@ def test_fixed_widths(font, width, n):
     check(heatmaps.head_heatmap(weights[0], tokens, special_of(n), settings=settings))
     check(heatmaps.compare_heads(weights[0], weights[1], tokens, "a", "b", settings=settings))
     check(heatmaps.layer_grid(weights, tokens, settings=settings))
+
+
+def check_options(fig, settings: FigureSettings) -> None:
+    """The options reached the figure: the title lines fit the canvas (by the layout's
+    estimate), labels lost their position prefix, guide lines are gone."""
+    data = check(fig)
+    layout = data["layout"]
+    title = layout["title"]
+    room = layout["width"] - layout["margin"]["l"] - TITLE_PAD
+    head = title["text"].split("<br>")[0]
+    if settings.title:
+        assert head.rstrip("…") and LONG_TITLE.startswith(head.rstrip("…").replace("&#x27;", "'"))
+        assert text_px(head, title["font"]["size"]) <= room + 1e-6, (head, room)
+    if settings.subtitle:
+        line = title["subtitle"]["text"]
+        assert line.startswith("minilm · 猫が") and line.endswith("…")
+        assert text_px(line, title["subtitle"]["font"]["size"]) <= room + 1e-6, (line, room)
+    else:
+        assert "subtitle" not in title
+    if not settings.index_labels:
+        ticks = [tick for name, axis in layout.items() if name[1:5] == "axis" for tick in axis.get("ticktext", [])]
+        assert ticks and not any(INDEX_PREFIX.match(str(tick)) for tick in ticks)
+    if not settings.special_lines:
+        assert not layout.get("shapes")
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+@pytest.mark.parametrize("font", FONTS)
+@pytest.mark.parametrize("n", LENGTHS)
+def test_figure_options_on_head_and_compare_figures(option, font, n):
+    weights = attention(n, heads=2)
+    tokens = tokens_of(n)
+    for width in (None, 300):
+        settings = settings_at(font, width, **OPTIONS[option])
+        check_options(
+            heatmaps.head_heatmap(weights[0], tokens, special_of(n), title="t", note="n", settings=settings), settings
+        )
+        check_options(
+            heatmaps.compare_heads(weights[0], weights[1], tokens, "L1H1", "L1H2", settings=settings), settings
+        )
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+@pytest.mark.parametrize("font", FONTS)
+@pytest.mark.parametrize("n", (2, 13, 170))
+def test_figure_options_on_grids_animations_and_sparse_figures(option, font, n):
+    settings = settings_at(font, **OPTIONS[option])
+    tokens = tokens_of(n)
+    check_options(heatmaps.layer_grid(attention(n, heads=4), tokens, title="Layer 1", settings=settings), settings)
+    check_options(heatmaps.layer_animation(attention(n, heads=2), tokens, head=1, settings=settings), settings)
+    pooled, edges = banded.pooled(attention(n), 0, 64)
+    check_options(sparse_figures.pooled_heatmap(pooled, edges, edges, tokens, title="t", settings=settings), settings)
+    band = np.abs(np.subtract.outer(np.arange(n), np.arange(n))) <= 2
+    check_options(sparse_figures.mask_figure(band, tokens, (0,), title="mask", settings=settings), settings)
+
+
+def test_subtitle_and_custom_title_are_checked_and_composed():
+    with pytest.raises(ValueError, match="title takes at most"):
+        FigureSettings(title="x" * (MAX_TITLE + 1))
+    with pytest.raises(TypeError):
+        FigureSettings(index_labels="no")
+    assert (
+        subtitle_of("/models/my-bert/", "The  cat\nsat.", "It was tired.") == "my-bert · The cat sat. / It was tired."
+    )
+    assert FigureSettings() == FigureSettings(title="", subtitle="", index_labels=True, special_lines=True)
+
+
+def test_default_settings_keep_the_figure_as_it_was():
+    """No option set: the title is the figure's own, labels keep their prefix, guides are drawn."""
+    n = 13
+    fig = heatmaps.head_heatmap(attention(n)[0], tokens_of(n), special_of(n), title="Layer 1, head 1", note="n")
+    layout = fig.to_dict()["layout"]
+    assert layout["title"]["text"] == "Layer 1, head 1<br><sup>n</sup>" and "subtitle" not in layout["title"]
+    assert layout["xaxis"]["ticktext"][0] == "0·[CLS]" and len(layout["shapes"]) == 4

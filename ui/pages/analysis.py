@@ -13,6 +13,7 @@ link opens the same view in either language; the meaning is written beside them.
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from i18n import N_, _, message_of
@@ -21,7 +22,7 @@ from models.score.analysis import Analysis, to_json_dict
 from models.score.roles import ROLE_LABELS
 from models.score.scores import SCORE_NAMES
 from models.score.sweep import View
-from models.score.views import UNITS, Unit, shown
+from models.score.views import UNITS, Shown, Unit, shown
 from ui import common, flow, heads, inputs, mixing, state
 from viz import explanations as help_text
 from viz import export, overview
@@ -81,7 +82,7 @@ def page() -> None:
     flow.value_norms_section(drawn)
     mixing.mixing_section(shared, drawn)
     bertviz_section(result)
-    data_downloads(result, analysis)
+    data_downloads(drawn, analysis)
     common.explanations()
 
 
@@ -206,13 +207,20 @@ def bertviz_section(result: AttentionResult) -> None:
     st.iframe(html, height="content")
 
 
-def data_downloads(result: AttentionResult, analysis: Analysis) -> None:
+def data_downloads(drawn: Shown, analysis: Analysis) -> None:
+    """The scores (CSV, with the view they were measured in), the scores and roles (JSON) and
+    the matrices of the view shown (NPZ), in files named after the model, view, unit and text."""
+    result = drawn.result
     st.subheader(_("Data downloads"))
+    stem = common.file_stem(f"{drawn.view}_{drawn.unit}", of_text=False)
+    stem = f"{stem}_{common.text_slug(inputs.current().text)}".rstrip("_")
+    table = {"view": [], **overview.scores_table(analysis.scores, analysis.roles)}
+    table["view"] = [analysis.view] * len(table["layer"])
     columns = st.columns(3)
     columns[0].download_button(
         _("Scores (CSV)"),
-        export.table_csv(overview.scores_table(analysis.scores, analysis.roles)),
-        file_name="scores.csv",
+        export.table_csv(table),
+        file_name=f"{stem}_scores.csv",
         mime="text/csv",
         on_click="ignore",
         key="dl_csv",
@@ -221,22 +229,34 @@ def data_downloads(result: AttentionResult, analysis: Analysis) -> None:
     columns[1].download_button(
         _("Scores and roles (JSON)"),
         export.json_bytes(to_json_dict(result, analysis)),
-        file_name="analysis.json",
+        file_name=f"{stem}_analysis.json",
         mime="application/json",
         on_click="ignore",
         key="dl_json",
         icon=":material/download:",
     )
     columns[2].download_button(
-        _("Raw attention (NPZ)"),
-        lambda: (
-            export.banded_npz(result.layer_attention, result.tokens, result.special_mask)
-            if result.is_banded
-            else export.attention_npz(result.attention, result.tokens, result.special_mask)
-        ),
-        file_name="attention.npz",
+        _("Raw attention (NPZ)") if drawn.view == "weight" else _("Norm-view matrices (NPZ)"),
+        lambda: view_npz(drawn),
+        file_name=f"{stem}_{drawn.view}.npz",
         mime="application/octet-stream",
         on_click="ignore",
         key="dl_npz",
         icon=":material/download:",
+        help=_("The matrices of the view shown, every layer and head, with the labels; `view` says which."),
+    )
+
+
+def view_npz(drawn: Shown) -> bytes:
+    """NPZ bytes of every layer and head in the shown view and unit: `attention` [L, H, M, M]
+    (the weights α, or the norm view's row-normalised α·‖f(x)‖), `tokens` [M] (words for the
+    words unit), `special_mask` [M], `view` and `unit`; a banded result stays banded."""
+    result = drawn.result
+    layers = range(result.model.layers)
+    extra = {"view": drawn.view, "unit": drawn.unit}
+    if result.is_banded:
+        return export.banded_npz([drawn.layer(i) for i in layers], drawn.labels, drawn.special_mask, **extra)
+    matrices = np.stack([drawn.heads(i) for i in layers]) if drawn.view != "weight" or drawn.words is not None else None
+    return export.attention_npz(
+        result.attention if matrices is None else matrices, drawn.labels, drawn.special_mask, **extra
     )

@@ -179,27 +179,35 @@ def _layers(comparison: Comparison) -> None:
 
 
 def _downloads(comparison: Comparison) -> None:
+    """The comparison (JSON) and the head similarity (CSV, with the view compared), in files
+    named after both models, the view and the text."""
+    view = comparison.analysis_a.view
+    models = "-vs-".join(
+        result.model.key.rstrip("/").rsplit("/", 1)[-1] for result in (comparison.result_a, comparison.result_b)
+    )
+    stem = "_".join(part for part in (models, view, common.text_slug(inputs.current().text)) if part)
     with st.container(horizontal=True):
         st.download_button(
             _("Comparison (JSON)"),
             lambda: export.json_bytes(to_json_dict(comparison)),
-            file_name="comparison.json",
+            file_name=f"{stem}_comparison.json",
             mime="application/json",
             on_click="ignore",
             key="cmp_dl_json",
             icon=":material/download:",
         )
         if comparison.aligned:
-            table = {"layer": [], "head": [], "similarity": []}
+            table = {"view": [], "layer": [], "head": [], "similarity": []}
             for layer, row in enumerate(comparison.similarity):
                 for head, value in enumerate(row):
+                    table["view"].append(view)
                     table["layer"].append(layer + 1)
                     table["head"].append(head + 1)
                     table["similarity"].append(round(float(value), 6))
             st.download_button(
                 _("Head similarity (CSV)"),
                 export.table_csv(table),
-                file_name="similarity.csv",
+                file_name=f"{stem}_similarity.csv",
                 mime="text/csv",
                 on_click="ignore",
                 key="cmp_dl_csv",

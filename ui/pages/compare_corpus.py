@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
@@ -20,6 +19,7 @@ from models.corpus.compare import CorpusComparison, compare_corpus, to_json_dict
 from models.corpus.engine import CorpusOptions, CorpusProgress
 from models.corpus.io import CorpusInputError
 from models.corpus.source import open_upload, upload_limit_mb
+from models.examples import sample_corpus
 from models.load.loading import ModelLoadError
 from models.score.roles import ROLE_LABELS
 from models.score.sweep import View
@@ -28,7 +28,7 @@ from viz import export, overview
 
 ROLE_IN = N_("role in {name}")
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample_corpus.txt"
+SAMPLE = sample_corpus()
 SOURCES = ("sample", "upload")
 SOURCE_CAPTIONS = {"sample": N_("sample sentences the team wrote"), "upload": N_("your own file")}
 SECTION = N_("Over a corpus")

@@ -25,17 +25,18 @@ from models.corpus.engine import CorpusOptions, CorpusProgress, run_corpus
 from models.corpus.io import CorpusInputError
 from models.corpus.result import CorpusResult, head_rows, to_json_dict
 from models.corpus.source import open_upload, upload_limit_mb
+from models.examples import sample_corpus, sample_pairs
 from models.extract.attention import InputError
 from models.load.loading import ModelLoadError
 from models.score.roles import ROLE_LABELS
 from ui import cache, common, inputs, state
+from ui.eta import RecentRate, split_duration
 from ui.pages.analysis import score_picker
 from viz import corpus as corpus_figures
 from viz import explanations as help_text
 from viz import export, overview
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-SAMPLES = {"sentences": DATA / "sample_corpus.txt", "pairs": DATA / "sample_pairs.tsv"}
+SAMPLES = {"sentences": sample_corpus(), "pairs": sample_pairs()}
 UPLOAD = "upload"
 SOURCE_CAPTIONS = {
     "sentences": N_("sample sentences the team wrote"),
@@ -48,9 +49,12 @@ RUN_LABEL = N_("Analyse the corpus")
 PRESS_RUN = N_("Press *{button}* to run the model over it.")
 UPLOAD_LABEL = N_("One sentence per line (.txt), a CSV/TSV with a header, or JSONL (at most {limit:g} MB)")
 PROGRESS = lazy_ngettext(
-    "{n:,} sentence scored, {rate:.0f} per second{eta}", "{n:,} sentences scored, {rate:.0f} per second{eta}"
+    "Scoring: {n:,} sentence scored, {rate:.0f} per second lately{eta}",
+    "Scoring: {n:,} sentences scored, {rate:.0f} per second lately{eta}",
 )
 ETA = N_(", about {seconds:.0f} s left")
+ETA_MINUTES = N_(", about {minutes} min {seconds:02d} s left")
+ETA_HOURS = N_(", about {hours} h {minutes:02d} min left")
 SO_FAR = lazy_ngettext("So far, over {n:,} sentence:", "So far, over {n:,} sentences:")
 OVER = lazy_ngettext(
     "`{key}` over {n:,} sentence of {source}{skipped}{truncated}.",
@@ -81,6 +85,7 @@ PARTIAL_RESULT = N_(
     "Press *{button}* to run it to the end."
 )
 LOADING = N_("Loading the model…")
+READING = N_("Model ready. Reading the corpus (every record is checked before the run)…")
 SCORING_FIRST = N_("Model ready. Scoring the first {n:,} sentences (then the speed and time left show here)…")
 RESULT_KEY = "_corpus_result"
 OPEN_KEY = "_corpus_open"  # set by an Open button: go to the analysis page
@@ -211,10 +216,17 @@ def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes |
 def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResult] | None:
     bar = st.progress(0.0, text=str(LOADING))
     partial_box = st.empty()
+    records, sentences = RecentRate(), RecentRate()  # the time left, and the speed shown
 
     def progress(done: CorpusProgress) -> None:
-        eta = ETA.format(seconds=done.eta_s) if done.eta_s is not None else ""
-        bar.progress(done.fraction or 0.0, text=str(PROGRESS.format(n=done.sentences, rate=done.rate, eta=eta)))
+        records.add(done.elapsed_s, done.records)
+        sentences.add(done.elapsed_s, done.sentences)
+        text = PROGRESS.format(
+            n=done.sentences,
+            rate=sentences.rate or done.rate,
+            eta=time_left(records.seconds_left(done.total)),
+        )
+        bar.progress(done.fraction or 0.0, text=str(text))
 
     def partial(result: CorpusResult) -> None:
         st.session_state[RESULT_KEY] = (request, result)  # kept if the visitor leaves before the end
@@ -228,9 +240,12 @@ def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResu
 
     try:
         loaded = cache.get_model(request.model, request.window)
+        bar.progress(0.0, text=str(READING))
         source = open_upload(data, request.name, request.column, request.pair_column)
         options = CorpusOptions(limit=request.limit, exclude_special=request.exclude_special)
         bar.progress(0.0, text=str(SCORING_FIRST.format(n=options.chunk_records)))
+        records.add(0.0, 0)  # the engine's clock starts at the run's start
+        sentences.add(0.0, 0)
         result = run_corpus(loaded, source, options, progress=progress, on_partial=partial)
     except (CorpusInputError, InputError, ModelLoadError) as error:
         bar.empty()
@@ -241,6 +256,18 @@ def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResu
     partial_box.empty()
     st.session_state[RESULT_KEY] = (request, result)
     return request, result
+
+
+def time_left(seconds: float | None) -> str:
+    """The progress line's end: about how long the run has left ("" when not known yet)."""
+    if seconds is None:
+        return ""
+    hours, minutes, rest = split_duration(seconds)
+    if hours:
+        return str(ETA_HOURS.format(hours=hours, minutes=minutes))
+    if minutes:
+        return str(ETA_MINUTES.format(minutes=minutes, seconds=rest))
+    return str(ETA.format(seconds=rest))
 
 
 def _show(result: CorpusResult, shared: inputs.Inputs) -> None:

@@ -1,0 +1,22 @@
+"""`cli.py` as a running process whose stderr is read as it comes (progress bars, the one-line
+stop message), for the tests that signal a run midway."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+from tiers import ROOT
+
+
+def spawn_cli(*args: str) -> tuple[subprocess.Popen, list[bytes], threading.Thread]:
+    """Start `cli.py ARGS` in the checkout → (process, stderr so far, its reader thread).
+    The list grows byte by byte while the process runs; join the reader before the last read."""
+    process = subprocess.Popen(
+        [sys.executable, "cli.py", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    errors: list[bytes] = []
+    reader = threading.Thread(target=lambda: errors.extend(iter(lambda: process.stderr.read(1), b"")), daemon=True)
+    reader.start()
+    return process, errors, reader

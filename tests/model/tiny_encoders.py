@@ -1,0 +1,76 @@
+"""The model tier's shared builders: tiny random encoders from a config (over the embedded
+MiniLM's 30,522-id WordPiece vocabulary, or a tiny_families tokenizer's), wrapped as a
+LoadedModel without a folder, and altered copies of a loaded model.
+
+  tiny_config(BertConfig, seed=3)            3 layers × 4 heads, 32 wide; the seed is set first
+  tiny_loaded(model, tokenizer, "bert")      eager attention, eval mode, a registry-less spec
+  tiny_bert_config(tokenizer)                a BertConfig over a tiny_families tokenizer
+  with_layer_redrawn(loaded, layer, folder)  a saved copy with one layer's query and key redrawn
+
+A test file binds its own seed and limits once: `_config = partial(tiny_config, seed=3)`.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+from transformers import BertConfig
+
+from models.load.loading import LoadedModel, load_model
+from models.load.registry import ModelSpec
+
+VOCAB = 30522  # the embedded MiniLM's tokenizer
+HEADS, HIDDEN, LAYERS = 4, 32, 3
+
+
+def tiny_config(cls, seed: int, max_positions: int = 128, **extra):
+    """`cls` (a transformers config class) for a 3-layer, 4-head, 32-wide model, after seeding
+    torch with `seed` (the model built from it next gets the same random weights every run)."""
+    torch.manual_seed(seed)
+    return cls(
+        vocab_size=VOCAB,
+        hidden_size=HIDDEN,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        intermediate_size=64,
+        max_position_embeddings=max_positions,
+        **extra,
+    )
+
+
+def tiny_loaded(model, tokenizer, family, window=None, max_tokens: int = 120, description: str = "tiny") -> LoadedModel:
+    """`model` as the loader would hand it over: eager attention, eval mode, key tiny-<family>."""
+    spec = ModelSpec(
+        key=f"tiny-{family}", source="local", family=family, max_tokens=max_tokens, description=description
+    )
+    model.config._attn_implementation = "eager"
+    return LoadedModel(spec.key, spec, model.eval(), tokenizer, window)
+
+
+def tiny_bert_config(tokenizer) -> BertConfig:
+    """A 3-layer, 4-head BERT config over `tokenizer`'s vocabulary, with peaked attention."""
+    return BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=HIDDEN,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        intermediate_size=64,
+        max_position_embeddings=130,
+        initializer_range=0.3,  # peaked, input-dependent attention
+        pad_token_id=tokenizer.pad_token_id,
+    )
+
+
+def with_layer_redrawn(loaded: LoadedModel, layer: int, folder: Path) -> LoadedModel:
+    """A copy of `loaded` saved to `folder` with one layer's query and key weights drawn anew
+    (seeded), loaded back by path: the same model but for that layer's attention."""
+    model = copy.deepcopy(loaded.model)
+    torch.manual_seed(123)
+    attention = model.encoder.layer[layer].attention.self
+    for linear in (attention.query, attention.key):
+        torch.nn.init.normal_(linear.weight, std=0.5)
+    model.save_pretrained(folder)
+    loaded.tokenizer.save_pretrained(folder)
+    return load_model(str(folder))
