@@ -117,11 +117,14 @@ def shared_inputs(sentence: bool = True) -> Inputs:
         state.check("model", model, WHY_NOT_A_MODEL)
         st.caption(f"{REGISTRY[model].family}: {REGISTRY[model].description}")
         model_dir = st.text_input(
-            _("…or a local model directory"),
+            _("…or a local folder or Hub id"),
             key="dir",
-            placeholder="/path/to/model",
+            placeholder="/path/to/model or org/name",
             bind=state.BIND,
-            help=_("A folder with config.json, a tokenizer and *.safetensors weights."),
+            help=_(
+                "A folder with config.json, a tokenizer and *.safetensors weights, or a Hugging Face Hub id "
+                "(org/name, name@revision) read from the local Hub cache; safetensors only, never remote code."
+            ),
         ).strip()
         name = model_dir or model
         window = _window(name, problems)
