@@ -4,6 +4,7 @@ figure display and figure downloads, and the explanations."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -107,10 +108,17 @@ def show(fig: go.Figure, key: str, sized: bool = True, stem: str | None = None, 
 
     With `stem`, its PNG/SVG/PDF/HTML downloads follow (files `<model>_<text>_<stem>.*`, or
     `<model>_<stem>.*` when the figure is not of the text box's text, `of_text=False`; see
-    `file_stem`).  Pages that build a figure lazily call `figure_downloads` instead."""
+    `file_stem`).  Pages that build a figure lazily call `figure_downloads` instead.  The
+    figure settings' title, subtitle and label option reach every chart here, so the screen
+    and the downloads agree (figures of `layout.finish` have them already); a figure not of
+    the text box's text gets no subtitle, which names that text."""
+    settings = current_settings()
+    if not of_text:
+        settings = replace(settings, subtitle="")
+    fig = layout.with_figure_options(fig, settings)
     st.plotly_chart(fig, key=key, theme=None, width="content" if sized else "stretch")
     if stem is not None:
-        figure_downloads(lambda: fig, file_stem(stem, of_text), current_settings(), f"dl_{key}")
+        figure_downloads(lambda: fig, file_stem(stem, of_text), settings, f"dl_{key}")
 
 
 def current_settings() -> FigureSettings:
@@ -139,9 +147,11 @@ def figure_downloads(
 ) -> None:
     """Download buttons for one figure: PNG (at the settings' scale), SVG, PDF and HTML.
 
-    The figure is built only when a button is clicked, in the language of this run."""
+    The figure is built only when a button is clicked, in the language of this run, with the
+    settings' title, subtitle and label option (layout.with_figure_options)."""
     stem = stem.replace("/", "_").replace("\\", "_").replace(" ", "_")
-    make = keep_language(make)
+    build = make
+    make = keep_language(lambda: layout.with_figure_options(build(), settings))
     available, reason = cache.image_export_status()
     with st.container(horizontal=True):
         if available:

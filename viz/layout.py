@@ -51,6 +51,13 @@ ELLIPSIS = "…"  # one em wide in the sans-serif fonts (wider than NARROW_EM)
 # a chart drawn with theme=None would show every line in black and tick marks the margins
 # do not allow for.
 TEMPLATE = "plotly"
+# The key in a figure's layout.meta that says its FigureSettings title, subtitle and labels are
+# applied (by finish, or by with_figure_options): they are not applied twice.
+OPTIONS_APPLIED = "figure_options_applied"
+CHART_TOP = 60  # px of a chart's top margin: its title (and a note line)
+PLOTLY_MARGINS = {"l": 80, "r": 80, "t": 100, "b": 80}  # plotly's margins where a figure sets none
+CHART_WIDTH = 700  # px plotly and kaleido draw a chart without a width at (its exports)
+TITLE_SCALE = 1.4  # plotly's title font: 1.4 × the figure's font unless the figure sets one
 
 ERR_SETTINGS = N_(
     "Figure settings out of range: font size {min_font}–{max_font} px, width {min_width}–{max_width} px "
@@ -364,9 +371,86 @@ def finish(fig: go.Figure, layout: MatrixLayout, title: str, note: str = "", **a
         font=font,
         paper_bgcolor=BACKGROUND,
         plot_bgcolor=BACKGROUND,
+        meta=_marked_meta(fig.layout.meta),
         **axes,
     )
     return fig
+
+
+def options_applied(fig: go.Figure) -> bool:
+    """Whether the figure's title, subtitle and labels already follow its FigureSettings."""
+    meta = fig.layout.meta
+    return isinstance(meta, dict) and bool(meta.get(OPTIONS_APPLIED))
+
+
+def _marked_meta(meta) -> dict:
+    """layout.meta with the OPTIONS_APPLIED mark, keeping what a figure keeps there already."""
+    kept = dict(meta) if isinstance(meta, dict) else ({} if meta is None else {"value": meta})
+    return {**kept, OPTIONS_APPLIED: True}
+
+
+def with_figure_options(fig: go.Figure, settings: FigureSettings) -> go.Figure:
+    """A chart not built by `finish` (the bars and lines of chart_layout) with the settings'
+    custom title, subtitle and label option, as `finish` applies them to the heatmaps.
+
+    The custom title replaces the title's first line (a note after "<br>" stays); the subtitle
+    is drawn under the title at the chart's font size; both are written literally and cut with
+    an ellipsis to the room between the title's left edge and the canvas's right edge (the
+    figure's width, else CHART_WIDTH, at which exports draw a chart: charts do not take the
+    settings' width).  A subtitle grows the top margin, and
+    a set height with it, by SUBTITLE_LINES title lines, so the plot keeps its size and the
+    subtitle stays above it.  Token tick labels lose their "3·" prefix when index_labels is False.
+
+    Pure: a new figure is returned; one already marked OPTIONS_APPLIED (by finish, or by an
+    earlier call) and settings that change nothing return `fig` itself."""
+    if options_applied(fig) or not (settings.title or settings.subtitle or not settings.index_labels):
+        return fig
+    fig = go.Figure(fig)
+    title = fig.layout.title
+    font = fig.layout.font.size or DEFAULT_FONT
+    title_font = title.font.size or round(TITLE_SCALE * font)
+    width = float(fig.layout.width or CHART_WIDTH)
+    room = width - _title_left(fig, font, width) - TITLE_PAD
+    update: dict = {"meta": _marked_meta(fig.layout.meta)}
+    if settings.title:
+        _own, br, note = (title.text or "").partition("<br>")
+        update["title_text"] = _literal(fit_text(settings.title, title_font, room)) + br + note
+    if settings.subtitle:
+        text = _literal(fit_text(settings.subtitle, font, room))
+        update["title_subtitle"] = dict(text=text, font=dict(size=font))
+        grown = math.ceil(SUBTITLE_LINES * title_font * LINE_EM)
+        update["margin_t"] = _margin(fig, "t") + grown
+        if fig.layout.height is not None:
+            update["height"] = fig.layout.height + grown
+    fig.update_layout(**update)
+    if not settings.index_labels:
+        fig.for_each_xaxis(_drop_index)
+        fig.for_each_yaxis(_drop_index)
+    return fig
+
+
+def _drop_index(axis) -> None:
+    if axis.ticktext is not None:
+        axis.ticktext = [without_index(str(label)) for label in axis.ticktext]
+
+
+def _margin(fig: go.Figure, side: str) -> float:
+    """A margin of the figure in px, plotly's default where the figure sets none."""
+    value = fig.layout.margin[side]
+    return value if value is not None else PLOTLY_MARGINS[side]
+
+
+def _title_left(fig: go.Figure, font: float, width: float) -> float:
+    """Estimated px from the canvas's left edge to the title's (plotly left-anchors a title
+    at x < 1/3).  A title on the plot area (xref "paper") starts after the left margin and
+    the y axis's tick labels and title, which automargin adds: estimated generously."""
+    title = fig.layout.title
+    x = title.x if title.x is not None else (fig.layout.template.layout.title.x or 0.0)
+    if title.xref != "paper":
+        return x * width
+    axis_title = font * LINE_EM + 6 if fig.layout.yaxis.title.text else 0
+    left = _margin(fig, "l") + TICK_PAD + axis_title + text_px("100%", font) + 6
+    return left + x * max(width - left - _margin(fig, "r"), 0.0)
 
 
 def _literal(text: str) -> str:
@@ -381,7 +465,7 @@ def chart_layout(fig: go.Figure, **layout) -> go.Figure:
         template=TEMPLATE,
         paper_bgcolor=BACKGROUND,
         plot_bgcolor=BACKGROUND,
-        margin=dict(l=10, r=10, t=60, b=10),
+        margin=dict(l=10, r=10, t=CHART_TOP, b=10),
         **layout,
     )
     fig.update_xaxes(automargin=True, showgrid=True, gridcolor="#e5e5e5")

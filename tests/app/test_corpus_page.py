@@ -66,6 +66,7 @@ def test_the_sample_corpus_runs_with_a_limit():
         if "Head roles by layer" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", ""))
     )
     assert len(roles["data"]) == 6 and all("error_y" in trace for trace in roles["data"])
+    assert "subtitle" not in roles["layout"]["title"]  # the figure options' subtitle names the text box's text
     shares = np.stack([_array(trace["y"]) for trace in roles["data"]])  # [roles, layers]
     assert shares.shape == (6, 6)
     np.testing.assert_allclose(shares.sum(axis=0), 1.0, atol=1e-9)  # every head has one role per sentence

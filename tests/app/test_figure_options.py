@@ -66,10 +66,41 @@ def test_the_link_sets_the_title_subtitle_labels_and_guide_lines():
     assert at.query_params["fig_title"] == "Figure 2 <draft> & notes"
 
 
+def _charts(at: AppTest) -> dict[str, dict]:
+    """The layouts of the page's charts by their key (an element id ends with "-<key>")."""
+    return {
+        chart.proto.id.split("-", 2)[-1]: json.loads(chart.proto.spec)["layout"] for chart in at.get("plotly_chart")
+    }
+
+
+CHARTS = ("partition_chart", "rollout_bars", "mixing_ratio_chart")  # bars, bars with a note, lines (chart_layout)
+
+
+def test_the_bar_and_line_charts_and_their_downloads_carry_the_custom_title_and_subtitle():
+    at = _open_recording(fig_title="Figure 2 <draft> & notes", fig_index="false")
+    charts = _charts(at)
+    assert set(CHARTS) <= set(charts), sorted(charts)
+    for key, layout in charts.items():  # the heatmaps of finish and the charts alike
+        assert _title(layout).split("<br>")[0] == "Figure 2 &lt;draft&gt; &amp; notes", key
+        assert layout["title"]["subtitle"]["text"].startswith("minilm · The dog chased the ball"), key
+    assert "<br><sup>" in _title(charts["rollout_bars"])  # the chart's own note stays under the title
+    assert charts["partition_chart"]["margin"]["t"] > 60  # room for the subtitle above the plot
+    assert not any(INDEX_PREFIX.match(tick) for tick in charts["rollout_bars"]["xaxis"]["ticktext"])
+    manager = RecordingFiles.made[-1]
+    button = next(
+        button for button in at.get("download_button") if button.proto.id.endswith("-dl_partition_chart_html")
+    )
+    url = manager.execute_deferred(button.proto.deferred_file_id)
+    page = manager._storage.get_file(url.rsplit("/", 1)[-1]).content.decode("utf-8")
+    assert "Figure 2 &lt;draft&gt; &amp; notes" in page and "The dog chased the ball" in page
+
+
 def test_the_subtitle_can_be_left_out_and_defaults_keep_the_own_titles():
     at = _open(fig_subtitle="false")
     head = next(layout for layout in _token_maps(at) if _title(layout).startswith(HEAD_TITLE))
     assert "subtitle" not in head["title"]
+    bars = _charts(at)["partition_chart"]
+    assert _title(bars) == "Where each layer's attention goes (mean over heads)" and "subtitle" not in bars["title"]
     assert head["yaxis"]["ticktext"][0] == "0·[CLS]" and head.get("shapes")
     at.checkbox(key="fig_subtitle").check().run()
     head = next(layout for layout in _token_maps(at) if _title(layout).startswith(HEAD_TITLE))

@@ -236,6 +236,7 @@ def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResu
                 corpus_figures.partition_bars(result.weights.layer_partition, result.sentences),
                 f"corpus_partial_{result.sentences}",
                 sized=False,
+                of_text=False,
             )
 
     try:
