@@ -3,12 +3,20 @@
 and how far each map can be trusted on this model (models/mixing/faithfulness.py).
 
 python cli.py mixing TEXT [--pair TEXT_B] [--model KEY_OR_PATH] [--measure NAME ...] [--faithfulness]
-                          [--format json|table] [--device auto|cpu|cuda]
+                          [--window W] [--global POS ...] [--format json|table] [--device auto|cpu|cuda]
 python cli.py mixing --corpus FILE --faithfulness [--limit N] [--model KEY_OR_PATH] [--measure NAME ...]
 
 JSON: {model, tokens, measures: {NAME: {layers: L×N×N, rollout: L×N×N, mixing_ratio: [L],
 to_cls: [L], to_sep: [L]}}, sink_rate: [L], sink_keys: L×H, unnormalised_rows: [{layer, row}],
 diagnosis: [{level, message}], notices}.  Layers in `unnormalised_rows` are 1-based.
+
+A Longformer model's measures stay banded (models/mixing/banded.py), and the JSON says so:
+`form: "banded"`, `global_positions` (--global, default the cls token), `windows` (each layer's
+full window w), `rollout_queries`; each measure's `layers` is L × {band: N×(x + w + 1),
+global_rows: x×N}, where band column k < x is the weight on the k-th global token and column
+x + c the weight on the key i − w/2 + c (0 outside the input and at global keys; the rows of
+global tokens are 0 there, and their full rows are `global_rows`), and `rollout` is
+L × R × N, the rows of `rollout_queries` only.  Value zeroing runs up to 512 tokens there.
 
 --faithfulness adds `faithfulness`: {NAME: {gradient_x_input: ρ, leave_one_out: ρ}} and
 `faithfulness_basis`: {head, reader, content_tokens}.  ρ is Spearman's (average ranks) over the
@@ -39,7 +47,7 @@ import json
 
 import numpy as np
 
-from commands.base import CliError, add_device, add_format, add_model, add_pair, add_text
+from commands.base import CliError, add_device, add_format, add_globals, add_model, add_pair, add_text, add_window
 from commands.lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad, width
 from i18n import N_, _
 
@@ -91,6 +99,8 @@ def add_parser(commands) -> None:
     add_text(mixing, optional=True)
     add_pair(mixing)
     add_model(mixing)
+    add_window(mixing)
+    add_globals(mixing)
     mixing.add_argument(
         "--measure",
         dest="measures",
@@ -149,14 +159,16 @@ def run(args: argparse.Namespace) -> str:
     try:
         shown = check_measures(args.measures)
         computed = check_measures(set(shown) | {"attention"})  # the diagnosis contrasts with the weights
-        loaded = load_model(args.model, device=args.device)
+        loaded = load_model(args.model, args.window, device=args.device)
         if args.faithfulness:
-            check_family(loaded)  # before a head loads
+            check_family(loaded, dense=True)  # before a head loads
             classifier = load_classifier(loaded)
             faithful = sentence_faithfulness(loaded, classifier, args.text, args.pair, computed)
             mixing = faithful.mixing
         else:
-            mixing = context_mixing(loaded, args.text, args.pair, computed)
+            asked = None if args.measures is None else computed  # None: long Longformer inputs skip zeroing
+            mixing = context_mixing(loaded, args.text, args.pair, asked, args.global_positions)
+            shown = tuple(name for name in shown if name in mixing.measures)
     except (ModelLoadError, InputError, ValueError) as problem:
         raise CliError(str(problem)) from None
     document = to_json_dict(mixing, diagnose_mixing(mixing), shown)
@@ -186,7 +198,7 @@ def run_corpus(args: argparse.Namespace) -> str:
         measures = check_measures(args.measures or [name for name in MEASURES if name != "value_zeroing"])
         source = open_path(args.corpus, limit=args.limit)  # checked before the model loads
         loaded = load_model(args.model, device=args.device)
-        check_family(loaded)
+        check_family(loaded, dense=True)
         classifier = load_classifier(loaded)
         pairs = ((record.text, record.text_b) for record in source.records(args.limit))
         result = corpus_faithfulness(loaded, classifier, pairs, measures)
@@ -237,12 +249,13 @@ def _truths_json(entry, convert) -> dict:
 
 def to_json_dict(mixing, diagnosis, measures) -> dict:
     """The documented JSON layout (module docstring) for `measures` of `mixing`."""
-    return {
+    banded = mixing.form == "banded"
+    document = {
         "model": mixing.model,
         "tokens": list(mixing.tokens),
         "measures": {
             name: {
-                "layers": _rounded(mixing.layers[name]),
+                "layers": _banded_layers(mixing.layers[name]) if banded else _rounded(mixing.layers[name]),
                 "rollout": _rounded(mixing.rollout[name]),
                 "mixing_ratio": _rounded(mixing.mixing_ratio[name]),
                 "to_cls": _rounded(mixing.to_cls[name]),
@@ -256,6 +269,18 @@ def to_json_dict(mixing, diagnosis, measures) -> dict:
         "diagnosis": [{"level": d.level, "message": str(d.message)} for d in diagnosis],
         "notices": [str(notice) for notice in mixing.notices],
     }
+    if banded:
+        document.update(
+            form="banded",
+            global_positions=list(mixing.global_positions),
+            windows=list(mixing.windows),
+            rollout_queries=list(mixing.rollout_queries),
+        )
+    return document
+
+
+def _banded_layers(layers) -> list[dict]:
+    return [{"band": _rounded(layer.band), "global_rows": _rounded(layer.global_rows)} for layer in layers]
 
 
 def format_mixing_table(document: dict) -> str:

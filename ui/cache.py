@@ -22,7 +22,7 @@ from models.load.device import DEVICE_ENV
 from models.load.loading import LoadedModel, check_allowed, load_model, local_model_roots, resolve
 from models.mixing.classifier import Classifier, load_classifier
 from models.mixing.faithfulness import SentenceFaithfulness, faithfulness_of
-from models.mixing.run import ContextMixing, context_mixing
+from models.mixing.run import ContextMixing, check_family, context_mixing
 from models.result import AttentionResult
 from models.score.analysis import Analysis, analyze_views
 from models.score.rollout import attention_rollout, query_rollout
@@ -157,7 +157,9 @@ def rollout_rows(_result: AttentionResult, result_key: tuple, view: View, unit: 
 def mixing(name: str, window: int | None, text: str, text_b: str | None, measures: tuple[str, ...]) -> ContextMixing:
     """The context-mixing measures (models.mixing.run) of one input, in MEASURES order; raises
     InputError with the engine's message for a Longformer or another family it cannot read."""
-    return context_mixing(get_model(name, window), text, text_b, measures)
+    loaded = get_model(name, window)
+    check_family(loaded, dense=True)  # the section draws [N, N] maps
+    return context_mixing(loaded, text, text_b, measures)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

@@ -226,7 +226,7 @@ def run_corpus(
         from models.mixing.run import check_family
 
         try:
-            check_family(loaded)
+            check_family(loaded, dense=True)
         except InputError as error:
             raise CorpusInputError(str(error)) from None
     total = source.estimate_records(options.limit)

@@ -264,6 +264,16 @@ class _Run:
     pattern: OwnPattern
 
 
+def model_inputs(loaded: LoadedModel, encoding, global_positions: tuple[int, ...] = ()) -> dict[str, torch.Tensor]:
+    """The forward pass's inputs for one encoding; a Longformer model also gets its global tokens."""
+    inputs = forward_inputs(loaded.model, encoding)
+    if loaded.family == "longformer":
+        global_mask = torch.zeros_like(encoding["input_ids"])
+        global_mask[0, list(global_positions)] = 1
+        inputs["global_attention_mask"] = global_mask
+    return inputs
+
+
 def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_banded: bool) -> _Run:
     """One forward pass → attention of every layer, value norms, queries/keys, own pattern.
 
@@ -275,11 +285,7 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
     block-sparse weights are rebuilt exactly (models.extract.bigbird) and trimmed to N.
     """
     info = family_info(loaded.family)
-    inputs = forward_inputs(loaded.model, encoding)
-    if loaded.family == "longformer":
-        global_mask = torch.zeros_like(encoding["input_ids"])
-        global_mask[0, list(global_positions)] = 1
-        inputs["global_attention_mask"] = global_mask
+    inputs = model_inputs(loaded, encoding, global_positions)
     n = encoding["input_ids"].shape[1]
     paths = capture.CAPTURE.get(loaded.family)
     want_query_key = not keep_banded and info.query_key is not None

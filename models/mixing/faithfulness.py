@@ -38,7 +38,7 @@ from models.load.device import model_device
 from models.load.families import forward_inputs
 from models.load.loading import LoadedModel
 from models.mixing.classifier import Classifier
-from models.mixing.run import ContextMixing, context_mixing
+from models.mixing.run import ContextMixing, check_family, context_mixing
 from models.mixing.value_zeroing import one_minus_cos
 
 Truth = Literal["gradient_x_input", "leave_one_out"]
@@ -201,6 +201,7 @@ def sentence_faithfulness(
     measures: Sequence[str] | None = None,
 ) -> SentenceFaithfulness:
     """The measures of one input (context_mixing) and each one's ρ against the ground truths."""
+    check_family(loaded, dense=True)
     return faithfulness_of(loaded, classifier, context_mixing(loaded, text, text_b, measures), text, text_b)
 
 
@@ -279,6 +280,7 @@ def corpus_faithfulness(
 ) -> CorpusFaithfulness:
     """sentence_faithfulness over (text, text_b) pairs, each ρ summarised as an Interval; a
     record without text (blank line, missing field, only special tokens) is skipped and counted."""
+    check_family(loaded, dense=True)  # raised here, not counted as a skipped record per sentence
     values: dict[str, dict[str, list[float]]] = {}
     sentences = skipped = 0
     reader: Reader = "mean" if classifier is None else "cls"

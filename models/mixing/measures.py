@@ -199,6 +199,82 @@ def chunked_measures(state: LayerState, measures: Sequence[Measure], budget: int
     return out
 
 
+def norm_vectors(gamma1: torch.Tensor, gamma2: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The weight vectors [D] of the quadratic and linear forms `norm_squares` asks for."""
+    width = gamma1.numel()
+    ones = torch.ones(width, dtype=gamma1.dtype)
+    return {
+        "one": ones,
+        "mean": ones / width,
+        "g1sq": gamma1**2,
+        "g1_mean": gamma1 / width,
+        "c": gamma1**2 * gamma2**2,
+        "g2sq_g1": gamma2**2 * gamma1,
+    }
+
+
+def norm_squares(measures: Sequence[Measure], quadratic, linear, gamma1: torch.Tensor, gamma2: torch.Tensor) -> dict:
+    """The squared norms of attention_norm, attention_norm_res, attention_norm_res_ln and
+    globenc off the diagonal (where z_ij = a_ij = Σ_h α^h_ij f_h(x_j)), from forms in a_ij,
+    before LayerNorm's per-row divisors (attention_norm_res_ln: ÷ s₁ᵢ², globenc: ÷ (s₁ᵢ s₂ᵢ)²).
+
+    quadratic(name) → Σ_d w_d a_ijd², linear(name) → Σ_d w_d a_ijd, for w = norm_vectors()[name],
+    over whatever pairs (i, j) the caller holds (a dense [N, N], or one band column [N]).
+    """
+    out = {}
+    wanted = set(measures)
+    if {"attention_norm", "attention_norm_res"} & wanted:
+        plain = quadratic("one")
+        out.update({name: plain for name in ("attention_norm", "attention_norm_res") if name in wanted})
+    if not {"attention_norm_res_ln", "globenc"} & wanted:
+        return out
+    mean = linear("mean")  # m_ij = mean over D of a_ij
+    if "attention_norm_res_ln" in wanted:  # ‖γ₁ ⊙ (a − m)‖²
+        g2 = gamma1**2
+        out["attention_norm_res_ln"] = quadratic("g1sq") - 2 * mean * linear("g1sq") + mean**2 * g2.sum()
+    if "globenc" in wanted:  # ‖γ₂ ⊙ (w − μ_w)‖², w = γ₁ ⊙ (a − m)
+        c = gamma1**2 * gamma2**2
+        mu = linear("g1_mean") - mean * gamma1.mean()  # μ_w, the mean over D of w
+        w_squared = quadratic("c") - 2 * mean * linear("c") + mean**2 * c.sum()  # Σ γ₂² w²
+        w_linear = linear("g2sq_g1") - mean * (gamma2**2 * gamma1).sum()  # Σ γ₂² w
+        out["globenc"] = w_squared - 2 * mu * w_linear + mu**2 * (gamma2**2).sum()
+    return out
+
+
+def diagonal_norms(
+    measures: Sequence[Measure],
+    diagonal: torch.Tensor,
+    inputs: torch.Tensor,
+    gamma1: torch.Tensor,
+    gamma2: torch.Tensor,
+    scale1: torch.Tensor,
+    scale2: torch.Tensor,
+) -> dict:
+    """The four norms at the pairs (i, i), where the residual enters: a_ii [R, D], x_i [R, D],
+    the rows' LayerNorm divisors [R] → name → [R]."""
+    z = diagonal + inputs  # z_ii = a_ii + x_i
+    out = {}
+    if "attention_norm" in measures:
+        out["attention_norm"] = torch.linalg.vector_norm(diagonal, dim=-1)
+    if "attention_norm_res" in measures:
+        out["attention_norm_res"] = torch.linalg.vector_norm(z, dim=-1)
+    if "attention_norm_res_ln" in measures:
+        out["attention_norm_res_ln"] = torch.linalg.vector_norm(gamma1 * _centred(z), dim=-1) / scale1
+    if "globenc" in measures:
+        carried = gamma2 * _centred(gamma1 * _centred(z))
+        out["globenc"] = torch.linalg.vector_norm(carried, dim=-1) / (scale1 * scale2)
+    return out
+
+
+def row_divisors(scale1: torch.Tensor, scale2: torch.Tensor) -> dict:
+    """norm_squares' per-row divisors, shaped as `scale1` (broadcast them as the forms are)."""
+    return {"attention_norm_res_ln": scale1**2, "globenc": (scale1 * scale2) ** 2}
+
+
+def _centred(v: torch.Tensor) -> torch.Tensor:
+    return v - v.mean(-1, keepdim=True)
+
+
 @torch.inference_mode()
 def gram_norms(state: LayerState, measures: Sequence[Measure]) -> dict:
     """attention_norm, attention_norm_res, attention_norm_res_ln and globenc without building z.
@@ -206,61 +282,39 @@ def gram_norms(state: LayerState, measures: Sequence[Measure]) -> dict:
     Off the diagonal z_ij = a_ij = Σ_h α^h_ij f_h(x_j), and each norm is a quadratic form in
     a_ij: for weights w [D], Σ_d w_d a_ijd² = α_ijᵀ G^w_j α_ij with the per-key Gram matrix
     G^w_j[h, h'] = Σ_d w_d f_h(x_j)_d f_h'(x_j)_d [N, H, H]; LayerNorm's centring adds linear
-    terms Σ_d v_d a_ijd = α_ijᵀ (F_j v).  Those cost O(N·H²·D + N²·H²), in float64 against
-    the cancellation of the centring.  The diagonal (where the residual x_i enters) is
-    computed from the [N, D] vectors z_ii themselves.  → name → [N, N], the state's dtype.
+    terms Σ_d v_d a_ijd = α_ijᵀ (F_j v) (`norm_squares`).  Those cost O(N·H²·D + N²·H²), in
+    float64 against the cancellation of the centring.  The diagonal (where the residual x_i
+    enters) is computed from the [N, D] vectors z_ii themselves.  → name → [N, N], the state's dtype.
     """
-    if not measures:
+    wanted = [name for name in measures if name in CHUNKED and name != "alti"]
+    if not wanted:
         return {}
     f64 = torch.float64
     moved, inputs = state.moved.to(f64), state.inputs.to(f64)  # [N, H, D], [N, D]
-    n, _heads, width = moved.shape
+    n = moved.shape[0]
     weights = state.attention.to(f64).permute(1, 2, 0).contiguous()  # α [N i, N j, H]
     gamma1, gamma2 = state.ln1.weight.to(f64), state.ln2.weight.to(f64)
     scale1, scale2 = state.ln1_scale.to(f64), state.ln2_scale.to(f64)  # [N]
+    vectors = norm_vectors(gamma1, gamma2)
 
-    def quadratic(w: torch.Tensor) -> torch.Tensor:  # [D] → [N, N] Σ_d w_d a_ijd²
-        gram = torch.einsum("jhd,jkd->jhk", moved * w, moved)  # [N, H, H]
+    def quadratic(name: str) -> torch.Tensor:  # [N, N] Σ_d w_d a_ijd²
+        gram = torch.einsum("jhd,jkd->jhk", moved * vectors[name], moved)  # [N, H, H]
         return (torch.einsum("ijh,jhk->ijk", weights, gram) * weights).sum(-1)
 
-    def linear(v: torch.Tensor) -> torch.Tensor:  # [D] → [N, N] Σ_d v_d a_ijd
-        return torch.einsum("ijh,jh->ij", weights, moved @ v)
+    def linear(name: str) -> torch.Tensor:  # [N, N] Σ_d w_d a_ijd
+        return torch.einsum("ijh,jh->ij", weights, moved @ vectors[name])
 
-    ones = torch.ones(width, dtype=f64)
-    mean = linear(ones / width)  # m_ij = mean over D of a_ij
+    squares = norm_squares(wanted, quadratic, linear, gamma1, gamma2)
     diagonal = torch.einsum("hii,ihd->id", state.attention.to(f64), moved)  # a_ii [N, D]
-    z_diagonal = diagonal + inputs  # z_ii = a_ii + x_i
+    on_diagonal = diagonal_norms(wanted, diagonal, inputs, gamma1, gamma2, scale1, scale2)
+    divisors = row_divisors(scale1[:, None], scale2[:, None])
     index = torch.arange(n)
     out = {}
-
-    def finish(name: str, squared: torch.Tensor, on_diagonal: torch.Tensor) -> None:
+    for name in wanted:
+        squared = squares[name] / divisors[name] if name in divisors else squares[name]
         matrix = torch.sqrt(torch.clamp(squared, min=0))
-        matrix[index, index] = on_diagonal
+        matrix[index, index] = on_diagonal[name]
         out[name] = matrix.to(state.inputs.dtype)
-
-    def centred(v: torch.Tensor) -> torch.Tensor:
-        return v - v.mean(-1, keepdim=True)
-
-    plain = quadratic(ones) if {"attention_norm", "attention_norm_res"} & set(measures) else None
-    if "attention_norm" in measures:
-        finish("attention_norm", plain, torch.linalg.vector_norm(diagonal, dim=-1))
-    if "attention_norm_res" in measures:
-        finish("attention_norm_res", plain, torch.linalg.vector_norm(z_diagonal, dim=-1))
-    if "attention_norm_res_ln" in measures:  # ‖γ₁ ⊙ (a − m)‖² / s₁ᵢ²
-        g2 = gamma1**2
-        squared = quadratic(g2) - 2 * mean * linear(g2) + mean**2 * g2.sum()
-        on_diagonal = torch.linalg.vector_norm(gamma1 * centred(z_diagonal), dim=-1) / scale1
-        finish("attention_norm_res_ln", squared / scale1[:, None] ** 2, on_diagonal)
-    if "globenc" in measures:  # ‖γ₂ ⊙ (w − μ_w)‖² / (s₁ᵢ s₂ᵢ)², w = γ₁ ⊙ (a − m)
-        c = gamma1**2 * gamma2**2
-        g2 = gamma2**2
-        mu = linear(gamma1 / width) - mean * gamma1.mean()  # μ_w, the mean over D of w
-        w_squared = quadratic(c) - 2 * mean * linear(c) + mean**2 * c.sum()  # Σ γ₂² w²
-        w_linear = linear(g2 * gamma1) - mean * (g2 * gamma1).sum()  # Σ γ₂² w
-        squared = w_squared - 2 * mu * w_linear + mu**2 * g2.sum()
-        carried = gamma2 * centred(gamma1 * centred(z_diagonal))
-        on_diagonal = torch.linalg.vector_norm(carried, dim=-1) / (scale1 * scale2)
-        finish("globenc", squared / (scale1 * scale2)[:, None] ** 2, on_diagonal)
     return out
 
 
@@ -330,7 +384,11 @@ def sink_heads(attention: np.ndarray, epsilon: float = SINK_EPSILON) -> tuple[np
     attention received by some key is above ε; key [..., H] int: that key, the one receiving
     most, or −1 for a head with none).
     """
-    received = attention.mean(axis=-2)  # [L, H, N]: mean over query rows
+    return sinks_of(attention.mean(axis=-2), epsilon)  # [..., H, N]: mean over query rows
+
+
+def sinks_of(received: np.ndarray, epsilon: float = SINK_EPSILON) -> tuple[np.ndarray, np.ndarray]:
+    """`sink_heads` from the mean attention each key receives, [..., H, N]."""
     top = received.argmax(axis=-1)
     is_sink = received.max(axis=-1) > epsilon
     return is_sink.mean(axis=-1), np.where(is_sink, top, -1)

@@ -7,8 +7,9 @@ computed in the model's own dtype.
 
 Families: BERT-like encoders whose layers are `encoder.layer[l]` with `attention.self.value`,
 `attention.output.{dense, LayerNorm}`, `intermediate` and `output.{dense, LayerNorm}`
-(BERT, RoBERTa, ELECTRA, XLM-RoBERTa).  Longformer (banded) and the other families are
-refused with a message that says so.
+(BERT, RoBERTa, ELECTRA, XLM-RoBERTa), and Longformer, whose measures stay banded
+(models/mixing/banded.py: BandedMixing, rollout rows of the global tokens only; value zeroing
+up to ZEROING_LIMIT tokens).  The other families are refused with a message that says so.
 """
 
 from __future__ import annotations
@@ -21,20 +22,41 @@ import numpy as np
 import torch
 
 from i18n import N_
-from models.extract.attention import ERR_EMPTY, ERR_NO_TOKENS, NOTICE_TRUNCATED, InputError, _cut, _encode, _positions
+from models.extract.attention import (
+    ERR_EMPTY,
+    ERR_GLOBAL_DENSE,
+    ERR_NO_TOKENS,
+    NOTICE_TRUNCATED,
+    InputError,
+    _check_globals,
+    _cut,
+    _encode,
+    _positions,
+    model_inputs,
+)
 from models.extract.forward import Forward, run_forward
 from models.load.device import model_device
 from models.load.families import forward_inputs
 from models.load.loading import LoadedModel
+from models.mixing import banded as B
 from models.mixing import measures as M
 from models.mixing.measures import MEASURES, WITHOUT_RESIDUAL, Measure
 from models.mixing.value_zeroing import value_zeroing
 
-MIXING_FAMILIES = ("bert", "roberta", "electra", "xlm-roberta")
+MIXING_FAMILIES = ("bert", "roberta", "electra", "xlm-roberta", "longformer")
 ERR_MEASURE = N_("Unknown measure '{name}'; use one of: {choices}.")
 ERR_BANDED = N_(
-    "'{model}' is a Longformer model: the context-mixing measures need a BERT-like model with dense "
-    "attention for now. Use its dense twin (for example minilm instead of minilm-longformer)."
+    "'{model}' is a Longformer model: its context-mixing measures stay banded, and only `cli.py mixing` "
+    "reads them for now. Use the model's dense twin here (for example minilm instead of minilm-longformer)."
+)
+ERR_ZEROING_LONG = N_(
+    "Value zeroing on a Longformer input of {n} tokens would run the feed-forward block once per "
+    "(query, key) pair in the band, about {pairs:,} times per layer; it runs up to {limit} tokens. "
+    "Leave it out (the other six measures stay banded and fast), or shorten the input."
+)
+NOTICE_ZEROING_SKIPPED = N_(
+    "Value zeroing was left out: on a Longformer input of {n} tokens it would run the feed-forward "
+    "block about {pairs:,} times per layer (it runs up to {limit} tokens)."
 )
 ERR_MIXING_FAMILY = N_(
     "'{model}' is a {family} model: the context-mixing measures support BERT, RoBERTa, ELECTRA and "
@@ -81,6 +103,7 @@ class ContextMixing:
     unnormalised: tuple[tuple[int, int], ...] = ()
     truncated: bool = False
     notices: tuple[str, ...] = ()
+    form = "dense"
 
     def __post_init__(self):
         for name in ("layers", "rollout", "mixing_ratio", "to_cls", "to_sep"):
@@ -117,9 +140,10 @@ def check_measures(names: Sequence[str] | None) -> tuple[Measure, ...]:
     return tuple(name for name in MEASURES if name in names)
 
 
-def check_family(loaded: LoadedModel) -> None:
-    """InputError unless `loaded` is a BERT-like dense encoder the measures can read."""
-    if loaded.family == "longformer":
+def check_family(loaded: LoadedModel, dense: bool = False) -> None:
+    """InputError unless `loaded` is an encoder the measures can read (`dense`: and its
+    attention is dense, for a caller that reads [N, N] matrices)."""
+    if dense and loaded.family == "longformer":
         raise InputError(ERR_BANDED.format(model=loaded.name))
     encoder = getattr(loaded.model, "encoder", None)
     if loaded.family not in MIXING_FAMILIES or not hasattr(encoder, "layer"):
@@ -131,13 +155,20 @@ def context_mixing(
     text: str,
     text_b: str | None = None,
     measures: Sequence[str] | None = None,
-) -> ContextMixing:
+    global_positions: Sequence[int] | None = None,
+) -> ContextMixing | B.BandedMixing:
     """Tokenise `text` (and `text_b`) as models.extract.attention does, run the model once, and compute
-    `measures` (default: all seven) with their rollouts and per-layer ratios and shares."""
+    `measures` (default: all seven) with their rollouts and per-layer ratios and shares.
+
+    A Longformer model gives a BandedMixing (`global_positions`: its global tokens, default the
+    cls token); value zeroing, asked for on more than ZEROING_LIMIT tokens, raises InputError
+    before the model runs, and is left out with a notice when `measures` is None."""
     chosen = check_measures(measures)
     check_family(loaded)
     if not isinstance(text, str) or not text.strip():
         raise InputError(ERR_EMPTY)
+    if global_positions and loaded.family != "longformer":
+        raise InputError(ERR_GLOBAL_DENSE.format(key=loaded.name))
     text_b = text_b if isinstance(text_b, str) and text_b.strip() else None
     tokenizer = loaded.tokenizer
     limit = loaded.spec.max_tokens
@@ -155,15 +186,38 @@ def context_mixing(
                 tokenizer(first, second, truncation=False, split_special_tokens=True, verbose=False)["input_ids"]
             )
     n = len(ids)
+    cls = _positions(ids, special_mask, tokenizer.cls_token_id)
+    seps = _positions(ids, special_mask, tokenizer.sep_token_id)
+    truncated = chars_cut or full_length > limit
+    notices = [NOTICE_TRUNCATED.format(limit=limit, dropped=max(full_length - n, 0))] if truncated else []
+    if loaded.family == "longformer":
+        globals_ = _check_globals(cls[:1] if global_positions is None else global_positions, n)
+        chosen = _banded_measures(loaded, chosen, measures is None, n, notices)
+        forward = run_forward(loaded, model_inputs(loaded, encoding, globals_), _kinds(globals_), n)
+        result = banded_measures_of(loaded, forward, globals_, chosen, cls, seps)
+        return B.BandedMixing(tokens=tokens, model=loaded.name, truncated=truncated, notices=tuple(notices), **result)
     forward = run_forward(loaded, forward_inputs(loaded.model, encoding), ("value", "value_input"), n)
     states, finishes = layer_states(loaded, forward)
     width = loaded.model.config.intermediate_size
-    cls = _positions(ids, special_mask, tokenizer.cls_token_id)
-    seps = _positions(ids, special_mask, tokenizer.sep_token_id)
     result = measures_of(states, finishes, width, chosen, cls, seps)
-    truncated = chars_cut or full_length > limit
-    notices = (NOTICE_TRUNCATED.format(limit=limit, dropped=max(full_length - n, 0)),) if truncated else ()
-    return ContextMixing(tokens=tokens, model=loaded.name, truncated=truncated, notices=notices, **result)
+    return ContextMixing(tokens=tokens, model=loaded.name, truncated=truncated, notices=tuple(notices), **result)
+
+
+def _kinds(global_positions: Sequence[int]) -> tuple[str, ...]:
+    return ("value", "value_input") + (("value_global",) if global_positions else ())
+
+
+def _banded_measures(loaded: LoadedModel, chosen, by_default: bool, n: int, notices: list[str]):
+    """`chosen`, without value zeroing on a Longformer input over ZEROING_LIMIT tokens: a notice
+    when it was the default, InputError when it was asked for."""
+    if "value_zeroing" not in chosen or n <= B.ZEROING_LIMIT:
+        return chosen
+    half = max(loaded.model.config.attention_window) // 2
+    wording = dict(n=n, pairs=n * (2 * half + 2), limit=B.ZEROING_LIMIT)
+    if not by_default:
+        raise InputError(ERR_ZEROING_LONG.format(**wording))
+    notices.append(NOTICE_ZEROING_SKIPPED.format(**wording))
+    return tuple(name for name in chosen if name != "value_zeroing")
 
 
 def layer_states(loaded: LoadedModel, forward: Forward):
@@ -243,5 +297,91 @@ def measures_of(
         to_sep={name: M.share_to(layers[name], sep_positions) for name in measures},
         sink_rate=np.array([rate for rate, _keys in sinks]),
         sink_keys=np.stack([keys for _rate, keys in sinks]),
+        unnormalised=tuple(unnormalised),
+    )
+
+
+def banded_states(loaded: LoadedModel, forward: Forward, global_positions: tuple[int, ...]) -> list[B.BandedState]:
+    """Every Longformer layer's B.BandedState from one forward pass that captured "value",
+    "value_input" (and "value_global" when there are global tokens) for batch item 0."""
+    device = model_device(loaded.model)
+    n = forward.captured["value"][0].shape[0]
+    states = []
+
+    def on_cpu(parameter: torch.Tensor) -> torch.Tensor:
+        return parameter.detach().cpu()
+
+    with torch.inference_mode():
+        for index, layer in enumerate(loaded.model.encoder.layer):
+            attention_out = layer.attention.output
+            ln1, ln2 = attention_out.LayerNorm, layer.output.LayerNorm
+            weight = on_cpu(attention_out.dense.weight)
+            captured_global = forward.captured.get("value_global")
+
+            def feed_forward(hidden, layer=layer):
+                return layer.output.dense(layer.intermediate(hidden.to(device))).cpu()
+
+            def finish(pre, layer=layer, ln1=ln1):
+                return layer.ff_chunk(ln1(pre.to(device))).cpu()
+
+            states.append(
+                B.BandedState(
+                    band=forward.output.attentions[index][0],
+                    global_rows=forward.output.global_attentions[index][0, :, :n] if global_positions else None,
+                    global_positions=tuple(global_positions),
+                    values=forward.captured["value"][index],
+                    out_weight=weight,
+                    moved=M.head_moved(forward.captured["value"][index], weight, loaded.heads),
+                    moved_global=(
+                        M.head_moved(captured_global[index], weight, loaded.heads) if captured_global else None
+                    ),
+                    inputs=forward.captured["value_input"][index],
+                    out_bias=on_cpu(attention_out.dense.bias),
+                    ln1=M.LayerNormParams(on_cpu(ln1.weight), on_cpu(ln1.bias), ln1.eps),
+                    ln2=M.LayerNormParams(on_cpu(ln2.weight), on_cpu(ln2.bias), ln2.eps),
+                    finish=finish,
+                    feed_forward=feed_forward,
+                )
+            )
+    return states
+
+
+def banded_measures_of(
+    loaded: LoadedModel,
+    forward: Forward,
+    global_positions: tuple[int, ...],
+    measures: Sequence[Measure],
+    cls_positions: Sequence[int],
+    sep_positions: Sequence[int],
+) -> dict:
+    """The B.BandedMixing fields that depend on the layers."""
+    width = loaded.model.config.intermediate_size
+    per_layer: dict[str, list[B.BandedMatrix]] = {name: [] for name in measures}
+    received, unnormalised, windows = [], [], []
+    for index, state in enumerate(banded_states(loaded, forward, global_positions)):
+        windows.append(state.band.shape[-1] - len(global_positions) - 1)
+        layer = B.banded_layer(state, measures, width)
+        for name in measures:
+            per_layer[name].append(layer.matrices[name])
+        received.append(B.received(state))
+        unnormalised.extend((index, row) for row in layer.unnormalised)
+    queries = tuple(sorted(set(global_positions) | set(cls_positions[:1])))
+    rates, keys = M.sinks_of(np.stack(received))
+    return dict(
+        cls_positions=tuple(cls_positions),
+        sep_positions=tuple(sep_positions),
+        global_positions=tuple(global_positions),
+        windows=tuple(windows),
+        measures=tuple(measures),
+        layers={name: tuple(per_layer[name]) for name in measures},
+        rollout_queries=queries,
+        rollout={
+            name: B.rollout_rows(per_layer[name], queries, residual=name not in WITHOUT_RESIDUAL) for name in measures
+        },
+        mixing_ratio={name: np.array([1.0 - m.diagonal().mean() for m in per_layer[name]]) for name in measures},
+        to_cls={name: np.array([m.mass_on(cls_positions).mean() for m in per_layer[name]]) for name in measures},
+        to_sep={name: np.array([m.mass_on(sep_positions).mean() for m in per_layer[name]]) for name in measures},
+        sink_rate=rates,
+        sink_keys=keys,
         unnormalised=tuple(unnormalised),
     )

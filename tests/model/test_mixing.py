@@ -53,27 +53,39 @@ def _gelu(x):
     return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
 
 
-def _reference_layer(layer, hidden, attention):
-    """Every measure's row-normalised [N, N] of one layer, by loops over heads and tokens."""
+def _reference_layer(layer, hidden, attention, global_rows=()):
+    """Every measure's row-normalised [N, N] of one layer, by loops over heads and tokens.
+
+    global_rows: Longformer's global queries, whose rows read `value_global`."""
     with torch.no_grad():
-        return _reference_layer_loops(layer, hidden, attention)
+        return _reference_layer_loops(layer, hidden, attention, global_rows)
 
 
-def _reference_layer_loops(layer, hidden, attention):
-    self_attn, attn_out = layer.attention.self, layer.attention.output
-    heads, n = attention.shape[0], hidden.shape[0]
-    d = self_attn.value.weight.shape[0] // heads
-    w_v, b_v = self_attn.value.weight, self_attn.value.bias
-    w_o, b_o = attn_out.dense.weight, attn_out.dense.bias
-    ln1, ln2 = attn_out.LayerNorm, layer.output.LayerNorm
-    moved = [
+def _moved(projection, w_o, hidden, heads):
+    """f_h(x_j) through one value projection: [H][N] vectors."""
+    d = projection.weight.shape[0] // heads
+    w_v, b_v = projection.weight, projection.bias
+    return [
         [
             w_o[:, h * d : (h + 1) * d] @ (w_v[h * d : (h + 1) * d] @ hidden[j] + b_v[h * d : (h + 1) * d])
-            for j in range(n)
+            for j in range(hidden.shape[0])
         ]
         for h in range(heads)
     ]
-    mixed = [[sum(attention[h, i, j] * moved[h][j] for h in range(heads)) for j in range(n)] for i in range(n)]
+
+
+def _reference_layer_loops(layer, hidden, attention, global_rows=()):
+    self_attn, attn_out = layer.attention.self, layer.attention.output
+    heads, n = attention.shape[0], hidden.shape[0]
+    w_o, b_o = attn_out.dense.weight, attn_out.dense.bias
+    ln1, ln2 = attn_out.LayerNorm, layer.output.LayerNorm
+    local = _moved(self_attn.value, w_o, hidden, heads)
+    moved_global = _moved(self_attn.value_global, w_o, hidden, heads) if global_rows else None
+
+    def moved_for(i):
+        return moved_global if i in global_rows else local
+
+    mixed = [[sum(attention[h, i, j] * moved_for(i)[h][j] for h in range(heads)) for j in range(n)] for i in range(n)]
     z = [[mixed[i][j] + (hidden[i] if i == j else 0.0) for j in range(n)] for i in range(n)]
     y = [sum(z[i]) + b_o for i in range(n)]
 
@@ -106,26 +118,32 @@ def _normalised_rows(matrix):
     return out
 
 
-def _reference_value_zeroing(model, encoded, layer_index, n):
-    """VZ of one layer: for each key j, a hook zeroes the value projection's output at j, the
-    model reruns, and 1 − cos (float64, naive is exact enough here) compares the layer outputs."""
+def _reference_value_zeroing(model, encoded, layer_index, n, seq_first=False):
+    """VZ of one layer: for each key j, hooks zero the value projections' output at j (both of
+    Longformer's, whose projections are sequence-first), the model reruns, and 1 − cos
+    (float64, naive is exact enough here) compares the layer outputs."""
     with torch.no_grad():
         base = model(**encoded, output_hidden_states=True).hidden_states[layer_index + 1][0]
-    value = model.encoder.layer[layer_index].attention.self.value
+    self_attn = model.encoder.layer[layer_index].attention.self
+    values = [self_attn.value] + ([self_attn.value_global] if hasattr(self_attn, "value_global") else [])
     out = np.zeros((n, n))
     for j in range(n):
 
         def zero_key(_module, _inputs, output, j=j):
             output = output.clone()
-            output[:, j] = 0
+            if seq_first:
+                output[j] = 0
+            else:
+                output[:, j] = 0
             return output
 
-        handle = value.register_forward_hook(zero_key)
+        handles = [value.register_forward_hook(zero_key) for value in values]
         try:
             with torch.no_grad():
                 changed = model(**encoded, output_hidden_states=True).hidden_states[layer_index + 1][0]
         finally:
-            handle.remove()
+            for handle in handles:
+                handle.remove()
         for i in range(n):
             lengths = torch.linalg.vector_norm(base[i]) * torch.linalg.vector_norm(changed[i])
             cos = torch.dot(base[i], changed[i]) / lengths
@@ -286,8 +304,9 @@ def test_sink_heads_on_a_hand_built_tensor():
 
 
 def test_unsupported_families_are_refused():
-    with pytest.raises(InputError, match="dense attention"):
-        check_family(tiny_loaded("longformer"))
+    with pytest.raises(InputError, match="stay banded"):
+        check_family(tiny_loaded("longformer"), dense=True)
+    check_family(tiny_loaded("longformer"))  # banded measures
     with pytest.raises(InputError, match="support BERT"):
         check_family(tiny_loaded("distilbert"))
     check_family(tiny_loaded("roberta"))  # BERT-like layers: accepted
@@ -333,3 +352,156 @@ def test_cli_json_equals_the_loops_on_a_saved_tiny_bert(tiny, tmp_path, capsys):
         np.testing.assert_allclose(entry["to_sep"], layers[:, :, seps].sum(-1).mean(axis=1), atol=1e-4, rtol=0)
         ratio = 1 - np.array([np.trace(layer) / n for layer in layers])
         np.testing.assert_allclose(entry["mixing_ratio"], ratio, atol=1e-4, rtol=0)
+
+
+FLOAT32_SOFTMAX = 1e-6  # Longformer's softmax runs in float32 even in a float64 model: two passes may differ by an ulp
+
+
+@pytest.fixture(scope="module")
+def tiny_longformer():
+    return tiny_loaded("longformer")
+
+
+def _longformer_dense(out, index, n, global_positions):
+    """Layer `index`'s [H, N, N] from Longformer's band and global rows, by loops."""
+    band = out.attentions[index][0]  # [H, N, x + w + 1]
+    heads, x = band.shape[0], len(global_positions)
+    half = (band.shape[-1] - x - 1) // 2
+    dense = torch.zeros((heads, n, n), dtype=band.dtype)
+    for i in range(n):
+        if i in global_positions:
+            k = global_positions.index(i)
+            dense[:, i, :] = out.global_attentions[index][0, :, :n, k]
+            continue
+        for k, g in enumerate(global_positions):
+            dense[:, i, g] = band[:, i, k]
+        for c in range(2 * half + 1):
+            j = i - half + c
+            if 0 <= j < n and j not in global_positions:
+                dense[:, i, j] = band[:, i, x + c]
+    return dense
+
+
+@pytest.mark.parametrize(
+    "pair, global_positions", [(False, None), (True, (0, 5))], ids=["single-cls", "pair-two-globals"]
+)
+def test_banded_longformer_equals_dense_loops(tiny_longformer, pair, global_positions):
+    """Banded measures 1–7 on a tiny float64 Longformer (windows 4, 8, 4) against the dense loops
+    over its rebuilt [N, N] attention, value_global for the global rows; the loops' LayerNorm-1
+    output and layer output equal the model's own, so the decomposition is the model's."""
+    loaded = tiny_longformer
+    text, text_b = PAIR if pair else (SENTENCES[2], None)
+    result = context_mixing(loaded, text, text_b, global_positions=global_positions)
+    assert result.form == "banded" and result.measures == M.MEASURES
+    globals_ = list(result.global_positions)
+    assert globals_ == list(global_positions or (0,))
+    encoded = _encoded(loaded, text, text_b)
+    mask = torch.zeros_like(encoded["input_ids"])
+    mask[0, globals_] = 1
+    inputs = dict(encoded, global_attention_mask=mask)
+    out, real_ln1 = _reference_forward(loaded.model, inputs)
+    n = encoded["input_ids"].shape[1]
+    assert len(result.tokens) == n and result.windows == (4, 8, 4)
+    expected = {name: [] for name in M.MEASURES}
+    for index, layer in enumerate(loaded.model.encoder.layer):
+        attention = _longformer_dense(out, index, n, globals_)
+        layers, y_hat, u = _reference_layer(layer, out.hidden_states[index][0], attention, tuple(globals_))
+        for i in range(n):
+            assert torch.allclose(y_hat[i], real_ln1[index][i], atol=EXACT)
+            assert torch.allclose(layer.output.LayerNorm(u[i]), out.hidden_states[index + 1][0][i], atol=EXACT)
+        layers["value_zeroing"] = _reference_value_zeroing(loaded.model, inputs, index, n, seq_first=True)
+        for name in M.MEASURES:
+            expected[name].append(layers[name])
+            dense = result.layers[name][index].dense()
+            np.testing.assert_allclose(dense, layers[name], atol=FLOAT32_SOFTMAX, rtol=0, err_msg=name)
+    seps = list(result.sep_positions)
+    assert len(seps) == (3 if pair else 1) and result.rollout_queries == tuple(globals_)  # </s></s> between
+    for name in M.MEASURES:
+        layers = np.stack(expected[name])
+        rollout = _reference_rollout(layers, name not in M.WITHOUT_RESIDUAL)
+        tol = FLOAT32_SOFTMAX
+        np.testing.assert_allclose(result.rollout[name], rollout[:, globals_], atol=tol, rtol=0, err_msg=name)
+        ratio = [1 - np.trace(layer) / n for layer in layers]
+        np.testing.assert_allclose(result.mixing_ratio[name], ratio, atol=tol, rtol=0)
+        np.testing.assert_allclose(result.to_cls[name], layers[:, :, 0].mean(axis=1), atol=tol, rtol=0)
+        np.testing.assert_allclose(result.to_sep[name], layers[:, :, seps].sum(-1).mean(axis=1), atol=tol, rtol=0)
+    dense_attention = np.stack([_longformer_dense(out, i, n, globals_).numpy() for i in range(len(out.attentions))])
+    rates, keys = M.sink_heads(dense_attention)
+    np.testing.assert_allclose(result.sink_rate, rates)
+    np.testing.assert_array_equal(result.sink_keys, keys)
+    with pytest.raises(ValueError):
+        result.layers["alti"][0].band[0, 0] = 1.0
+
+
+def test_banded_columns_agree_with_the_parts_route(tiny_longformer):
+    """The local queries two ways inside the engine: one band column at a time from shifted
+    per-key tables (Gram forms for the norms), and parts built row by row (`_rows`)."""
+    from models.mixing import banded as B
+    from models.mixing.run import banded_states, model_inputs
+
+    loaded = tiny_longformer
+    encoded = loaded.tokenizer(SENTENCES[2], return_tensors="pt")
+    n = encoded["input_ids"].shape[1]
+    forward = run_forward(loaded, model_inputs(loaded, encoded, (0,)), ("value", "value_input", "value_global"), n)
+    state = banded_states(loaded, forward, (0,))[1]
+    width = loaded.model.config.intermediate_size
+    whole = B.banded_layer(state, M.MEASURES, width)
+    few = B.banded_layer(state, M.MEASURES, width, budget=1)  # value zeroing one column at a time
+    x, half = 1, 4
+    rows = torch.arange(1, n)  # the local queries
+    keys = torch.from_numpy(B.band_keys(n, half, (0,)))[1:]
+    ok = torch.from_numpy(B.inside(keys.numpy(), n))
+    ok[:, x:] &= keys[:, x:] != 0
+    weights = state.band.permute(1, 2, 0)[1:] * ok[:, :, None]
+    wanted = [name for name in M.MEASURES if name != "attention"]
+    parts = B._rows(state, rows, keys.clamp(0, n - 1), weights, state.moved, x + half, wanted)
+    for name in wanted:
+        raw = parts[name].numpy() * ok.numpy()
+        totals = raw.sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(whole.matrices[name].band[1:], raw / totals, atol=EXACT, rtol=0, err_msg=name)
+        np.testing.assert_allclose(whole.matrices[name].band, few.matrices[name].band, atol=EXACT, rtol=0)
+
+
+def test_value_zeroing_on_a_long_longformer_input_is_refused_or_left_out(tiny_longformer, monkeypatch):
+    from models.mixing import banded as B
+
+    monkeypatch.setattr(B, "ZEROING_LIMIT", 8)
+    with pytest.raises(
+        InputError, match=r"Value zeroing on a Longformer input of \d+ tokens .* it runs up to 8 tokens"
+    ):
+        context_mixing(tiny_longformer, SENTENCES[2], measures=("alti", "value_zeroing"))
+    result = context_mixing(tiny_longformer, SENTENCES[2])
+    assert "value_zeroing" not in result.measures and len(result.measures) == 6
+    assert any("Value zeroing was left out" in notice for notice in result.notices)
+
+
+def test_global_tokens_on_a_dense_model_are_refused(tiny):
+    with pytest.raises(InputError, match="Global tokens only apply"):
+        context_mixing(tiny, SENTENCES[0], global_positions=(0,))
+
+
+def test_cli_json_of_a_longformer_states_its_banded_form(tiny_longformer, tmp_path, capsys):
+    """`cli.py mixing` on a saved tiny Longformer: the JSON says "banded" and its bands rebuild
+    the engine's dense matrices; --global picks the global tokens."""
+    import json
+
+    import cli
+
+    loaded = tiny_longformer
+    loaded.model.save_pretrained(tmp_path)
+    loaded.tokenizer.save_pretrained(tmp_path)
+    code = cli.main(["mixing", SENTENCES[2], "--model", str(tmp_path), "--global", "0", "3", "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    document = json.loads(captured.out)
+    assert document["form"] == "banded" and document["global_positions"] == [0, 3]
+    assert document["windows"] == [4, 8, 4] and document["rollout_queries"] == [0, 3]
+    expected = context_mixing(loaded, SENTENCES[2], global_positions=(0, 3))
+    n = len(document["tokens"])
+    for name in M.MEASURES:
+        entry = document["measures"][name]
+        assert len(entry["layers"]) == 3 and np.shape(entry["rollout"]) == (3, 2, n)
+        for index, layer in enumerate(entry["layers"]):
+            assert np.shape(layer["band"]) == (n, 2 + expected.windows[index] + 1)
+            np.testing.assert_allclose(layer["band"], expected.layers[name][index].band, atol=1e-6)
+            np.testing.assert_allclose(layer["global_rows"], expected.layers[name][index].global_rows, atol=1e-6)
