@@ -3,7 +3,7 @@ figure display and figure downloads, and the explanations."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 
 import plotly.graph_objects as go
@@ -26,6 +26,7 @@ from viz import export, layout, overview
 from viz.layout import FigureSettings
 
 IMAGE_BUTTONS = (("png", "PNG"), ("svg", "SVG"), ("pdf", "PDF"))  # format names: the same in every language
+DATA_MIME_TYPES = {"csv": "text/csv", "json": "application/json", "npz": "application/octet-stream"}
 MODEL_CAPTION = N_("`{key}`: {layers} layers × {heads} heads{window}; {tokens} tokens{globals}.")
 MODEL_WINDOW = N_(", window {window}")
 MODEL_GLOBALS = N_(", {count} global")
@@ -101,6 +102,36 @@ def layer_head_picker(n_layers: int, n_heads: int, prefix: str = "") -> tuple[in
     state.check(f"{prefix}layer", layer, WHY_LAYERS.format(count=n_layers))
     state.check(f"{prefix}head", head, WHY_HEADS.format(count=n_heads))
     return layer, head
+
+
+def held_or_run(request: Hashable, held: tuple | None, label, press, key: str, run: Callable[[], tuple | None]):
+    """The run button `label` and what it gives for `request`: a fresh run when pressed (`run`
+    returns (request, result), or None when it failed and said why), else the session's held
+    (request, result) when it was run for `request`; without either, a caption to press the
+    button (`press`, with {button}) and None."""
+    if st.button(str(label), type="primary", key=key, icon=":material/play_arrow:"):
+        held = run()
+    if held is None or held[0] != request:
+        st.caption(str(press.format(button=label)))
+        return None
+    return held[1]
+
+
+def data_download(
+    label: str, data: bytes | Callable[[], bytes], file_name: str, key: str, hint: str | None = None
+) -> None:
+    """A download button for a data file: `data` is its bytes, or a callable that makes them on
+    a click; its type follows the file name's extension, and a click does not rerun the page."""
+    st.download_button(
+        label,
+        data,
+        file_name=file_name,
+        mime=DATA_MIME_TYPES[file_name.rsplit(".", 1)[-1]],
+        on_click="ignore",
+        key=key,
+        icon=":material/download:",
+        help=hint,
+    )
 
 
 def show(fig: go.Figure, key: str, sized: bool = True, stem: str | None = None, of_text: bool = True) -> None:

@@ -212,6 +212,37 @@ def pooled_note(n: int, edges: np.ndarray, colour_means: str) -> str:
     return POOLED_NOTE.format(n=n, blocks=blocks, size=n / blocks, means=colour_means)
 
 
+def _pooled_share_figure(
+    flags: np.ndarray,
+    tokens: Sequence[str],
+    title: str,
+    max_cells: int,
+    share_hover: str,
+    colourbar_title: str,
+    share_of: str,
+    settings: FigureSettings,
+    global_positions: Sequence[int] = (),
+) -> go.Figure:
+    """The share of true cells of flags [N, N] bool per block of at most max_cells × max_cells,
+    from blocked to allowed colour: a boolean figure with too many tokens for a cell each.
+    `share_hover` formats the block's {share}; `share_of` names it in the pooling note."""
+    pooled_share, edges = banded.pooled(flags[None], 0, max_cells)  # [P, P]
+    return _pooled_figure(
+        pooled_share,
+        edges,
+        edges,
+        tokens,
+        title,
+        _block_hover(share_hover.format(share="%{z:.0%}")),
+        [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]],
+        1.0,
+        colourbar_title,
+        settings,
+        global_positions,
+        note=pooled_note(flags.shape[0], edges, share_of),
+    )
+
+
 def mask_figure(
     mask: np.ndarray,
     tokens: Sequence[str],
@@ -226,20 +257,8 @@ def mask_figure(
     n = mask.shape[0]
     _check_tokens(n, tokens)
     if n > max_cells:
-        pooled_share, edges = banded.pooled(mask[None], 0, max_cells)
-        return _pooled_figure(
-            pooled_share,
-            edges,
-            edges,
-            tokens,
-            title,
-            _block_hover(SHARE_ALLOWED.format(share="%{z:.0%}")),
-            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]],
-            1.0,
-            ALLOWED_SHARE,
-            settings,
-            global_positions,
-            note=pooled_note(n, edges, SHARE_OF_ALLOWED),
+        return _pooled_share_figure(
+            mask, tokens, title, max_cells, SHARE_ALLOWED, ALLOWED_SHARE, SHARE_OF_ALLOWED, settings, global_positions
         )
     allowed = np.where(mask, np.float32(1.0), np.float32(np.nan))  # hover-only overlay [N, N]
     return _categorical_figure(
@@ -294,19 +313,8 @@ def reachability_figure(
     n = hops.shape[0]
     _check_tokens(n, tokens)
     if n > max_cells:
-        pooled_share, edges = banded.pooled((hops > NOT_REACHED)[None], 0, max_cells)
-        return _pooled_figure(
-            pooled_share,
-            edges,
-            edges,
-            tokens,
-            title,
-            _block_hover(SHARE_WITHIN_TWO.format(share="%{z:.0%}")),
-            [[0.0, BLOCKED_COLOUR], [1.0, ALLOWED_COLOUR]],
-            1.0,
-            WITHIN_TWO_HOPS,
-            settings,
-            note=pooled_note(n, edges, SHARE_REACHABLE),
+        return _pooled_share_figure(
+            hops > NOT_REACHED, tokens, title, max_cells, SHARE_WITHIN_TWO, WITHIN_TWO_HOPS, SHARE_REACHABLE, settings
         )
     reached = np.where(hops > NOT_REACHED, hops.astype(np.float32), np.float32(np.nan))  # overlay [N, N]
     return _categorical_figure(

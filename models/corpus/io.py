@@ -194,6 +194,16 @@ class LineReader:
         self.next_line += 1
         return text
 
+    def numbered(self) -> Iterator[tuple[int, int, str]]:
+        """Each line (newline kept) with the byte offset and the line number it starts at."""
+        while True:
+            offset, line_no = self.next_offset, self.next_line
+            try:
+                text = next(self)
+            except StopIteration:
+                return
+            yield offset, line_no, text
+
 
 def read_records(
     stream: BinaryIO,
@@ -228,35 +238,23 @@ def read_records(
             return  # without reading (and checking) a line past the limit
 
 
-def _text_records(stream, name, start, index, line) -> Iterator[CorpusRecord]:
+def _text_records(stream, name, start, first_index, line) -> Iterator[CorpusRecord]:
     if start:
         stream.seek(start)
     lines = LineReader(stream, name, start, line)
-    while True:
-        offset, line_no = lines.next_offset, lines.next_line
-        try:
-            text = next(lines)
-        except StopIteration:
-            return
+    for index, (offset, line_no, text) in enumerate(lines.numbered(), start=first_index):
         yield CorpusRecord(index, line_no, offset, text.rstrip("\r\n"))
-        index += 1
 
 
-def _jsonl_records(stream, name, spec: ReadSpec, start, index, line) -> Iterator[CorpusRecord]:
+def _jsonl_records(stream, name, spec: ReadSpec, start, first_index, line) -> Iterator[CorpusRecord]:
     column = spec.column or DEFAULT_COLUMN
     if start:
         stream.seek(start)
     lines = LineReader(stream, name, start, line)
     checked = start > 0  # the driver checked the first object before splitting
-    while True:
-        offset, line_no = lines.next_offset, lines.next_line
-        try:
-            raw = next(lines)
-        except StopIteration:
-            return
+    for index, (offset, line_no, raw) in enumerate(lines.numbered(), start=first_index):
         if not raw.strip():
             yield CorpusRecord(index, line_no, offset, "")
-            index += 1
             continue
         try:
             value = json.loads(raw.rstrip("\r\n"))  # an error's column is then on this line
@@ -279,7 +277,6 @@ def _jsonl_records(stream, name, spec: ReadSpec, start, index, line) -> Iterator
         text = _json_text(value.get(column), column, line_no, name)
         pair = _json_text(value.get(spec.pair_column), spec.pair_column, line_no, name) if spec.pair_column else None
         yield CorpusRecord(index, line_no, offset, text, pair or None)
-        index += 1
 
 
 def _json_error(error: json.JSONDecodeError, raw: str, line_no: int, line_end: int, name: str) -> str:

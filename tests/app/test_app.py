@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from app_runs import APP, open_page
 from plotly_specs import heatmap_z
 from streamlit.testing.v1 import AppTest
-from streamlit.util import calc_hash
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
 PAGES = ("analysis", "sparse", "dense-vs-window")
 
@@ -22,13 +21,6 @@ def app() -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def open_page(at: AppTest, url_path: str) -> AppTest:
-    """Switch to a function page registered by st.navigation (AppTest.switch_page only knows
-    file pages; a function page's script hash is the hash of its url_path)."""
-    at._page_hash = calc_hash(url_path)
-    return at.run()
 
 
 def _charts(at: AppTest) -> list:

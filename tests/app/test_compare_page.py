@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from app_runs import open_page, opened
 from plotly_specs import heatmap_z
 from streamlit.testing.v1 import AppTest
-from streamlit.util import calc_hash
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 TEXT = "The soup was warm and full of flavour."
 
 
@@ -39,12 +37,7 @@ def perturbed(tmp_path_factory) -> Path:
 
 
 def _compare_page(model_b: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params["text"] = TEXT
-    at.query_params["cmp_dir_b"] = model_b
-    at.run()
-    at._page_hash = calc_hash("compare")  # a function page's script hash is the hash of its url_path
-    return at.run()
+    return open_page(opened(300, text=TEXT, cmp_dir_b=model_b), "compare")
 
 
 def _spec(at: AppTest, words: str) -> dict:
@@ -57,11 +50,7 @@ def _spec(at: AppTest, words: str) -> dict:
 
 
 def test_a_model_against_itself_changes_nothing():
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params["text"] = TEXT
-    at.run()
-    at._page_hash = calc_hash("compare")
-    at.run()
+    at = open_page(opened(300, text=TEXT), "compare")
     at.text_input(key="cmp_dir_b").set_value("").run()  # B = the registry's minilm, like A
     assert not at.exception and not at.error
     assert any("attends exactly like model A" in info.value for info in at.info)

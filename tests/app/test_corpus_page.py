@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
+from app_runs import APP, open_page
 from streamlit.testing.v1 import AppTest
-from streamlit.util import calc_hash
 
 from models.examples import sample_corpus
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 SAMPLE = sample_corpus()
 
 
 def _corpus_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=600)
     at.run()
-    at._page_hash = calc_hash("corpus")  # a function page's script hash is the hash of its url_path
-    return at.run()
+    return open_page(at, "corpus")
 
 
 def _upload(at: AppTest, name: str, data: bytes, mime: str = "text/plain") -> AppTest:
@@ -109,19 +105,14 @@ def test_the_sample_pairs_run_as_pairs():
     assert any("‖" in text.value for text in at.text)  # a top "sentence" is shown with its pair
 
 
-def _visit(at: AppTest, url_path: str) -> AppTest:
-    at._page_hash = calc_hash(url_path)
-    return at.run()
-
-
 def test_a_result_stays_while_other_pages_are_visited():
     at = _corpus_page()
     at.number_input(key="corpus_limit").set_value(30).run()
     at.button(key="corpus_run").click().run()
     assert any("over 30 sentences of sample_corpus.txt" in c.value for c in at.caption)
-    _visit(at, "sparse")
+    open_page(at, "sparse")
     assert not any("sample_corpus.txt" in c.value for c in at.caption)  # another page
-    _visit(at, "corpus")
+    open_page(at, "corpus")
     assert not at.exception
     assert any("over 30 sentences of sample_corpus.txt" in c.value for c in at.caption)  # not run again: kept
     assert not any("Press *Analyse the corpus*" in c.value for c in at.caption)
@@ -133,8 +124,8 @@ def test_an_uploads_result_stays_named_after_the_upload_is_forgotten():
     at = _upload(_corpus_page(), "mine.txt", data)
     at.button(key="corpus_run").click().run()
     assert any("over 24 sentences of mine.txt" in c.value for c in at.caption)
-    _visit(at, "sparse")
-    _visit(at, "corpus")
+    open_page(at, "sparse")
+    open_page(at, "corpus")
     assert not at.exception and not at.error
     assert at.radio(key="corpus_source").value == "upload"
     kept = [info.value for info in at.info if "mine.txt" in info.value]
@@ -173,13 +164,13 @@ def test_a_run_stopped_midway_leaves_its_partial_result_marked(monkeypatch):
 def test_a_too_long_text_in_the_box_does_not_block_the_corpus_page():
     at = AppTest.from_file(APP, default_timeout=600).run()
     at.text_area(key="text").set_value("word " * 9000).run()  # 45,000 characters: over the box's limit
-    _visit(at, "corpus")
+    open_page(at, "corpus")
     assert not at.error  # the corpus page does not read the box
     at.number_input(key="corpus_limit").set_value(10).run()
     at.button(key="corpus_run").click().run()
     assert not at.exception and not at.error
     assert any("over 10 sentences of sample_corpus.txt" in c.value for c in at.caption)
-    _visit(at, "sparse")  # a page that reads the box still says why it cannot
+    open_page(at, "sparse")  # a page that reads the box still says why it cannot
     assert any("40,000" in error.value for error in at.error), [e.value for e in at.error]
 
 
@@ -190,7 +181,7 @@ def test_the_corpus_page_draws_no_sentence_boxes_and_keeps_the_sentence():
     at = AppTest.from_file(APP, default_timeout=600).run()
     at.text_area(key="text").input("A sentence to keep.").run()
     at.text_input(key="pair").input("And its pair.").run()
-    _visit(at, "corpus")
+    open_page(at, "corpus")
     assert not at.exception and not at.error
     assert not at.text_area and not [box for box in at.text_input if box.key == "pair"]
     assert not [picker for picker in at.selectbox if picker.key == "example"]
@@ -198,7 +189,7 @@ def test_the_corpus_page_draws_no_sentence_boxes_and_keeps_the_sentence():
     assert _linked_text(at) == "A sentence to keep."
     at.number_input(key="corpus_limit").set_value(10).run()  # a rerun of the corpus page
     assert _linked_text(at) == "A sentence to keep."
-    _visit(at, "sparse")
+    open_page(at, "sparse")
     assert not at.exception
     assert at.text_area(key="text").value == "A sentence to keep."
     assert at.text_input(key="pair").value == "And its pair."

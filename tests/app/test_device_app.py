@@ -3,15 +3,13 @@ without a GPU gives a plain error on the page (the app stays usable), never a tr
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
+from app_runs import opened
 from streamlit.testing.v1 import AppTest
 
 from models.load.device import DEVICE_ENV
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
 
 
@@ -20,11 +18,7 @@ def _run(monkeypatch, device: str | None, text: str = "The dog chased the cat.")
         monkeypatch.delenv(DEVICE_ENV, raising=False)
     else:
         monkeypatch.setenv(DEVICE_ENV, device)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["text"] = text
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return opened(TIMEOUT, text=text)
 
 
 def _sidebar_captions(at: AppTest) -> list[str]:

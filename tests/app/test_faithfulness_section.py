@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from app_runs import opened
 from scipy.stats import spearmanr
 from streamlit.testing.v1 import AppTest
 
@@ -18,23 +19,13 @@ from models.load.loading import embedded_model_path, load_model
 from models.mixing.run import context_mixing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
-from tiny_families import HIDDEN, build_tokenizer
+from tiny_encoders import save_bert_classifier
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 240
 SOUP = "The soup was warm, but the bread was stale and hard."
 HEADING = "Which map to trust on this model"
 LOO, GRADIENT = "ρ vs leave-one-out", "ρ vs gradient×input"
 TABLE_TOL = 1e-4  # the table rounds ρ to 4 decimals
-
-
-def _opened(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _table(at: AppTest):
@@ -54,7 +45,7 @@ def _rollout_row(folder: str, text: str, measure: str, reader: str) -> tuple[lis
 
 
 def test_bare_minilm_ranks_the_six_maps_against_pooled_leave_one_out():
-    at = _opened(text=SOUP)
+    at = opened(TIMEOUT, text=SOUP)
     assert any(HEADING in markdown.value for markdown in at.markdown)
     table = _table(at)
     assert list(table.columns) == ["rank", "measure", LOO]  # no head: no gradient×input column
@@ -83,35 +74,17 @@ def test_bare_minilm_ranks_the_six_maps_against_pooled_leave_one_out():
 
 
 def test_unticked_through_the_link_it_shows_no_table():
-    at = _opened(text=SOUP, mix_faith="false")
+    at = opened(TIMEOUT, text=SOUP, mix_faith="false")
     assert at.checkbox(key="mix_faith").value is False
     assert not [frame for frame in at.dataframe if "measure" in frame.value.columns]
-
-
-def _tiny_classifier_folder(folder: Path) -> Path:
-    from transformers import BertConfig, BertForSequenceClassification
-
-    tokenizer = build_tokenizer("bert")
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        max_position_embeddings=130,
-        num_labels=3,
-        initializer_range=0.3,  # peaked attention: rollout rows without near-ties
-        pad_token_id=tokenizer.pad_token_id,
-        **HIDDEN,
-    )
-    torch.manual_seed(3)
-    BertForSequenceClassification(config).eval().save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 def test_a_classifier_folder_ranks_by_its_gradients(tmp_path):
     from transformers import AutoTokenizer, BertForSequenceClassification
 
-    folder = _tiny_classifier_folder(tmp_path / "classifier")
+    folder = save_bert_classifier(tmp_path / "classifier")
     text = "the cat sat on the mat ."
-    at = _opened(dir=str(folder), text=text)
+    at = opened(TIMEOUT, dir=str(folder), text=text)
     table = _table(at)
     assert list(table.columns) == ["rank", "measure", GRADIENT, LOO]
     gradients = list(table[GRADIENT])
@@ -136,7 +109,7 @@ def test_a_classifier_folder_ranks_by_its_gradients(tmp_path):
 
 def test_a_long_input_says_why_it_is_not_ranked_and_runs_no_reruns():
     text = " ".join(["the quiet river runs past the old mill"] * 20)  # 160 words: > 128 content tokens
-    at = _opened(text=text)
+    at = opened(TIMEOUT, text=text)
     assert not [frame for frame in at.dataframe if "measure" in frame.value.columns]
     infos = " ".join(info.value for info in at.info)
     assert "content tokens: ranking the maps would rerun the model" in infos and "up to 128" in infos

@@ -6,18 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import pytest
+from app_runs import opened
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest, app_test
 
 from models.score.norms import norm_layer
 from viz.labels import INDEX_PREFIX
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 180
 TEXT = "The dog chased the ball across the garden."
 HEAD_TITLE = "Layer 1, head 1"
@@ -25,14 +24,7 @@ SLUG = "the-dog-chased-the-ball-across-t"  # ui.common.text_slug: the first word
 
 
 def _open(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["lang"] = "en"
-    at.query_params["text"] = TEXT
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return opened(TIMEOUT, **{"lang": "en", "text": TEXT, **params})
 
 
 def _layouts(at: AppTest) -> list[dict]:

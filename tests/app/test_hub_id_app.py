@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from app_runs import opened
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
 from test_hub_ids import _hub_cache
 from tiny_families import save_family
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 180
 
 
@@ -28,12 +28,7 @@ def hub_cache(tmp_path, monkeypatch):
 
 
 def _opened(model: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["dir"] = model
-    at.query_params["text"] = "the dog barked ."
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return opened(TIMEOUT, dir=model, text="the dog barked .")
 
 
 def test_an_org_name_id_in_the_model_box_is_analysed_from_the_cache(hub_cache):

@@ -13,18 +13,16 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
+from app_runs import APP, open_page
 from babel.messages.pofile import read_po
 from shown_text import shown_text
 from streamlit.testing.v1 import AppTest
-from streamlit.util import calc_hash
 
 import i18n
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = ("analysis", "sparse", "dense-vs-window", "compare", "corpus")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 IDENTIFIER = re.compile(r"[a-z_.]+")  # a bound option as the link writes it: weight, norm, entropy
@@ -50,8 +48,7 @@ def open_app(language: str, page: str) -> AppTest:
     at.query_params["lang"] = language
     at.run()
     if page != "analysis":
-        at._page_hash = calc_hash(page)  # a function page's hash is that of its url path
-        at.run()
+        open_page(at, page)
     assert not at.exception, at.exception
     return at
 

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
+from app_runs import APP
 from streamlit.testing.v1 import AppTest
 
 from ui.inputs import DEFAULT_TEXT, MAX_TEXT_CHARS
 from ui.state import PACKED, link_text
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
 JAPANESE = ("猫がマットの上に座った。" * 2000)[:20_000]
 

@@ -5,26 +5,16 @@ for a Longformer model, and the share link."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
+from app_runs import opened
 from plotly_specs import heatmap_z
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 180
 HEADING = "What really moves: context mixing"
 RATIO_TITLE = "Mixing ratio per layer"
 SHARES_TITLE = "How much of each layer's mixing lands on the special tokens"
-
-
-def _opened(params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in (params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _specs(at: AppTest) -> list[dict]:
@@ -52,7 +42,7 @@ def _notes(at: AppTest) -> str:
 
 
 def test_the_section_shows_its_maps_lines_and_diagnosis_for_minilm():
-    at = _opened()
+    at = opened(TIMEOUT)
     assert HEADING in [subheader.value for subheader in at.subheader]
     assert not at.error
     assert at.selectbox(key="mix_measure").value == "attention"
@@ -76,7 +66,7 @@ def test_the_section_shows_its_maps_lines_and_diagnosis_for_minilm():
 
 
 def test_switching_the_measure_redraws_the_map():
-    at = _opened()
+    at = opened(TIMEOUT)
     before = heatmap_z(_chart(at, "Layer 4: attention weight"))
     at.selectbox(key="mix_measure").set_value("alti").run()
     assert not at.exception
@@ -88,7 +78,7 @@ def test_switching_the_measure_redraws_the_map():
 
 
 def test_ticking_value_zeroing_adds_its_line_and_measure():
-    at = _opened()
+    at = opened(TIMEOUT)
     box = at.checkbox(key="mix_vz")
     assert "layer reruns" in box.help
     box.check().run()
@@ -99,7 +89,7 @@ def test_ticking_value_zeroing_adds_its_line_and_measure():
 
 
 def test_a_longformer_model_gets_the_engines_message_and_nothing_else():
-    at = _opened()
+    at = opened(TIMEOUT)
     at.selectbox(key="model").set_value("minilm-longformer").run()
     assert not at.exception and not at.error
     assert HEADING in [subheader.value for subheader in at.subheader]
@@ -120,13 +110,13 @@ def _link(at: AppTest, bound: tuple[str, ...]) -> dict:
 
 
 def test_the_link_reopens_the_same_measure_and_layer():
-    at = _opened()
+    at = opened(TIMEOUT)
     at.selectbox(key="mix_measure").set_value("globenc").run()
     at.selectbox(key="mix_layer").set_value(2).run()
     assert not at.exception
     link = _link(at, ("mix_measure", "mix_layer"))
     assert link["mix_measure"] == "globenc" and link["mix_layer"] == "2"  # identifiers: the same in every language
-    again = _opened(link)
+    again = opened(TIMEOUT, **link)
     assert again.selectbox(key="mix_measure").value == "globenc"
     assert again.selectbox(key="mix_layer").value == 2
     assert _chart(again, "Layer 2: GlobEnc")
@@ -135,7 +125,7 @@ def test_the_link_reopens_the_same_measure_and_layer():
 
 
 def test_a_link_to_value_zeroing_opens_with_it_computed():
-    again = _opened({"mix_vz": "true", "mix_measure": "value_zeroing"})
+    again = opened(TIMEOUT, mix_vz="true", mix_measure="value_zeroing")
     assert again.checkbox(key="mix_vz").value is True
     assert again.selectbox(key="mix_measure").value == "value_zeroing"
     assert "could not be used" not in _notes(again)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from app_runs import APP, opened
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -15,17 +16,11 @@ from tiny_families import save_family
 
 from models.load.loading import ENV_MODEL_DIRS
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
 
 
 def _errors(path: str, **params: str) -> list[str]:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["dir"] = path
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
+    at = opened(TIMEOUT, dir=path, **params)
     return [error.value.replace(f"'{path}'", "'{path}'") for error in at.error]
 
 
@@ -49,11 +44,8 @@ def test_a_symlink_out_of_the_root_reads_the_same(allowed):
 
 
 def test_a_folder_under_the_root_is_analysed(allowed):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["dir"] = str(allowed / "tiny")
-    at.query_params["text"] = "a small test ."
-    at.run()
-    assert not at.exception and not at.error and at.get("plotly_chart")
+    at = opened(TIMEOUT, dir=str(allowed / "tiny"), text="a small test .")
+    assert not at.error and at.get("plotly_chart")
 
 
 def test_a_reachable_server_without_roots_loads_no_folder(monkeypatch):

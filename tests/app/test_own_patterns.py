@@ -8,22 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from app_runs import open_page, opened
 from streamlit.testing.v1 import AppTest
-from streamlit.util import calc_hash
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
 from tiny_families import LONG_SENTENCE, save_family
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
 
 def _sparse_page(folder: Path) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params["dir"] = str(folder)
-    at.query_params["text"] = LONG_SENTENCE
-    at.run()
-    at._page_hash = calc_hash("sparse")  # a function page's script hash is the hash of its url_path
-    return at.run()
+    return open_page(opened(300, dir=str(folder), text=LONG_SENTENCE), "sparse")
 
 
 def _titles(at: AppTest) -> list[str]:

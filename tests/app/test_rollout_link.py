@@ -7,11 +7,10 @@ as the browser applies them, so `_link` is the link a user would copy."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+from app_runs import opened
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
 
 
@@ -28,15 +27,6 @@ def _link(at: AppTest) -> dict:
     return params
 
 
-def _opened(params: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _chart_titles(at: AppTest) -> list[str]:
     titles = []
     for chart in at.get("plotly_chart"):
@@ -50,24 +40,24 @@ def _notes(at: AppTest) -> str:
 
 
 def test_a_link_made_after_choosing_a_rollout_token_reopens_at_that_token():
-    first = _opened({})
+    first = opened(TIMEOUT)
     first.selectbox(key="rollout_token").set_value(3).run()
     assert not first.exception
     link = _link(first)
     assert link.get("rollout_token") in ("3", ["3"])  # by position, not by its label 3·sat
-    again = _opened(link)
+    again = opened(TIMEOUT, **link)
     assert again.selectbox(key="rollout_token").value == 3
     assert "could not be used" not in _notes(again)
     assert any("Where 3·sat draws from" in title for title in _chart_titles(again))
 
 
 def test_the_label_form_of_older_links_still_opens_and_a_wrong_token_is_named():
-    older = _opened({"rollout_token": "3·sat"})
+    older = opened(TIMEOUT, rollout_token="3·sat")
     assert older.selectbox(key="rollout_token").value == 3
     assert "could not be used" not in _notes(older)
     assert _link(older).get("rollout_token") in ("3", ["3"])  # rewritten by position
 
-    wrong = _opened({"rollout_token": "3·dog"})
+    wrong = opened(TIMEOUT, rollout_token="3·dog")
     assert wrong.selectbox(key="rollout_token").value == 0
     assert "rollout_token=3·dog could not be used" in _notes(wrong)
     assert "0·[CLS] is shown instead" in _notes(wrong)

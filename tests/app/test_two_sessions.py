@@ -10,16 +10,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from app_runs import APP, open_page
 from side_by_side import side_by_side
 from streamlit.testing.v1 import AppTest
-from streamlit.util import calc_hash
-from tiers import ROOT
 
 from models.extract.attention import extract
 from models.load.loading import load_model
 from models.score.views import view_layer
 
-APP = str(ROOT / "app.py")
 TIMEOUT = 600
 SENTENCES = [  # not the default text, so no earlier test has cached them
     "Two sessions share one model but never its captured tensors.",
@@ -31,8 +29,7 @@ SENTENCES = [  # not the default text, so no earlier test has cached them
 def _corpus_table() -> object:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    at._page_hash = calc_hash("corpus")
-    at.run()
+    open_page(at, "corpus")
     at.number_input(key="corpus_limit").set_value(160).run()
     at.button(key="corpus_run").click().run()
     assert not at.exception and not at.error, (at.exception, at.error)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from png_edges import border_is_white
 from tiers import IN_CI, ROOT
 
 SENTENCE_20 = "The quick brown fox jumps over the lazy dog while a curious cat watches from the wall ."
@@ -66,20 +67,6 @@ def _png(data: bytes):
     return Image.open(io.BytesIO(data)).convert("RGB")
 
 
-def _border_is_white(image) -> bool:
-    """Nothing is cut at the edge: the outermost 2-pixel frame holds only white."""
-    pixels = np.asarray(image)
-    frame = np.concatenate(
-        [
-            pixels[:2].reshape(-1, 3),
-            pixels[-2:].reshape(-1, 3),
-            pixels[:, :2].reshape(-1, 3),
-            pixels[:, -2:].reshape(-1, 3),
-        ]
-    )
-    return bool((frame >= 250).all())
-
-
 def test_head_svg_has_every_token_label_inside_the_canvas(browser):
     from viz import export, heatmaps
     from viz.labels import token_labels
@@ -126,7 +113,7 @@ def test_png_size_grows_with_tokens_and_label_length():
         fig = heatmaps.head_heatmap(_attention(n), _tokens(n, word), _special(n), title=f"{n} tokens")
         image = _png(export.figure_image(fig, "png", scale=1))
         assert image.size == (fig.layout.width, fig.layout.height)
-        assert _border_is_white(image), (n, word)
+        assert border_is_white(image), (n, word)
         sizes[(n, word)] = image.size
     assert sizes[(20, "w")][0] > sizes[(8, "w")][0] and sizes[(20, "w")][1] > sizes[(8, "w")][1]
     assert sizes[(20, "extraordinarily")][0] > sizes[(20, "w")][0]  # a wider left margin for longer labels
@@ -182,7 +169,7 @@ def test_cli_plot_png_svg_and_pdf_show_every_token(browser, tmp_path):
             assert "Layer 3, head 4" in data.decode()
         elif fmt == "png":
             image = _png(data)
-            assert image.size[0] > 400 and _border_is_white(image)
+            assert image.size[0] > 400 and border_is_white(image)
         else:
             assert data.startswith(b"%PDF")
             _check_pdf_text(out, tokens)

@@ -1,5 +1,5 @@
-"""`cli.py` as a running process whose stderr is read as it comes (progress bars, the one-line
-stop message), for the tests that signal a run midway."""
+"""`cli.py` as a process in the checkout: run to its end, or running with its stderr read as it
+comes (progress bars, the one-line stop message), for the tests that signal a run midway."""
 
 from __future__ import annotations
 
@@ -20,3 +20,11 @@ def spawn_cli(*args: str) -> tuple[subprocess.Popen, list[bytes], threading.Thre
     reader = threading.Thread(target=lambda: errors.extend(iter(lambda: process.stderr.read(1), b"")), daemon=True)
     reader.start()
     return process, errors, reader
+
+
+def run_cli(*args: str, timeout: float = 600, **options) -> subprocess.CompletedProcess:
+    """Run `cli.py ARGS` in the checkout to its end → its exit code and its output as text;
+    `options` go to subprocess.run (input=, env=)."""
+    return subprocess.run(
+        [sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, **options
+    )

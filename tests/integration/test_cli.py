@@ -1,26 +1,20 @@
 """The CLI: happy paths and every bad input (one stderr line, status 2, no traceback)."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from tiers import ROOT
-
-
-def _cli(*args):
-    return subprocess.run([sys.executable, "cli.py", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+from cli_process import run_cli
 
 
 def test_models_lists_registry():
-    completed = _cli("models")
+    completed = run_cli("models")
     assert completed.returncode == 0
     assert "minilm-longformer" in completed.stdout and "bert-base-uncased" in completed.stdout
 
 
 def test_analyze_pair_and_longformer_json():
-    completed = _cli(
+    completed = run_cli(
         "analyze",
         "The dog barked.",
         "--pair",
@@ -42,7 +36,7 @@ def test_analyze_pair_and_longformer_json():
 
 
 def test_table_format():
-    completed = _cli("analyze", "The dog chased the cat.", "--format", "table")
+    completed = run_cli("analyze", "The dog chased the cat.", "--format", "table")
     assert completed.returncode == 0
     assert "layer" in completed.stdout and "entropy" in completed.stdout
 
@@ -66,7 +60,7 @@ def test_table_format():
     ],
 )
 def test_bad_input(args, needle):
-    completed = _cli(*args)
+    completed = run_cli(*args)
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     lines = completed.stderr.strip().splitlines()
@@ -93,7 +87,7 @@ def _independent_attention():
 
 
 def test_sparse_local_json_matches_an_independent_band_sum():
-    completed = _cli("sparse", SPARSE_SENTENCE, "--pattern", "local", "--window", "2", "--format", "json")
+    completed = run_cli("sparse", SPARSE_SENTENCE, "--pattern", "local", "--window", "2", "--format", "json")
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
     attention = _independent_attention()
@@ -107,7 +101,7 @@ def test_sparse_local_json_matches_an_independent_band_sum():
 
 @pytest.mark.parametrize("pattern", ["dilated", "global", "longformer", "bigbird", "lsh", "topk"])
 def test_sparse_every_pattern_runs(pattern):
-    completed = _cli(
+    completed = run_cli(
         "sparse", SPARSE_SENTENCE, "--pattern", pattern, "--window", "4", "--topk", "3", "--format", "json"
     )
     assert completed.returncode == 0, completed.stderr
@@ -118,7 +112,7 @@ def test_sparse_every_pattern_runs(pattern):
 
 
 def test_sparse_pattern_allowing_everything_covers_everything():
-    completed = _cli("sparse", SPARSE_SENTENCE, "--pattern", "local", "--window", "64")
+    completed = run_cli("sparse", SPARSE_SENTENCE, "--pattern", "local", "--window", "64")
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
     assert document["density"] == 1.0
@@ -137,7 +131,7 @@ def test_sparse_pattern_allowing_everything_covers_everything():
     ],
 )
 def test_sparse_bad_input(args, needle):
-    completed = _cli(*args)
+    completed = run_cli(*args)
     assert completed.returncode == 2
     assert needle in completed.stderr and "Traceback" not in completed.stderr
     assert len(completed.stderr.strip().splitlines()) == 1

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
-from tiers import ROOT
+from cli_process import run_cli
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 SENTENCE = "猫がマットの上に座った。"
@@ -19,9 +17,7 @@ SENTENCE = "猫がマットの上に座った。"
 def _cli(*args, lang_env: str = "C.UTF-8"):
     env = {key: value for key, value in os.environ.items() if key not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")}
     env["LANG"] = lang_env
-    return subprocess.run(
-        [sys.executable, "cli.py", *args], capture_output=True, text=True, cwd=ROOT, timeout=300, env=env
-    )
+    return run_cli(*args, env=env)
 
 
 @pytest.mark.parametrize(

@@ -3,20 +3,14 @@ from transformers' own attentions and hidden states and the model's weights."""
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from tiers import ROOT
+from cli_process import run_cli
 
 CLI_TOL = 1e-4
 SENTENCE = "The dog chased the cat, because it was hungry."
 PAIR = ("The dog barked.", "The cat ran up the old tree.")
-
-
-def _cli(*args):
-    return subprocess.run([sys.executable, "cli.py", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +68,7 @@ def test_analyze_norm_view_json_matches_an_independent_computation(reference, te
     args = ["analyze", texts[0], "--view", "norm", "--format", "json"]
     if len(texts) == 2:
         args += ["--pair", texts[1]]
-    completed = _cli(*args)
+    completed = run_cli(*args)
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
     tokens, attention, norms = reference(*texts)
@@ -85,13 +79,13 @@ def test_analyze_norm_view_json_matches_an_independent_computation(reference, te
     assert len(seps) == len(texts)
     for name, expected in _norm_scores(attention, norms, 0, seps).items():
         np.testing.assert_allclose(np.array(document["scores"][name]), expected, atol=CLI_TOL, err_msg=name)
-    weight = json.loads(_cli(*args[:2], "--format", "json", *args[6:]).stdout)
+    weight = json.loads(run_cli(*args[:2], "--format", "json", *args[6:]).stdout)
     assert weight["view"] == "weight"
     np.testing.assert_allclose(np.array(weight["scores"]["cls"]), attention[..., 0].mean(-1), atol=CLI_TOL)
 
 
 def test_analyze_word_level_rollout_and_typed_markers(reference):
-    completed = _cli("analyze", "[CLS] Unbelievably, it works. [SEP]", "--word-level")
+    completed = run_cli("analyze", "[CLS] Unbelievably, it works. [SEP]", "--word-level")
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
     assert document["typed_markers"] == ["[CLS]", "[SEP]"]
@@ -115,7 +109,7 @@ def _rollout_by_hand(attention, query):
 
 
 def test_rollout_command_json(reference):
-    completed = _cli("rollout", SENTENCE, "--query", "0", "3", "--format", "json")
+    completed = run_cli("rollout", SENTENCE, "--query", "0", "3", "--format", "json")
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
     tokens, attention, _norms = reference(SENTENCE)
@@ -127,7 +121,7 @@ def test_rollout_command_json(reference):
 
 
 def test_rollout_norm_view_and_default_query(reference):
-    completed = _cli("rollout", SENTENCE, "--view", "norm")
+    completed = run_cli("rollout", SENTENCE, "--view", "norm")
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
     _tokens, attention, norms = reference(SENTENCE)
@@ -138,7 +132,7 @@ def test_rollout_norm_view_and_default_query(reference):
 
 
 def test_rollout_table_and_banded_longformer():
-    completed = _cli(
+    completed = run_cli(
         "rollout",
         " ".join(["word"] * 600),
         "--model",
@@ -169,7 +163,7 @@ def test_rollout_table_and_banded_longformer():
     ],
 )
 def test_bad_input(args, needle):
-    completed = _cli(*args)
+    completed = run_cli(*args)
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     lines = completed.stderr.strip().splitlines()

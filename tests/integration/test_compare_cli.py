@@ -5,14 +5,12 @@ transformers, and its bad inputs."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from cli_process import run_cli
 from minilm_copies import save_perturbed_minilm
-from tiers import ROOT
 from transformers import AutoModel, AutoTokenizer
 
 from models.load.loading import embedded_model_path
@@ -21,10 +19,6 @@ TEXT = "The dog chased the cat because it was hungry."
 PAIR = "Then it slept."
 TOL = 1e-5
 PERTURBED_LAYER = 3  # 0-based: layer 4
-
-
-def _cli(*args):
-    return subprocess.run([sys.executable, "cli.py", *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +38,7 @@ def _raw_attention(source: str) -> tuple[np.ndarray, list[str]]:
 
 @pytest.fixture(scope="module")
 def document(perturbed):
-    done = _cli("compare", TEXT, "--pair", PAIR, "--model-a", "minilm", "--model-b", str(perturbed), "--top", "5")
+    done = run_cli("compare", TEXT, "--pair", PAIR, "--model-a", "minilm", "--model-b", str(perturbed), "--top", "5")
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
@@ -84,7 +78,7 @@ def test_layers_before_the_perturbation_are_unchanged(document):
 
 
 def test_table_format(perturbed):
-    done = _cli("compare", TEXT, "--model-a", "minilm", "--model-b", str(perturbed), "--format", "table")
+    done = run_cli("compare", TEXT, "--model-a", "minilm", "--model-b", str(perturbed), "--format", "table")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "similarity" in done.stdout and "summary:" in done.stdout
 
@@ -101,7 +95,7 @@ def test_table_format(perturbed):
     ],
 )
 def test_bad_input(args, needle):
-    done = _cli(*args)
+    done = run_cli(*args)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], done.stderr[-2000:]

@@ -1,12 +1,10 @@
 """`cli.py corpus`: per-head means equal averaging `cli.py analyze` over the lines; bad input."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from tiers import ROOT
+from cli_process import run_cli
 
 import cli
 
@@ -21,12 +19,6 @@ LINES = [
 ]
 
 
-def _cli(*args, stdin=None):
-    return subprocess.run(
-        [sys.executable, "cli.py", *args], capture_output=True, text=True, cwd=ROOT, timeout=600, input=stdin
-    )
-
-
 def _analyze_json(capsys, text, view="weight"):
     assert cli.main(["analyze", text, "--view", view]) == 0
     return json.loads(capsys.readouterr().out)
@@ -35,7 +27,7 @@ def _analyze_json(capsys, text, view="weight"):
 def test_corpus_means_equal_the_average_of_analyze(tmp_path, capsys):
     corpus = tmp_path / "lines.txt"
     corpus.write_text("\n".join(LINES[:3]) + "\n\n" + "\n".join(LINES[3:]) + "\n")
-    completed = _cli("corpus", str(corpus), "--batch-size", "4")
+    completed = run_cli("corpus", str(corpus), "--batch-size", "4")
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
     assert document["sentences"] == len(LINES) and document["skipped"]["blank"] == 1
@@ -65,7 +57,7 @@ def test_corpus_means_equal_the_average_of_analyze(tmp_path, capsys):
 
 def test_stdin_table_limit_and_progress():
     text = "\n".join(LINES) + "\n"
-    completed = _cli("corpus", "-", "--format", "table", "--limit", "3", "--progress", "on", stdin=text)
+    completed = run_cli("corpus", "-", "--format", "table", "--limit", "3", "--progress", "on", input=text)
     assert completed.returncode == 0, completed.stderr
     assert "3 sentences of 3 records" in completed.stdout and "layer" in completed.stdout
     assert "view weight (attention weights); views in the JSON: weight, norm" in completed.stdout
@@ -75,7 +67,7 @@ def test_stdin_table_limit_and_progress():
 def test_table_of_the_norm_view(tmp_path):
     corpus = tmp_path / "lines.txt"
     corpus.write_text("\n".join(LINES) + "\n")
-    completed = _cli("corpus", str(corpus), "--format", "table", "--view", "norm")
+    completed = run_cli("corpus", str(corpus), "--format", "table", "--view", "norm")
     assert completed.returncode == 0, completed.stderr
     assert "view norm (norm view: what the heads move (Kobayashi et al. 2020))" in completed.stdout
     assert "of what these heads move comes from [CLS], over 6 sentences" in completed.stdout
@@ -84,7 +76,7 @@ def test_table_of_the_norm_view(tmp_path):
 def test_csv_with_pair_column(tmp_path):
     corpus = tmp_path / "pairs.csv"
     corpus.write_text('id,sentence,next\n1,"The cat sat.",It purred.\n2,"Hello, there.",\n3,,Nothing first.\n')
-    completed = _cli("corpus", str(corpus), "--column", "sentence", "--pair-column", "next", "--top", "2")
+    completed = run_cli("corpus", str(corpus), "--column", "sentence", "--pair-column", "next", "--top", "2")
     document = json.loads(completed.stdout)
     assert (document["sentences"], document["skipped"]["blank"]) == (2, 1)
     assert document["texts"]["0"] == {"text": "The cat sat.", "pair": "It purred."}
@@ -109,7 +101,7 @@ def test_csv_with_pair_column(tmp_path):
 def test_bad_input_is_one_line_and_status_2(tmp_path, content, args, needle):
     corpus = tmp_path / ("c.csv" if b"a,b" in content else "c.txt")
     corpus.write_bytes(content)
-    completed = _cli("corpus", str(corpus), *args)
+    completed = run_cli("corpus", str(corpus), *args)
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     lines = completed.stderr.strip().splitlines()
@@ -117,5 +109,5 @@ def test_bad_input_is_one_line_and_status_2(tmp_path, content, args, needle):
 
 
 def test_missing_file_is_one_line():
-    completed = _cli("corpus", "/no/such/corpus.txt")
+    completed = run_cli("corpus", "/no/such/corpus.txt")
     assert completed.returncode == 2 and "does not exist" in completed.stderr

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import functools
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from cli_process import run_cli
 from minilm_copies import save_perturbed_minilm
-from tiers import ROOT
 from transformers import AutoModel, AutoTokenizer
 
 from models.corpus.compare import compare_corpus
@@ -30,12 +28,6 @@ MEANS_TOL = 1e-6
 SIMILARITY_TOL = 1e-5
 PERTURBED_LAYER = 3  # 0-based: layer 4
 OPTIONS = CorpusOptions(limit=LINES, batch_size=8, sort_batches=2)  # two chunks
-
-
-def _cli(*args, stdin: str | None = None):
-    return subprocess.run(
-        [sys.executable, "cli.py", *args], capture_output=True, text=True, cwd=ROOT, timeout=600, input=stdin
-    )
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +85,7 @@ def test_similarity_equals_transformers_sentence_by_sentence(perturbed, comparis
 
 
 def test_cli_json_document(perturbed, comparison):
-    done = _cli(
+    done = run_cli(
         "compare", "--corpus", str(CORPUS), "--limit", str(LINES), "--model-a", "minilm", "--model-b", str(perturbed)
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -112,8 +104,8 @@ def test_cli_json_document(perturbed, comparison):
 
 def test_cli_reads_stdin_and_prints_a_table():
     lines = "\n".join(_texts()[:5])
-    done = _cli(
-        "compare", "--corpus", "-", "--model-a", "minilm", "--model-b", "minilm", "--format", "table", stdin=lines
+    done = run_cli(
+        "compare", "--corpus", "-", "--model-a", "minilm", "--model-b", "minilm", "--format", "table", input=lines
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "5 sentences both models scored" in done.stdout and "attends exactly like" in done.stdout
@@ -131,7 +123,7 @@ def test_cli_reads_stdin_and_prints_a_table():
     ],
 )
 def test_cli_bad_input(args, needle):
-    done = _cli("compare", *args)
+    done = run_cli("compare", *args)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], done.stderr[-2000:]
@@ -140,5 +132,5 @@ def test_cli_bad_input(args, needle):
 def test_cli_malformed_corpus(tmp_path):
     binary = tmp_path / "corpus.txt"
     binary.write_bytes(b"\x00\x01\x02 not text \xff\xfe")
-    done = _cli("compare", "--corpus", str(binary), "--model-a", "minilm", "--model-b", "minilm")
+    done = run_cli("compare", "--corpus", str(binary), "--model-a", "minilm", "--model-b", "minilm")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr[-2000:]

@@ -2,22 +2,16 @@
 cpu and auto give the default run's numbers, and the app says where its models run."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
-from tiers import ROOT
+from cli_process import run_cli
 
 from models.examples import sample_corpus
 from models.load.device import DeviceError, resolve_device
 from models.load.loading import ModelLoadError, load_model
 
 NO_GPU = not torch.cuda.is_available()
-
-
-def _cli(*args):
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.skipif(not NO_GPU, reason="this machine has a GPU: cuda is not refused")
@@ -31,7 +25,7 @@ def test_cuda_without_a_gpu_is_refused_in_one_line():
         ("corpus", str(sample_corpus()), "--limit", "4"),
         ("compare", "A short sentence.", "--model-a", "minilm", "--model-b", "minilm"),
     ):
-        completed = _cli(*command, "--device", "cuda")
+        completed = run_cli(*command, "--device", "cuda")
         assert completed.returncode == 2, completed.stderr
         lines = completed.stderr.strip().splitlines()
         assert len(lines) == 1 and "--device cuda: torch sees no CUDA GPU" in lines[0], completed.stderr
@@ -39,10 +33,10 @@ def test_cuda_without_a_gpu_is_refused_in_one_line():
 
 
 def test_cpu_and_auto_give_the_default_numbers():
-    plain = _cli("analyze", "The dog chased the cat.")
+    plain = run_cli("analyze", "The dog chased the cat.")
     assert plain.returncode == 0, plain.stderr
     for device in ("cpu", "auto"):
-        chosen = _cli("analyze", "The dog chased the cat.", "--device", device)
+        chosen = run_cli("analyze", "The dog chased the cat.", "--device", device)
         assert chosen.returncode == 0, chosen.stderr
         assert json.loads(chosen.stdout) == json.loads(plain.stdout)
     assert resolve_device("auto").type == ("cpu" if NO_GPU else "cuda")

@@ -20,7 +20,8 @@ from models.load.loading import embedded_model_path
 from models.mixing.faithfulness import sentence_faithfulness
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
-from tiny_families import HIDDEN, SENTENCES, build_tokenizer
+from tiny_encoders import save_bert_classifier
+from tiny_families import HIDDEN, SENTENCES
 
 from models.examples import sample_corpus
 
@@ -76,25 +77,6 @@ def test_bare_minilm_ranks_against_pooled_leave_one_out(capsys):
     assert document["faithfulness"]["alti"]["leave_one_out"] == pytest.approx(expected, abs=RHO_TOL)
 
 
-def _tiny_classifier_folder(folder: Path) -> Path:
-    """A random tiny BertForSequenceClassification (3 classes) with its tokenizer, as safetensors."""
-    from transformers import BertConfig, BertForSequenceClassification
-
-    tokenizer = build_tokenizer("bert")
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        max_position_embeddings=130,
-        num_labels=3,
-        initializer_range=0.3,  # peaked attention: rollout rows without near-ties
-        pad_token_id=tokenizer.pad_token_id,
-        **HIDDEN,
-    )
-    torch.manual_seed(3)
-    BertForSequenceClassification(config).eval().save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 def _gradient_x_input_and_drop(classifier, tokenizer, text):
     """Independent truths: ‖∂ logit_c / ∂ e_k ⊙ e_k‖ and p_c − p_c(without k), per content token."""
     encoded = tokenizer(text, return_tensors="pt")
@@ -122,7 +104,7 @@ def _gradient_x_input_and_drop(classifier, tokenizer, text):
 def test_classifier_folder_ranks_against_gradient_x_input(tmp_path, capsys):
     from transformers import AutoTokenizer, BertForSequenceClassification
 
-    folder = _tiny_classifier_folder(tmp_path / "classifier")
+    folder = save_bert_classifier(tmp_path / "classifier")
     text = SENTENCES[2]
     code, out, err = _main(
         capsys, text, "--model", str(folder), "--faithfulness", "--measure", "globenc", "--format", "json"
@@ -161,7 +143,7 @@ def test_a_make_finetune_folder_uses_its_classifier_safetensors(tmp_path, capsys
     from transformers import AutoModel, AutoTokenizer
     from transformers.models.bert.modeling_bert import BertModel
 
-    folder = _tiny_classifier_folder(tmp_path / "source")
+    folder = save_bert_classifier(tmp_path / "source")
     encoder = AutoModel.from_pretrained(folder, attn_implementation="eager").eval()
     assert isinstance(encoder, BertModel)
     tuned = tmp_path / "finetuned"

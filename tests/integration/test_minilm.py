@@ -2,13 +2,11 @@
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
-from tiers import ROOT
+from cli_process import run_cli
 from transformers import AutoModel, AutoTokenizer
 
 from models.extract.attention import InputError, extract
@@ -125,13 +123,7 @@ def _independent_scores(text):
 
 
 def test_cli_scores_equal_an_independent_computation():
-    completed = subprocess.run(
-        [sys.executable, "cli.py", "analyze", SENTENCE, "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
+    completed = run_cli("analyze", SENTENCE, "--format", "json", check=True)
     document = json.loads(completed.stdout)
     expected = _independent_scores(SENTENCE)
     for name, values in expected.items():

@@ -2,13 +2,11 @@
 
 import copy
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
-from tiers import ROOT
+from cli_process import run_cli
 
 import cli
 from models.extract.forward import run_forward
@@ -97,13 +95,7 @@ def _check_document(document, n_layers=6):
 
 
 def test_cli_json_has_every_measure():
-    completed = subprocess.run(
-        [sys.executable, "cli.py", "mixing", DOG, "--format", "json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    completed = run_cli("mixing", DOG, "--format", "json")
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)
     _check_document(document)
@@ -138,7 +130,7 @@ def test_cli_table_and_chosen_measures(capsys):
     [
         (("",), "empty"),
         (("hi", "--measure", "attention_rollout"), "invalid choice"),
-        (("hi", "--model", "minilm-longformer"), "dense attention"),
+        (("hi", "--model", "minilm-longformer", "--faithfulness"), "stay banded"),
         (("hi", "--model", "no-such-model"), "Unknown model"),
     ],
 )

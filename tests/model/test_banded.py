@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 import torch
 from tiny_encoders import tiny_config, tiny_loaded
-from transformers import AutoTokenizer, BertConfig, BertModel, LongformerConfig, LongformerModel
+from transformers import BertConfig, BertModel, LongformerConfig, LongformerModel
 
 from models.extract import banded as B
 from models.extract.attention import extract
-from models.load.loading import embedded_model_path
 from models.score import scores as S
 from models.score.analysis import analyze
 
@@ -19,11 +18,6 @@ SCORE_TOL = 1e-6
 READ_TOL = 1e-7
 TEXT = " ".join(["the quick brown fox jumps over the lazy dog , and then it runs ."] * 4)
 _config = partial(tiny_config, seed=1)
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    return AutoTokenizer.from_pretrained(str(embedded_model_path()))
 
 
 @pytest.fixture(scope="module")

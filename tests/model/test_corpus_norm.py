@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 import torch
 from tiny_encoders import tiny_config, tiny_loaded
-from transformers import AlbertConfig, AlbertModel, AutoTokenizer, LongformerConfig, LongformerModel
+from transformers import AlbertConfig, AlbertModel, LongformerConfig, LongformerModel
 
 from models.corpus.engine import CorpusOptions, run_corpus
 from models.corpus.result import to_json_dict
 from models.corpus.source import open_upload
 from models.extract.attention import DENSE_LIMIT, extract
-from models.load.loading import embedded_model_path
 from models.score.analysis import analyze_views
 from models.score.scores import PART_NAMES, SCORE_NAMES
 
@@ -28,11 +27,6 @@ TEXTS = [
 LONG = " ".join(["the quick brown fox jumps over the lazy dog ."] * 60)  # over 512 tokens
 _config = partial(tiny_config, seed=5, max_positions=1030, initializer_range=0.3)
 _loaded = partial(tiny_loaded, max_tokens=1000)
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    return AutoTokenizer.from_pretrained(str(embedded_model_path()))
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+from tiny_encoders import tiny_config
 from transformers import AutoTokenizer, BertConfig, BertJapaneseTokenizer, BertModel
 
 from models.compare.alignment import rebuilt_layout, word_pieces
@@ -51,15 +51,7 @@ def _save(folder, vocab: list[str]) -> None:
         subword_tokenizer_type="wordpiece",
         mecab_kwargs={"mecab_dic": "unidic_lite"},
     )
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=256,
-    )
+    config = tiny_config(BertConfig, seed=0, max_positions=256, vocab_size=len(vocab), num_hidden_layers=2)
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     source.unlink()

@@ -8,24 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from tiers import ROOT
+from tiny_encoders import tiny_config
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 from models.load.loading import ModelLoadError, embedded_model_path, load_model
 
 
 def _save_tiny_bert(folder: Path) -> Path:
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    BertModel(config).save_pretrained(folder)
+    BertModel(tiny_config(BertConfig, seed=0, num_hidden_layers=2)).save_pretrained(folder)
     AutoTokenizer.from_pretrained(str(embedded_model_path())).save_pretrained(folder)
     return folder
 

@@ -9,7 +9,6 @@ import pytest
 import torch
 from tiny_encoders import tiny_config, tiny_loaded
 from transformers import (
-    AutoTokenizer,
     BertConfig,
     BertModel,
     DistilBertConfig,
@@ -19,7 +18,6 @@ from transformers import (
 )
 
 from models.extract.attention import extract
-from models.load.loading import embedded_model_path
 from models.score.analysis import analyze
 
 NORM_TOL = 1e-5
@@ -28,11 +26,6 @@ SENTENCE = "the quick brown fox jumps over the lazy dog , and then it runs far a
 PAIR = ("a dog barked at the mailman .", "the cat ran up the old tree .")
 HEADS, HIDDEN = 4, 32
 _config = partial(tiny_config, seed=3)
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    return AutoTokenizer.from_pretrained(str(embedded_model_path()))
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,13 @@ from tiny_encoders import tiny_config, tiny_loaded
 from transformers import BertConfig, BertModel, LongformerConfig, LongformerModel
 
 from models.extract.attention import extract
-from models.load.loading import ModelLoadError, embedded_model_path, load_model
+from models.load.loading import ModelLoadError, load_model
 
 REBUILD_TOL = 1e-5
 ROW_TOL = 1e-5
 SENTENCE = "the quick brown fox jumps over the lazy dog , and then it runs far away into the dark forest ."
 _tiny_config = partial(tiny_config, seed=0)
 _loaded = partial(tiny_loaded, description="tiny test model")
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(embedded_model_path()))
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ LoadedModel without a folder, and altered copies of a loaded model.
   tiny_config(BertConfig, seed=3)            3 layers × 4 heads, 32 wide; the seed is set first
   tiny_loaded(model, tokenizer, "bert")      eager attention, eval mode, a registry-less spec
   tiny_bert_config(tokenizer)                a BertConfig over a tiny_families tokenizer
+  save_bert_classifier(folder)               a saved 3-class BertForSequenceClassification
   with_layer_redrawn(loaded, layer, folder)  a saved copy with one layer's query and key redrawn
 
 A test file binds its own seed and limits once: `_config = partial(tiny_config, seed=3)`.
@@ -16,7 +17,8 @@ import copy
 from pathlib import Path
 
 import torch
-from transformers import BertConfig
+from tiny_families import build_tokenizer
+from transformers import BertConfig, BertForSequenceClassification
 
 from models.load.loading import LoadedModel, load_model
 from models.load.registry import ModelSpec
@@ -27,17 +29,18 @@ HEADS, HIDDEN, LAYERS = 4, 32, 3
 
 def tiny_config(cls, seed: int, max_positions: int = 128, **extra):
     """`cls` (a transformers config class) for a 3-layer, 4-head, 32-wide model, after seeding
-    torch with `seed` (the model built from it next gets the same random weights every run)."""
+    torch with `seed` (the model built from it next gets the same random weights every run);
+    `extra` adds to or overrides those fields (vocab_size, num_hidden_layers, ...)."""
     torch.manual_seed(seed)
-    return cls(
+    sizes = dict(
         vocab_size=VOCAB,
         hidden_size=HIDDEN,
         num_hidden_layers=LAYERS,
         num_attention_heads=HEADS,
         intermediate_size=64,
         max_position_embeddings=max_positions,
-        **extra,
     )
+    return cls(**{**sizes, **extra})
 
 
 def tiny_loaded(model, tokenizer, family, window=None, max_tokens: int = 120, description: str = "tiny") -> LoadedModel:
@@ -49,8 +52,9 @@ def tiny_loaded(model, tokenizer, family, window=None, max_tokens: int = 120, de
     return LoadedModel(spec.key, spec, model.eval(), tokenizer, window)
 
 
-def tiny_bert_config(tokenizer) -> BertConfig:
-    """A 3-layer, 4-head BERT config over `tokenizer`'s vocabulary, with peaked attention."""
+def tiny_bert_config(tokenizer, **extra) -> BertConfig:
+    """A 3-layer, 4-head BERT config over `tokenizer`'s vocabulary, with peaked attention;
+    `extra` goes into the config (num_labels=3)."""
     return BertConfig(
         vocab_size=len(tokenizer),
         hidden_size=HIDDEN,
@@ -60,7 +64,18 @@ def tiny_bert_config(tokenizer) -> BertConfig:
         max_position_embeddings=130,
         initializer_range=0.3,  # peaked, input-dependent attention
         pad_token_id=tokenizer.pad_token_id,
+        **extra,
     )
+
+
+def save_bert_classifier(folder: Path) -> Path:
+    """Save a random tiny BertForSequenceClassification (3 classes) over the tiny_families BERT
+    tokenizer, and that tokenizer, to `folder` (safetensors); return it."""
+    tokenizer = build_tokenizer("bert")
+    torch.manual_seed(3)
+    BertForSequenceClassification(tiny_bert_config(tokenizer, num_labels=3)).eval().save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
 
 
 def with_layer_redrawn(loaded: LoadedModel, layer: int, folder: Path) -> LoadedModel:

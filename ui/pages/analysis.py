@@ -13,6 +13,8 @@ link opens the same view in either language; the meaning is written beside them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import streamlit as st
 
@@ -91,40 +93,47 @@ def view_switches(result: AttentionResult, analyses: dict[View, Analysis]) -> tu
     left, right = st.columns(2)
     views = [view for view in VIEW_MEANINGS if view in analyses]
     with left:
-        state.adopt_aliases("view", LEGACY_VIEW_LABELS)
-        view = (
-            st.segmented_control(
-                _("What the figures show"),
-                views,
-                default="weight",
-                key="view",
-                bind=state.BIND,
-                help=_("Attention weights α (weight), or the share of what each head moves: α·‖f(x)‖ (norm)."),
-            )
-            or "weight"
-        )
+        view = view_switch("view", views)
         state.check("view", view, WHY_NOT_A_VIEW)
         st.caption(meaning(view, VIEW_MEANINGS))
         if len(views) == 1:
             st.caption(_("This model's family has no value capture, so only the attention weights are shown."))
     with right:
-        state.adopt_aliases("unit", LEGACY_UNIT_LABELS)
-        unit = (
-            st.segmented_control(
-                _("Rows and columns"),
-                UNITS,
-                default="tokens",
-                key="unit",
-                bind=state.BIND,
-                help=_("Word pieces merged into words: columns summed, rows averaged."),
-            )
-            or "tokens"
+        unit = identifier_switch(
+            "unit",
+            _("Rows and columns"),
+            UNITS,
+            "tokens",
+            LEGACY_UNIT_LABELS,
+            _("Word pieces merged into words: columns summed, rows averaged."),
         )
         state.check("unit", unit)
         st.caption(meaning(unit, UNIT_MEANINGS))
     with st.expander(_("What the two views mean")):
         st.markdown(str(help_text.VIEW_HELP))
     return view, unit
+
+
+def view_switch(key: str, views: Sequence[View]) -> View:
+    """The weight/norm switch, bound to the link as `key`."""
+    return identifier_switch(
+        key,
+        _("What the figures show"),
+        views,
+        "weight",
+        LEGACY_VIEW_LABELS,
+        _("Attention weights α (weight), or the share of what each head moves: α·‖f(x)‖ (norm)."),
+    )
+
+
+def identifier_switch(
+    key: str, label: str, options: Sequence[str], default: str, aliases: dict[str, str], hint: str
+) -> str:
+    """A segmented control that shows identifiers, bound to the link as `key`, with `hint` as
+    its help: the label an older link wrote (`aliases`) is adopted first, and no selection
+    falls back to `default`."""
+    state.adopt_aliases(key, aliases)
+    return st.segmented_control(label, options, default=default, key=key, bind=state.BIND, help=hint) or default
 
 
 def score_picker(key: str) -> str:
@@ -217,34 +226,23 @@ def data_downloads(drawn: Shown, analysis: Analysis) -> None:
     table = {"view": [], **overview.scores_table(analysis.scores, analysis.roles)}
     table["view"] = [analysis.view] * len(table["layer"])
     columns = st.columns(3)
-    columns[0].download_button(
-        _("Scores (CSV)"),
-        export.table_csv(table),
-        file_name=f"{stem}_scores.csv",
-        mime="text/csv",
-        on_click="ignore",
-        key="dl_csv",
-        icon=":material/download:",
-    )
-    columns[1].download_button(
-        _("Scores and roles (JSON)"),
-        export.json_bytes(to_json_dict(result, analysis)),
-        file_name=f"{stem}_analysis.json",
-        mime="application/json",
-        on_click="ignore",
-        key="dl_json",
-        icon=":material/download:",
-    )
-    columns[2].download_button(
-        _("Raw attention (NPZ)") if drawn.view == "weight" else _("Norm-view matrices (NPZ)"),
-        lambda: view_npz(drawn),
-        file_name=f"{stem}_{drawn.view}.npz",
-        mime="application/octet-stream",
-        on_click="ignore",
-        key="dl_npz",
-        icon=":material/download:",
-        help=_("The matrices of the view shown, every layer and head, with the labels; `view` says which."),
-    )
+    with columns[0]:
+        common.data_download(_("Scores (CSV)"), export.table_csv(table), f"{stem}_scores.csv", "dl_csv")
+    with columns[1]:
+        common.data_download(
+            _("Scores and roles (JSON)"),
+            export.json_bytes(to_json_dict(result, analysis)),
+            f"{stem}_analysis.json",
+            "dl_json",
+        )
+    with columns[2]:
+        common.data_download(
+            _("Raw attention (NPZ)") if drawn.view == "weight" else _("Norm-view matrices (NPZ)"),
+            lambda: view_npz(drawn),
+            f"{stem}_{drawn.view}.npz",
+            "dl_npz",
+            _("The matrices of the view shown, every layer and head, with the labels; `view` says which."),
+        )
 
 
 def view_npz(drawn: Shown) -> bytes:

@@ -18,7 +18,7 @@ from models.score.sweep import View
 from ui import cache, common, inputs, state
 from ui.heads import SHORT_HEAD
 from ui.pages import compare_corpus
-from ui.pages.analysis import LEGACY_VIEW_LABELS, VIEW_MEANINGS, meaning
+from ui.pages.analysis import VIEW_MEANINGS, meaning, view_switch
 from viz import explanations as help_text
 from viz import export, heatmaps, overview
 
@@ -47,18 +47,7 @@ def page() -> None:
         name_a = _model_picker("a", shared.model)
     with right:
         name_b = _model_picker("b", str(FINETUNED_DIR) if FINETUNED_DIR.is_dir() else DEFAULT_MODEL)
-    state.adopt_aliases("cmp_view", LEGACY_VIEW_LABELS)
-    view = (
-        st.segmented_control(
-            _("What the figures show"),
-            VIEWS,
-            default="weight",
-            key="cmp_view",
-            bind=state.BIND,
-            help=_("Attention weights α (weight), or the share of what each head moves: α·‖f(x)‖ (norm)."),
-        )
-        or "weight"
-    )
+    view = view_switch("cmp_view", VIEWS)
     st.caption(meaning(view, VIEW_MEANINGS))
     try:
         with st.spinner(_("Running both models…"), show_time=True):
@@ -187,14 +176,11 @@ def _downloads(comparison: Comparison) -> None:
     )
     stem = "_".join(part for part in (models, view, common.text_slug(inputs.current().text)) if part)
     with st.container(horizontal=True):
-        st.download_button(
+        common.data_download(
             _("Comparison (JSON)"),
             lambda: export.json_bytes(to_json_dict(comparison)),
-            file_name=f"{stem}_comparison.json",
-            mime="application/json",
-            on_click="ignore",
-            key="cmp_dl_json",
-            icon=":material/download:",
+            f"{stem}_comparison.json",
+            "cmp_dl_json",
         )
         if comparison.aligned:
             table = {"view": [], "layer": [], "head": [], "similarity": []}
@@ -204,12 +190,9 @@ def _downloads(comparison: Comparison) -> None:
                     table["layer"].append(layer + 1)
                     table["head"].append(head + 1)
                     table["similarity"].append(round(float(value), 6))
-            st.download_button(
+            common.data_download(
                 _("Head similarity (CSV)"),
                 export.table_csv(table),
-                file_name=f"{stem}_similarity.csv",
-                mime="text/csv",
-                on_click="ignore",
-                key="cmp_dl_csv",
-                icon=":material/download:",
+                f"{stem}_similarity.csv",
+                "cmp_dl_csv",
             )

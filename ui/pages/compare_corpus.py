@@ -18,12 +18,13 @@ from i18n import N_, _, lazy_ngettext
 from models.corpus.compare import CorpusComparison, compare_corpus, to_json_dict
 from models.corpus.engine import CorpusOptions, CorpusProgress
 from models.corpus.io import CorpusInputError
-from models.corpus.source import open_upload, upload_limit_mb
+from models.corpus.source import open_upload
 from models.examples import sample_corpus
 from models.load.loading import ModelLoadError
 from models.score.roles import ROLE_LABELS
 from models.score.sweep import View
 from ui import cache, common
+from ui.pages.corpus import corpus_upload
 from viz import export, overview
 
 ROLE_IN = N_("role in {name}")
@@ -36,7 +37,6 @@ SECTION_HELP = N_(
     "The same comparison over many sentences: each model's per-head corpus means, their difference, "
     "and the similarity of the two maps on every sentence both tokenizers split alike."
 )
-UPLOAD_LABEL = N_("One sentence per line (.txt), a CSV/TSV with a header, or JSONL (at most {limit:g} MB)")
 RUN_LABEL = N_("Compare over the corpus")
 PRESS_RUN = N_("Press *{button}* to run both models over it.")
 PROGRESS = lazy_ngettext(
@@ -72,12 +72,9 @@ def section(model_a: str, model_b: str, exclude_special: bool, view: View) -> No
     if request is None:
         return
     held = st.session_state.get(RESULT_KEY)
-    if st.button(str(RUN_LABEL), type="primary", key="cmp_corpus_run", icon=":material/play_arrow:"):
-        held = _run(request, data)
-    if held is None or held[0] != request:
-        st.caption(str(PRESS_RUN.format(button=RUN_LABEL)))
-        return
-    _show(held[1], view)
+    comparison = common.held_or_run(request, held, RUN_LABEL, PRESS_RUN, "cmp_corpus_run", lambda: _run(request, data))
+    if comparison is not None:
+        _show(comparison, view)
 
 
 def _choose(model_a: str, model_b: str, exclude_special: bool) -> tuple[CorpusCompareRequest | None, bytes | None]:
@@ -89,11 +86,7 @@ def _choose(model_a: str, model_b: str, exclude_special: bool) -> tuple[CorpusCo
         captions=[str(SOURCE_CAPTIONS[name]) for name in SOURCES],
     )
     if source == "upload":
-        upload = st.file_uploader(
-            str(UPLOAD_LABEL.format(limit=upload_limit_mb())),
-            type=["txt", "csv", "tsv", "jsonl", "json"],
-            key="cmp_corpus_upload",
-        )
+        upload = corpus_upload("cmp_corpus_upload")
         if upload is None:
             return None, None
         name, data = upload.name, upload.getvalue()
@@ -137,14 +130,11 @@ def _show(comparison: CorpusComparison, view: View) -> None:
         _heads(comparison, view)
     else:
         _layers(comparison)
-    st.download_button(
+    common.data_download(
         _("Corpus comparison (JSON)"),
         lambda: export.json_bytes(to_json_dict(comparison)),
-        file_name="corpus_comparison.json",
-        mime="application/json",
-        on_click="ignore",
-        key="cmp_corpus_dl_json",
-        icon=":material/download:",
+        "corpus_comparison.json",
+        "cmp_corpus_dl_json",
     )
 
 

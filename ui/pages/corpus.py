@@ -124,12 +124,9 @@ def page() -> None:
             _show(held[1], shared)
         return
     _vocabulary_warning(request, data)
-    if st.button(str(RUN_LABEL), type="primary", key="corpus_run", icon=":material/play_arrow:"):
-        held = _run(request, data)
-    if held is None or held[0] != request:
-        st.caption(str(PRESS_RUN.format(button=RUN_LABEL)))
-        return
-    _show(held[1], shared)
+    result = common.held_or_run(request, held, RUN_LABEL, PRESS_RUN, "corpus_run", lambda: _run(request, data))
+    if result is not None:
+        _show(result, shared)
 
 
 def _corpus_stem(result: CorpusResult, what: str) -> str:
@@ -171,11 +168,7 @@ def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes |
     state.check("corpus_source", source)
     column = pair_column = None
     if source == UPLOAD:
-        upload = st.file_uploader(
-            str(UPLOAD_LABEL.format(limit=upload_limit_mb())),
-            type=["txt", "csv", "tsv", "jsonl", "json"],
-            key="corpus_upload",
-        )
+        upload = corpus_upload("corpus_upload")
         left, right = st.columns(2)
         column = (
             left.text_input(
@@ -211,6 +204,14 @@ def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes |
         source == UPLOAD,
     )
     return request, data
+
+
+def corpus_upload(key: str):
+    """The corpus file box (one sentence a line, CSV/TSV with a header, or JSONL, up to the
+    upload limit): the uploaded file, or None."""
+    return st.file_uploader(
+        str(UPLOAD_LABEL.format(limit=upload_limit_mb())), type=["txt", "csv", "tsv", "jsonl", "json"], key=key
+    )
 
 
 def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResult] | None:
@@ -401,21 +402,15 @@ def _open(text: str, pair: str | None, layer: int, head: int) -> None:
 
 def _downloads(result: CorpusResult) -> None:
     with st.container(horizontal=True):
-        st.download_button(
+        common.data_download(
             _("Aggregates (JSON)"),
             lambda: export.json_bytes(to_json_dict(result)),
-            file_name="corpus.json",
-            mime="application/json",
-            on_click="ignore",
-            key="corpus_dl_json",
-            icon=":material/download:",
+            "corpus.json",
+            "corpus_dl_json",
         )
-        st.download_button(
+        common.data_download(
             _("Per head (CSV)"),
             lambda: export.rows_csv(head_rows(result)),
-            file_name="corpus_heads.csv",
-            mime="text/csv",
-            on_click="ignore",
-            key="corpus_dl_csv",
-            icon=":material/download:",
+            "corpus_heads.csv",
+            "corpus_dl_csv",
         )

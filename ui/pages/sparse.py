@@ -268,24 +268,20 @@ def _one_pattern(result, reports, params: sparse.PatternParams, share: float, se
     else:
         st.caption(_("This pattern differs per head, so reachability is not drawn for it."))
     columns = st.columns(2)
-    columns[0].download_button(
-        _("Coverage table (CSV)"),
-        lambda: export.table_csv(_coverage_table(report)),
-        file_name=f"coverage_{pattern}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        key="sp_dl_csv",
-        icon=":material/download:",
-    )
-    columns[1].download_button(
-        _("Mask and coverage (NPZ)"),
-        lambda: export.arrays_npz(mask=report.mask, coverage=report.coverage, tokens=np.asarray(result.tokens)),
-        file_name=f"mask_{pattern}.npz",
-        mime="application/octet-stream",
-        on_click="ignore",
-        key="sp_dl_npz",
-        icon=":material/download:",
-    )
+    with columns[0]:
+        common.data_download(
+            _("Coverage table (CSV)"),
+            lambda: export.table_csv(_coverage_table(report)),
+            f"coverage_{pattern}.csv",
+            "sp_dl_csv",
+        )
+    with columns[1]:
+        common.data_download(
+            _("Mask and coverage (NPZ)"),
+            lambda: export.arrays_npz(mask=report.mask, coverage=report.coverage, tokens=np.asarray(result.tokens)),
+            f"mask_{pattern}.npz",
+            "sp_dl_npz",
+        )
 
 
 def _coverage_table(report: sparse.PatternReport) -> dict[str, list]:
