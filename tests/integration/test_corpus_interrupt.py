@@ -8,8 +8,7 @@ import sys
 import time
 
 import pytest
-from cli_process import spawn_cli
-from test_corpus_cli import _cli
+from cli_process import run_cli, spawn_cli
 from tiers import ROOT
 
 from models.examples import sample_corpus
@@ -34,7 +33,7 @@ def test_a_nul_byte_at_byte_10000_is_refused_before_any_model_loads(tmp_path):
     corpus = tmp_path / "nul.txt"
     corpus.write_bytes(data)
     started = time.perf_counter()
-    completed = _cli("corpus", str(corpus))
+    completed = run_cli("corpus", str(corpus))
     elapsed = time.perf_counter() - started
     line = _one_error_line(completed)
     line_no = data[:10_000].count(b"\n") + 1
@@ -50,7 +49,7 @@ def test_a_malformed_jsonl_line_near_the_end_is_refused_first_on_both_engines(tm
     corpus = tmp_path / "c.jsonl"
     corpus.write_bytes(b"".join(lines))
     started = time.perf_counter()
-    completed = _cli("corpus", str(corpus), "--engine", engine)
+    completed = run_cli("corpus", str(corpus), "--engine", engine)
     elapsed = time.perf_counter() - started
     line = _one_error_line(completed)
     assert line.endswith(
