@@ -126,7 +126,9 @@ def test_similarity_equals_a_per_sentence_computation(bert, changed, reinitialis
 
 def test_the_split_into_chunks_does_not_change_the_numbers(bert, changed, reinitialised):
     whole = compare_corpus(bert, changed, _source(), CorpusOptions(batch_size=32))
-    np.testing.assert_allclose(whole.similarity.mean, reinitialised.similarity.mean, atol=1e-9)
+    # float32 forward passes over batches of other shapes differ in the last bits (5.6e-8 seen on
+    # one CPU); a sentence lost or counted twice moves these means by far more than 1e-6
+    np.testing.assert_allclose(whole.similarity.mean, reinitialised.similarity.mean, atol=MEANS_TOL)
     np.testing.assert_allclose(whole.diff["weight"]["cls"], reinitialised.diff["weight"]["cls"], atol=MEANS_TOL)
 
 
