@@ -23,17 +23,20 @@ from ui.navigation import PAGE_KEYS, pages
 
 ICON = Path(__file__).resolve().parent / "static" / "favicon.png"  # local: nothing is fetched from a font server
 TITLE = N_("Attention map analysis")
-INTRO = N_(
-    "Paste a sentence: the model runs once, and every attention head is measured (how much it looks at "
-    "[CLS], [SEP], itself and its neighbours, punctuation) and given a role, layer by layer."
-)
 quiet_transformers()  # the app says what matters itself; no transformers warnings in the server log
 state.remember_link(inputs.URL_KEYS | PAGE_KEYS)
 language.language_switch()
 st.set_page_config(page_title=str(TITLE), page_icon=ICON, layout="wide")
 navigation = st.navigation(list(pages().values()), position="top")
 st.title(str(TITLE))
-st.caption(str(INTRO))
+st.caption(
+    str(
+        N_(
+            "Paste a sentence: the model runs once, and every attention head is measured (how much it looks at "
+            "[CLS], [SEP], itself and its neighbours, punctuation) and given a role, layer by layer."
+        )
+    )
+)
 link_notes = st.container()
 sentence = navigation.url_path not in inputs.SENTENCE_FREE_PAGES  # the corpus page draws no text box
 st.session_state[inputs.INPUTS_KEY] = inputs.shared_inputs(sentence)

@@ -18,7 +18,6 @@ from commands.base import (
 from commands.lang import COLUMN_LAYER, COLUMN_ROLES, pad
 from i18n import N_, _
 
-ERR_WORD_LEVEL = N_("--word-level works on inputs up to {limit} tokens; this one has {n}")
 WORD_LEVEL_LIMIT = 512  # word merges build [N, W] matrices: dense inputs only
 
 
@@ -33,7 +32,11 @@ def add_parser(commands) -> None:
 
 def check_word_level(args: argparse.Namespace, result) -> None:
     if args.word_level and result.n_tokens > WORD_LEVEL_LIMIT:
-        raise CliError(ERR_WORD_LEVEL.format(limit=WORD_LEVEL_LIMIT, n=result.n_tokens))
+        raise CliError(
+            N_("--word-level works on inputs up to {limit} tokens; this one has {n}").format(
+                limit=WORD_LEVEL_LIMIT, n=result.n_tokens
+            )
+        )
 
 
 TABLE_TOKENS = 64  # the table lists at most this many tokens; JSON has them all

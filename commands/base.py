@@ -8,19 +8,13 @@ A command module has `add_parser(commands)` (its sub-parser, built from these de
 from __future__ import annotations
 
 import argparse
+from typing import get_args
 
 from commands.lang import ERR_EMPTY_TEXT, HelpFormatter, add_help_option, translate_argparse
 from i18n import N_, _
+from models.types import View
 
 EXIT_BAD_INPUT = 2
-
-TEXT_HELP = N_("the sentence to analyse")
-PAIR_HELP = N_("second sentence of a pair")
-MODEL_HELP = N_("registry key or local model directory")
-WINDOW_HELP = N_("Longformer attention window (even; default 16 for windowed models)")
-GLOBAL_HELP = N_("Longformer global token positions (default: [CLS])")
-EXCLUDE_HELP = N_("leave special tokens' query rows out of the averages")
-DEVICE_HELP = N_("where the model runs: auto (a CUDA GPU when there is one), cpu or cuda")
 
 
 class CliError(Exception):
@@ -54,32 +48,41 @@ def window_argument(minimum: int):
 
 
 def add_text(parser: argparse.ArgumentParser, optional: bool = False) -> None:
-    parser.add_argument("text", nargs="?" if optional else None, help=str(TEXT_HELP))
+    parser.add_argument("text", nargs="?" if optional else None, help=_("the sentence to analyse"))
 
 
 def add_pair(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pair", metavar="TEXT_B", help=str(PAIR_HELP))
+    parser.add_argument("--pair", metavar="TEXT_B", help=_("second sentence of a pair"))
 
 
-def add_model(parser: argparse.ArgumentParser, help_text=MODEL_HELP) -> None:
+def add_model(parser: argparse.ArgumentParser, help_text=N_("registry key or local model directory")) -> None:
     from models.load.registry import DEFAULT_MODEL
 
     parser.add_argument("--model", default=DEFAULT_MODEL, help=str(help_text))
 
 
-def add_window(parser: argparse.ArgumentParser, minimum: int | None = None, default=None, help_text=WINDOW_HELP):
+def add_window(
+    parser: argparse.ArgumentParser,
+    minimum: int | None = None,
+    default=None,
+    help_text=N_("Longformer attention window (even; default 16 for windowed models)"),
+):
     from models.extract.window import MIN_WINDOW
 
     minimum = MIN_WINDOW if minimum is None else minimum
     parser.add_argument("--window", type=window_argument(minimum), default=default, help=str(help_text))
 
 
-def add_globals(parser: argparse.ArgumentParser, help_text=GLOBAL_HELP) -> None:
+def add_globals(
+    parser: argparse.ArgumentParser, help_text=N_("Longformer global token positions (default: [CLS])")
+) -> None:
     parser.add_argument("--global", dest="global_positions", type=int, nargs="+", metavar="POS", help=str(help_text))
 
 
 def add_exclude_special(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--exclude-special", action="store_true", help=str(EXCLUDE_HELP))
+    parser.add_argument(
+        "--exclude-special", action="store_true", help=_("leave special tokens' query rows out of the averages")
+    )
 
 
 def add_format(parser: argparse.ArgumentParser) -> None:
@@ -96,13 +99,13 @@ def add_input(parser: argparse.ArgumentParser, windowed: bool = True) -> None:
         add_globals(parser)
 
 
+def add_view(parser: argparse.ArgumentParser, help: str) -> None:
+    """--view weight|norm (models.types.View)."""
+    parser.add_argument("--view", choices=get_args(View), default="weight", help=help)
+
+
 def add_view_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--view",
-        choices=("weight", "norm"),
-        default="weight",
-        help=_("attention weights, or what the heads move: α·‖f(x)‖ (Kobayashi et al. 2020)"),
-    )
+    add_view(parser, _("attention weights, or what the heads move: α·‖f(x)‖ (Kobayashi et al. 2020)"))
     parser.add_argument(
         "--word-level", action="store_true", help=_("merge word pieces into words in attention exports and rollout")
     )
@@ -112,7 +115,12 @@ def add_device(parser: argparse.ArgumentParser) -> None:
     """--device, on every command that runs a model (models.load.device)."""
     from models.load.device import DEVICE_CHOICES
 
-    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help=str(DEVICE_HELP))
+    parser.add_argument(
+        "--device",
+        choices=DEVICE_CHOICES,
+        default="auto",
+        help=_("where the model runs: auto (a CUDA GPU when there is one), cpu or cuda"),
+    )
 
 
 def check_text(text: str | None) -> None:

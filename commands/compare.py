@@ -19,9 +19,6 @@ from commands.lang import COLUMN_LAYER, ERR_EMPTY_TEXT, pad
 from i18n import N_, _
 
 TABLE_HEADS = 10
-ERR_TOP = N_("--top must be at least 1; got {top}")
-ERR_TEXT_OR_CORPUS = N_("give either TEXT or --corpus FILE, not both")
-ERR_NO_INPUT = N_("give the TEXT to compare on, or --corpus FILE")
 COLUMN_SIMILARITY = N_("similarity")
 COLUMN_A_LAYER = N_("A layer")
 COLUMN_B_LAYER = N_("B layer")
@@ -52,13 +49,13 @@ def run(args: argparse.Namespace) -> str:
     from models.load.loading import ModelLoadError, load_model
 
     if args.corpus is not None and args.text is not None:
-        raise CliError(ERR_TEXT_OR_CORPUS)
+        raise CliError(N_("give either TEXT or --corpus FILE, not both"))
     if args.corpus is None and args.text is None:
-        raise CliError(ERR_NO_INPUT)
+        raise CliError(N_("give the TEXT to compare on, or --corpus FILE"))
     if args.corpus is None and not args.text.strip():
         raise CliError(ERR_EMPTY_TEXT)
     if args.top < 1:
-        raise CliError(ERR_TOP.format(top=args.top))
+        raise CliError(N_("--top must be at least 1; got {top}").format(top=args.top))
     if args.corpus is not None:
         return run_compare_corpus(args)
     try:

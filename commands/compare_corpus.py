@@ -15,11 +15,7 @@ import signal
 import sys
 
 from commands.base import CliError
-from i18n import N_, _
-
-CORPUS_LINE = N_("corpus {source}: {sentences} sentences both models scored; {aligned} split alike by both tokenizers")
-VIEW_LINE = N_("view {view} (the differences below; the JSON holds both views)")
-STOPPED = N_("compare --corpus: interrupted by {signal}; no result written (a comparison needs both whole runs)")
+from i18n import _
 
 
 def add_corpus_arguments(compare) -> None:
@@ -56,7 +52,13 @@ def run_compare_corpus(args: argparse.Namespace) -> str:
             output = _compare_corpus(args)
         except KeyboardInterrupt:
             signum = stopped[0] if stopped else signal.SIGINT
-            print(_(STOPPED).format(signal=signal.Signals(signum).name), file=sys.stderr, flush=True)
+            print(
+                _(
+                    "compare --corpus: interrupted by {signal}; no result written (a comparison needs both whole runs)"
+                ).format(signal=signal.Signals(signum).name),
+                file=sys.stderr,
+                flush=True,
+            )
             raise SystemExit(128 + signum) from None
     quiet_broken_pipe()
     return output
@@ -112,5 +114,13 @@ def format_corpus_compare_table(document: dict, view: str = "weight") -> str:
         "notices": document["notices"],
     }
     source = document["a"]["source"]
-    head = _(CORPUS_LINE).format(source=source, sentences=document["sentences"], aligned=document["aligned_sentences"])
-    return "\n".join([head, _(VIEW_LINE).format(view=view), format_compare_table(shown)])
+    head = _(
+        "corpus {source}: {sentences} sentences both models scored; {aligned} split alike by both tokenizers"
+    ).format(source=source, sentences=document["sentences"], aligned=document["aligned_sentences"])
+    return "\n".join(
+        [
+            head,
+            _("view {view} (the differences below; the JSON holds both views)").format(view=view),
+            format_compare_table(shown),
+        ]
+    )

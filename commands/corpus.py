@@ -21,14 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from commands.analyze import LEVELS, NOTICE
-from commands.base import CliError, add_device, add_exclude_special, add_format, add_model, add_window
+from commands.base import CliError, add_device, add_exclude_special, add_format, add_model, add_view, add_window
 from commands.lang import COLUMN_LAYER, pad
 from i18n import N_, _, message_of
 
-ERR_ENGINE = N_("the Ray engine failed: {problem}")
-ERR_NO_NORM_VIEW = N_("--view norm: {notice}")
-ERR_WORKERS = N_("--workers must be at least 1; got {workers}")
-EMPTY_NAME = N_("(empty)")
 VIEW_TITLES = {
     "weight": N_("attention weights"),
     "norm": N_("norm view: what the heads move (Kobayashi et al. 2020)"),
@@ -38,28 +34,9 @@ STOPPED = N_(
 )
 STOPPED_PARTIAL = N_("the partial result (complete: false) is on stdout")
 STOPPED_NOTHING = N_("no result written")
-RAY_STOPPED = N_("{problem}; {what}{resume}")  # the Ray run failed for good: what was kept, how to go on
-RESUME_WITH = N_("; to go on, run the same command with --resume (the checkpoint {path} holds {records:,} records)")
-RESUME_NOTHING = N_("; nothing was checkpointed yet: run the same command again")
-RESUME_HOW = N_("; add --checkpoint PATH to a run to be able to resume it")
-ERR_RESUME_ALONE = N_("--resume needs --checkpoint PATH (the checkpoint to continue)")
-TOTAL_UNKNOWN = N_("an unknown number of")
 STOP_SIGNALS = ("SIGINT", "SIGTERM")  # exit status 128 + the signal's number: 130, 143
-PROGRESS_FORMAT = N_("{l_bar}{bar}| {n_fmt}/{total_fmt} records [{elapsed}<{remaining}{postfix}]")
-PROGRESS_RATE = N_("{rate:,.0f} sentences/s")
-TABLE_MODEL = N_("model {key} ({family}, {layers} layers × {heads} heads)")
-TABLE_CORPUS = N_(
-    "corpus {source}: {sentences:,} sentences of {records:,} records; skipped: {skipped}; truncated {truncated}"
-)
-TABLE_SKIPPED_NONE = N_("none")
-TABLE_VIEW = N_("view {view} ({title}); views in the JSON: {views}")
 COLUMN_ROLE_SHARES = N_("roles (share of heads)")
-TABLE_MIXING = N_("context mixing over {sentences:,} sentences (mean ± standard deviation over sentences)")
-TABLE_MIXING_FOOTNOTE = N_(
-    "(mixing: share of a token's new representation from other tokens; [CLS], [SEP]: share landing on them)"
-)
 COLUMN_QUANTITY = N_("quantity")
-TABLE_FOOTNOTE = N_("(head-averaged mean ± head-averaged standard deviation over sentences)")
 
 
 def add_parser(commands) -> None:
@@ -88,12 +65,7 @@ def add_parser(commands) -> None:
     corpus.add_argument("--workers", type=int, help=_("Ray actors (default: one per CPU)"))
     corpus.add_argument("--top", type=int, default=5, help=_("sentences kept per head, score and direction"))
     add_exclude_special(corpus)
-    corpus.add_argument(
-        "--view",
-        choices=("weight", "norm"),
-        default="weight",
-        help=_("the view the table shows (the JSON always holds both when the family has both)"),
-    )
+    add_view(corpus, _("the view the table shows (the JSON always holds both when the family has both)"))
     corpus.add_argument(
         "--mixing",
         action="store_true",
@@ -141,12 +113,17 @@ class ProgressBar:
         if self.enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, file=sys.stderr, bar_format=_(PROGRESS_FORMAT), dynamic_ncols=True)
+            self.bar = tqdm(
+                total=total,
+                file=sys.stderr,
+                bar_format=_("{l_bar}{bar}| {n_fmt}/{total_fmt} records [{elapsed}<{remaining}{postfix}]"),
+                dynamic_ncols=True,
+            )
 
     def __call__(self, progress) -> None:
         if self.bar is None:
             return
-        self.bar.set_postfix_str(str(PROGRESS_RATE.format(rate=progress.rate)), refresh=False)
+        self.bar.set_postfix_str(str(N_("{rate:,.0f} sentences/s").format(rate=progress.rate)), refresh=False)
         self.bar.update(progress.records - self.bar.n)
 
     def close(self, failed: bool = False) -> None:
@@ -164,7 +141,7 @@ def _check_model(name: str, window) -> None:
 
     spec = find_spec(name)
     if spec is None and not Path(name).expanduser().is_dir() and not HUB_ID.match(name):
-        raise ModelLoadError(ERR_UNKNOWN.format(name=name or EMPTY_NAME, keys=", ".join(REGISTRY)))
+        raise ModelLoadError(ERR_UNKNOWN.format(name=name or N_("(empty)"), keys=", ".join(REGISTRY)))
     try:
         resolve(name, window)
     except WindowError as error:
@@ -237,7 +214,7 @@ def _run(args: argparse.Namespace, tally: _Tally) -> str:
     if args.format == "json":
         return json.dumps(document, ensure_ascii=False)
     if document.get(args.view, document) is None:  # the family has no norm view
-        raise CliError(ERR_NO_NORM_VIEW.format(notice=" ".join(document["notices"])))
+        raise CliError(N_("--view norm: {notice}").format(notice=" ".join(document["notices"])))
     return format_corpus_table(document, args.view)
 
 
@@ -256,7 +233,7 @@ def _checkpointing(args, source, options):
     """The --checkpoint/--resume plan, checked before the model loads (None without them)."""
     if args.checkpoint is None:
         if args.resume:
-            raise CliError(ERR_RESUME_ALONE)
+            raise CliError(N_("--resume needs --checkpoint PATH (the checkpoint to continue)"))
         return None
     from models.corpus.checkpoint import fingerprint, prepare
 
@@ -266,15 +243,17 @@ def _checkpointing(args, source, options):
 def _resume_hint(checkpoint) -> str:
     """How to go on after a stop: from the checkpoint just written, or with one next time."""
     if checkpoint is None:
-        return RESUME_HOW
+        return N_("; add --checkpoint PATH to a run to be able to resume it")
     from models.corpus.checkpoint import load
     from models.corpus.io import CorpusInputError
 
     try:
         records = load(checkpoint.path).stats.records
     except CorpusInputError:  # stopped before the first checkpoint
-        return RESUME_NOTHING
-    return RESUME_WITH.format(path=checkpoint.path, records=records)
+        return N_("; nothing was checkpointed yet: run the same command again")
+    return N_(
+        "; to go on, run the same command with --resume (the checkpoint {path} holds {records:,} records)"
+    ).format(path=checkpoint.path, records=records)
 
 
 class _Tally:
@@ -333,7 +312,7 @@ def _report_stop(args, interrupted: KeyboardInterrupt, tally: _Tally, signum: in
     line = STOPPED.format(
         signal=signal.Signals(signum).name,
         records=records,
-        total=TOTAL_UNKNOWN if total is None else f"{total:,}",
+        total=N_("an unknown number of") if total is None else f"{total:,}",
         sentences=sentences,
         what=what,
     )
@@ -398,7 +377,7 @@ def _run_ray(args, source, options, bar, checkpoint=None):
 
     _check_model(args.model, args.window)
     if args.workers is not None and args.workers < 1:
-        raise CliError(ERR_WORKERS.format(workers=args.workers))
+        raise CliError(N_("--workers must be at least 1; got {workers}").format(workers=args.workers))
     try:
         return run_corpus_ray(
             _absolute_folder(args.model),
@@ -419,13 +398,17 @@ def _run_ray(args, source, options, bar, checkpoint=None):
 
             if _write_stdout(json.dumps(to_json_dict(error.partial), ensure_ascii=False) + "\n"):
                 what = STOPPED_PARTIAL
-        stop = RAY_STOPPED.format(problem=message_of(error), what=what, resume=_resume_hint(checkpoint))
+        stop = N_("{problem}; {what}{resume}").format(
+            problem=message_of(error), what=what, resume=_resume_hint(checkpoint)
+        )
         raise CliError(stop) from None
     except Exception as error:  # a worker failed: Ray wraps the cause; report its last line
         from models.corpus.ray_engine import plain_lines
 
         lines = plain_lines(error)
-        raise CliError(ERR_ENGINE.format(problem=lines[-1] if lines else type(error).__name__)) from None
+        raise CliError(
+            N_("the Ray engine failed: {problem}").format(problem=lines[-1] if lines else type(error).__name__)
+        ) from None
 
 
 def _absolute_folder(model: str) -> str:
@@ -442,15 +425,21 @@ def format_corpus_table(document: dict, view: str = "weight") -> str:
     scores = chosen["scores"]
     skipped = ", ".join(f"{reason} {count}" for reason, count in document["skipped"].items() if count)
     lines = [
-        _(TABLE_MODEL).format(key=model["key"], family=model["family"], layers=model["layers"], heads=model["heads"]),
-        _(TABLE_CORPUS).format(
+        _("model {key} ({family}, {layers} layers × {heads} heads)").format(
+            key=model["key"], family=model["family"], layers=model["layers"], heads=model["heads"]
+        ),
+        _(
+            "corpus {source}: {sentences:,} sentences of {records:,} records; skipped: {skipped}; truncated {truncated}"
+        ).format(
             source=document["source"],
             sentences=document["sentences"],
             records=document["records"],
-            skipped=skipped or _(TABLE_SKIPPED_NONE),
+            skipped=skipped or _("none"),
             truncated=document["truncated"],
         ),
-        _(TABLE_VIEW).format(view=view, title=_(VIEW_TITLES[view]), views=", ".join(document["views"])),
+        _("view {view} ({title}); views in the JSON: {views}").format(
+            view=view, title=_(VIEW_TITLES[view]), views=", ".join(document["views"])
+        ),
         *(_(NOTICE).format(message=notice) for notice in document["notices"]),
         "",
         f"{pad(COLUMN_LAYER, 5)} {'cls':>13} {'sep':>13} {'diagonal':>13} {'entropy':>13} {'cls_out':>13}"
@@ -467,7 +456,7 @@ def format_corpus_table(document: dict, view: str = "weight") -> str:
             f"{role} {share['mean']:.0%}" for role, share in entry["roles"].items() if share["mean"] >= 0.05
         )
         lines.append(f"{entry['layer']:>5} " + " ".join(cells) + f"  {roles}")
-    lines.append(_(TABLE_FOOTNOTE))
+    lines.append(_("(head-averaged mean ± head-averaged standard deviation over sentences)"))
     lines.append("")
     lines.extend(f"{LEVELS.get(d['level'], d['level'])}: {d['message']}" for d in chosen["diagnosis"])
     if document.get("mixing"):
@@ -479,7 +468,11 @@ def format_mixing_table(mixing: dict) -> list[str]:
     """Per layer and measure: the corpus mean of the mixing ratio and of the [CLS] and [SEP]
     shares, then the no-op reading of those means."""
     measures = mixing["measures"]
-    lines = [_(TABLE_MIXING).format(sentences=mixing["sentences"])]
+    lines = [
+        _("context mixing over {sentences:,} sentences (mean ± standard deviation over sentences)").format(
+            sentences=mixing["sentences"]
+        )
+    ]
     if measures:
         layers = len(next(iter(measures.values()))["mixing_ratio"]["mean"])
         width = max(14, *(len(name) + 1 for name in measures))
@@ -493,7 +486,9 @@ def format_mixing_table(mixing: dict) -> list[str]:
                     for entry in measures.values()
                 )
                 lines.append(f"{layer + 1 if quantity == 'mixing_ratio' else '':>5} {label:<10}{cells}")
-        lines.append(_(TABLE_MIXING_FOOTNOTE))
+        lines.append(
+            _("(mixing: share of a token's new representation from other tokens; [CLS], [SEP]: share landing on them)")
+        )
     lines.append("")
     lines.extend(f"{LEVELS.get(d['level'], d['level'])}: {d['message']}" for d in mixing["diagnosis"])
     return lines

@@ -16,12 +16,9 @@ from collections.abc import Sequence
 from i18n import LANGUAGES, N_, Language, _, language_from_env, normalize_language
 
 ERR_EMPTY_TEXT = N_("the text is empty: give a sentence to analyse")  # every command's first check
-LANG_HELP = N_("language of messages and tables: ja or en (default: from LANG, now {default})")
 ERROR_LINE = N_("error: {message}")
 COLUMN_LAYER = N_("layer")  # table column headers (score and role names stay English identifiers)
 COLUMN_ROLES = N_("roles")
-HELP_HELP = N_("show this help message and exit")
-USAGE = N_("usage: ")
 SECTIONS = {"positional arguments": N_("positional arguments"), "options": N_("options")}
 
 # argparse's message templates (3.11), and ours for them; the first match wins.
@@ -60,7 +57,9 @@ def preparse_language(argv: Sequence[str]) -> Language:
 def add_language_option(parser: argparse.ArgumentParser, commands: argparse._SubParsersAction | None) -> None:
     """--lang on the main parser and on every command (so it may follow the command)."""
     default = language_from_env()
-    help_text = _(LANG_HELP).format(default=default)
+    help_text = _("language of messages and tables: ja or en (default: from LANG, now {default})").format(
+        default=default
+    )
     parser.add_argument("--lang", choices=LANGUAGES, default=default, help=help_text)
     for command in commands.choices.values() if commands is not None else ():
         command.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help=help_text)
@@ -86,11 +85,13 @@ class HelpFormatter(argparse.HelpFormatter):
         super().start_section(_(SECTIONS[heading]) if heading in SECTIONS else heading)
 
     def add_usage(self, usage, actions, groups, prefix=None) -> None:
-        super().add_usage(usage, actions, groups, prefix if prefix is not None else _(USAGE))
+        super().add_usage(usage, actions, groups, prefix if prefix is not None else _("usage: "))
 
 
 def add_help_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=_(HELP_HELP))
+    parser.add_argument(
+        "-h", "--help", action="help", default=argparse.SUPPRESS, help=_("show this help message and exit")
+    )
 
 
 def width(text: str) -> int:

@@ -58,36 +58,10 @@ UNDEFINED = "—"
 COLUMN_MEASURE = N_("measure")
 COLUMN_MIXING = N_("mixing")
 COLUMN_RANK = N_("rank")
-COLUMN_GRADIENT = N_("grad×input")
-COLUMN_LEAVE_ONE_OUT = N_("leave-one-out")
-HEADING = N_("context mixing on {model}, {count} tokens: {tokens}")
-SINK_LINE = N_("sink rate (Gu et al. 2024, ε = 0.3), share of heads per layer: {rates}")
-FAITH_HEADING = N_(
-    "On this model, the maps agree with the gradients/ablation this much (Spearman ρ over {count} content tokens)."
-)
-CORPUS_HEADING = N_(
-    "Faithfulness of the maps on {model} over {sentences} sentences of {corpus}: mean Spearman ρ "
-    "with its {level:.0%} interval; on this model, the maps agree with the gradients/ablation this much."
-)
 READER_LINE = {
     "cls": N_("Map read: each measure's last-layer rollout row of [CLS], the token the classifier reads."),
     "mean": N_("Map read: the mean of each measure's last-layer rollout rows (a mean-pooled encoder)."),
 }
-NO_GRADIENT_LINE = N_(
-    "grad×input: — on a bare encoder (no classifier logit to differentiate); leave-one-out is "
-    "1 − cos of the mean-pooled sentence embedding. Pass a classifier folder as --model for both."
-)
-SKIPPED_LINE = N_("{count} records without text to rank were skipped.")
-FAITHFULNESS_HELP = N_("add how far each map agrees with the model's gradients and leave-one-out ablation (Spearman ρ)")
-CORPUS_HELP = N_("a corpus file (one sentence a line, CSV/TSV or JSONL): faithfulness over its sentences")
-LIMIT_HELP = N_("with --corpus: read only the first N records")
-ERR_TEXT_AND_CORPUS = N_("Give either TEXT or --corpus FILE, not both.")
-ERR_NO_INPUT = N_("Give the sentence to analyse (TEXT), or --corpus FILE --faithfulness.")
-ERR_CORPUS_NEEDS_FAITHFULNESS = N_("--corpus reports the faithfulness of the maps only; add --faithfulness.")
-ERR_CORPUS_PAIR = N_("--pair goes with one TEXT; leave it out with --corpus.")
-ERR_LIMIT_ALONE = N_("--limit goes with --corpus FILE; leave it out for one TEXT.")
-ERR_LIMIT = N_("--limit must be a whole number of at least 1; got '{value}'.")
-ERR_NO_SENTENCES = N_("The corpus '{name}' has no sentences to score: every record read is blank.")
 
 
 def add_parser(commands) -> None:
@@ -109,9 +83,17 @@ def add_parser(commands) -> None:
         metavar="NAME",
         help=_("the measures to compute (default: all): {names}").format(names=", ".join(MEASURES)),
     )
-    mixing.add_argument("--faithfulness", action="store_true", help=str(FAITHFULNESS_HELP))
-    mixing.add_argument("--corpus", metavar="FILE", help=str(CORPUS_HELP))
-    mixing.add_argument("--limit", type=_limit, metavar="N", help=str(LIMIT_HELP))
+    mixing.add_argument(
+        "--faithfulness",
+        action="store_true",
+        help=_("add how far each map agrees with the model's gradients and leave-one-out ablation (Spearman ρ)"),
+    )
+    mixing.add_argument(
+        "--corpus",
+        metavar="FILE",
+        help=_("a corpus file (one sentence a line, CSV/TSV or JSONL): faithfulness over its sentences"),
+    )
+    mixing.add_argument("--limit", type=_limit, metavar="N", help=_("with --corpus: read only the first N records"))
     add_format(mixing)
     add_device(mixing)
 
@@ -122,7 +104,9 @@ def _limit(value: str) -> int:
     except ValueError:
         limit = 0
     if limit < 1:
-        raise argparse.ArgumentTypeError(_(ERR_LIMIT).format(value=value))
+        raise argparse.ArgumentTypeError(
+            _("--limit must be a whole number of at least 1; got '{value}'.").format(value=value)
+        )
     return limit
 
 
@@ -130,16 +114,16 @@ def check_arguments(args: argparse.Namespace) -> None:
     """One line for each combination of TEXT, --corpus, --pair, --limit and --faithfulness that cannot run."""
     if args.corpus is not None:
         if args.text is not None:
-            raise CliError(_(ERR_TEXT_AND_CORPUS))
+            raise CliError(_("Give either TEXT or --corpus FILE, not both."))
         if args.pair is not None:
-            raise CliError(_(ERR_CORPUS_PAIR))
+            raise CliError(_("--pair goes with one TEXT; leave it out with --corpus."))
         if not args.faithfulness:
-            raise CliError(_(ERR_CORPUS_NEEDS_FAITHFULNESS))
+            raise CliError(_("--corpus reports the faithfulness of the maps only; add --faithfulness."))
         return
     if args.text is None:
-        raise CliError(_(ERR_NO_INPUT))
+        raise CliError(_("Give the sentence to analyse (TEXT), or --corpus FILE --faithfulness."))
     if args.limit is not None:
-        raise CliError(_(ERR_LIMIT_ALONE))
+        raise CliError(_("--limit goes with --corpus FILE; leave it out for one TEXT."))
     if not args.text.strip():
         raise CliError(ERR_EMPTY_TEXT)
 
@@ -205,7 +189,9 @@ def run_corpus(args: argparse.Namespace) -> str:
     except (ModelLoadError, InputError, ValueError) as problem:
         raise CliError(str(problem)) from None
     if result.sentences == 0:
-        raise CliError(_(ERR_NO_SENTENCES).format(name=source.name))
+        raise CliError(
+            _("The corpus '{name}' has no sentences to score: every record read is blank.").format(name=source.name)
+        )
     document = {
         "model": loaded.name,
         "corpus": source.name,
@@ -291,7 +277,9 @@ def format_mixing_table(document: dict) -> str:
     names = list(document["measures"])
     name_width = max([width(str(COLUMN_MEASURE))] + [len(name) for name in names])
     lines = [
-        _(HEADING).format(model=document["model"], count=len(tokens), tokens=" ".join(tokens[:64])),
+        _("context mixing on {model}, {count} tokens: {tokens}").format(
+            model=document["model"], count=len(tokens), tokens=" ".join(tokens[:64])
+        ),
         "",
         f"{pad(COLUMN_LAYER, 5)}  {pad(COLUMN_MEASURE, name_width, '<')}  "
         f"{pad(COLUMN_MIXING, 7)} {'to_cls':>7} {'to_sep':>7}",
@@ -301,29 +289,39 @@ def format_mixing_table(document: dict) -> str:
         for layer, (ratio, cls, sep) in enumerate(zip(entry["mixing_ratio"], entry["to_cls"], entry["to_sep"])):
             lines.append(f"{layer + 1:>5}  {name:<{name_width}}  {ratio:>7.3f} {cls:>7.3f} {sep:>7.3f}")
     lines.append("")
-    lines.append(_(SINK_LINE).format(rates=", ".join(f"{rate:.2f}" for rate in document["sink_rate"])))
+    lines.append(
+        _("sink rate (Gu et al. 2024, ε = 0.3), share of heads per layer: {rates}").format(
+            rates=", ".join(f"{rate:.2f}" for rate in document["sink_rate"])
+        )
+    )
     lines.append("")
     lines.extend(f"{LEVELS.get(d['level'], d['level'])}: {d['message']}" for d in document["diagnosis"])
     lines.extend(_(NOTICE).format(message=notice) for notice in document["notices"])
     if "faithfulness" in document:
         basis = document["faithfulness_basis"]
         lines.append("")
-        lines.append(_(FAITH_HEADING).format(count=basis["content_tokens"]))
+        lines.append(
+            _(
+                "On this model, the maps agree with the gradients/ablation this "
+                "much (Spearman ρ over {count} content tokens)."
+            ).format(count=basis["content_tokens"])
+        )
         lines.extend(faithfulness_lines(document["faithfulness"], basis["reader"], _cell_of_rho))
     return "\n".join(lines)
 
 
 def format_corpus_table(document: dict) -> str:
     """The corpus faithfulness: per measure, ranked, the mean ρ [95% interval] of each ground truth."""
-    heading = _(CORPUS_HEADING).format(
-        model=document["model"], sentences=document["sentences"], corpus=document["corpus"], level=0.95
-    )
+    heading = _(
+        "Faithfulness of the maps on {model} over {sentences} sentences of {corpus}: mean Spearman ρ "
+        "with its {level:.0%} interval; on this model, the maps agree with the gradients/ablation this much."
+    ).format(model=document["model"], sentences=document["sentences"], corpus=document["corpus"], level=0.95)
     lines = [
         heading,
         *faithfulness_lines(document["faithfulness"], document["faithfulness_basis"]["reader"], _cell_of_interval),
     ]
     if document["skipped"]:
-        lines.append(_(SKIPPED_LINE).format(count=document["skipped"]))
+        lines.append(_("{count} records without text to rank were skipped.").format(count=document["skipped"]))
     return "\n".join(lines)
 
 
@@ -350,7 +348,7 @@ def faithfulness_lines(table: dict, reader: str, cell) -> list[str]:
     rows = {name: {truth: cell(value) for truth, value in entry.items()} for name, entry in table.items()}
     order = sorted(rows, key=lambda name: (rows[name][ranked_by][0] is None, -(rows[name][ranked_by][0] or 0)))
     name_width = max([width(str(COLUMN_MEASURE))] + [len(name) for name in rows])
-    columns = {"gradient_x_input": COLUMN_GRADIENT, "leave_one_out": COLUMN_LEAVE_ONE_OUT}
+    columns = {"gradient_x_input": N_("grad×input"), "leave_one_out": N_("leave-one-out")}
     cell_width = {
         truth: max([width(str(label))] + [len(row[truth][1]) for row in rows.values()])
         for truth, label in columns.items()
@@ -364,5 +362,10 @@ def faithfulness_lines(table: dict, reader: str, cell) -> list[str]:
         lines.append(f"{rank:>4}  {name:<{name_width}}  {cells}")
     lines.append(_(READER_LINE[reader]))
     if ranked_by == "leave_one_out" and reader == "mean":
-        lines.append(_(NO_GRADIENT_LINE))
+        lines.append(
+            _(
+                "grad×input: — on a bare encoder (no classifier logit to differentiate); leave-one-out is "
+                "1 − cos of the mean-pooled sentence embedding. Pass a classifier folder as --model for both."
+            )
+        )
     return lines

@@ -8,10 +8,6 @@ import argparse
 from commands.base import CliError, add_device, add_input, add_view_options, check_text, load_and_extract
 from i18n import N_, _
 
-ERR_NO_FOLDER = N_("cannot write {output}: the folder {folder} does not exist")
-ERR_WRITE = N_("cannot write {output}: {reason}")
-WROTE = N_("wrote {output} ({size} bytes, {kind}, layer {layer}, head {head})")
-
 
 def add_parser(commands) -> None:
     from models.score.scores import SCORE_NAMES
@@ -50,7 +46,9 @@ def run(args: argparse.Namespace) -> str:
     check_text(args.text)  # before the folder check: the first problem is the text's
     output = Path(args.output)
     if not output.parent.is_dir():
-        raise CliError(ERR_NO_FOLDER.format(output=output, folder=output.parent))
+        raise CliError(
+            N_("cannot write {output}: the folder {folder} does not exist").format(output=output, folder=output.parent)
+        )
     try:
         settings = FigureSettings(font_size=args.font_size, width=args.width, scale=args.scale)
         result = load_and_extract(args)  # its own errors are CliError already
@@ -63,5 +61,9 @@ def run(args: argparse.Namespace) -> str:
     try:
         output.write_bytes(data)
     except OSError as error:
-        raise CliError(ERR_WRITE.format(output=output, reason=error.strerror)) from None
-    return str(WROTE.format(output=output, size=f"{len(data):,}", kind=args.kind, layer=args.layer, head=args.head))
+        raise CliError(N_("cannot write {output}: {reason}").format(output=output, reason=error.strerror)) from None
+    return str(
+        N_("wrote {output} ({size} bytes, {kind}, layer {layer}, head {head})").format(
+            output=output, size=f"{len(data):,}", kind=args.kind, layer=args.layer, head=args.head
+        )
+    )

@@ -30,8 +30,6 @@ from i18n import N_, _
 COLUMN_COVERAGE = N_("coverage")
 COLUMN_TOPK = N_("top-k same density")
 COLUMN_MIN_WINDOW = N_("min window")
-ERR_SHARE = N_("--share must be above 0 and at most 1; got {share}")
-ERR_SPARSE_LONG = N_("sparse patterns are measured on N×N attention; this input has {n} tokens (at most 512)")
 
 
 def add_parser(commands) -> None:
@@ -68,10 +66,14 @@ def run(args: argparse.Namespace) -> str:
 
     check_text(args.text)
     if not 0 < args.share <= 1:
-        raise CliError(ERR_SHARE.format(share=args.share))
+        raise CliError(N_("--share must be above 0 and at most 1; got {share}").format(share=args.share))
     result = load_and_extract(args, model_window=False)  # --window and --global shape the pattern
     if result.is_banded:
-        raise CliError(ERR_SPARSE_LONG.format(n=result.n_tokens))
+        raise CliError(
+            N_("sparse patterns are measured on N×N attention; this input has {n} tokens (at most 512)").format(
+                n=result.n_tokens
+            )
+        )
     globals_ = tuple(args.global_positions) if args.global_positions else result.cls_positions[:1]
     params = PatternParams(
         window=args.window,

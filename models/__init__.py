@@ -10,6 +10,8 @@ plotly (`viz/` and `app.py` build on top).
   mixing/   context mixing (residual- and LayerNorm-aware norms, ALTI, value zeroing), faithfulness
   result.py the immutable AttentionResult that crosses to viz/;  examples.py  the example inputs
   api.py    the notebook's front door: `from models import analyze_text, load_model`
+  types.py  the closed sets and the typed notice;  frozen.py  read-only arrays for every result
+  pieces.py word-piece marks ("##", "▁", "Ġ") and the folding that matches pieces to text
 
 The front door's names load lazily (module `__getattr__`), so `import models` stays light and
 changes nothing until one of them is used.

@@ -22,6 +22,15 @@ class ModelInfo:
     window: int | None  # Longformer attention window (full band width), None when dense
     description: str
 
+    @classmethod
+    def of(cls, loaded) -> ModelInfo:
+        """What a LoadedModel (models.load.loading) says about itself."""
+        return cls(loaded.name, loaded.family, loaded.layers, loaded.heads, loaded.window, loaded.spec.description)
+
+    def as_json(self) -> dict:
+        """The "model" object of the JSON documents (analyze, corpus)."""
+        return {name: getattr(self, name) for name in ("key", "family", "layers", "heads", "window")}
+
 
 @dataclass(frozen=True, eq=False)
 class AttentionResult:

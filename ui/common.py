@@ -27,10 +27,6 @@ from viz.layout import FigureSettings
 
 IMAGE_BUTTONS = (("png", "PNG"), ("svg", "SVG"), ("pdf", "PDF"))  # format names: the same in every language
 DATA_MIME_TYPES = {"csv": "text/csv", "json": "application/json", "npz": "application/octet-stream"}
-MODEL_CAPTION = N_("`{key}`: {layers} layers × {heads} heads{window}; {tokens} tokens{globals}.")
-MODEL_WINDOW = N_(", window {window}")
-MODEL_GLOBALS = N_(", {count} global")
-STORY_HEADING = N_("What the layers do with this input")
 WHY_LAYERS = N_("this model has layers 1–{count}")
 WHY_HEADS = N_("this model has heads 1–{count}")
 EXPLAINED = N_("**{label}** (`{name}`): {help}")  # a score or role: its label, identifier and meaning
@@ -60,9 +56,9 @@ def analysis_or_stop(inputs: Inputs) -> tuple[AttentionResult, dict[View, Analys
 
 def model_caption(result: AttentionResult) -> None:
     info = result.model
-    window = MODEL_WINDOW.format(window=info.window) if info.window else ""
-    globals_ = MODEL_GLOBALS.format(count=len(result.global_positions)) if result.global_positions else ""
-    caption = MODEL_CAPTION.format(
+    window = N_(", window {window}").format(window=info.window) if info.window else ""
+    globals_ = N_(", {count} global").format(count=len(result.global_positions)) if result.global_positions else ""
+    caption = N_("`{key}`: {layers} layers × {heads} heads{window}; {tokens} tokens{globals}.").format(
         key=info.key, layers=info.layers, heads=info.heads, window=window, tokens=result.n_tokens, globals=globals_
     )
     st.caption(str(caption))
@@ -84,7 +80,7 @@ def notices(result: AttentionResult, prefix: str = "") -> None:
             st.info(f"{prefix}{notice}", icon=":material/info:")
 
 
-def diagnosis_summary(items: tuple[Diagnosis, ...], heading: str = STORY_HEADING) -> None:
+def diagnosis_summary(items: tuple[Diagnosis, ...], heading: str = N_("What the layers do with this input")) -> None:
     """Warnings first, each in its own box; then the layer story as one short list."""
     for item in items:
         if item.level == "warning":

@@ -21,12 +21,6 @@ from viz.figures import VIEW_NOTES
 from viz.layout import FigureSettings
 
 ROLLOUT_TOKEN = "rollout_token"  # the selectbox's key and the link's parameter
-ROLLOUT_TITLE = N_("Rollout after layer {layer}")
-WHY_NOT_A_POSITION = N_("not a position of this input")
-BANDED_NOTE = N_(
-    "This long input stays banded, so the rollout follows the chosen token's row only "
-    "(never an N×N matrix); the full map is drawn for inputs up to 512 tokens."
-)
 
 
 @st.fragment
@@ -62,7 +56,12 @@ def rollout_section(shown: Shown, run_key: tuple, settings: FigureSettings) -> N
         stem=f"rollout_bars_L{layer}_from{query}_{shown.view}_{shown.unit}",
     )
     if result.is_banded:
-        st.caption(str(BANDED_NOTE))
+        st.caption(
+            _(
+                "This long input stays banded, so the rollout follows the chosen token's row only "
+                "(never an N×N matrix); the full map is drawn for inputs up to 512 tokens."
+            )
+        )
         return
     matrices = cache.rollout_matrices(shown.result, run_key, shown.view, shown.unit)  # [L, M, M]
 
@@ -72,7 +71,7 @@ def rollout_section(shown: Shown, run_key: tuple, settings: FigureSettings) -> N
             shown.labels,
             shown.special_mask,
             shown.global_positions,
-            title=str(ROLLOUT_TITLE.format(layer=layer)),
+            title=str(N_("Rollout after layer {layer}").format(layer=layer)),
             settings=settings,
             note=str(VIEW_NOTES[shown.view]),
             colour_title=_("share"),
@@ -109,7 +108,7 @@ def _seed_token(labels: list[str], default: int) -> None:
         return
     position = token_of_link(given[-1], labels)
     if position is None:
-        state.reject(ROLLOUT_TOKEN, given[-1], WHY_NOT_A_POSITION, labels[default])
+        state.reject(ROLLOUT_TOKEN, given[-1], N_("not a position of this input"), labels[default])
     else:
         st.session_state[ROLLOUT_TOKEN] = position
 

@@ -36,17 +36,7 @@ STRIPES_NOTE = N_(
     "On minilm-longformer, faint stripes about every 512 tokens come from the conversion, which "
     "tiles BERT's 512 learned positions out to 4096."
 )
-ZOOM_SHORTENED = N_("The zoom draws at most {limit} tokens per side; the range was shortened.")
-ZOOM_TITLE = N_("Layer {layer}, head {head}: queries {first_query}–{last_query}, keys {first_key}–{last_key}")
-POOLED_NAMED = N_(
-    "Pooled to {blocks} × {blocks} blocks of tokens (mean weight per block), each named by its first token."
-)
-POOLED = N_("Pooled to {blocks} × {blocks} blocks of tokens (mean weight per block).")
-ZIP_LABEL = N_("Every head of layer {layer}, one PNG each (ZIP)")
 SHORT_HEAD = N_("L{layer} H{head}")
-PICK_LAYER = N_("Layer {side}")
-PICK_HEAD = N_("Head {side}")
-WHY_RANGE = N_("this model has 1–{count}")
 
 
 @st.fragment
@@ -79,7 +69,13 @@ def zoom(shown: Shown, layer: int, head: int, hide: bool, settings: FigureSettin
     keys = right.slider(_("Zoom: key tokens"), 0, n, default, key="zoom_k", bind=state.BIND)
     rows, cols = _zoom_range(*queries), _zoom_range(*keys)
     if rows.stop - rows.start < queries[1] - queries[0] or cols.stop - cols.start < keys[1] - keys[0]:
-        st.caption(str(ZOOM_SHORTENED.format(limit=MAX_ZOOM_TOKENS)))
+        st.caption(
+            str(
+                N_("The zoom draws at most {limit} tokens per side; the range was shortened.").format(
+                    limit=MAX_ZOOM_TOKENS
+                )
+            )
+        )
     if hide:  # rescale over the whole row's non-special keys, then cut to the zoom
         z, keep = heatmaps.hide_special_keys(
             banded.block(weights, rows, slice(0, n), head=head - 1), shown.special_mask
@@ -90,7 +86,7 @@ def zoom(shown: Shown, layer: int, head: int, hide: bool, settings: FigureSettin
     else:
         z = banded.block(weights, rows, cols, head=head - 1)
     title = str(
-        ZOOM_TITLE.format(
+        N_("Layer {layer}, head {head}: queries {first_query}–{last_query}, keys {first_key}–{last_key}").format(
             layer=layer,
             head=head,
             first_query=rows.start,
@@ -135,7 +131,7 @@ def grid(shown: Shown, analysis: Analysis, settings: FigureSettings) -> None:
     available, _reason = cache.image_export_status()
     if available:
         st.download_button(
-            str(ZIP_LABEL.format(layer=layer)),
+            str(N_("Every head of layer {layer}, one PNG each (ZIP)").format(layer=layer)),
             keep_language(
                 lambda: export.figures_zip(
                     {
@@ -178,7 +174,14 @@ def animation(shown: Shown, settings: FigureSettings) -> None:
             axis_ticks_text=ticks,
             settings=settings,
         )
-        st.caption(str(POOLED_NAMED.format(blocks=len(ticks))))
+        st.caption(
+            str(
+                N_(
+                    "Pooled to {blocks} × {blocks} blocks of tokens (mean weight "
+                    "per block), each named by its first token."
+                ).format(blocks=len(ticks))
+            )
+        )
     common.show(fig, "animation_chart", stem=f"head{head}_over_layers_{shown.view}")
     st.caption(_("Press play, or drag the layer slider under the chart: every layer shares one colour scale."))
 
@@ -206,22 +209,27 @@ def compare_section(shown: Shown, settings: FigureSettings) -> None:
         fig = heatmaps.compare_heads(
             left, right, shown.labels, *names, axis_labels=categories, axis_ticks_text=ticks, settings=settings
         )
-        st.caption(str(POOLED.format(blocks=len(ticks))))
+        st.caption(
+            str(N_("Pooled to {blocks} × {blocks} blocks of tokens (mean weight per block).").format(blocks=len(ticks)))
+        )
     common.show(fig, "compare_chart", stem=f"L{la}H{ha}_vs_L{lb}H{hb}_{shown.view}")
 
 
 def _pick(side: str, n_layers: int, n_heads: int, default_layer: int) -> tuple[int, int]:
     with st.container(horizontal=True):
         layer = st.selectbox(
-            str(PICK_LAYER.format(side=side.upper())),
+            str(N_("Layer {side}").format(side=side.upper())),
             range(1, n_layers + 1),
             index=default_layer - 1,
             key=f"cmp_layer_{side}",
             bind=state.BIND,
         )
         head = st.selectbox(
-            str(PICK_HEAD.format(side=side.upper())), range(1, n_heads + 1), key=f"cmp_head_{side}", bind=state.BIND
+            str(N_("Head {side}").format(side=side.upper())),
+            range(1, n_heads + 1),
+            key=f"cmp_head_{side}",
+            bind=state.BIND,
         )
     for key, value, count in ((f"cmp_layer_{side}", layer, n_layers), (f"cmp_head_{side}", head, n_heads)):
-        state.check(key, value, WHY_RANGE.format(count=count))
+        state.check(key, value, N_("this model has 1–{count}").format(count=count))
     return layer, head

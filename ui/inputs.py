@@ -35,21 +35,7 @@ SENTENCE_FREE_PAGES = frozenset({"corpus"})  # url paths of the pages that read 
 PNG_SCALES = (1, 2, 3, 4)
 URL_KEYS = {"lang", "text", "pair", "model", "dir", "window", "globals", "exclude", "font", "width", "scale"}
 TEXT_KEY, PAIR_KEY, EXAMPLE_KEY = "text", "pair", "example"
-WHY_NOT_A_MODEL = N_("not a model of the registry")
-WHY_WINDOW_RULE = N_("it breaks the window rule")
-NOTHING = N_("nothing")
 WHY_NOT_TOKENS = N_("not tokens of this text")
-FIX_WINDOW = N_("{error} Fix the window in the sidebar.")
-FIX_FIGURE = N_("{error} Fix it under 'Figure and export settings' in the sidebar.")
-TEXT_TOO_LONG = N_(
-    "This text has {length:,} characters; the text box takes at most {limit:,}, so nothing was analysed. "
-    "Shorten it, or take a long document elsewhere: a Longformer model such as minilm-longformer, "
-    "the Corpus page (a file of many sentences), or the command line `python cli.py analyze`."
-)
-TEXT_NOT_LINKED = N_("This text is too long to share by link: the link leaves it out.")
-WHY_NOT_PACKED = N_("not a readable compressed text")
-THE_DEFAULT_TEXT = N_("the default sentence")
-DEVICE_LINE = N_("Models run on: {device}")
 
 
 @dataclass(frozen=True)
@@ -104,7 +90,13 @@ def shared_inputs(sentence: bool = True) -> Inputs:
         text, text_b = _kept_sentence()
     _text_link(text, shown=sentence)
     if len(text) > MAX_TEXT_CHARS:
-        text_problems.append(TEXT_TOO_LONG.format(length=len(text), limit=MAX_TEXT_CHARS))
+        text_problems.append(
+            N_(
+                "This text has {length:,} characters; the text box takes at most {limit:,}, so nothing was analysed. "
+                "Shorten it, or take a long document elsewhere: a Longformer model such as minilm-longformer, "
+                "the Corpus page (a file of many sentences), or the command line `python cli.py analyze`."
+            ).format(length=len(text), limit=MAX_TEXT_CHARS)
+        )
     with st.sidebar:
         st.header(_("Model"))
         model = st.selectbox(
@@ -114,7 +106,7 @@ def shared_inputs(sentence: bool = True) -> Inputs:
             index=list(REGISTRY).index(DEFAULT_MODEL),
             bind=state.BIND,
         )
-        state.check("model", model, WHY_NOT_A_MODEL)
+        state.check("model", model, N_("not a model of the registry"))
         st.caption(f"{REGISTRY[model].family}: {REGISTRY[model].description}")
         model_dir = st.text_input(
             _("…or a local folder or Hub id"),
@@ -158,7 +150,7 @@ def _device_caption() -> None:
         shown = describe(resolve_device(cache.app_device_choice()))
     except DeviceError:
         shown = _("cuda was asked for, but there is no GPU")
-    st.caption(DEVICE_LINE.format(device=shown))
+    st.caption(N_("Models run on: {device}").format(device=shown))
 
 
 def current() -> Inputs:
@@ -209,7 +201,7 @@ def _seed_text() -> None:
             text = state.text_of_link(value)
         except state.LinkTextError:
             shown = value if len(value) <= 24 else value[:24] + "…"
-            state.reject(TEXT_KEY, shown, WHY_NOT_PACKED, THE_DEFAULT_TEXT)
+            state.reject(TEXT_KEY, shown, N_("not a readable compressed text"), N_("the default sentence"))
     st.session_state[TEXT_KEY] = text
 
 
@@ -234,7 +226,7 @@ def _text_link(text: str, shown: bool = True) -> None:
     elif params.get_all(TEXT_KEY) != [value]:
         params[TEXT_KEY] = value
     if value is None and shown:
-        st.caption(str(TEXT_NOT_LINKED))
+        st.caption(_("This text is too long to share by link: the link leaves it out."))
 
 
 def _window(name: str, problems: list[str]) -> int | None:
@@ -253,9 +245,9 @@ def _window(name: str, problems: list[str]) -> int | None:
         return resolve(name, typed)[1]
     except WindowError as error:
         st.error(str(error))
-        problems.append(FIX_WINDOW.format(error=message_of(error)))
+        problems.append(N_("{error} Fix the window in the sidebar.").format(error=message_of(error)))
         if state.linked("window") == [str(typed)]:
-            state.reject("window", str(typed), WHY_WINDOW_RULE, NOTHING)
+            state.reject("window", str(typed), N_("it breaks the window rule"), N_("nothing"))
         return None
 
 
@@ -280,7 +272,9 @@ def _figure_settings(problems: list[str]) -> FigureSettings:
             return FigureSettings(font_size=int(font), width=int(width) or None, scale=float(scale), **options)
         except ValueError as error:
             st.error(str(error))
-            problems.append(FIX_FIGURE.format(error=message_of(error)))
+            problems.append(
+                N_("{error} Fix it under 'Figure and export settings' in the sidebar.").format(error=message_of(error))
+            )
             return FigureSettings()
 
 

@@ -21,7 +21,6 @@ from ui import state
 
 LANG_KEY = "lang"
 SWITCH_LABEL = "Language / 言語"  # both languages on purpose: a reader of either finds the switch
-WHY_UNKNOWN = N_("not a language of this app")
 
 T = TypeVar("T")
 
@@ -52,7 +51,7 @@ def language_switch() -> Language:
             bind=state.BIND,
         )
     i18n.set_language(language)
-    state.check(LANG_KEY, language, WHY_UNKNOWN)
+    state.check(LANG_KEY, language, N_("not a language of this app"))
     return language
 
 

@@ -37,18 +37,6 @@ LAYER_KEY = "mix_layer"
 FAITHFULNESS_KEY = "mix_faith"
 LINK_KEYS = (VALUE_ZEROING_KEY, MEASURE_KEY, LAYER_KEY, FAITHFULNESS_KEY)  # the link parameters of this section
 
-HEADING = N_("What really moves: context mixing")
-EXPLANATION = N_(
-    "The attention weights say where a head looks, not how much it moves. Each measure below asks "
-    "how much of a token's new representation comes from each token, counting more of the layer each "
-    "time: the norm of what each head moves (Kobayashi et al. 2020), then the residual connection and "
-    "LayerNorm as well (Kobayashi et al. 2021), the second LayerNorm too (GlobEnc, Modarressi et al. "
-    "2022), and ALTI, which measures each token's part by how close it lies to the layer's real output "
-    "(Ferrando et al. 2022). Value zeroing asks the model itself: rerun the layer with one token's value "
-    "vectors set to zero and see how far each output moves (Mohebbi et al. 2023). Rollout multiplies "
-    "the layers through (Abnar & Zuidema 2020); the weights and the norm view hold no residual, so "
-    "half of each of their layers is taken as the identity first."
-)
 MEASURE_MEANINGS: dict[Measure, str] = {
     "attention": N_("the attention weights α, mean over heads"),
     "attention_norm": N_("‖Σ_h α f_h(x)‖: the size of what the heads move from each token"),
@@ -58,55 +46,10 @@ MEASURE_MEANINGS: dict[Measure, str] = {
     "alti": N_("each token's part of LayerNorm 1's output, by its distance to that output (Ferrando et al. 2022)"),
     "value_zeroing": N_("how far each output moves when a token's value vectors are zeroed (Mohebbi et al. 2023)"),
 }
-VALUE_ZEROING_LABEL = N_("Also compute value zeroing (slow)")
-VALUE_ZEROING_HELP = N_(
-    "Value zeroing reruns every layer once per token: {reruns} layer reruns for these {n} tokens. "
-    "Expect seconds for a sentence and minutes near 512 tokens."
-)
-COMPUTING = N_("Computing the context-mixing measures…")
-COMPUTING_ZEROING = N_("Value zeroing: rerunning {layers} layers once for each of {n} tokens…")
-MEASURE_LABEL = N_("Measure")
-LAYER_LABEL = N_("Layer of the map")
-LAYER_TITLE = N_("Layer {layer}: {measure}")
-ROLLOUT_TITLE = N_("{measure}, rolled out through layer {layer}")
-SHARE = N_("share")
-PER_TOKEN = N_("Rows: the token whose new representation is read; columns: where it comes from. Always per token.")
 FAITH_HEADING = N_("Which map to trust on this model")
-FAITH_LABEL = N_("Rank the maps against the model's own behaviour")
-FAITH_HELP = N_(
-    "Ranks the content tokens by each map and by what the model itself does, then compares the two "
-    "rankings (Spearman's ρ). Leave-one-out reruns the model once for each of the {k} content tokens."
-)
-FAITH_COMPUTING = N_("Faithfulness: rerunning the model without each of {k} tokens…")
-FAITH_CLS = N_(
-    "Spearman's ρ between each map's last-layer rollout row of {token} (what the classifier reads) and "
-    "the model's own behaviour over the {k} content tokens: gradient×input of the predicted logit, "
-    "and the drop in the predicted class's probability when the token is left out. 1 is the same "
-    "ranking, 0 unrelated, below 0 opposite."
-)
-FAITH_MEAN = N_(
-    "Spearman's ρ between each map's mean last-layer rollout row (this model mean-pools its tokens) and "
-    "how far the pooled sentence vector moves (1 − cos) when each of the {k} content tokens is left "
-    "out. 1 is the same ranking, 0 unrelated, below 0 opposite. Gradient×input needs a classification "
-    "head: a *ForSequenceClassification folder, or the one `make finetune` writes."
-)
-FAITH_BEST = N_("On this input, {best} agrees best with the model (ρ = {high:.2f}) and {worst} least (ρ = {low:.2f}).")
-FAITH_SAMPLE = N_(
-    "One sentence is a small sample: `cli.py mixing --corpus FILE --faithfulness` gives each "
-    "measure's mean ρ over a corpus with its {level:.0%} interval (docs/faithfulness.md)."
-)
 FAITH_LIMIT = 128  # content tokens: above this the leave-one-out reruns take longer than the page
-FAITH_TOO_LONG = N_(
-    "This input has {k:,} content tokens: ranking the maps would rerun the model {k:,} times, so the app "
-    "ranks inputs of up to {limit} content tokens. `cli.py mixing TEXT --faithfulness` ranks any length."
-)
-FAITH_TOO_FEW = N_("Fewer than two content tokens: there is no ranking to compare.")
-COLUMN_RANK = N_("rank")
-COLUMN_MEASURE = N_("measure")
 COLUMN_GRADIENT = N_("ρ vs gradient×input")
 COLUMN_LOO = N_("ρ vs leave-one-out")
-FAITH_CSV = N_("Faithfulness (CSV)")
-WHY_NOT_COMPUTED = N_("not a measure computed here (value zeroing only when its box is ticked)")
 
 
 def meaning(name: str) -> str:
@@ -116,26 +59,50 @@ def meaning(name: str) -> str:
 
 @st.fragment
 def mixing_section(shared: Inputs, shown: Shown) -> None:
-    st.subheader(str(HEADING))
+    st.subheader(str(N_("What really moves: context mixing")))
     name, window, text, text_b, _globals = shared.run_key
     try:
-        with st.spinner(str(COMPUTING), show_time=True):
+        with st.spinner(str(N_("Computing the context-mixing measures…")), show_time=True):
             base = cache.mixing(name, window, text, text_b, FIRST_SIX)
     except InputError as error:
         st.info(str(error), icon=":material/info:")
         return
-    st.caption(str(EXPLANATION))
+    st.caption(
+        str(
+            N_(
+                "The attention weights say where a head looks, not how much it moves. Each measure below asks "
+                "how much of a token's new representation comes from each token, counting more of the layer each "
+                "time: the norm of what each head moves (Kobayashi et al. 2020), then the residual connection and "
+                "LayerNorm as well (Kobayashi et al. 2021), the second LayerNorm too (GlobEnc, Modarressi et al. "
+                "2022), and ALTI, which measures each token's part by how close it lies to the layer's real output "
+                "(Ferrando et al. 2022). Value zeroing asks the model itself: rerun the layer with one token's value "
+                "vectors set to zero and see how far each output moves (Mohebbi et al. 2023). Rollout multiplies "
+                "the layers through (Abnar & Zuidema 2020); the weights and the norm view hold no residual, so "
+                "half of each of their layers is taken as the identity first."
+            )
+        )
+    )
     n, n_layers = len(base.tokens), base.layers["attention"].shape[0]
     with_zeroing = st.checkbox(
-        str(VALUE_ZEROING_LABEL),
+        str(N_("Also compute value zeroing (slow)")),
         key=VALUE_ZEROING_KEY,
         bind=state.BIND,
-        help=str(VALUE_ZEROING_HELP.format(reruns=n * n_layers, n=n)),
+        help=str(
+            N_(
+                "Value zeroing reruns every layer once per token: {reruns} layer reruns for these {n} tokens. "
+                "Expect seconds for a sentence and minutes near 512 tokens."
+            ).format(reruns=n * n_layers, n=n)
+        ),
     )
     mixing, measures = base, FIRST_SIX
     if with_zeroing:
         measures = MEASURES
-        with st.spinner(str(COMPUTING_ZEROING.format(layers=n_layers, n=n)), show_time=True):
+        with st.spinner(
+            str(
+                N_("Value zeroing: rerunning {layers} layers once for each of {n} tokens…").format(layers=n_layers, n=n)
+            ),
+            show_time=True,
+        ):
             mixing = cache.mixing(name, window, text, text_b, measures)
     labels = {measure: str(MEASURE_LABELS[measure]) for measure in mixing.measures}
     settings = shared.figure
@@ -168,20 +135,41 @@ def faithfulness_section(shared: Inputs, mixing: ContextMixing, measures: tuple[
     st.markdown(f"**{FAITH_HEADING}**")
     k = len(mixing.tokens) - len(set(mixing.cls_positions) | set(mixing.sep_positions))
     if not st.checkbox(
-        str(FAITH_LABEL), value=True, key=FAITHFULNESS_KEY, bind=state.BIND, help=str(FAITH_HELP.format(k=k))
+        str(N_("Rank the maps against the model's own behaviour")),
+        value=True,
+        key=FAITHFULNESS_KEY,
+        bind=state.BIND,
+        help=str(
+            N_(
+                "Ranks the content tokens by each map and by what the model itself does, then compares the two "
+                "rankings (Spearman's ρ). Leave-one-out reruns the model once for each of the {k} content tokens."
+            ).format(k=k)
+        ),
     ):
         return
     if k > FAITH_LIMIT:
-        st.info(str(FAITH_TOO_LONG.format(k=k, limit=FAITH_LIMIT)), icon=":material/info:")
+        st.info(
+            str(
+                N_(
+                    "This input has {k:,} content tokens: ranking the maps would "
+                    "rerun the model {k:,} times, so the app "
+                    "ranks inputs of up to {limit} content tokens. `cli.py "
+                    "mixing TEXT --faithfulness` ranks any length."
+                ).format(k=k, limit=FAITH_LIMIT)
+            ),
+            icon=":material/info:",
+        )
         return
     try:
-        with st.spinner(str(FAITH_COMPUTING.format(k=k)), show_time=True):
+        with st.spinner(
+            str(N_("Faithfulness: rerunning the model without each of {k} tokens…").format(k=k)), show_time=True
+        ):
             result = cache.faithfulness(name, window, text, text_b, measures)
     except (ModelLoadError, InputError) as error:
         st.warning(str(error), icon=":material/warning:")
         return
     if result.content < 2:
-        st.info(str(FAITH_TOO_FEW), icon=":material/info:")
+        st.info(str(N_("Fewer than two content tokens: there is no ranking to compare.")), icon=":material/info:")
         return
     table = faithfulness_table(result)
     st.dataframe(
@@ -197,12 +185,40 @@ def faithfulness_section(shared: Inputs, mixing: ContextMixing, measures: tuple[
     defined = [(measure, rho[truth]) for measure, rho in order if not np.isnan(rho.get(truth, np.nan))]
     if len(defined) >= 2:
         (best, high), (worst, low) = defined[0], defined[-1]
-        st.caption(str(FAITH_BEST.format(best=MEASURE_LABELS[best], high=high, worst=MEASURE_LABELS[worst], low=low)))
-    about = FAITH_CLS if result.reader == "cls" else FAITH_MEAN
+        st.caption(
+            str(
+                N_(
+                    "On this input, {best} agrees best with the model (ρ = "
+                    "{high:.2f}) and {worst} least (ρ = {low:.2f})."
+                ).format(best=MEASURE_LABELS[best], high=high, worst=MEASURE_LABELS[worst], low=low)
+            )
+        )
+    about = (
+        N_(
+            "Spearman's ρ between each map's last-layer rollout row of {token} (what the classifier reads) and "
+            "the model's own behaviour over the {k} content tokens: gradient×input of the predicted logit, "
+            "and the drop in the predicted class's probability when the token is left out. 1 is the same "
+            "ranking, 0 unrelated, below 0 opposite."
+        )
+        if result.reader == "cls"
+        else N_(
+            "Spearman's ρ between each map's mean last-layer rollout row (this model mean-pools its tokens) and "
+            "how far the pooled sentence vector moves (1 − cos) when each of the {k} content tokens is left "
+            "out. 1 is the same ranking, 0 unrelated, below 0 opposite. Gradient×input needs a classification "
+            "head: a *ForSequenceClassification folder, or the one `make finetune` writes."
+        )
+    )
     st.caption(str(about.format(token=_special_token(mixing, mixing.cls_positions), k=result.content)))
-    st.caption(str(FAITH_SAMPLE.format(level=0.95)))
+    st.caption(
+        str(
+            N_(
+                "One sentence is a small sample: `cli.py mixing --corpus FILE --faithfulness` gives each "
+                "measure's mean ρ over a corpus with its {level:.0%} interval (docs/faithfulness.md)."
+            ).format(level=0.95)
+        )
+    )
     st.download_button(
-        str(FAITH_CSV),
+        str(N_("Faithfulness (CSV)")),
         export.table_csv(table),
         file_name=f"{common.file_stem('faithfulness')}.csv",
         mime="text/csv",
@@ -216,8 +232,8 @@ def faithfulness_table(result: SentenceFaithfulness) -> dict[str, list]:
     """Column → values, most faithful measure first; a truth the model has no head for is absent."""
     order = ranked(result)
     table: dict[str, list] = {
-        str(COLUMN_RANK): list(range(1, len(order) + 1)),
-        str(COLUMN_MEASURE): [str(MEASURE_LABELS[measure]) for measure, _rho in order],
+        str(N_("rank")): list(range(1, len(order) + 1)),
+        str(N_("measure")): [str(MEASURE_LABELS[measure]) for measure, _rho in order],
     }
     for truth, column in (("gradient_x_input", COLUMN_GRADIENT), ("leave_one_out", COLUMN_LOO)):
         if all(truth in rho for _measure, rho in order):
@@ -231,25 +247,27 @@ def maps_section(mixing: ContextMixing, shown: Shown, settings: FigureSettings) 
     left, right = st.columns(2)
     with left:
         measure = st.selectbox(
-            str(MEASURE_LABEL),
+            str(N_("Measure")),
             mixing.measures,
             key=MEASURE_KEY,
             bind=state.BIND,
             help="\n".join(f"- {meaning(name)}" for name in mixing.measures),
         )
-        state.check(MEASURE_KEY, measure, WHY_NOT_COMPUTED)
+        state.check(MEASURE_KEY, measure, N_("not a measure computed here (value zeroing only when its box is ticked)"))
         st.caption(meaning(measure))
     with right:
         layer = st.selectbox(
-            str(LAYER_LABEL), range(1, n_layers + 1), index=n_layers // 2, key=LAYER_KEY, bind=state.BIND
+            str(N_("Layer of the map")), range(1, n_layers + 1), index=n_layers // 2, key=LAYER_KEY, bind=state.BIND
         )
         state.check(LAYER_KEY, layer, common.WHY_LAYERS.format(count=n_layers))
-    st.caption(str(PER_TOKEN))
+    st.caption(
+        str(N_("Rows: the token whose new representation is read; columns: where it comes from. Always per token."))
+    )
     special = _special_mask(mixing, shown)
     label = str(MEASURE_LABELS[measure])
     for key, matrices, title in (
-        ("mixing_layer_chart", mixing.layers, LAYER_TITLE),
-        ("mixing_rollout_chart", mixing.rollout, ROLLOUT_TITLE),
+        ("mixing_layer_chart", mixing.layers, N_("Layer {layer}: {measure}")),
+        ("mixing_rollout_chart", mixing.rollout, N_("{measure}, rolled out through layer {layer}")),
     ):
         figure = heatmaps.head_heatmap(
             matrices[measure][layer - 1],
@@ -257,7 +275,7 @@ def maps_section(mixing: ContextMixing, shown: Shown, settings: FigureSettings) 
             special,
             title=str(title.format(layer=layer, measure=label)),
             settings=settings,
-            colour_title=str(SHARE),
+            colour_title=str(N_("share")),
         )
         what = key.removeprefix("mixing_").removesuffix("_chart")
         common.show(figure, key, stem=f"mixing_{measure}_{what}_L{layer}")

@@ -55,9 +55,6 @@ CHECKED_KEY = "_link_checked"
 ADOPTED_KEY = "_link_adopted"
 BIND = "query-params"
 NOTE = N_("The link's {key}={value} could not be used ({why}); {default} is shown instead.")
-NOTE_UNKNOWN = N_("The link's {key}={value} is not an option of this app and was ignored.")
-WHY_NOT_A_CHOICE = N_("not one of the choices")
-EMPTY = N_("(empty)")
 PACKED = "z:"  # the prefix of a text written into the link compressed
 PACK_OVER = 8_000  # a text whose link value would be longer is written compressed
 LINK_TEXT_LIMIT = 60_000  # a compressed value longer than this is left out of the link
@@ -166,7 +163,9 @@ def remember_link(known: set[str]) -> None:
     params = st.query_params
     state[LINK_KEY] = {key: params.get_all(key) for key in params}
     state[NOTES_KEY] = [
-        NOTE_UNKNOWN.format(key=key, value=_shown(values))
+        N_("The link's {key}={value} is not an option of this app and was ignored.").format(
+            key=key, value=_shown(values)
+        )
         for key, values in state[LINK_KEY].items()
         if key not in known
     ]
@@ -188,7 +187,7 @@ def linked_once(key: str) -> list[str] | None:
     return linked(key)
 
 
-def check(key: str, value: Any, why: str = WHY_NOT_A_CHOICE, shown: Callable[[Any], str] = str) -> None:
+def check(key: str, value: Any, why: str = N_("not one of the choices"), shown: Callable[[Any], str] = str) -> None:
     """Once per key and session: note the link's value for `key` when the widget ended up
     with something else (`value`, the widget's current value; `shown` is the widget's
     format_func, which is how a selection widget writes its value into the link).  `why`
@@ -303,4 +302,4 @@ def _as_link(value: Any, shown: Callable[[Any], str] = str) -> list[str]:
 
 
 def _shown(values: list[str]) -> str:
-    return ",".join(values) if values else EMPTY
+    return ",".join(values) if values else N_("(empty)")

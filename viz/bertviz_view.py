@@ -24,7 +24,6 @@ import torch
 from i18n import N_
 
 MAX_TOKENS = 128
-ERR_TOO_LARGE = N_("bertviz view has {n} tokens, more than the cap of {cap}; shorten the text or use the heatmaps")
 ASSETS_DIR = Path(str(files("viz") / "vendor" / "bertviz"))  # package data, git-ignored
 ASSET_FILES = ("require.js", "d3.min.js", "jquery.min.js")
 VIEWS = ("head", "model")
@@ -40,7 +39,11 @@ class BertvizTooLarge(ValueError):
 
     def __init__(self, n_tokens: int, cap: int = MAX_TOKENS):
         self.n_tokens, self.cap = n_tokens, cap
-        super().__init__(ERR_TOO_LARGE.format(n=n_tokens, cap=cap))
+        super().__init__(
+            N_("bertviz view has {n} tokens, more than the cap of {cap}; shorten the text or use the heatmaps").format(
+                n=n_tokens, cap=cap
+            )
+        )
 
 
 def _safe_json(segment: str) -> str:

@@ -19,19 +19,13 @@ from i18n import N_, lazy_ngettext
 from models.score.roles import ROLE_LABELS, ROLES
 from models.score.scores import PART_NAMES
 from viz.layout import chart_layout
-from viz.overview import PART_COLOURS, PART_LABELS, SCORE_LABELS, head_names, layer_names
-from viz.window_sweep import ROLE_COLOURS
+from viz.legend import PART_COLOURS, ROLE_COLOURS, SHARE_OF_ATTENTION, SHARE_OF_HEADS
+from viz.overview import PART_LABELS, SCORE_LABELS, head_names, layer_names
 
 SPREAD = lazy_ngettext(
     "mean and its {level:.0%} interval over {n:,} sentence", "mean and its {level:.0%} interval over {n:,} sentences"
 )
-INTERVAL_HOVER = N_("{level:.0%} interval")
 LEVEL = 0.95  # the corpus Estimate's interval (models.corpus.result)
-ROLES_TITLE = N_("Head roles by layer over the corpus")
-SHARE_OF_HEADS = N_("share of heads")
-PARTITION_TITLE = N_("Where each layer's attention goes over the corpus")
-SHARE_OF_ATTENTION = N_("share of attention")
-MEAN_TITLE = N_("{label}: corpus mean")
 MEAN_NOTE = lazy_ngettext("over {n:,} sentence; hover for the std", "over {n:,} sentences; hover for the std")
 
 
@@ -45,7 +39,7 @@ def share_interval(mean: np.ndarray, ci: np.ndarray) -> tuple[np.ndarray, np.nda
 def _bars(estimates: Mapping, names, labels, colours, title, y_title, sentences: int) -> go.Figure:
     """Grouped bars per layer of each name's share (Estimate [L]), whiskers = share_interval."""
     fig = go.Figure()
-    interval = str(INTERVAL_HOVER.format(level=LEVEL))
+    interval = str(N_("{level:.0%} interval").format(level=LEVEL))
     for name in names:
         mean = np.clip(np.asarray(estimates[name].mean, dtype=np.float64), 0.0, 1.0)
         low, high = share_interval(mean, estimates[name].ci)
@@ -77,12 +71,28 @@ def _bars(estimates: Mapping, names, labels, colours, title, y_title, sentences:
 
 def role_split_bars(layer_roles, sentences: int) -> go.Figure:
     """layer_roles: role → Estimate [L] (share of the layer's heads in that role)."""
-    return _bars(layer_roles, ROLES, ROLE_LABELS, ROLE_COLOURS, ROLES_TITLE, SHARE_OF_HEADS, sentences)
+    return _bars(
+        layer_roles,
+        ROLES,
+        ROLE_LABELS,
+        ROLE_COLOURS,
+        N_("Head roles by layer over the corpus"),
+        SHARE_OF_HEADS,
+        sentences,
+    )
 
 
 def partition_bars(layer_partition, sentences: int) -> go.Figure:
     """layer_partition: part → Estimate [L] (the layer's mass split, averaged over its heads)."""
-    return _bars(layer_partition, PART_NAMES, PART_LABELS, PART_COLOURS, PARTITION_TITLE, SHARE_OF_ATTENTION, sentences)
+    return _bars(
+        layer_partition,
+        PART_NAMES,
+        PART_LABELS,
+        PART_COLOURS,
+        N_("Where each layer's attention goes over the corpus"),
+        SHARE_OF_ATTENTION,
+        sentences,
+    )
 
 
 def score_mean_heatmap(mean: np.ndarray, std: np.ndarray, name: str, sentences: int) -> go.Figure:
@@ -101,7 +111,7 @@ def score_mean_heatmap(mean: np.ndarray, std: np.ndarray, name: str, sentences: 
             colorbar=dict(title=dict(text=name), tickformat=".0%"),
         )
     )
-    title = MEAN_TITLE.format(label=SCORE_LABELS.get(name, name))
+    title = N_("{label}: corpus mean").format(label=SCORE_LABELS.get(name, name))
     return chart_layout(
         fig,
         title=f"{title}<br><sup>{MEAN_NOTE.format(n=sentences)}</sup>",

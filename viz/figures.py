@@ -28,23 +28,24 @@ OVERVIEW_CELLS = 256  # a long input's head is pooled to at most this many block
 
 COLOUR_TITLES = {"weight": N_("weight"), "norm": N_("share moved")}
 VIEW_NOTES = {"weight": "", "norm": N_("norm view: share of what the head moves (α·‖f(x)‖, row-normalised)")}
-ERR_LAYER = N_("Layer {layer} does not exist: this model has layers 1–{count}.")
-ERR_HEAD = N_("Head {head} does not exist: this model has heads 1–{count}.")
 ERR_GRID = N_("The grid of every head is drawn for inputs of up to {limit} tokens; this one has {n}.")
 HEAD_TITLE = N_("Layer {layer}, head {head}")
-ALL_TOKENS = N_("{title}: all {n} tokens")
-MEAN_PER_BLOCK = N_("mean weight per block")
-GRID_HEAD = N_("head {head} · {role}")
-GRID_TITLE = N_("Layer {layer}")
-GRID_TITLE_NOTE = N_("Layer {layer} ({note})")
 
 
 def check_layer_head(result: AttentionResult, layer: int, head: int) -> None:
     """Raise ValueError with a plain message when the 1-based layer or head is out of range."""
     if not 1 <= layer <= result.model.layers:
-        raise ValueError(ERR_LAYER.format(layer=layer, count=result.model.layers))
+        raise ValueError(
+            N_("Layer {layer} does not exist: this model has layers 1–{count}.").format(
+                layer=layer, count=result.model.layers
+            )
+        )
     if not 1 <= head <= result.model.heads:
-        raise ValueError(ERR_HEAD.format(head=head, count=result.model.heads))
+        raise ValueError(
+            N_("Head {head} does not exist: this model has heads 1–{count}.").format(
+                head=head, count=result.model.heads
+            )
+        )
 
 
 def head_figure(
@@ -58,13 +59,13 @@ def head_figure(
     note = VIEW_NOTES[shown.view]
     if shown.size > MAX_HEATMAP_TOKENS:
         pooled, edges = banded.pooled(shown.layer(layer - 1), head - 1, OVERVIEW_CELLS)
-        pooled_note = sparse_figures.pooled_note(shown.size, edges, MEAN_PER_BLOCK)
+        pooled_note = sparse_figures.pooled_note(shown.size, edges, N_("mean weight per block"))
         return sparse_figures.pooled_heatmap(
             pooled,
             edges,
             edges,
             shown.labels,
-            title=str(ALL_TOKENS.format(title=title, n=shown.size)),
+            title=str(N_("{title}: all {n} tokens").format(title=title, n=shown.size)),
             global_positions=shown.global_positions,
             note=str(SEPARATOR).join(str(part) for part in (note, pooled_note) if part),
             settings=settings,
@@ -89,10 +90,13 @@ def grid_figure(shown: Shown, analysis: Analysis, layer: int, settings: FigureSe
     if shown.size > MAX_GRID_TOKENS:
         raise ValueError(ERR_GRID.format(limit=MAX_GRID_TOKENS, n=shown.size))
     titles = [
-        str(GRID_HEAD.format(head=h + 1, role=ROLE_LABELS[role])) for h, role in enumerate(analysis.roles[layer - 1])
+        str(N_("head {head} · {role}").format(head=h + 1, role=ROLE_LABELS[role]))
+        for h, role in enumerate(analysis.roles[layer - 1])
     ]
     note = VIEW_NOTES[shown.view]
-    title = GRID_TITLE_NOTE.format(layer=layer, note=note) if note else GRID_TITLE.format(layer=layer)
+    title = (
+        N_("Layer {layer} ({note})").format(layer=layer, note=note) if note else N_("Layer {layer}").format(layer=layer)
+    )
     return heatmaps.layer_grid(
         shown.heads(layer - 1), shown.labels, title=str(title), head_titles=titles, settings=settings
     )

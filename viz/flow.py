@@ -15,14 +15,11 @@ import plotly.graph_objects as go
 from i18n import N_
 from viz.labels import token_labels
 from viz.layout import MAX_WIDTH, SEPARATOR, FigureSettings, chart_layout, longest_px, tick_step
+from viz.legend import LAYER_NAME
 
 SOURCE_COLOUR = "#1f77b4"
 SPECIAL_SOURCE_COLOUR = "#d62728"
-RED_SPECIAL = N_("red: special tokens")
 ROLLOUT_TITLE = N_("Where {token} draws from after layer {layer} (attention rollout)")
-SHARE_OF_REPRESENTATION = N_("share of the representation")
-NORMS_TITLE = N_("How much each token's value vector can move (‖f(x)‖, mean over heads)")
-LAYER_NAME = N_("layer {layer}")
 CELL_PX = 22  # px per token of a bar chart or norm heatmap, up to MAX_WIDTH
 SPECIAL_FORM = re.compile(r"\[[A-Za-z_]+\]|<[A-Za-z/_|]+>")  # [CLS], [SEP], <s>, </s>: when no mask is given
 
@@ -55,7 +52,7 @@ def rollout_bars(
     names = token_labels(labels)
     colours = [SPECIAL_SOURCE_COLOUR if special else SOURCE_COLOUR for special in np.asarray(special_mask, bool)]
     fig = go.Figure(go.Bar(x=names, y=row, marker_color=colours, hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-    subtitle = str(SEPARATOR).join(str(part) for part in (RED_SPECIAL, view_note) if part)
+    subtitle = str(SEPARATOR).join(str(part) for part in (N_("red: special tokens"), view_note) if part)
     font = FigureSettings().font_size
     title = ROLLOUT_TITLE.format(token=query_label, layer=layer)
     width = min(MAX_WIDTH, max(520, 140 + CELL_PX * len(names)))
@@ -63,7 +60,7 @@ def rollout_bars(
         fig,
         title=f"{title}<br><sup>{subtitle}</sup>",
         xaxis=token_axis(names, np.asarray(special_mask, bool), width - 140, font),
-        yaxis=dict(title=str(SHARE_OF_REPRESENTATION), tickformat=".0%", rangemode="tozero"),
+        yaxis=dict(title=str(N_("share of the representation")), tickformat=".0%", rangemode="tozero"),
         height=int(360 + longest_px(names, font)),
         width=width,
     )
@@ -92,7 +89,7 @@ def value_norm_heatmap(norms: np.ndarray, labels: Sequence[str], special_mask: n
     width = min(MAX_WIDTH, max(520, 180 + CELL_PX * len(names)))
     return chart_layout(
         fig,
-        title=str(NORMS_TITLE),
+        title=str(N_("How much each token's value vector can move (‖f(x)‖, mean over heads)")),
         xaxis=token_axis(names, special_mask, width - 180, font),
         yaxis=dict(autorange="reversed"),
         height=int(200 + 30 * norms.shape[0] + longest_px(names, font)),

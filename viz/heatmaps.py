@@ -37,6 +37,7 @@ from viz.layout import (
     subtitle_lines,
     thinning_note,
 )
+from viz.legend import HEAD_NAME, LAYER_NAME
 
 COLOURSCALE = "Blues"
 DIFF_COLOURSCALE = "RdBu_r"
@@ -46,11 +47,6 @@ MIN_DIFF_RANGE = 0.01  # the difference colour scale spans at least ±this
 COMPARE_GAPS = (24.0, 110.0)  # px between the panels: the second leaves room for the weight colour bar
 CONTROLS_PX = 140  # room under an animated heatmap for its play buttons and slider
 KEY_TITLE, QUERY_TITLE = N_("key (attended to)"), N_("query (attending)")
-DIFFERENCE = N_("difference (left − right)")
-VERSUS = N_("{left} vs {right}")
-HEAD_NAME = N_("head {head}")
-LAYER_NAME = N_("layer {layer}")
-HEAD_BY_LAYER = N_("Head {head}, layer by layer")
 PLAY, PAUSE = N_("▶ play"), N_("❚❚ pause")
 
 
@@ -319,7 +315,7 @@ def compare_heads(
             title=str(QUERY_TITLE) if index == 0 else None,
             **axis_ticks(labels, layout.y_step, shown),
         )
-    subtitles = (str(left_title), str(right_title), str(DIFFERENCE))
+    subtitles = (str(left_title), str(right_title), str(N_("difference (left − right)")))
     annotations = [
         dict(
             text=subtitle,
@@ -347,7 +343,7 @@ def compare_heads(
         ),
     )
     note = thinning_note(len(labels), max(layout.x_step, layout.y_step))
-    finish(fig, layout, title or VERSUS.format(left=left_title, right=right_title), note, **axes)
+    finish(fig, layout, title or N_("{left} vs {right}").format(left=left_title, right=right_title), note, **axes)
     return fig
 
 
@@ -385,7 +381,7 @@ def layer_animation(
         fig,
         labels,
         labels,
-        HEAD_BY_LAYER.format(head=head),
+        N_("Head {head}, layer by layer").format(head=head),
         settings,
         y_ticks=axis_ticks_text,
         x_ticks=axis_ticks_text,

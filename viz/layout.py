@@ -59,16 +59,7 @@ PLOTLY_MARGINS = {"l": 80, "r": 80, "t": 100, "b": 80}  # plotly's margins where
 CHART_WIDTH = 700  # px plotly and kaleido draw a chart without a width at (its exports)
 TITLE_SCALE = 1.4  # plotly's title font: 1.4 × the figure's font unless the figure sets one
 
-ERR_SETTINGS = N_(
-    "Figure settings out of range: font size {min_font}–{max_font} px, width {min_width}–{max_width} px "
-    "(or automatic), scale {min_scale:g}–{max_scale:g}; got font {font}, width {width}, scale {scale}."
-)
-ERR_TITLES = N_(
-    "A figure title takes at most {title_limit} characters and a subtitle {subtitle_limit}; "
-    "got {title} and {subtitle}. Shorten the title."
-)
 SEPARATOR = lazy_pgettext("separator", "; ")  # between the parts of a subtitle or a caption's list
-THINNED = N_("labels show every {ordinal} of {n} positions")
 ORDINALS = {  # English suffixes; other languages write the bare number
     "st": lazy_pgettext("ordinal", "{k}st"),
     "nd": lazy_pgettext("ordinal", "{k}nd"),
@@ -107,7 +98,11 @@ class FigureSettings:
         )
         if not ok:
             raise ValueError(
-                ERR_SETTINGS.format(
+                N_(
+                    "Figure settings out of range: font size "
+                    "{min_font}–{max_font} px, width {min_width}–{max_width} px "
+                    "(or automatic), scale {min_scale:g}–{max_scale:g}; got font {font}, width {width}, scale {scale}."
+                ).format(
                     min_font=MIN_FONT,
                     max_font=MAX_FONT,
                     min_width=MIN_WIDTH,
@@ -121,7 +116,10 @@ class FigureSettings:
             )
         if len(self.title) > MAX_TITLE or len(self.subtitle) > MAX_SUBTITLE:
             raise ValueError(
-                ERR_TITLES.format(
+                N_(
+                    "A figure title takes at most {title_limit} characters and a subtitle {subtitle_limit}; "
+                    "got {title} and {subtitle}. Shorten the title."
+                ).format(
                     title_limit=MAX_TITLE,
                     subtitle_limit=MAX_SUBTITLE,
                     title=len(self.title),
@@ -185,7 +183,7 @@ def thinning_note(n: int, step: int) -> str:
     LazyText: it is shown in the language of the moment."""
     if step <= 1:
         return ""
-    return THINNED.format(ordinal=_ordinal(step), n=n)
+    return N_("labels show every {ordinal} of {n} positions").format(ordinal=_ordinal(step), n=n)
 
 
 def _ordinal(k: int) -> str:

@@ -21,6 +21,7 @@ from plotly.subplots import make_subplots
 
 from i18n import N_
 from viz.layout import LINE_EM, MAX_WIDTH, FigureSettings, chart_layout, longest_px, text_px
+from viz.legend import LAYER
 
 MEASURE_COLOURS = {  # the matplotlib/plotly "tab10" colours, one per measure identifier
     "attention": "#7f7f7f",
@@ -33,14 +34,7 @@ MEASURE_COLOURS = {  # the matplotlib/plotly "tab10" colours, one per measure id
 }
 OTHER_COLOURS = ("#8c564b", "#e377c2", "#bcbd22")  # a measure not in MEASURE_COLOURS
 DASHED = ("attention",)  # the weights, drawn for contrast
-RATIO_TITLE = N_("Mixing ratio per layer")
-RATIO_NOTE = N_("mean over tokens of the share of a token's new representation that comes from the other tokens")
-SHARES_TITLE = N_("How much of each layer's mixing lands on the special tokens")
-SHARES_NOTE = N_("mean over tokens of the share on {cls}, and on every {sep} together")
 SHARE_ON = N_("share on {token}")
-LAYER_AXIS = N_("layer")
-MIXING_AXIS = N_("mixing ratio")
-SHARE_AXIS = N_("share")
 PANEL_PX = 360  # the plot area per panel of an automatic width, at least
 MIN_PANEL_PX = 160  # the plot area per panel of a fixed width, at least
 LAYER_PX = 28  # px per layer on the x axis at least, up to MAX_PANEL_PX
@@ -63,13 +57,13 @@ def ratio_lines(
     layers = _layer_count(ratios)
     return _finish(
         fig,
-        str(RATIO_TITLE),
-        str(RATIO_NOTE),
+        str(N_("Mixing ratio per layer")),
+        str(N_("mean over tokens of the share of a token's new representation that comes from the other tokens")),
         labels,
         layers,
         settings,
         panels=1,
-        yaxis=dict(title=str(MIXING_AXIS)),
+        yaxis=dict(title=str(N_("mixing ratio"))),
     )
 
 
@@ -94,13 +88,13 @@ def share_lines(
     layers = max(_layer_count(to_cls), _layer_count(to_sep))
     return _finish(
         fig,
-        str(SHARES_TITLE),
-        str(SHARES_NOTE.format(cls=cls, sep=sep)),
+        str(N_("How much of each layer's mixing lands on the special tokens")),
+        str(N_("mean over tokens of the share on {cls}, and on every {sep} together").format(cls=cls, sep=sep)),
         labels,
         layers,
         settings,
         panels=2,
-        yaxis=dict(title=str(SHARE_AXIS)),
+        yaxis=dict(title=str(N_("share"))),
         xaxis2=_layer_axis(layers, settings.font_size),
         yaxis2=dict(tickformat=".0%", range=list(SHARE_RANGE), tickfont=dict(size=settings.font_size)),
     )
@@ -118,7 +112,7 @@ def _line(name: str, index: int, values: np.ndarray, labels: Mapping[str, str], 
         showlegend=legend,
         line=dict(color=colour_of(name, index), width=2.5, dash="dash" if name in DASHED else "solid"),
         marker=dict(size=7),
-        hovertemplate=f"{html.escape(label)}, {LAYER_AXIS} %{{x}}: %{{y:.1%}}<extra></extra>",
+        hovertemplate=f"{html.escape(label)}, {LAYER} %{{x}}: %{{y:.1%}}<extra></extra>",
     )
 
 
@@ -137,7 +131,7 @@ def _layer_axis(layers: int, font: int) -> dict:
     else plotly's own spacing."""
     digits = len(str(max(layers, 1)))
     fits = _panel_px(layers, font) / max(layers, 1) >= text_px("0" * digits, font) + 6
-    axis = dict(title=dict(text=str(LAYER_AXIS)), range=[0.5, max(layers, 1) + 0.5], tickfont=dict(size=font))
+    axis = dict(title=dict(text=str(LAYER)), range=[0.5, max(layers, 1) + 0.5], tickfont=dict(size=font))
     if fits:
         axis.update(tickmode="linear", tick0=1, dtick=1)
     return axis

@@ -12,6 +12,7 @@ from i18n import N_, _
 from models.score.roles import ROLE_LABELS, ROLES
 from models.score.scores import PART_NAMES, SCORE_NAMES
 from viz.layout import chart_layout
+from viz.legend import HEAD_NAME, LAYER_NAME, PART_COLOURS, SHARE_OF_ATTENTION
 
 SCORE_LABELS: dict[str, str] = {
     "cls": N_("attention to [CLS]"),
@@ -32,20 +33,8 @@ PART_LABELS: dict[str, str] = {
     "near_diagonal": N_("near diagonal (±1)"),
     "rest": N_("rest of the sentence"),
 }
-PART_COLOURS: dict[str, str] = {
-    "to_cls": "#1f77b4",
-    "to_sep": "#ff7f0e",
-    "near_diagonal": "#2ca02c",
-    "rest": "#bbbbbb",
-}
-LAYER_NAME = N_("layer {layer}")
-HEAD_NAME = N_("head {head}")
 ROLE = N_("role")
-CHANGE_IN = N_("Change in {label} (B − A)")
 PARTITION_TITLE = N_("Where each layer's attention goes (mean over heads)")
-SHARE_OF_ATTENTION = N_("share of attention")
-SIMILARITY = N_("similarity")
-PART_SHARE = N_("share of attention {part}")
 
 
 def layer_names(n_layers: int) -> list[str]:
@@ -61,13 +50,13 @@ def score_label(name: str) -> str:
     comparison names it) or the similarity map, in the active language."""
     part = name.removeprefix("partition.")
     if part != name and part in PART_LABELS:
-        return str(PART_SHARE.format(part=PART_LABELS[part]))
+        return str(N_("share of attention {part}").format(part=PART_LABELS[part]))
     return str(SCORE_LABELS.get(name) or OTHER_LABELS.get(name) or name)
 
 
 def _colour_title(name: str) -> str:
     """Score identifiers stay as they are (as in the JSON); other maps get a word."""
-    return name if name in SCORE_NAMES else str(SIMILARITY) if name == "similarity" else score_label(name)
+    return name if name in SCORE_NAMES else _("similarity") if name == "similarity" else score_label(name)
 
 
 def score_heatmap(scores: np.ndarray, name: str, roles: np.ndarray | None = None) -> go.Figure:
@@ -116,7 +105,7 @@ def difference_heatmap(diff: np.ndarray, name: str) -> go.Figure:
     )
     return chart_layout(
         fig,
-        title=str(CHANGE_IN.format(label=score_label(name))),
+        title=str(N_("Change in {label} (B − A)").format(label=score_label(name))),
         height=max(300, 34 * diff.shape[0] + 150),
         yaxis=dict(autorange="reversed"),
     )

@@ -30,6 +30,7 @@ from models.extract import banded
 from viz.heatmaps import size_token_figure
 from viz.labels import GLOBAL_MARK, token_labels
 from viz.layout import FigureSettings, chart_layout
+from viz.legend import LAYER
 from viz.overview import head_names, layer_names
 
 MAX_CELLS = 512  # largest matrix side drawn cell by cell; bigger ones are pooled to this many blocks
@@ -46,28 +47,16 @@ REACH_LABELS = {NOT_REACHED: N_("not within 2 hops"), ONE_HOP: N_("1 hop"), TWO_
 BLOCKED, ALLOWED = N_("blocked"), N_("allowed")
 PAIR_HOVER = N_("{query} → {key}: {what}")  # one cell: query token → key token
 BLOCK_HOVER = N_("queries {query} → keys {key}: {value}")  # one pooled block of cells
-SHARE_ALLOWED = N_("{share} allowed")
-SHARE_WITHIN_TWO = N_("{share} within 2 hops")
-MEAN_VALUE = N_("mean {value}")
-HOPS_VALUE = N_("hops = {hops}")
 ALLOWED_SHARE, WITHIN_TWO_HOPS, MEAN_WEIGHT = N_("allowed share"), N_("within 2 hops"), N_("mean weight")
 SHARE_OF_ALLOWED, SHARE_REACHABLE = N_("share of allowed pairs"), N_("share reachable within 2 hops")
-POOLED_NOTE = N_("{n} tokens pooled into {blocks}×{blocks} blocks of ~{size:.3g}; colour = {means}")
-OVERLAP_CODES = N_("code {code} (1 model only, 2 simulation only, 3 both)")
 COVERAGE = N_("coverage")
 KEPT = N_("{layer}, {head}: {share} of the attention kept")
 CURVE_KEPT = N_("{pattern}, layer {layer}: {share} kept")
-CURVE_BEST = N_("{pattern}, layer {layer}: best possible {share}")
-BEST_AT_SAME_DENSITY = N_("{pattern}: best at same density")
 CURVES_TITLE = N_("Share of attention each pattern keeps, by layer")
 CURVES_NOTE = N_(
     "dashed: the model's own top-k weights with the same number of keys (the best any pattern that size can do)"
 )
-LAYER = N_("layer")
 MIN_WINDOW_HOVER = N_("{layer}: W = {window} keeps {share:.0%} of the attention")
-FULL_ATTENTION = N_("full attention (W = {window})")
-MIN_WINDOW_TITLE = N_("Smallest local window keeping {share:.0%} of the attention, by layer")
-MIN_WINDOW_AXIS = N_("window W (W/2 tokens each side)")
 
 
 def _pair_hover(what: str) -> str:
@@ -209,7 +198,9 @@ def pooled_note(n: int, edges: np.ndarray, colour_means: str) -> str:
     """Says the matrix was pooled, into which blocks, and what a cell's colour means (a
     LazyText, shown in the language of the moment)."""
     blocks = len(edges) - 1
-    return POOLED_NOTE.format(n=n, blocks=blocks, size=n / blocks, means=colour_means)
+    return N_("{n} tokens pooled into {blocks}×{blocks} blocks of ~{size:.3g}; colour = {means}").format(
+        n=n, blocks=blocks, size=n / blocks, means=colour_means
+    )
 
 
 def _pooled_share_figure(
@@ -258,7 +249,15 @@ def mask_figure(
     _check_tokens(n, tokens)
     if n > max_cells:
         return _pooled_share_figure(
-            mask, tokens, title, max_cells, SHARE_ALLOWED, ALLOWED_SHARE, SHARE_OF_ALLOWED, settings, global_positions
+            mask,
+            tokens,
+            title,
+            max_cells,
+            N_("{share} allowed"),
+            ALLOWED_SHARE,
+            SHARE_OF_ALLOWED,
+            settings,
+            global_positions,
         )
     allowed = np.where(mask, np.float32(1.0), np.float32(np.nan))  # hover-only overlay [N, N]
     return _categorical_figure(
@@ -293,7 +292,7 @@ def overlap_figure(
         OVERLAP_NAMES,
         _pair_hover(OVERLAP_NAMES[0]),
         named,
-        _pair_hover(OVERLAP_CODES.format(code="%{z}")),
+        _pair_hover(N_("code {code} (1 model only, 2 simulation only, 3 both)").format(code="%{z}")),
         title,
         settings,
     )
@@ -314,7 +313,14 @@ def reachability_figure(
     _check_tokens(n, tokens)
     if n > max_cells:
         return _pooled_share_figure(
-            hops > NOT_REACHED, tokens, title, max_cells, SHARE_WITHIN_TWO, WITHIN_TWO_HOPS, SHARE_REACHABLE, settings
+            hops > NOT_REACHED,
+            tokens,
+            title,
+            max_cells,
+            N_("{share} within 2 hops"),
+            WITHIN_TWO_HOPS,
+            SHARE_REACHABLE,
+            settings,
         )
     reached = np.where(hops > NOT_REACHED, hops.astype(np.float32), np.float32(np.nan))  # overlay [N, N]
     return _categorical_figure(
@@ -324,7 +330,7 @@ def reachability_figure(
         tuple(REACH_LABELS[code] for code in (NOT_REACHED, ONE_HOP, TWO_HOPS)),
         _pair_hover(REACH_LABELS[NOT_REACHED]),
         reached,
-        _pair_hover(HOPS_VALUE.format(hops="%{z}")),
+        _pair_hover(N_("hops = {hops}").format(hops="%{z}")),
         title,
         settings,
     )
@@ -357,7 +363,7 @@ def pooled_heatmap(
         col_edges,
         tokens,
         title,
-        _block_hover(MEAN_VALUE.format(value="%{z:.3f}")),
+        _block_hover(N_("mean {value}").format(value="%{z:.3f}")),
         COLOURSCALE,
         top,
         MEAN_WEIGHT,
@@ -410,12 +416,14 @@ def coverage_curves(
             )
         )
         if oracle is not None and name in oracle:
-            best = CURVE_BEST.format(pattern=name, layer="%{x}", share="%{y:.1%}")
+            best = N_("{pattern}, layer {layer}: best possible {share}").format(
+                pattern=name, layer="%{x}", share="%{y:.1%}"
+            )
             fig.add_trace(
                 go.Scatter(
                     x=layers,
                     y=np.asarray(oracle[name]),
-                    name=str(BEST_AT_SAME_DENSITY.format(pattern=name)),
+                    name=str(N_("{pattern}: best at same density").format(pattern=name)),
                     legendgroup=name,
                     showlegend=False,
                     mode="lines",
@@ -446,11 +454,14 @@ def min_window_figure(min_window: np.ndarray, n_tokens: int, share: float) -> go
         )
     )
     fig.add_hline(
-        y=full, line_dash="dot", line_color="#888888", annotation_text=str(FULL_ATTENTION.format(window=full))
+        y=full,
+        line_dash="dot",
+        line_color="#888888",
+        annotation_text=str(N_("full attention (W = {window})").format(window=full)),
     )
     return chart_layout(
         fig,
-        title=str(MIN_WINDOW_TITLE.format(share=share)),
-        yaxis=dict(title=str(MIN_WINDOW_AXIS), range=[0, 1.08 * max(full, 1)]),
+        title=str(N_("Smallest local window keeping {share:.0%} of the attention, by layer").format(share=share)),
+        yaxis=dict(title=str(N_("window W (W/2 tokens each side)")), range=[0, 1.08 * max(full, 1)]),
         height=400,
     )

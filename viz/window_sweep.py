@@ -10,25 +10,11 @@ import plotly.graph_objects as go
 from i18n import N_
 from models.score.roles import ROLE_LABELS, ROLES
 from viz.layout import chart_layout
+from viz.legend import LAYER_NAME, ROLE_COLOURS, SHARE_OF_ATTENTION, SHARE_OF_HEADS
 from viz.overview import SCORE_LABELS
 
-ROLE_COLOURS = {
-    "local": "#2ca02c",
-    "cls": "#1f77b4",
-    "sep": "#ff7f0e",
-    "punct": "#9467bd",
-    "broad": "#8c564b",
-    "mixed": "#bbbbbb",
-}
 WINDOW_AXIS = N_("attention window (dense = every key)")
-SHARE_OF_ATTENTION = N_("share of attention")
-SHARE_OF_HEADS = N_("share of heads")
-SCORES_TITLE = N_("Scores (mean over layers and heads) as the window shrinks")
-ROLES_TITLE = N_("Head roles as the window shrinks")
-MOVED_TITLE = N_("How much of each row's attention the window moved (½ Σ|A_window − A_dense|)")
 MOVED_HOVER = N_("{layer}, {window}: {value} of each row moved")
-MOVED = N_("moved")
-LAYER_NAME = N_("layer {layer}")
 
 
 def score_lines(labels: Sequence[str], scores: Mapping[str, np.ndarray]) -> go.Figure:
@@ -46,7 +32,7 @@ def score_lines(labels: Sequence[str], scores: Mapping[str, np.ndarray]) -> go.F
         )
     return chart_layout(
         fig,
-        title=str(SCORES_TITLE),
+        title=str(N_("Scores (mean over layers and heads) as the window shrinks")),
         xaxis=dict(title=str(WINDOW_AXIS), type="category"),
         yaxis=dict(title=str(SHARE_OF_ATTENTION), range=[0, 1]),
         height=380,
@@ -71,7 +57,7 @@ def role_bars(labels: Sequence[str], role_shares: np.ndarray) -> go.Figure:
     return chart_layout(
         fig,
         barmode="stack",
-        title=str(ROLES_TITLE),
+        title=str(N_("Head roles as the window shrinks")),
         xaxis=dict(title=str(WINDOW_AXIS), type="category"),
         yaxis=dict(title=str(SHARE_OF_HEADS), range=[0, 1], tickformat=".0%"),
         height=380,
@@ -93,12 +79,12 @@ def moved_heatmap(labels: Sequence[str], moved: np.ndarray) -> go.Figure:
             text=np.round(moved.T, 2),
             texttemplate="%{text}",
             hovertemplate=f"{MOVED_HOVER.format(layer='%{y}', window='%{x}', value='%{z:.3f}')}<extra></extra>",
-            colorbar=dict(title=str(MOVED)),
+            colorbar=dict(title=str(N_("moved"))),
         )
     )
     return chart_layout(
         fig,
-        title=str(MOVED_TITLE),
+        title=str(N_("How much of each row's attention the window moved (½ Σ|A_window − A_dense|)")),
         xaxis=dict(title=str(WINDOW_AXIS), type="category"),
         yaxis=dict(autorange="reversed"),
         height=320,

@@ -20,12 +20,10 @@ differ, every token becomes its own word with an empty span rather than a wrong 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-SUBWORD_PREFIX = "##"
-WORD_MARKS = ("▁", "Ġ")  # SentencePiece and byte-level BPE word starts
+from models.pieces import SUBWORD_PREFIX, bare, fold
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,7 @@ def word_pieces(tokenizer, text: str) -> list[Piece]:
     found: list[Piece] = []
     cursor = 0
     for index, (surface, pieces) in enumerate(words):
-        target = _fold(surface)
+        target = fold(surface)
         start = folded.find(target, cursor) if target else -1
         word_start, word_end = (start, start + len(target)) if start >= 0 else (cursor, cursor)
         inner = word_start
@@ -114,7 +112,7 @@ def word_pieces(tokenizer, text: str) -> list[Piece]:
             if piece == unk:
                 span = (word_start, word_end) if len(pieces) == 1 else (inner, min(inner + 1, word_end))
             else:
-                folded_piece = _fold(_bare(piece))
+                folded_piece = fold(bare(piece))
                 at = folded.find(folded_piece, inner, word_end) if folded_piece else -1
                 span = (at, at + len(folded_piece)) if at >= 0 else (inner, inner)
             inner = max(inner, span[1])
@@ -136,24 +134,10 @@ def _words(tokenizer, text: str) -> list[tuple[str, list[str]]]:
     for piece in tokenizer.tokenize(text):
         if words and piece.startswith(SUBWORD_PREFIX):
             surface, pieces = words[-1]
-            words[-1] = (surface + _bare(piece), [*pieces, piece])
+            words[-1] = (surface + bare(piece), [*pieces, piece])
         else:
-            words.append((_bare(piece), [piece]))
+            words.append((bare(piece), [piece]))
     return words
-
-
-def _bare(piece: str) -> str:
-    """A piece's characters without its subword or word-start mark."""
-    for mark in (SUBWORD_PREFIX, *WORD_MARKS):
-        if piece.startswith(mark) and len(piece) > len(mark):
-            return piece[len(mark) :]
-    return piece
-
-
-def _fold(text: str) -> str:
-    """Compatibility-decomposed, case-folded, without combining marks: 'ガ', 'ｶﾞ' and 'カ' agree."""
-    decomposed = unicodedata.normalize("NFKD", text).casefold()
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def _fold_with_origin(text: str) -> tuple[str, list[int]]:
@@ -161,7 +145,7 @@ def _fold_with_origin(text: str) -> tuple[str, list[int]]:
     chars: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):
-        for folded in _fold(char):
+        for folded in fold(char):
             chars.append(folded)
             origin.append(index)
     return "".join(chars), origin
@@ -177,6 +161,6 @@ def _original_span(text: str, origin: list[int], span: tuple[int, int]) -> tuple
     if end <= start:
         return (begin, begin)
     stop = origin[end - 1] + 1
-    while stop < len(text) and not text[stop].isspace() and not _fold(text[stop]):
+    while stop < len(text) and not text[stop].isspace() and not fold(text[stop]):
         stop += 1
     return (begin, stop)

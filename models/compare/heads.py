@@ -35,10 +35,6 @@ from models.types import Notice
 TOP_HEADS = 10
 JSON_DECIMALS = 6
 
-NOTICE_TOKENS = N_(
-    "The two tokenizers split this input differently ({n_a} and {n_b} tokens), so heads cannot "
-    "be paired: the models are compared layer by layer at matching depth, and word by word."
-)
 NOTICE_SHAPE = N_(
     "The models have different shapes ({layers_a} × {heads_a} and {layers_b} × {heads_b} layers × "
     "heads), so heads cannot be paired: the models are compared layer by layer at matching depth."
@@ -48,7 +44,6 @@ NOTICE_UNALIGNED = lazy_ngettext(
     "Could not align {count} tokens of {name} with a word of the other model: {tokens}.",
     count="count",
 )
-NOTICE_EXCLUDE = N_("The two analyses differ in exclude_special; compare analyses made the same way.")
 
 
 @dataclass(frozen=True)
@@ -178,7 +173,13 @@ def compare(
     layers = compare_layers(views_a, views_b, analysis_a, analysis_b)
     notices = []
     if analysis_a.exclude_special != analysis_b.exclude_special:
-        notices.append(Notice("comparison", "info", NOTICE_EXCLUDE))
+        notices.append(
+            Notice(
+                "comparison",
+                "info",
+                N_("The two analyses differ in exclude_special; compare analyses made the same way."),
+            )
+        )
     aligned = _aligned(result_a, result_b)
     diff = similarity = words = None
     changed: tuple[HeadChange, ...] = ()
@@ -190,7 +191,14 @@ def compare(
         a, b = result_a.model, result_b.model
         if result_a.tokens != result_b.tokens:
             notices.append(
-                Notice("comparison", "info", NOTICE_TOKENS.format(n_a=result_a.n_tokens, n_b=result_b.n_tokens))
+                Notice(
+                    "comparison",
+                    "info",
+                    N_(
+                        "The two tokenizers split this input differently ({n_a} and {n_b} tokens), so heads cannot "
+                        "be paired: the models are compared layer by layer at matching depth, and word by word."
+                    ).format(n_a=result_a.n_tokens, n_b=result_b.n_tokens),
+                )
             )
         else:
             shapes = NOTICE_SHAPE.format(layers_a=a.layers, heads_a=a.heads, layers_b=b.layers, heads_b=b.heads)

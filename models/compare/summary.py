@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from i18n import N_, lazy_ngettext
+from models.compare.layers import LayerComparison
 from models.score.roles import ROLE_LABELS, ROLES, layer_bands, layer_span
 from models.score.scores import PART_NAMES
 
@@ -54,13 +55,6 @@ SHIFT_DEPTH = {
         "than {a}'s {span} ({before:.0%} → {after:.0%})."
     ),
 }
-ROLE_GAIN = N_("{count_b} of {heads} heads in layer {layer} are now {role} heads in {b} (were {count_a} in {a}).")
-WORDS = N_(
-    "Word-level attention at matching depth: mean similarity {mean:.3f}; lowest {low:.3f} ({a} layer {la} "
-    "against {b} layer {lb})."
-)
-WARNING_NEW = N_("{b}'s diagnosis warns, {a}'s does not: {message}")
-WARNING_GONE = N_("{a}'s diagnosis warns, {b}'s no longer does: {message}")
 MODEL_A = N_("model A ({name})")
 MODEL_B = N_("model B ({name})")
 
@@ -110,7 +104,7 @@ def role_gains(roles_a, roles_b, a: str, b: str) -> list[str]:
         return []
     _gain, layer, role, count_a, count_b = best
     return [
-        ROLE_GAIN.format(
+        N_("{count_b} of {heads} heads in layer {layer} are now {role} heads in {b} (were {count_a} in {a}).").format(
             count_b=count_b, heads=heads, layer=layer + 1, role=ROLE_LABELS[role], b=b, count_a=count_a, a=a
         )
     ]
@@ -128,8 +122,12 @@ def unchanged_prefix(similarity) -> list[str]:
 def _warnings(analysis_a, analysis_b, a: str, b: str) -> list[str]:
     warns_a = {d.message for d in analysis_a.diagnosis if d.level == "warning"}
     warns_b = {d.message for d in analysis_b.diagnosis if d.level == "warning"}
-    return [WARNING_NEW.format(a=a, b=b, message=m) for m in sorted(warns_b - warns_a)] + [
-        WARNING_GONE.format(a=a, b=b, message=m) for m in sorted(warns_a - warns_b)
+    return [
+        N_("{b}'s diagnosis warns, {a}'s does not: {message}").format(a=a, b=b, message=m)
+        for m in sorted(warns_b - warns_a)
+    ] + [
+        N_("{a}'s diagnosis warns, {b}'s no longer does: {message}").format(a=a, b=b, message=m)
+        for m in sorted(warns_a - warns_b)
     ]
 
 
@@ -153,15 +151,29 @@ def summarise(result_a, result_b, analysis_a, analysis_b, similarity, layers, wo
         messages += shift_messages(analysis_a.layer_partition, analysis_b.layer_partition, a, b, SHIFT)
         messages += role_gains(analysis_a.roles, analysis_b.roles, a, b)
     else:
-        at_a = np.stack([layers.partition_b[lb] for _la, lb in layers.matched])  # B's partition at A's depths
-        messages += shift_messages(layers.partition_a, at_a, a, b, SHIFT_DEPTH)
+        messages += depth_shift(layers, a, b)
         if words is not None and words.words:
-            k = int(np.argmin(words.similarity))
-            la, lb = layers.matched[k]
-            messages.append(
-                WORDS.format(
-                    mean=float(words.similarity.mean()), low=float(words.similarity[k]), a=a, b=b, la=la + 1, lb=lb + 1
-                )
+            template = N_(
+                "Word-level attention at matching depth: mean similarity {mean:.3f}; lowest {low:.3f} ({a} layer {la} "
+                "against {b} layer {lb})."
             )
+            messages.append(lowest_match(template, words.similarity, layers, a, b))
     messages += _warnings(analysis_a, analysis_b, a, b)
     return tuple(messages)
+
+
+def depth_shift(layers: LayerComparison, a: str, b: str) -> list[str]:
+    """The shift messages of models with different depths: A's layers against B's layers at
+    matching depth (layers.matched)."""
+    at_a = np.stack([layers.partition_b[lb] for _la, lb in layers.matched])  # B's partition at A's depths
+    return shift_messages(layers.partition_a, at_a, a, b, SHIFT_DEPTH)
+
+
+def lowest_match(template, similarity: np.ndarray, layers: LayerComparison, a: str, b: str, **extra) -> str:
+    """`template` filled with the mean of `similarity` [P] (one per matched layer pair), its lowest
+    value and that pair's layers (1-based)."""
+    k = int(np.argmin(similarity))
+    la, lb = layers.matched[k]
+    return template.format(
+        mean=float(similarity.mean()), low=float(similarity[k]), a=a, b=b, la=la + 1, lb=lb + 1, **extra
+    )

@@ -12,8 +12,9 @@ from models.compare.summary import (
     MODEL_A,
     MODEL_B,
     SHIFT,
-    SHIFT_DEPTH,
     UNCHANGED,
+    depth_shift,
+    lowest_match,
     model_label,
     role_gains,
     shift_messages,
@@ -26,23 +27,6 @@ SAME = N_(
     "{b} attends exactly like {a} on this corpus: every head's similarity is 1 on all {aligned} "
     "sentences and no mean score moved."
 )
-SIMILARITY = N_(
-    "Mean head similarity {mean:.3f} over {aligned} sentences (1 = the same map); least similar: "
-    "layer {layer}, head {head} ({low:.3f} ± {ci:.3f})."
-)
-LAYER_SIMILARITY = N_(
-    "Head-averaged attention at matching depth, over {aligned} sentences both tokenizers split alike: "
-    "mean similarity {mean:.3f}; lowest {low:.3f} ({a} layer {la} against {b} layer {lb})."
-)
-NOTICE_SOME_ALIGNED = N_(
-    "The two tokenizers split {unaligned} of {sentences} sentences differently: the corpus means use "
-    "every sentence, the similarity of the maps only the {aligned} split alike."
-)
-NOTICE_NONE_ALIGNED = N_(
-    "The two tokenizers split every sentence differently, so heads cannot be paired: the models are "
-    "compared layer by layer at matching depth, by their corpus means."
-)
-NOTICE_VIEWS = N_("Only the {views} view is compared: the other model's family has no other.")
 
 
 def score_views(view: ViewResult) -> dict[str, np.ndarray]:
@@ -79,7 +63,10 @@ def summarise_corpus(
         low = np.unravel_index(int(np.argmin(mean)), mean.shape)
         ci = float(similarity.ci[low]) if np.isfinite(similarity.ci[low]) else 0.0
         messages.append(
-            SIMILARITY.format(
+            N_(
+                "Mean head similarity {mean:.3f} over {aligned} sentences (1 = the same map); least similar: "
+                "layer {layer}, head {head} ({low:.3f} ± {ci:.3f})."
+            ).format(
                 mean=float(mean.mean()), aligned=aligned, layer=low[0] + 1, head=low[1] + 1, low=float(mean[low]), ci=ci
             )
         )
@@ -87,22 +74,13 @@ def summarise_corpus(
         messages += shift_messages(layers.partition_a, layers.partition_b, name_a, name_b, SHIFT)
         messages += role_gains(a.weights.main_roles, b.weights.main_roles, name_a, name_b)
         return tuple(messages)
-    at_a = np.stack([layers.partition_b[lb] for _la, lb in layers.matched])  # B's partition at A's depths
-    messages += shift_messages(layers.partition_a, at_a, name_a, name_b, SHIFT_DEPTH)
+    messages += depth_shift(layers, name_a, name_b)
     if layer_similarity is not None:
-        k = int(np.argmin(layer_similarity.mean))
-        la, lb = layers.matched[k]
-        messages.append(
-            LAYER_SIMILARITY.format(
-                aligned=aligned,
-                mean=float(layer_similarity.mean.mean()),
-                low=float(layer_similarity.mean[k]),
-                a=name_a,
-                b=name_b,
-                la=la + 1,
-                lb=lb + 1,
-            )
+        template = N_(
+            "Head-averaged attention at matching depth, over {aligned} sentences both tokenizers split alike: "
+            "mean similarity {mean:.3f}; lowest {low:.3f} ({a} layer {la} against {b} layer {lb})."
         )
+        messages.append(lowest_match(template, layer_similarity.mean, layers, name_a, name_b, aligned=aligned))
     return tuple(messages)
 
 
@@ -115,10 +93,24 @@ def corpus_notices(a: CorpusResult, b: CorpusResult, sentences: int, aligned: in
             )
         )
     if aligned == 0:
-        notices.append(NOTICE_NONE_ALIGNED)
+        notices.append(
+            N_(
+                "The two tokenizers split every sentence differently, so heads cannot be paired: the models are "
+                "compared layer by layer at matching depth, by their corpus means."
+            )
+        )
     elif aligned < sentences:
-        notices.append(NOTICE_SOME_ALIGNED.format(unaligned=sentences - aligned, sentences=sentences, aligned=aligned))
+        notices.append(
+            N_(
+                "The two tokenizers split {unaligned} of {sentences} sentences differently: the corpus means use "
+                "every sentence, the similarity of the maps only the {aligned} split alike."
+            ).format(unaligned=sentences - aligned, sentences=sentences, aligned=aligned)
+        )
     shared = [view for view in a.views if view in b.views]
     if len(shared) < max(len(a.views), len(b.views)):
-        notices.append(NOTICE_VIEWS.format(views=", ".join(shared)))
+        notices.append(
+            N_("Only the {views} view is compared: the other model's family has no other.").format(
+                views=", ".join(shared)
+            )
+        )
     return tuple(notices)

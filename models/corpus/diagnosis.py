@@ -22,43 +22,11 @@ STABLE_SHARE = 0.9  # a head whose main role holds in this share of sentences is
 LOCAL_HEADS = 0.25  # share of local heads in the lower layers that tells the neighbour story
 
 OVER = lazy_ngettext("over {n:,} sentence", "over {n:,} sentences", count="n")
-NOT_SETTLED = N_(" Not settled: the {level:.0%} interval reaches below the threshold of {threshold:.2f}.")
-C_CLOGGED = N_(
-    "{share:.0%} of heads (± {ci:.1%}, {over}) put most of their attention on [CLS]/[SEP]. Words barely "
-    "exchange information, which can point to over-fitting or too little variety in the training input; "
-    "when fine-tuning, freezing or re-initialising some layers can help.{settled}"
-)
-C_SHALLOW = N_("The model has fewer than three layers, so there is no layer story to tell.")
-C_NEIGHBOURS = N_(
-    "{span} look at themselves and their neighbours: {value} of attention near the diagonal (the token itself "
-    "and its neighbours) {over}, and "
-    "{local:.0%} of their heads are local on average. Word-level, syntax-like processing, as expected low "
-    "in the stack."
-)
-C_FOCUS = N_("{label} focus in {span}: {value} of attention {over}; {meaning}. This is normal.{settled}")
-M_GATHER = N_("the sentence starts to be gathered into one place")
-M_BOUNDARIES = N_("they mark sentence boundaries, which matters most for pairs")
-M_POOL = N_("the middle of the stack pools the sentence's information")
-C_LOOK_BACK = N_(
-    "In {span}, [CLS] spends {value} of its own attention on the words {over}: it looks back over the "
-    "sentence, getting ready to summarise it.{settled}"
-)
-C_STABLE = N_(
-    "{stable} of {heads} heads keep the same role in at least {share:.0%} of the sentences; the others change "
-    "role with the sentence (see each head's role shares)."
-)
 C_FEW = lazy_ngettext(
     "Only {n} sentence: the intervals are wide. Analyse at least {enough} for a firm reading.",
     "Only {n} sentences: the intervals are wide. Analyse at least {enough} for a firm reading.",
     count="n",
 )
-C_SUMMARY = N_(
-    "Best [CLS] sentence-summary candidates (their [CLS] spreads the most attention evenly over the words): "
-    "{candidates}.{close}"
-)
-SUMMARY_LAYER = N_("layer {layer} ({value})")
-SUMMARY_THEN = N_("{first}, then {second}")
-SUMMARY_CLOSE = N_(" Their intervals overlap, so the corpus does not tell them apart.")
 
 
 @dataclass(frozen=True)
@@ -101,7 +69,9 @@ def over_sentences(n: int):
 def not_settled(mean: float, ci: float, threshold: float):
     """The "not settled" sentence when the interval reaches below `threshold`, else ""."""
     if np.isfinite(ci) and mean - ci < threshold:
-        return NOT_SETTLED.format(level=0.95, threshold=threshold)
+        return N_(" Not settled: the {level:.0%} interval reaches below the threshold of {threshold:.2f}.").format(
+            level=0.95, threshold=threshold
+        )
     return ""
 
 
@@ -120,7 +90,13 @@ def corpus_diagnosis(
         found.append(
             Diagnosis(
                 "warning",
-                C_CLOGGED.format(
+                N_(
+                    "{share:.0%} of heads (± {ci:.1%}, {over}) put most of "
+                    "their attention on [CLS]/[SEP]. Words barely "
+                    "exchange information, which can point to over-fitting or "
+                    "too little variety in the training input; "
+                    "when fine-tuning, freezing or re-initialising some layers can help.{settled}"
+                ).format(
                     share=share,
                     ci=share_ci,
                     over=over_sentences(n),
@@ -130,7 +106,9 @@ def corpus_diagnosis(
         )
     layers = evidence.layer_cls_out.shape[0]
     if layers < 3:
-        found.append(Diagnosis("info", C_SHALLOW))
+        found.append(
+            Diagnosis("info", N_("The model has fewer than three layers, so there is no layer story to tell."))
+        )
         return tuple(found)
     bands = layer_bands(layers)
     lower, middle, upper = (bands[name] for name in ("lower", "middle", "upper"))
@@ -144,7 +122,14 @@ def corpus_diagnosis(
         found.append(
             Diagnosis(
                 "info",
-                C_NEIGHBOURS.format(
+                N_(
+                    "{span} look at themselves and their neighbours: {value} of "
+                    "attention near the diagonal (the token itself "
+                    "and its neighbours) {over}, and "
+                    "{local:.0%} of their heads are local on average. "
+                    "Word-level, syntax-like processing, as expected low "
+                    "in the stack."
+                ).format(
                     span=layer_span(lower, start=True),
                     value=plus_minus(near, near_ci),
                     over=over_sentences(n),
@@ -153,16 +138,18 @@ def corpus_diagnosis(
             )
         )
     for index, span, name, label, meaning in (
-        (0, lower, "to_cls", "[CLS]", M_GATHER),
-        (1, middle, "to_sep", "[SEP]", M_BOUNDARIES),
-        (1, middle, "to_cls", "[CLS]", M_POOL),
+        (0, lower, "to_cls", "[CLS]", N_("the sentence starts to be gathered into one place")),
+        (1, middle, "to_sep", "[SEP]", N_("they mark sentence boundaries, which matters most for pairs")),
+        (1, middle, "to_cls", "[CLS]", N_("the middle of the stack pools the sentence's information")),
     ):
         mean, ci = band(index, name)
         if mean >= thresholds.focus:
             found.append(
                 Diagnosis(
                     "info",
-                    C_FOCUS.format(
+                    N_(
+                        "{label} focus in {span}: {value} of attention {over}; {meaning}. This is normal.{settled}"
+                    ).format(
                         label=label,
                         span=layer_span(span),
                         value=plus_minus(mean, ci),
@@ -179,7 +166,10 @@ def corpus_diagnosis(
         found.append(
             Diagnosis(
                 "info",
-                C_LOOK_BACK.format(
+                N_(
+                    "In {span}, [CLS] spends {value} of its own attention on the words {over}: it looks back over the "
+                    "sentence, getting ready to summarise it.{settled}"
+                ).format(
                     span=layer_span(np.array(looking)),
                     value=plus_minus(mean, ci),
                     over=over_sentences(n),
@@ -189,7 +179,16 @@ def corpus_diagnosis(
         )
     found.extend(_summary(evidence))
     stable = int((evidence.main_share >= STABLE_SHARE).sum())
-    found.append(Diagnosis("info", C_STABLE.format(stable=stable, heads=evidence.main_share.size, share=STABLE_SHARE)))
+    found.append(
+        Diagnosis(
+            "info",
+            N_(
+                "{stable} of {heads} heads keep the same role in at least "
+                "{share:.0%} of the sentences; the others change "
+                "role with the sentence (see each head's role shares)."
+            ).format(stable=stable, heads=evidence.main_share.size, share=STABLE_SHARE),
+        )
+    )
     if n < FEW_SENTENCES:
         found.append(Diagnosis("info", C_FEW.format(n=n, enough=FEW_SENTENCES)))
     return tuple(found)
@@ -200,17 +199,26 @@ def _summary(evidence: CorpusEvidence) -> list[Diagnosis]:
     if not order:
         return []
     named = [
-        SUMMARY_LAYER.format(
+        N_("layer {layer} ({value})").format(
             layer=k + 1, value=plus_minus(float(evidence.layer_summary[k]), float(evidence.layer_summary_ci[k]))
         )
         for k in order
     ]
-    text = named[0] if len(named) == 1 else SUMMARY_THEN.format(first=named[0], second=named[1])
+    text = named[0] if len(named) == 1 else N_("{first}, then {second}").format(first=named[0], second=named[1])
     close = ""
     if len(order) == 2:
         first, second = order
         if evidence.layer_summary[first] - evidence.layer_summary_ci[first] <= (
             evidence.layer_summary[second] + evidence.layer_summary_ci[second]
         ):
-            close = SUMMARY_CLOSE
-    return [Diagnosis("info", C_SUMMARY.format(candidates=text, close=close))]
+            close = N_(" Their intervals overlap, so the corpus does not tell them apart.")
+    return [
+        Diagnosis(
+            "info",
+            N_(
+                "Best [CLS] sentence-summary candidates (their [CLS] spreads "
+                "the most attention evenly over the words): "
+                "{candidates}.{close}"
+            ).format(candidates=text, close=close),
+        )
+    ]

@@ -134,7 +134,7 @@ Partial = Callable[[CorpusResult], None]
 
 
 def model_info(loaded: LoadedModel) -> ModelInfo:
-    return ModelInfo(loaded.name, loaded.family, loaded.layers, loaded.heads, loaded.window, loaded.spec.description)
+    return ModelInfo.of(loaded)
 
 
 def analyse_chunk(loaded: LoadedModel, records: Sequence[CorpusRecord], options: CorpusOptions) -> CorpusStats:

@@ -161,6 +161,7 @@ class LineReader:
     def __init__(self, stream: BinaryIO, name: str, offset: int = 0, line: int = 1):
         self.stream, self.name = stream, name
         self.next_offset, self.next_line = offset, line
+        self.item_line = line
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -194,15 +195,18 @@ class LineReader:
         self.next_line += 1
         return text
 
-    def numbered(self) -> Iterator[tuple[int, int, str]]:
-        """Each line (newline kept) with the byte offset and the line number it starts at."""
+    def numbered(self, items: Iterator | None = None) -> Iterator[tuple[int, int, object]]:
+        """Each line (newline kept), or each item of `items` (a reader that pulls its lines from
+        this one, such as csv.reader), with the byte offset and the line number it starts at.
+        While an item is read, `item_line` is the line it starts at (for error messages)."""
+        items = self if items is None else items
         while True:
-            offset, line_no = self.next_offset, self.next_line
+            offset, self.item_line = self.next_offset, self.next_line
             try:
-                text = next(self)
+                item = next(items)
             except StopIteration:
                 return
-            yield offset, line_no, text
+            yield offset, self.item_line, item
 
 
 def read_records(
@@ -346,20 +350,16 @@ def _table_records(stream, name, spec: ReadSpec, start, index, line) -> Iterator
     lines = LineReader(stream, name, start, line)
     kind = spec.format.upper()
     reader = csv.reader(lines, delimiter="\t" if spec.format == "tsv" else ",")
-    while True:
-        offset, line_no = lines.next_offset, lines.next_line
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise CorpusInputError(ERR_CSV.format(line=line_no, name=name, kind=kind, problem=error)) from None
-        text = row[text_at] if text_at < len(row) else None
-        if not row:
-            text = ""  # a blank line
-        pair = row[pair_at] if pair_at is not None and pair_at < len(row) else None
-        yield CorpusRecord(index, line_no, offset, text, pair if pair and pair.strip() else None)
-        index += 1
+    try:
+        for offset, line_no, row in lines.numbered(reader):
+            text = row[text_at] if text_at < len(row) else None
+            if not row:
+                text = ""  # a blank line
+            pair = row[pair_at] if pair_at is not None and pair_at < len(row) else None
+            yield CorpusRecord(index, line_no, offset, text, pair if pair and pair.strip() else None)
+            index += 1
+    except csv.Error as error:
+        raise CorpusInputError(ERR_CSV.format(line=lines.item_line, name=name, kind=kind, problem=error)) from None
 
 
 csv.field_size_limit(MAX_LINE_BYTES)

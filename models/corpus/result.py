@@ -19,19 +19,13 @@ from models.corpus.mixing import QUANTITIES, MixingStats
 from models.corpus.scores import NORM_SIZES
 from models.corpus.stats import CONFIDENCE, CorpusStats, Moments, ViewStats
 from models.corpus.view_compare import ViewEvidence, compare_corpus_views
+from models.frozen import read_only
 from models.result import ModelInfo
 from models.score.roles import ROLES, Diagnosis, RoleThresholds, summary_layers
 from models.score.scores import PART_NAMES, SCORE_NAMES
 from models.score.sweep import VIEWS, View
 
 JSON_DECIMALS = 6
-MIXING_OVER = N_(
-    "Context mixing over {sentences} sentences (each layer's mean; the spread is in the JSON and the table):"
-)
-NOTICE_NO_NORM = N_(
-    "The norm view is not available for {family} models: the value vectors of this family are not "
-    "captured, so only the attention-weight view is shown."
-)
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +40,7 @@ class Estimate:
     @staticmethod
     def of(moments: Moments, index=...) -> Estimate:
         return Estimate(
-            *(_frozen(np.array(a[index], dtype=np.float64)) for a in (moments.mean, moments.std, moments.ci))
+            *(read_only(np.array(a[index], dtype=np.float64)) for a in (moments.mean, moments.std, moments.ci))
         )
 
 
@@ -123,7 +117,13 @@ def _mixing_result(stats: MixingStats) -> CorpusMixing:
     }
     diagnosis: tuple[Diagnosis, ...] = ()
     if stats.sentences:
-        lead = Diagnosis("info", MIXING_OVER.format(sentences=stats.sentences))
+        lead = Diagnosis(
+            "info",
+            N_(
+                "Context mixing over {sentences} sentences (each layer's "
+                "mean; the spread is in the JSON and the table):"
+            ).format(sentences=stats.sentences),
+        )
         diagnosis = (lead, *diagnose_mixing(stats.summary()))
     return CorpusMixing(stats.measures, stats.sentences, stats.skipped, estimates, diagnosis)
 
@@ -176,11 +176,6 @@ class CorpusResult:
         return self.views.get("norm")
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array.setflags(write=False)
-    return array
-
-
 def _evidence(stats: ViewStats, sentences: int) -> CorpusEvidence:
     m = stats.moments
     layer_summary = m["layer_summary"]
@@ -219,7 +214,7 @@ def _view_result(
     top = {
         name: TopSentences(
             *(
-                _frozen(np.array(a[s, ..., :k]))
+                read_only(np.array(a[s, ..., :k]))
                 for a in (stats.top.high_index, stats.top.high_value, stats.top.low_index, stats.top.low_value)
             )
         )
@@ -231,8 +226,8 @@ def _view_result(
     return ViewResult(
         scores={name: Estimate.of(m[f"score:{name}"]) for name in SCORE_NAMES},
         partition={name: Estimate.of(m["partition"], (..., p)) for p, name in enumerate(PART_NAMES)},
-        roles={role: _frozen(shares[r]) for r, role in enumerate(ROLES)},
-        main_roles=_frozen(main),
+        roles={role: read_only(shares[r]) for r, role in enumerate(ROLES)},
+        main_roles=read_only(main),
         layer_roles={role: Estimate.of(m["layer_roles"], (..., r)) for r, role in enumerate(ROLES)},
         layer_partition={name: Estimate.of(m["layer_partition"], (..., p)) for p, name in enumerate(PART_NAMES)},
         layer_summary=layer_summary,
@@ -267,7 +262,12 @@ def finish(
         )
     notices = ()
     if stats.views and "norm" in views and "norm" not in stats.views:
-        notices = (NOTICE_NO_NORM.format(family=model.family),)
+        notices = (
+            N_(
+                "The norm view is not available for {family} models: the value vectors of this family are not "
+                "captured, so only the attention-weight view is shown."
+            ).format(family=model.family),
+        )
     return CorpusResult(
         model=model,
         source=source,
@@ -375,13 +375,7 @@ def to_json_dict(result: CorpusResult) -> dict:
     weight = _view_json(result.weights, layers)
     texts = {str(index): {"text": text, "pair": pair} for index, (text, pair) in result.texts.items()}
     return {
-        "model": {
-            "key": result.model.key,
-            "family": result.model.family,
-            "layers": result.model.layers,
-            "heads": result.model.heads,
-            "window": result.model.window,
-        },
+        "model": result.model.as_json(),
         "view": "weight",
         "views": list(result.views),
         "source": result.source,

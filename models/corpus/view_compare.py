@@ -22,7 +22,7 @@ from i18n import N_
 from models.corpus.diagnosis import not_settled, over_sentences, plus_minus
 from models.score.roles import Diagnosis, RoleThresholds
 from models.score.scores import PART_NAMES
-from models.score.view_compare import NO_OP_SHARE, layers_phrase, size_phrase
+from models.score.view_compare import NO_OP_SHARE, share_claim
 
 SIZE_INDEX = {"words": 0, "cls": 1, "sep": 2}  # columns of the norm sizes (corpus_scores.NORM_SIZES)
 
@@ -33,25 +33,6 @@ C_NO_OP = N_(
     "{span} put {weight} of their attention weight on {label}, but {label}'s value vectors are {size}, "
     "so only {norm} of what these heads move comes from {label}, {over} (norm view, Kobayashi et al. "
     "2020). Heavy {label} attention here is mostly a no-op, not clogged flow."
-)
-C_CARRIES = N_(
-    "{span} put {weight} of their attention weight on {label}, and {norm} of what these heads move comes "
-    "from {label}, {over} (norm view, Kobayashi et al. 2020; its value vectors are {size}): the attention "
-    "on {label} carries real information here."
-)
-C_CLOGGED_NORM = N_(
-    "{norm:.0%} of heads (± {ci:.1%}, {over}) move mostly [CLS]/[SEP] information (norm view): words "
-    "barely exchange information, which can point to over-fitting or too little variety in the training "
-    "input; when fine-tuning, freezing or re-initialising some layers can help.{settled}{disagree}"
-)
-C_DISAGREE = N_(
-    " The two views disagree: by attention weight only {weight:.0%} (± {ci:.1%}) of heads look mostly at [CLS]/[SEP]."
-)
-C_NOT_CLOGGED = N_(
-    "By attention weight {weight:.0%} of heads (± {weight_ci:.1%}, {over}) look mostly at [CLS]/[SEP], "
-    "which would suggest clogged information flow, but by norm only {norm:.0%} (± {norm_ci:.1%}) move "
-    "mostly [CLS]/[SEP] information. The two views disagree, and the norm view (what is actually moved) "
-    "says the flow is not clogged."
 )
 
 
@@ -89,50 +70,53 @@ def compare_corpus_views(
         by_weight = float(weight.layer_partition[layers, k].mean())
         by_norm = float(norm.layer_partition[layers, k].mean())
         ratio = float(norm_sizes[layers, SIZE_INDEX["words"]].mean()) / special_size
-        template = C_NO_OP if by_norm <= NO_OP_SHARE * by_weight else C_CARRIES
-        found.append(
-            Diagnosis(
-                "info",
-                template.format(
-                    span=layers_phrase(layers, start=True),
-                    label=label,
-                    size=size_phrase(ratio, label),
-                    over=over,
-                    weight=plus_minus(by_weight, _span_ci(weight.layer_partition_ci[layers, k])),
-                    norm=plus_minus(by_norm, _span_ci(norm.layer_partition_ci[layers, k])),
-                ),
+        template = (
+            C_NO_OP
+            if by_norm <= NO_OP_SHARE * by_weight
+            else N_(
+                "{span} put {weight} of their attention weight on {label}, and {norm} of what these heads move comes "
+                "from {label}, {over} (norm view, Kobayashi et al. 2020; its value vectors are {size}): the attention "
+                "on {label} carries real information here."
             )
         )
+        numbers = dict(
+            over=over,
+            weight=plus_minus(by_weight, _span_ci(weight.layer_partition_ci[layers, k])),
+            norm=plus_minus(by_norm, _span_ci(norm.layer_partition_ci[layers, k])),
+        )
+        found.append(Diagnosis("info", share_claim(template, layers, label, ratio, **numbers)))
     clog = thresholds.clog_share
+    norm_ci, weight_ci = _finite(norm.special_share_ci), _finite(weight.special_share_ci)
+    shares = dict(
+        over=over,
+        norm=norm.special_share,
+        ci=norm_ci,
+        norm_ci=norm_ci,
+        weight=weight.special_share,
+        weight_ci=weight_ci,
+    )
     if norm.special_share >= clog:
         disagree = ""
         if weight.special_share < clog:
-            disagree = C_DISAGREE.format(weight=weight.special_share, ci=_finite(weight.special_share_ci))
-        found.append(
-            Diagnosis(
-                "warning",
-                C_CLOGGED_NORM.format(
-                    norm=norm.special_share,
-                    ci=_finite(norm.special_share_ci),
-                    over=over,
-                    settled=not_settled(norm.special_share, norm.special_share_ci, clog),
-                    disagree=disagree,
-                ),
-            )
+            disagree = N_(
+                " The two views disagree: by attention weight only {weight:.0%} (± "
+                "{ci:.1%}) of heads look mostly at [CLS]/[SEP]."
+            ).format(weight=weight.special_share, ci=_finite(weight.special_share_ci))
+        warning = N_(
+            "{norm:.0%} of heads (± {ci:.1%}, {over}) move mostly [CLS]/[SEP] information (norm view): words "
+            "barely exchange information, which can point to over-fitting or too little variety in the training "
+            "input; when fine-tuning, freezing or re-initialising some layers can help.{settled}{disagree}"
         )
+        settled = not_settled(norm.special_share, norm.special_share_ci, clog)
+        found.append(Diagnosis("warning", warning.format(settled=settled, disagree=disagree, **shares)))
     elif weight.special_share >= clog:
-        found.append(
-            Diagnosis(
-                "info",
-                C_NOT_CLOGGED.format(
-                    weight=weight.special_share,
-                    weight_ci=_finite(weight.special_share_ci),
-                    over=over,
-                    norm=norm.special_share,
-                    norm_ci=_finite(norm.special_share_ci),
-                ),
-            )
+        disagreement = N_(
+            "By attention weight {weight:.0%} of heads (± {weight_ci:.1%}, {over}) look mostly at [CLS]/[SEP], "
+            "which would suggest clogged information flow, but by norm only {norm:.0%} (± {norm_ci:.1%}) move "
+            "mostly [CLS]/[SEP] information. The two views disagree, and the norm view (what is actually moved) "
+            "says the flow is not clogged."
         )
+        found.append(Diagnosis("info", disagreement.format(**shares)))
     return tuple(found)
 
 

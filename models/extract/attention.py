@@ -13,6 +13,8 @@ from models.compare.alignment import layout
 from models.extract import bigbird
 from models.extract.banded import BandedLayer
 from models.extract.forward import run_forward
+from models.extract.window import InputError, check_global_positions
+from models.frozen import read_only
 from models.load import capture, vocab_check
 from models.load.families import QUERY_KEY_SUFFIXES, family_info, forward_inputs  # noqa: F401  (suffixes re-exported)
 from models.load.loading import LoadedModel
@@ -27,21 +29,12 @@ DENSE_LIMIT = 512  # Longformer inputs longer than this stay banded (no [H, N, N
 ERR_EMPTY = N_("The text is empty. Type or paste a sentence to analyse.")
 ERR_NO_TOKENS = N_("The text produced no tokens the model can read. Try ordinary words.")
 ERR_NOT_TEXT = N_("The input must be text; got {kind}.")
-ERR_GLOBAL = N_("Global token position {position} is out of range: this input has {n} tokens (positions 0 to {last}).")
 ERR_GLOBAL_DENSE = N_("Global tokens only apply to Longformer models; '{key}' attends densely.")
 
 NOTICE_TRUNCATED = N_(
     "The input is longer than the model's limit of {limit} tokens, so it was cut "
     "to the first {limit}; about {dropped} tokens were left out."
 )
-NOTICE_MARKERS = N_(
-    "Recognised the typed {markers} and used the model's own special tokens instead, so they are not doubled."
-)
-NOTICE_PAIR_SPLIT = N_("The typed {sep} in the middle splits the text into a sentence pair.")
-
-
-class InputError(ValueError):
-    """The input cannot be analysed; the message says what to change."""
 
 
 @dataclass(frozen=True)
@@ -124,10 +117,10 @@ def extract(
 
     tokenizer = loaded.tokenizer
     limit = min(loaded.spec.max_tokens, max_tokens or loaded.spec.max_tokens)
-    prepared, first, second, chars_cut = _cut(text, text_b, tokenizer, limit)
+    prepared, first, second, chars_cut = cut_text(text, text_b, tokenizer, limit)
 
     with loaded.lock:  # fast tokenizers are not safe under concurrent calls
-        encoding = _encode(tokenizer, first, second, limit)
+        encoding = encode_text(tokenizer, first, second, limit)
         ids = encoding["input_ids"][0]
         special_mask = encoding["special_tokens_mask"][0].numpy().astype(bool)
         if special_mask.all():
@@ -141,7 +134,7 @@ def extract(
         if is_longformer:
             if global_positions is None:
                 global_positions = tuple(int(i) for i in np.nonzero(ids.numpy() == tokenizer.cls_token_id)[0][:1])
-            global_positions = _check_globals(global_positions, n)
+            global_positions = check_global_positions(global_positions, n)
         else:
             global_positions = ()
         tokens = tuple(tokenizer.convert_ids_to_tokens(ids.tolist()))
@@ -164,9 +157,26 @@ def extract(
         cut = NOTICE_TRUNCATED.format(limit=limit, dropped=dropped if not chars_cut else f"{dropped}+")
         notices.append(Notice("truncated", "info", cut))
     if prepared.markers:
-        notices.append(Notice("markers", "info", NOTICE_MARKERS.format(markers=format_list(prepared.markers))))
+        notices.append(
+            Notice(
+                "markers",
+                "info",
+                N_(
+                    "Recognised the typed {markers} and used the model's own "
+                    "special tokens instead, so they are not doubled."
+                ).format(markers=format_list(prepared.markers)),
+            )
+        )
     if prepared.split_at_typed_sep:
-        notices.append(Notice("pair_split", "info", NOTICE_PAIR_SPLIT.format(sep=tokenizer.sep_token)))
+        notices.append(
+            Notice(
+                "pair_split",
+                "info",
+                N_("The typed {sep} in the middle splits the text into a sentence pair.").format(
+                    sep=tokenizer.sep_token
+                ),
+            )
+        )
     if run.pattern.block_sparse is not None:
         notices.append(Notice("block_sparse", "info", bigbird.notice(run.pattern.block_sparse, n)))
 
@@ -176,21 +186,14 @@ def extract(
         tokens=tokens,
         spans=spans,
         segment_ids=_segments(sequence_ids),
-        special_mask=_frozen(special_mask),
-        cls_positions=_positions(ids, special_mask, tokenizer.cls_token_id),
-        sep_positions=_positions(ids, special_mask, tokenizer.sep_token_id),
+        special_mask=read_only(special_mask),
+        cls_positions=token_positions(ids, special_mask, tokenizer.cls_token_id),
+        sep_positions=token_positions(ids, special_mask, tokenizer.sep_token_id),
         global_positions=global_positions,
         truncated=truncated,
         typed_markers=prepared.markers,
         notices=tuple(notices),
-        model=ModelInfo(
-            key=loaded.name,
-            family=loaded.family,
-            layers=loaded.layers,
-            heads=loaded.heads,
-            window=loaded.window,
-            description=loaded.spec.description,
-        ),
+        model=ModelInfo.of(loaded),
         layer_attention=run.layers,
         queries=run.queries,
         keys=run.keys,
@@ -211,13 +214,13 @@ def preview_tokens(loaded: LoadedModel, text: str, text_b: str | None = None) ->
         raise InputError(ERR_EMPTY)
     text_b = text_b if text_b and text_b.strip() else None
     limit = loaded.spec.max_tokens
-    _prepared, first, second, _cut_chars = _cut(text, text_b, loaded.tokenizer, limit)
+    _prepared, first, second, _cut_chars = cut_text(text, text_b, loaded.tokenizer, limit)
     with loaded.lock:
-        ids = _encode(loaded.tokenizer, first, second, limit)["input_ids"][0]
+        ids = encode_text(loaded.tokenizer, first, second, limit)["input_ids"][0]
         return tuple(loaded.tokenizer.convert_ids_to_tokens(ids.tolist()))
 
 
-def _cut(text: str, text_b: str | None, tokenizer, limit: int) -> tuple[PreparedText, str, str | None, bool]:
+def cut_text(text: str, text_b: str | None, tokenizer, limit: int) -> tuple[PreparedText, str, str | None, bool]:
     """Typed markers removed, then each text cut to limit · CHARS_PER_TOKEN_CAP characters."""
     prepared = prepare_text(text, text_b, tokenizer.cls_token, tokenizer.sep_token)
     char_cap = limit * CHARS_PER_TOKEN_CAP
@@ -228,7 +231,7 @@ def _cut(text: str, text_b: str | None, tokenizer, limit: int) -> tuple[Prepared
     return prepared, first, second, chars_cut
 
 
-def _encode(tokenizer, first: str, second: str | None, limit: int):
+def encode_text(tokenizer, first: str, second: str | None, limit: int):
     """The encoding of one input.  A Python tokenizer (BertJapaneseTokenizer) gives no offsets
     (models/compare/alignment.py rebuilds them) and only gives token types when asked."""
     fast = getattr(tokenizer, "is_fast", False)
@@ -243,15 +246,6 @@ def _encode(tokenizer, first: str, second: str | None, limit: int):
         return_token_type_ids=None if fast else True,
         return_tensors="pt",
     )
-
-
-def _check_globals(positions, n: int) -> tuple[int, ...]:
-    checked = set()
-    for position in positions:
-        if isinstance(position, bool) or not isinstance(position, (int, np.integer)) or not 0 <= position < n:
-            raise InputError(ERR_GLOBAL.format(position=position, n=n, last=n - 1))
-        checked.add(int(position))
-    return tuple(sorted(checked))
 
 
 @dataclass(frozen=True, eq=False)
@@ -304,7 +298,7 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
     if want_query_key and len(captured["query"]) == len(output.attentions) == len(captured["key"]):
         heads = loaded.heads
         queries, keys = (
-            tuple(_frozen(t.reshape(n, heads, -1).transpose(0, 1).float().numpy()) for t in captured[kind])
+            tuple(read_only(t.reshape(n, heads, -1).transpose(0, 1).float().numpy()) for t in captured[kind])
             for kind in ("query", "key")
         )
     pattern = OwnPattern(info.form, layer_windows(loaded.model.config, len(output.attentions)))
@@ -313,26 +307,24 @@ def _run(loaded: LoadedModel, encoding, global_positions: tuple[int, ...], keep_
         for index, band in enumerate(output.attentions):
             global_rows = output.global_attentions[index][0, :, :n].numpy() if global_positions else None
             layer = BandedLayer(
-                _frozen(band[0].numpy()), _frozen(global_rows) if global_rows is not None else None, global_positions
+                read_only(band[0].numpy()),
+                read_only(global_rows) if global_rows is not None else None,
+                global_positions,
             )
-            layers.append(layer if keep_banded else _frozen(layer.dense()))
+            layers.append(layer if keep_banded else read_only(layer.dense()))
         return _Run(tuple(layers), queries, keys, norms, global_norms, pattern)
     if info.form == "block_sparse":
         returned = [layer[0].float().numpy() for layer in output.attentions]
         exact, note = bigbird.exact_layers(loaded.model.config, returned, draws, n)
         note.returned_mass.setflags(write=False)
         pattern = OwnPattern(info.form, pattern.layer_windows, note)
-        return _Run(tuple(_frozen(layer) for layer in exact), queries, keys, norms, global_norms, pattern)
-    layers = tuple(_frozen(layer[0].float().numpy()) for layer in output.attentions)
+        return _Run(tuple(read_only(layer) for layer in exact), queries, keys, norms, global_norms, pattern)
+    layers = tuple(read_only(layer[0].float().numpy()) for layer in output.attentions)
     return _Run(layers, queries, keys, norms, global_norms, pattern)
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array.setflags(write=False)
-    return array
-
-
-def _positions(ids: torch.Tensor, special_mask: np.ndarray, token_id: int | None) -> tuple[int, ...]:
+def token_positions(ids: torch.Tensor, special_mask: np.ndarray, token_id: int | None) -> tuple[int, ...]:
+    """The positions of the special token `token_id` ([CLS], [SEP]) among the input ids."""
     if token_id is None:
         return ()
     return tuple(int(i) for i in np.nonzero(special_mask & (ids.numpy() == token_id))[0])

@@ -37,18 +37,6 @@ RunType = Literal["block_sparse", "original_full"]
 RAND_METHODS = ("_bigbird_block_rand_mask_with_head", "_bigbird_block_rand_mask")
 CAPTURE_HOOK = "output_capturing_hook"  # transformers.utils.output_capturing's forward hook
 
-NOTICE_REBUILT = N_(
-    "BigBird ran block-sparse attention (blocks of {block} tokens, {random} random blocks; the input "
-    "was padded to {padded} tokens). The attention transformers returns leaves weight out: outside "
-    "the two global blocks its rows sum to {low:.2f}–{high:.2f}, because in eval mode every random "
-    "block is block 0 and each copy of a key is written once. The copies were added back, so "
-    "every row sums to 1."
-)
-NOTICE_FULL = N_(
-    "This input has {n} tokens, too few for BigBird's block-sparse attention (it needs more than "
-    "{minimum}), so it ran full attention, as transformers does."
-)
-
 
 @dataclass(frozen=True, eq=False)
 class BlockSparseNote:
@@ -236,9 +224,16 @@ def exact_layers(
 def notice(note: BlockSparseNote, n: int) -> str:
     """The plain-words line for the result's notices."""
     if note.ran == "original_full":
-        return NOTICE_FULL.format(n=n, minimum=note.min_tokens)
+        return N_(
+            "This input has {n} tokens, too few for BigBird's block-sparse attention (it needs more than "
+            "{minimum}), so it ran full attention, as transformers does."
+        ).format(n=n, minimum=note.min_tokens)
     inner = note.returned_mass[..., note.block : min(n, note.padded_length - note.block)]  # non-global rows
     low, high = float(inner.min()), float(inner.max())
-    return NOTICE_REBUILT.format(
-        block=note.block, random=note.random_blocks, padded=note.padded_length, low=low, high=high
-    )
+    return N_(
+        "BigBird ran block-sparse attention (blocks of {block} tokens, {random} random blocks; the input "
+        "was padded to {padded} tokens). The attention transformers returns leaves weight out: outside "
+        "the two global blocks its rows sum to {low:.2f}–{high:.2f}, because in eval mode every random "
+        "block is block 0 and each copy of a key is written once. The copies were added back, so "
+        "every row sums to 1."
+    ).format(block=note.block, random=note.random_blocks, padded=note.padded_length, low=low, high=high)

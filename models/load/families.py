@@ -34,9 +34,7 @@ FAMILY_NAMES: tuple[Family, ...] = get_args(Family)
 DENSE_TOKEN_CAP = 1024  # a longer input's N×N attention per layer and head gets too big to keep
 
 QK_POSITIONS = N_("its attention scores add position terms to q·k, so q and k alone do not give them")
-QK_ROTARY = N_("its queries and keys get rotary positions inside the attention, after the projection")
 
-ERR_FAMILY = N_("Model type '{model_type}' is not supported; supported families are {families}.")
 ERR_NO_ATTENTION = N_("Model type '{model_type}' cannot show attention: {reason}")
 NO_ATTENTION: dict[str, str] = {  # model types known to have no attention weights to return
     "fnet": N_("FNet mixes tokens with a Fourier transform and has no attention weights."),
@@ -76,137 +74,86 @@ BERT_LAYOUT = "[CLS] A [SEP]  ·  [CLS] A [SEP] B [SEP]"
 ROBERTA_LAYOUT = "<s> A </s>  ·  <s> A </s></s> B </s>"
 DENSE = "[1, H, N, N], rows sum to 1"
 
+BERT_STYLE = dict(cls_token="[CLS]", sep_token="[SEP]", layout=BERT_LAYOUT)
+ROBERTA_STYLE = dict(cls_token="<s>", sep_token="</s>", layout=ROBERTA_LAYOUT, position_offset=2)
+
+
+def _family(family: Family, name: str, style: dict, form: AttentionForm = "dense", attention: str = DENSE, **extra):
+    """One table entry; its config model_type is the family's name unless `model_types` says otherwise."""
+    model_types = extra.pop("model_types", (family,))
+    return FamilyInfo(family, name, model_types, form, attention, **style, **extra)
+
+
 FAMILIES: dict[Family, FamilyInfo] = {
     info.family: info
     for info in (
-        FamilyInfo("bert", "BERT", ("bert",), "dense", DENSE, "[CLS]", "[SEP]", BERT_LAYOUT),
-        FamilyInfo(
-            "roberta",
-            "RoBERTa",
-            ("roberta",),
-            "dense",
-            DENSE,
-            "<s>",
-            "</s>",
-            ROBERTA_LAYOUT,
-            position_offset=2,
-            notes="Byte-level BPE: a word-initial token starts with Ġ.",
-        ),
-        FamilyInfo(
+        _family("bert", "BERT", BERT_STYLE),
+        _family("roberta", "RoBERTa", ROBERTA_STYLE, notes="Byte-level BPE: a word-initial token starts with Ġ."),
+        _family(
             "distilbert",
             "DistilBERT",
-            ("distilbert",),
-            "dense",
-            DENSE,
-            "[CLS]",
-            "[SEP]",
-            BERT_LAYOUT,
+            BERT_STYLE,
             query_key=(".attention.q_lin", ".attention.k_lin"),
             notes="Takes no token_type_ids: the two sentences of a pair share one segment embedding.",
         ),
-        FamilyInfo(
+        _family(
             "albert",
             "ALBERT",
-            ("albert",),
-            "dense",
-            DENSE,
-            "[CLS]",
-            "[SEP]",
-            BERT_LAYOUT,
+            BERT_STYLE,
             query_key=(".attention.query", ".attention.key"),
             notes="All layers share one set of weights (the same module runs L times); SentencePiece ▁ words.",
         ),
-        FamilyInfo(
-            "electra",
-            "ELECTRA",
-            ("electra",),
-            "dense",
-            DENSE,
-            "[CLS]",
-            "[SEP]",
-            BERT_LAYOUT,
-            notes="The discriminator is a BERT-shaped encoder.",
-        ),
-        FamilyInfo(
-            "xlm-roberta",
-            "XLM-RoBERTa",
-            ("xlm-roberta",),
-            "dense",
-            DENSE,
-            "<s>",
-            "</s>",
-            ROBERTA_LAYOUT,
-            position_offset=2,
-            notes="SentencePiece ▁ words, 250k-token vocabulary.",
-        ),
-        FamilyInfo(
+        _family("electra", "ELECTRA", BERT_STYLE, notes="The discriminator is a BERT-shaped encoder."),
+        _family("xlm-roberta", "XLM-RoBERTa", ROBERTA_STYLE, notes="SentencePiece ▁ words, 250k-token vocabulary."),
+        _family(
             "deberta-v2",
             "DeBERTa-v2/v3",
-            ("deberta-v2",),
-            "dense",
-            DENSE,
-            "[CLS]",
-            "[SEP]",
-            BERT_LAYOUT,
+            BERT_STYLE,
             query_key=None,
             query_key_note=QK_POSITIONS,
             notes="Disentangled attention: content-to-position and position-to-content terms join q·k.",
         ),
-        FamilyInfo(
+        _family(
             "mpnet",
             "MPNet",
-            ("mpnet",),
-            "dense",
-            DENSE,
-            "<s>",
-            "</s>",
-            ROBERTA_LAYOUT,
-            position_offset=2,
+            ROBERTA_STYLE,
             query_key=None,
             query_key_note=QK_POSITIONS,
             notes="A learned relative position bias is added to every head's scores; takes no token_type_ids.",
         ),
-        FamilyInfo(
+        _family(
             "modernbert",
             "ModernBERT",
-            ("modernbert",),
-            "local_global",
-            "[1, H, N, N], rows sum to 1; a local layer is 0 beyond local_attention / 2 tokens",
-            "[CLS]",
-            "[SEP]",
-            BERT_LAYOUT,
+            BERT_STYLE,
+            form="local_global",
+            attention="[1, H, N, N], rows sum to 1; a local layer is 0 beyond local_attention / 2 tokens",
             query_key=None,
-            query_key_note=QK_ROTARY,
+            query_key_note=N_("its queries and keys get rotary positions inside the attention, after the projection"),
             notes=(
                 "Every global_attn_every_n_layers-th layer (the first included) is global, the others "
                 "slide a local_attention window (models.sparse.own_pattern.layer_windows); takes no token_type_ids."
             ),
         ),
-        FamilyInfo(
+        _family(
             "bigbird",
             "BigBird",
-            ("big_bird",),
-            "block_sparse",
-            "[1, H, N', N'] padded to whole blocks; in block_sparse mode rows sum to less than 1 "
+            BERT_STYLE,
+            model_types=("big_bird",),
+            form="block_sparse",
+            attention="[1, H, N', N'] padded to whole blocks; in block_sparse mode rows sum to less than 1 "
             "(the engine adds back what is left out, see models.extract.bigbird)",
-            "[CLS]",
-            "[SEP]",
-            BERT_LAYOUT,
             notes=(
                 "Block-sparse only above (5 + 2·num_random_blocks)·block_size tokens; shorter inputs "
                 "run full attention, as transformers does."
             ),
         ),
-        FamilyInfo(
+        _family(
             "longformer",
             "Longformer",
-            ("longformer",),
-            "banded",
-            "[1, H, N', x + w + 1] banded plus global_attentions; rebuilt or kept banded (models.extract.banded)",
-            "<s>",
-            "</s>",
-            ROBERTA_LAYOUT,
-            position_offset=2,
+            ROBERTA_STYLE,
+            form="banded",
+            attention="[1, H, N', x + w + 1] banded plus global_attentions; "
+            "rebuilt or kept banded (models.extract.banded)",
             token_cap=4096,
             notes="Sliding window per layer plus chosen global tokens.",
         ),
@@ -235,7 +182,11 @@ def family_of(model_type: str) -> Family:
     if model_type in NO_ATTENTION:
         raise ValueError(ERR_NO_ATTENTION.format(model_type=model_type, reason=NO_ATTENTION[model_type]))
     families = ", ".join(info.label for info in FAMILIES.values())
-    raise ValueError(ERR_FAMILY.format(model_type=model_type, families=families))
+    raise ValueError(
+        N_("Model type '{model_type}' is not supported; supported families are {families}.").format(
+            model_type=model_type, families=families
+        )
+    )
 
 
 def max_tokens_of(family: Family, max_position_embeddings: int, tokenizer_limit: int | None) -> int:

@@ -47,49 +47,7 @@ ERR_OFFLINE = N_(
     "or pass a local model directory. The embedded 'minilm' model always works offline."
 )
 ERR_LOCAL = N_("Cannot load the model in '{path}': {problem}")
-ERR_HUB_NOT_CACHED = N_(
-    "Cannot load '{name}' from the Hugging Face Hub: it is not in the local cache ({cache}) and the Hub "
-    "is not reachable from this machine. Download it once where the Hub is reachable, or pass a local "
-    "model directory."
-)
-ERR_HUB_PICKLE = N_(
-    "Cannot load '{name}': its copy has only pickle weights ({files}), and only *.safetensors weights "
-    "are loaded (pickle files can run code when opened). Use a revision with model.safetensors."
-)
-ERR_HUB_OTHER = N_("Cannot load '{name}' from the Hugging Face Hub: {problem}")
-DESCRIPTION_HUB = N_("{model_type} model {name} from the Hugging Face Hub.")
-ERR_NOT_ALLOWED = N_(
-    "Local model folders are limited on this server; '{path}' is not under an allowed folder "
-    "(ATTENTION_MAPS_MODEL_DIRS). Use one of: {keys}, or a folder under an allowed one."
-)
-ERR_LOCAL_OFF = N_(
-    "Local model folders are turned off on this server, which other machines can reach "
-    "(ATTENTION_MAPS_MODEL_DIRS is not set); '{path}' was not opened. Use one of: {keys}."
-)
-ERR_NO_WINDOW = N_("'{name}' is a {family} model and takes no attention window; leave the window out.")
-PROBLEM_CORRUPT = N_(
-    "the weights file is corrupt or incomplete ({detail}). A half-finished copy or download "
-    "is the usual cause: copy the model folder again."
-)
-PROBLEM_SHAPES = N_(
-    "config.json does not match the weights (their tensor shapes differ). Use the config.json "
-    "that was saved with these weights."
-)
-PROBLEM_MISSING = N_(
-    "config.json does not match the weights: {count} weights the config asks for are missing "
-    "from the safetensors file (for example '{example}'). Use the config.json that was saved "
-    "with these weights."
-)
-PROBLEM_TOKENIZER = N_(
-    "its tokenizer could not be loaded ({detail}). The folder needs tokenizer.json or vocab.txt with their configs."
-)
 PROBLEM_OTHER = "{detail}"
-PROBLEM_NO_FOLDER = N_("there is no such folder.")
-PROBLEM_NO_CONFIG = N_("there is no config.json.")
-PROBLEM_NO_WEIGHTS = N_("there are no *.safetensors weights (only safetensors are loaded).")
-PROBLEM_CONFIG = N_("unreadable config.json ({detail}).")
-DESCRIPTION_LOCAL = N_("Local {model_type} model from {path}.")
-DESCRIPTION_WINDOWED = N_("{name}'s weights under Longformer attention (window {window}).")
 IGNORED_MISSING = ("pooler.", "embeddings.position_ids")  # never used for attention
 # A Hub repository id, "org/name", with an optional "@revision" (a branch, tag or commit).
 HUB_ID = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)(?:@(?P<revision>[\w./-]+))?$")
@@ -215,7 +173,19 @@ def check_allowed(name: str, allowed_roots: Iterable[str] | None) -> None:
     if roots and is_allowed_path(name, roots):
         return
     keys = ", ".join(REGISTRY)
-    raise ModelLoadError((ERR_NOT_ALLOWED if roots else ERR_LOCAL_OFF).format(path=name, keys=keys))
+    raise ModelLoadError(
+        (
+            N_(
+                "Local model folders are limited on this server; '{path}' is not under an allowed folder "
+                "(ATTENTION_MAPS_MODEL_DIRS). Use one of: {keys}, or a folder under an allowed one."
+            )
+            if roots
+            else N_(
+                "Local model folders are turned off on this server, which other machines can reach "
+                "(ATTENTION_MAPS_MODEL_DIRS is not set); '{path}' was not opened. Use one of: {keys}."
+            )
+        ).format(path=name, keys=keys)
+    )
 
 
 def embedded_model_path() -> Path:
@@ -283,7 +253,7 @@ def _load_model(
         if hub is not None:
             return _load_hub_id(hub.group("repo"), hub.group("revision"))
         if name and (roots or _looks_like_a_path(name)):  # roots: under one (checked above), so it reveals nothing
-            raise ModelLoadError(ERR_LOCAL.format(path=name, problem=PROBLEM_NO_FOLDER))
+            raise ModelLoadError(ERR_LOCAL.format(path=name, problem=N_("there is no such folder.")))
         keys = ", ".join(REGISTRY)
         raise ModelLoadError(ERR_UNKNOWN.format(name=name or "(empty)", keys=keys))
     if spec.source == "embedded":
@@ -302,14 +272,20 @@ def with_window(dense: LoadedModel, window: int, twin: ModelSpec | None = None) 
     """`dense`'s BERT weights under Longformer attention with `window` (shares its tokenizer
     and lock).  `twin` is the registry entry it stands for, if any (its token limit applies)."""
     if dense.family != "bert":
-        raise ModelLoadError(ERR_NO_WINDOW.format(name=dense.name, family=dense.family))
+        raise ModelLoadError(
+            N_("'{name}' is a {family} model and takes no attention window; leave the window out.").format(
+                name=dense.name, family=dense.family
+            )
+        )
     window = validate_window(window)
     spec = twin or ModelSpec(
         key=f"{dense.name}-longformer",
         source=dense.spec.source,
         family="longformer",
         max_tokens=dense.spec.max_tokens,
-        description=DESCRIPTION_WINDOWED.format(name=dense.name, window=window),
+        description=N_("{name}'s weights under Longformer attention (window {window}).").format(
+            name=dense.name, window=window
+        ),
         windowed_from=dense.name,
     )
     return LoadedModel(spec.key, spec, bert_to_longformer(dense.model, window), dense.tokenizer, window, dense.lock)
@@ -358,14 +334,21 @@ def _read_pretrained(source: str, **options):
         raise ModelLoadError(ERR_LOCAL.format(path=source, problem=_weights_problem(error))) from None
     missing = sorted(key for key in info.get("missing_keys", ()) if not key.startswith(IGNORED_MISSING))
     if missing:
-        problem = PROBLEM_MISSING.format(count=len(missing), example=missing[0])
+        problem = N_(
+            "config.json does not match the weights: {count} weights the config asks for are missing "
+            "from the safetensors file (for example '{example}'). Use the config.json that was saved "
+            "with these weights."
+        ).format(count=len(missing), example=missing[0])
         raise ModelLoadError(ERR_LOCAL.format(path=source, problem=problem))
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **options)
     except Exception as error:  # a broken tokenizer.json raises JSON, tokenizers or OS errors
         if cache_only and isinstance(error, OSError):
             raise _NotCached from None
-        problem = PROBLEM_TOKENIZER.format(detail=_first_line(error))
+        problem = N_(
+            "its tokenizer could not be loaded ({detail}). The folder needs "
+            "tokenizer.json or vocab.txt with their configs."
+        ).format(detail=_first_line(error))
         raise ModelLoadError(ERR_LOCAL.format(path=source, problem=problem)) from None
     return model.eval(), tokenizer
 
@@ -373,9 +356,15 @@ def _read_pretrained(source: str, **options):
 def _weights_problem(error: Exception) -> str:
     detail = _first_line(error)
     if type(error).__name__ == "SafetensorError" or "deserializ" in detail:
-        return PROBLEM_CORRUPT.format(detail=detail)
+        return N_(
+            "the weights file is corrupt or incomplete ({detail}). A half-finished copy or download "
+            "is the usual cause: copy the model folder again."
+        ).format(detail=detail)
     if "mismatch" in str(error).lower():
-        return PROBLEM_SHAPES
+        return N_(
+            "config.json does not match the weights (their tensor shapes differ). Use the config.json "
+            "that was saved with these weights."
+        )
     return PROBLEM_OTHER.format(detail=detail)
 
 
@@ -423,12 +412,24 @@ def _load_hub_id(repo: str, revision: str | None) -> LoadedModel:
     except _NotCached:
         pickled = _cached_pickle(repo, options)
         if pickled:
-            raise ModelLoadError(ERR_HUB_PICKLE.format(name=name, files=", ".join(pickled))) from None
+            raise ModelLoadError(
+                N_(
+                    "Cannot load '{name}': its copy has only pickle weights ({files}), and only *.safetensors weights "
+                    "are loaded (pickle files can run code when opened). Use a revision with model.safetensors."
+                ).format(name=name, files=", ".join(pickled))
+            ) from None
         if not _hub_reachable():
             from huggingface_hub import constants
 
             cache = options["cache_dir"] or constants.HF_HUB_CACHE
-            raise ModelLoadError(ERR_HUB_NOT_CACHED.format(name=name, cache=cache)) from None
+            raise ModelLoadError(
+                N_(
+                    "Cannot load '{name}' from the Hugging Face Hub: it is not "
+                    "in the local cache ({cache}) and the Hub "
+                    "is not reachable from this machine. Download it once where the Hub is reachable, or pass a local "
+                    "model directory."
+                ).format(name=name, cache=cache)
+            ) from None
         return _hub_model(name, repo, options, local_files_only=False)
 
 
@@ -440,7 +441,11 @@ def _hub_model(name: str, repo: str, options: dict, local_files_only: bool) -> L
             raise _NotCached from None
         raise
     except Exception as error:  # malformed JSON, unknown model_type
-        raise ModelLoadError(ERR_HUB_OTHER.format(name=name, problem=_first_line(error))) from None
+        raise ModelLoadError(
+            N_("Cannot load '{name}' from the Hugging Face Hub: {problem}").format(
+                name=name, problem=_first_line(error)
+            )
+        ) from None
     try:
         family = family_of(config.model_type)
     except ValueError as error:
@@ -453,7 +458,9 @@ def _hub_model(name: str, repo: str, options: dict, local_files_only: bool) -> L
         source="hub",
         family=family,
         max_tokens=max_tokens_of(family, positions, tokenizer.model_max_length),
-        description=DESCRIPTION_HUB.format(model_type=config.model_type, name=name),
+        description=N_("{model_type} model {name} from the Hugging Face Hub.").format(
+            model_type=config.model_type, name=name
+        ),
         hub_id=repo,
     )
     return LoadedModel(name, spec, model, tokenizer, _own_window(model))
@@ -481,13 +488,15 @@ def _own_window(model: PreTrainedModel) -> int | None:
 
 def _load_local(path: Path) -> LoadedModel:
     if not (path / "config.json").is_file():
-        raise ModelLoadError(ERR_LOCAL.format(path=path, problem=PROBLEM_NO_CONFIG))
+        raise ModelLoadError(ERR_LOCAL.format(path=path, problem=N_("there is no config.json.")))
     if not any(path.glob("*.safetensors")):
-        raise ModelLoadError(ERR_LOCAL.format(path=path, problem=PROBLEM_NO_WEIGHTS))
+        raise ModelLoadError(
+            ERR_LOCAL.format(path=path, problem=N_("there are no *.safetensors weights (only safetensors are loaded)."))
+        )
     try:
         config = AutoConfig.from_pretrained(str(path))
     except Exception as error:  # malformed JSON, unknown model_type, bad values
-        problem = PROBLEM_CONFIG.format(detail=_first_line(error))
+        problem = N_("unreadable config.json ({detail}).").format(detail=_first_line(error))
         raise ModelLoadError(ERR_LOCAL.format(path=path, problem=problem)) from None
     try:
         family = family_of(config.model_type)
@@ -501,7 +510,7 @@ def _load_local(path: Path) -> LoadedModel:
         source="local",
         family=family,
         max_tokens=max_tokens,
-        description=DESCRIPTION_LOCAL.format(model_type=config.model_type, path=path),
+        description=N_("Local {model_type} model from {path}.").format(model_type=config.model_type, path=path),
     )
     return LoadedModel(str(path), spec, model, tokenizer, _own_window(model))
 

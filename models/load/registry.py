@@ -35,6 +35,11 @@ class ModelSpec:
         return self.windowed_from is not None
 
 
+def _hub(key: str, family: Family, hub_id: str, description: str, max_tokens: int = 512) -> ModelSpec:
+    """A model read from the Hugging Face cache (models.load.loading), by its Hub id."""
+    return ModelSpec(key, "hub", family, max_tokens, description, hub_id=hub_id)
+
+
 REGISTRY: dict[str, ModelSpec] = {
     spec.key: spec
     for spec in (
@@ -60,118 +65,89 @@ REGISTRY: dict[str, ModelSpec] = {
             ),
             windowed_from="minilm",
         ),
-        ModelSpec(
-            key="bert-base-uncased",
-            source="hub",
-            family="bert",
-            max_tokens=512,
-            description=N_("Google's 12-layer BERT base, uncased (needs internet or a local cache)."),
-            hub_id="bert-base-uncased",
+        _hub(
+            "bert-base-uncased",
+            "bert",
+            "bert-base-uncased",
+            N_("Google's 12-layer BERT base, uncased (needs internet or a local cache)."),
         ),
-        ModelSpec(
-            key="bert-base-japanese-v3",
-            source="hub",
-            family="bert",
-            max_tokens=512,
-            description=N_(
+        _hub(
+            "bert-base-japanese-v3",
+            "bert",
+            "cl-tohoku/bert-base-japanese-v3",
+            N_(
                 "Tohoku University's Japanese BERT base v3: MeCab (UniDic-lite) words split into "
                 "WordPiece pieces, so Japanese text reads word by word (needs internet or a local cache)."
             ),
-            hub_id="cl-tohoku/bert-base-japanese-v3",
         ),
-        ModelSpec(
-            key="longformer-base-4096",
-            source="hub",
-            family="longformer",
+        _hub(
+            "longformer-base-4096",
+            "longformer",
+            "allenai/longformer-base-4096",
+            N_("AllenAI's Longformer base, pre-trained with window 512 (needs internet or a local cache)."),
             max_tokens=4096,
-            description=N_("AllenAI's Longformer base, pre-trained with window 512 (needs internet or a local cache)."),
-            hub_id="allenai/longformer-base-4096",
         ),
-        ModelSpec(
-            key="roberta-base",
-            source="hub",
-            family="roberta",
-            max_tokens=512,
-            description=N_(
-                "RoBERTa base; <s> and </s> play the roles of [CLS] and [SEP] (needs internet or a local cache)."
-            ),
-            hub_id="roberta-base",
+        _hub(
+            "roberta-base",
+            "roberta",
+            "roberta-base",
+            N_("RoBERTa base; <s> and </s> play the roles of [CLS] and [SEP] (needs internet or a local cache)."),
         ),
-        ModelSpec(
-            key="distilbert-base-uncased",
-            source="hub",
-            family="distilbert",
-            max_tokens=512,
-            description=N_("DistilBERT base, 6 layers distilled from BERT (needs internet or a local cache)."),
-            hub_id="distilbert-base-uncased",
+        _hub(
+            "distilbert-base-uncased",
+            "distilbert",
+            "distilbert-base-uncased",
+            N_("DistilBERT base, 6 layers distilled from BERT (needs internet or a local cache)."),
         ),
-        ModelSpec(
-            key="albert-base-v2",
-            source="hub",
-            family="albert",
-            max_tokens=512,
-            description=N_("ALBERT base v2: 12 layers sharing one set of weights (needs internet or a local cache)."),
-            hub_id="albert/albert-base-v2",
+        _hub(
+            "albert-base-v2",
+            "albert",
+            "albert/albert-base-v2",
+            N_("ALBERT base v2: 12 layers sharing one set of weights (needs internet or a local cache)."),
         ),
-        ModelSpec(
-            key="electra-base-discriminator",
-            source="hub",
-            family="electra",
-            max_tokens=512,
-            description=N_("ELECTRA base discriminator, a BERT-shaped encoder (needs internet or a local cache)."),
-            hub_id="google/electra-base-discriminator",
+        _hub(
+            "electra-base-discriminator",
+            "electra",
+            "google/electra-base-discriminator",
+            N_("ELECTRA base discriminator, a BERT-shaped encoder (needs internet or a local cache)."),
         ),
-        ModelSpec(
-            key="xlm-roberta-base",
-            source="hub",
-            family="xlm-roberta",
-            max_tokens=512,
-            description=N_(
-                "XLM-RoBERTa base, 100 languages; <s> and </s> play [CLS] and [SEP] (needs internet or a local cache)."
-            ),
-            hub_id="FacebookAI/xlm-roberta-base",
+        _hub(
+            "xlm-roberta-base",
+            "xlm-roberta",
+            "FacebookAI/xlm-roberta-base",
+            N_("XLM-RoBERTa base, 100 languages; <s> and </s> play [CLS] and [SEP] (needs internet or a local cache)."),
         ),
-        ModelSpec(
-            key="deberta-v3-base",
-            source="hub",
-            family="deberta-v2",
-            max_tokens=512,
-            description=N_(
-                "DeBERTa-v3 base: disentangled content/position attention (needs internet or a local cache)."
-            ),
-            hub_id="microsoft/deberta-v3-base",
+        _hub(
+            "deberta-v3-base",
+            "deberta-v2",
+            "microsoft/deberta-v3-base",
+            N_("DeBERTa-v3 base: disentangled content/position attention (needs internet or a local cache)."),
         ),
-        ModelSpec(
-            key="mpnet-base",
-            source="hub",
-            family="mpnet",
-            max_tokens=512,
-            description=N_(
-                "MPNet base, with a relative position bias in every head (needs internet or a local cache)."
-            ),
-            hub_id="microsoft/mpnet-base",
+        _hub(
+            "mpnet-base",
+            "mpnet",
+            "microsoft/mpnet-base",
+            N_("MPNet base, with a relative position bias in every head (needs internet or a local cache)."),
         ),
-        ModelSpec(
-            key="modernbert-base",
-            source="hub",
-            family="modernbert",
-            max_tokens=1024,
-            description=N_(
+        _hub(
+            "modernbert-base",
+            "modernbert",
+            "answerdotai/ModernBERT-base",
+            N_(
                 "ModernBERT base: every third layer global, the others a 128-token sliding window "
                 "(needs internet or a local cache)."
             ),
-            hub_id="answerdotai/ModernBERT-base",
-        ),
-        ModelSpec(
-            key="bigbird-roberta-base",
-            source="hub",
-            family="bigbird",
             max_tokens=1024,
-            description=N_(
+        ),
+        _hub(
+            "bigbird-roberta-base",
+            "bigbird",
+            "google/bigbird-roberta-base",
+            N_(
                 "BigBird RoBERTa base: block-sparse attention (blocks of 64, 3 random blocks) above "
                 "704 tokens, full attention below (needs internet or a local cache)."
             ),
-            hub_id="google/bigbird-roberta-base",
+            max_tokens=1024,
         ),
     )
 }

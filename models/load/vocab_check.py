@@ -14,26 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from i18n import N_
+from models.pieces import bare, fold
 
 UNREADABLE_SHARE = 0.2  # from this share of unreadable content tokens on, the input gets a notice
 JAPANESE_MODEL = "bert-base-japanese-v3"  # the registry key the notice suggests for Japanese text
 MULTILINGUAL_MODEL = "xlm-roberta-base"
-SUBWORD_MARKS = ("##", "▁", "Ġ")
-
-NOTICE_UNK = N_(
-    "{share:.0%} of this input's tokens are [UNK]: the vocabulary of '{model}' does not know "
-    "them, so this attention map says little about the text. {advice}"
-)
-NOTICE_UNREADABLE = N_(
-    "{share:.0%} of this input's tokens do not match the text: {unk:.0%} are [UNK] and "
-    "{changed:.0%} lost a mark to the tokenizer's normalisation (for example {example}). "
-    "The attention map of '{model}' says little about this text. {advice}"
-)
-ADVICE_JAPANESE = N_(
-    "For Japanese text choose a Japanese model such as '{japanese}' (it splits the text into words with MeCab)."
-)
-EXAMPLE = N_("'{source}' read as '{piece}'")
-ADVICE_OTHER = N_("Choose a model whose vocabulary covers this language, such as '{multilingual}'.")
 
 
 @dataclass(frozen=True)
@@ -73,10 +58,10 @@ def check_vocabulary(
         start, end = spans[k]
         sequence = sequence_ids[k] or 0
         source = texts[sequence][start:end] if sequence < len(texts) else ""
-        piece = _bare(tokens[k])
+        piece = bare(tokens[k])
         if source and _lost_marks(source, piece):
             changed += 1
-            example = example or EXAMPLE.format(source=source, piece=piece)
+            example = example or N_("'{source}' read as '{piece}'").format(source=source, piece=piece)
     return VocabularyCheck(unk / len(content), changed / len(content), example)
 
 
@@ -84,11 +69,22 @@ def notice(check: VocabularyCheck, model: str, text: str) -> str | None:
     """The notice for an input the model cannot read well, or None."""
     if check.unreadable_share < UNREADABLE_SHARE:
         return None
-    advice = ADVICE_JAPANESE if looks_japanese(text) else ADVICE_OTHER
+    advice = (
+        N_("For Japanese text choose a Japanese model such as '{japanese}' (it splits the text into words with MeCab).")
+        if looks_japanese(text)
+        else N_("Choose a model whose vocabulary covers this language, such as '{multilingual}'.")
+    )
     advice = advice.format(japanese=JAPANESE_MODEL, multilingual=MULTILINGUAL_MODEL)
     if check.changed_share == 0:
-        return NOTICE_UNK.format(share=check.unk_share, model=model, advice=advice)
-    return NOTICE_UNREADABLE.format(
+        return N_(
+            "{share:.0%} of this input's tokens are [UNK]: the vocabulary of '{model}' does not know "
+            "them, so this attention map says little about the text. {advice}"
+        ).format(share=check.unk_share, model=model, advice=advice)
+    return N_(
+        "{share:.0%} of this input's tokens do not match the text: {unk:.0%} are [UNK] and "
+        "{changed:.0%} lost a mark to the tokenizer's normalisation (for example {example}). "
+        "The attention map of '{model}' says little about this text. {advice}"
+    ).format(
         share=check.unreadable_share,
         unk=check.unk_share,
         changed=check.changed_share,
@@ -106,19 +102,7 @@ def looks_japanese(text: str) -> bool:
     return kana or (kanji and not hangul)
 
 
-def _bare(token: str) -> str:
-    for mark in SUBWORD_MARKS:
-        if token.startswith(mark) and len(token) > len(mark):
-            return token[len(mark) :]
-    return token
-
-
-def _strip_marks(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text).casefold()
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
 def _lost_marks(source: str, piece: str) -> bool:
     """The token equals its source text only once accents/voicing marks are removed."""
     same_case = unicodedata.normalize("NFKC", source).casefold()
-    return same_case != piece.casefold() and _strip_marks(source) == _strip_marks(piece) == piece.casefold()
+    return same_case != piece.casefold() and fold(source) == fold(piece) == piece.casefold()

@@ -21,14 +21,14 @@ M_1, L band products per layer, instead of [N, N] per layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 import torch
 
 from models.mixing import measures as M
+from models.mixing.readings import MixingReadings
 from models.mixing.value_zeroing import noise_floor, one_minus_cos
 from models.types import Measure
 
@@ -114,7 +114,7 @@ class BandedMatrix:
 
 
 @dataclass(frozen=True, eq=False)
-class BandedMixing:
+class BandedMixing(MixingReadings):
     """The context-mixing measures of one Longformer input (L layers, N tokens), banded.
 
     As models.mixing.run.ContextMixing, except:
@@ -124,47 +124,13 @@ class BandedMixing:
     global_positions the global tokens; windows: each layer's full window w
     """
 
-    tokens: tuple[str, ...]
-    cls_positions: tuple[int, ...]
-    sep_positions: tuple[int, ...]
     global_positions: tuple[int, ...]
     windows: tuple[int, ...]
-    model: str
-    measures: tuple[Measure, ...]
-    layers: Mapping[str, tuple[BandedMatrix, ...]]
     rollout_queries: tuple[int, ...]
-    rollout: Mapping[str, np.ndarray]
-    mixing_ratio: Mapping[str, np.ndarray]
-    to_cls: Mapping[str, np.ndarray]
-    to_sep: Mapping[str, np.ndarray]
-    sink_rate: np.ndarray
-    sink_keys: np.ndarray
     unnormalised: tuple[tuple[int, int], ...] = ()
     truncated: bool = False
     notices: tuple[str, ...] = ()
     form = "banded"
-
-    def __post_init__(self):
-        object.__setattr__(self, "layers", MappingProxyType(dict(self.layers)))
-        for name in ("rollout", "mixing_ratio", "to_cls", "to_sep"):
-            table = {key: _read_only(value) for key, value in getattr(self, name).items()}
-            object.__setattr__(self, name, MappingProxyType(table))
-        for name in ("sink_rate", "sink_keys"):
-            object.__setattr__(self, name, _read_only(getattr(self, name)))
-
-    @property
-    def cls_token(self) -> str | None:
-        return self.tokens[self.cls_positions[0]] if self.cls_positions else None
-
-    @property
-    def sep_token(self) -> str | None:
-        return self.tokens[self.sep_positions[0]] if self.sep_positions else None
-
-
-def _read_only(array) -> np.ndarray:
-    array = np.array(array)
-    array.setflags(write=False)
-    return array
 
 
 def band_keys(n: int, half: int, global_positions: Sequence[int]) -> np.ndarray:

@@ -30,11 +30,6 @@ CLS_LINEAR_FILE = "classifier.safetensors"  # scripts/finetune_minilm.py
 HEAD_SUFFIX = "ForSequenceClassification"
 HEAD_KWARGS = dict(attn_implementation="eager", use_safetensors=True, trust_remote_code=False, local_files_only=True)
 
-ERR_HEAD = N_(
-    "Cannot load the classification head of '{name}': {detail}. Faithfulness needs the folder's "
-    "*ForSequenceClassification weights as safetensors; without them, leave --faithfulness out."
-)
-
 
 @dataclass(frozen=True, eq=False)
 class Classifier:
@@ -105,7 +100,12 @@ def load_classifier(loaded: LoadedModel) -> Classifier | None:
             module = module.to(device=device, dtype=loaded.model.dtype)
     except Exception as error:  # safetensors, torch and transformers each raise their own types
         detail = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
-        raise ModelLoadError(ERR_HEAD.format(name=loaded.name, detail=detail)) from None
+        raise ModelLoadError(
+            N_(
+                "Cannot load the classification head of '{name}': {detail}. Faithfulness needs the folder's "
+                "*ForSequenceClassification weights as safetensors; without them, leave --faithfulness out."
+            ).format(name=loaded.name, detail=detail)
+        ) from None
     return Classifier(kind, module.eval())
 
 

@@ -76,26 +76,6 @@ PARTLY = lazy_ngettext(
     "{span} put {weight:.0%} of their attention weight on {token}; by {measure}, {evidence:.0%} of what the "
     "layers move comes from {token}: part of that weight carries information.",
 )
-COMPARE_NORM = N_(
-    "For comparison, in {span} the weights alone give {token} {weight:.0%}, and the norm view "
-    "(‖α f(x)‖, Kobayashi et al. 2020) {norm:.0%}."
-)
-NO_HEAVY = N_(
-    "No layer puts {heavy:.0%} or more of its attention weight on {cls} or {sep}, so there is no no-op "
-    "question to answer on this input."
-)
-NO_EVIDENCE = N_(
-    "{span}: {weight:.0%} of the attention weight goes to {token}, but the weights alone cannot tell a "
-    "no-op from clogged flow. Compute value zeroing or ALTI to find out."
-)
-MIXING = N_(
-    "Share of a token's new representation that comes from other tokens (the mixing ratio, mean over layers): {ratios}."
-)
-MIXING_ITEM = N_("{measure} {ratio:.0%}")
-UNNORMALISED = N_(
-    "Value zeroing changed some tokens' output by less than rounding, so their rows are left at 0: {rows}."
-)
-ROW_AT = N_("layer {layer} row {row}")
 
 
 class Shares(Protocol):
@@ -133,16 +113,43 @@ def diagnose_mixing(mixing: Shares) -> tuple[Diagnosis, ...]:
                 found.extend(_reading(mixing, token, shares, run, evidence))
         if not heavy_any and specials:
             cls, sep = (specials[0][0], specials[-1][0])
-            found.append(Diagnosis("info", NO_HEAVY.format(heavy=HEAVY_SHARE, cls=cls, sep=sep)))
+            found.append(
+                Diagnosis(
+                    "info",
+                    N_(
+                        "No layer puts {heavy:.0%} or more of its attention weight "
+                        "on {cls} or {sep}, so there is no no-op "
+                        "question to answer on this input."
+                    ).format(heavy=HEAVY_SHARE, cls=cls, sep=sep),
+                )
+            )
     ratios = [
-        MIXING_ITEM.format(measure=MEASURE_LABELS[name], ratio=float(mixing.mixing_ratio[name].mean()))
+        N_("{measure} {ratio:.0%}").format(measure=MEASURE_LABELS[name], ratio=float(mixing.mixing_ratio[name].mean()))
         for name in mixing.measures
     ]
     if ratios:
-        found.append(Diagnosis("info", MIXING.format(ratios=format_list(ratios))))
+        found.append(
+            Diagnosis(
+                "info",
+                N_(
+                    "Share of a token's new representation that comes from other tokens "
+                    "(the mixing ratio, mean over layers): {ratios}."
+                ).format(ratios=format_list(ratios)),
+            )
+        )
     if mixing.unnormalised:
-        rows = format_list([ROW_AT.format(layer=layer + 1, row=row) for layer, row in mixing.unnormalised])
-        found.append(Diagnosis("info", UNNORMALISED.format(rows=rows)))
+        rows = format_list(
+            [N_("layer {layer} row {row}").format(layer=layer + 1, row=row) for layer, row in mixing.unnormalised]
+        )
+        found.append(
+            Diagnosis(
+                "info",
+                N_(
+                    "Value zeroing changed some tokens' output by less than "
+                    "rounding, so their rows are left at 0: {rows}."
+                ).format(rows=rows),
+            )
+        )
     return tuple(found)
 
 
@@ -158,7 +165,13 @@ def _reading(mixing: Shares, token: str, shares, run: np.ndarray, evidence: Meas
     span = layer_span(run, start=True)
     weight = float(shares["attention"][run].mean())
     if evidence is None:
-        yield Diagnosis("info", NO_EVIDENCE.format(span=span, weight=weight, token=token))
+        yield Diagnosis(
+            "info",
+            N_(
+                "{span}: {weight:.0%} of the attention weight goes to {token}, but the weights alone cannot tell a "
+                "no-op from clogged flow. Compute value zeroing or ALTI to find out."
+            ).format(span=span, weight=weight, token=token),
+        )
         return
     moved = float(shares[evidence][run].mean())
     common = dict(span=span, n=run.size, weight=weight, token=token, evidence=moved)
@@ -171,4 +184,10 @@ def _reading(mixing: Shares, token: str, shares, run: np.ndarray, evidence: Meas
     if "attention_norm" in mixing.measures:
         norm = float(shares["attention_norm"][run].mean())
         compare_span = layer_span(run)
-        yield Diagnosis("info", COMPARE_NORM.format(span=compare_span, token=token, weight=weight, norm=norm))
+        yield Diagnosis(
+            "info",
+            N_(
+                "For comparison, in {span} the weights alone give {token} {weight:.0%}, and the norm view "
+                "(‖α f(x)‖, Kobayashi et al. 2020) {norm:.0%}."
+            ).format(span=compare_span, token=token, weight=weight, norm=norm),
+        )

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from models.corpus.stats import t_quantile
-from models.extract.attention import ERR_EMPTY, InputError, _cut, _encode
+from models.extract.attention import ERR_EMPTY, InputError, cut_text, encode_text
 from models.extract.forward import run_forward
 from models.load.device import model_device
 from models.load.families import forward_inputs
@@ -160,9 +160,9 @@ def truth_inputs(loaded: LoadedModel, text: str, text_b: str | None = None) -> d
     and encoding (models.extract.attention), so position k here is token k of the mixing."""
     text_b = text_b if isinstance(text_b, str) and text_b.strip() else None
     tokenizer = loaded.tokenizer
-    _prepared, first, second, _chars_cut = _cut(text, text_b, tokenizer, loaded.spec.max_tokens)
+    _prepared, first, second, _chars_cut = cut_text(text, text_b, tokenizer, loaded.spec.max_tokens)
     with loaded.lock:
-        encoding = _encode(tokenizer, first, second, loaded.spec.max_tokens)
+        encoding = encode_text(tokenizer, first, second, loaded.spec.max_tokens)
     return forward_inputs(loaded.model, encoding)
 
 

@@ -14,9 +14,8 @@ up to ZEROING_LIMIT tokens).  The other families are refused with a message that
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -28,44 +27,27 @@ from models.extract.attention import (
     ERR_NO_TOKENS,
     NOTICE_TRUNCATED,
     InputError,
-    _check_globals,
-    _cut,
-    _encode,
-    _positions,
+    cut_text,
+    encode_text,
     model_inputs,
+    token_positions,
 )
 from models.extract.forward import Forward, run_forward
+from models.extract.window import check_global_positions
 from models.load.device import model_device
 from models.load.families import forward_inputs
 from models.load.loading import LoadedModel
 from models.mixing import banded as B
 from models.mixing import measures as M
 from models.mixing.measures import MEASURES, WITHOUT_RESIDUAL, Measure
+from models.mixing.readings import MixingReadings
 from models.mixing.value_zeroing import value_zeroing
 
 MIXING_FAMILIES = ("bert", "roberta", "electra", "xlm-roberta", "longformer")
-ERR_MEASURE = N_("Unknown measure '{name}'; use one of: {choices}.")
-ERR_BANDED = N_(
-    "'{model}' is a Longformer model: its context-mixing measures stay banded, and only `cli.py mixing` "
-    "reads them for now. Use the model's dense twin here (for example minilm instead of minilm-longformer)."
-)
-ERR_ZEROING_LONG = N_(
-    "Value zeroing on a Longformer input of {n} tokens would run the feed-forward block once per "
-    "(query, key) pair in the band, about {pairs:,} times per layer; it runs up to {limit} tokens. "
-    "Leave it out (the other six measures stay banded and fast), or shorten the input."
-)
-NOTICE_ZEROING_SKIPPED = N_(
-    "Value zeroing was left out: on a Longformer input of {n} tokens it would run the feed-forward "
-    "block about {pairs:,} times per layer (it runs up to {limit} tokens)."
-)
-ERR_MIXING_FAMILY = N_(
-    "'{model}' is a {family} model: the context-mixing measures support BERT, RoBERTa, ELECTRA and "
-    "XLM-RoBERTa models for now."
-)
 
 
 @dataclass(frozen=True, eq=False)
-class ContextMixing:
+class ContextMixing(MixingReadings):
     """The context-mixing measures of one input (L layers, N tokens, H heads).
 
     tokens          [N] token strings, special tokens included
@@ -88,46 +70,10 @@ class ContextMixing:
     Arrays are read-only, in the model's dtype (float32, or float64 for a float64 model).
     """
 
-    tokens: tuple[str, ...]
-    cls_positions: tuple[int, ...]
-    sep_positions: tuple[int, ...]
-    model: str
-    measures: tuple[Measure, ...]
-    layers: Mapping[str, np.ndarray]
-    rollout: Mapping[str, np.ndarray]
-    mixing_ratio: Mapping[str, np.ndarray]
-    to_cls: Mapping[str, np.ndarray]
-    to_sep: Mapping[str, np.ndarray]
-    sink_rate: np.ndarray
-    sink_keys: np.ndarray
     unnormalised: tuple[tuple[int, int], ...] = ()
     truncated: bool = False
     notices: tuple[str, ...] = ()
     form = "dense"
-
-    def __post_init__(self):
-        for name in ("layers", "rollout", "mixing_ratio", "to_cls", "to_sep"):
-            table = {key: _read_only(value) for key, value in getattr(self, name).items()}
-            object.__setattr__(self, name, MappingProxyType(table))
-        for name in ("sink_rate", "sink_keys"):
-            object.__setattr__(self, name, _read_only(getattr(self, name)))
-
-    @property
-    def cls_token(self) -> str | None:
-        """The cls token's string ("[CLS]", "<s>"), or None when the input has none."""
-        return self.tokens[self.cls_positions[0]] if self.cls_positions else None
-
-    @property
-    def sep_token(self) -> str | None:
-        return self.tokens[self.sep_positions[0]] if self.sep_positions else None
-
-
-def _read_only(array: np.ndarray) -> np.ndarray:
-    array = np.asarray(array)
-    if array.flags.writeable:
-        array = array.view()
-        array.setflags(write=False)
-    return array
 
 
 def check_measures(names: Sequence[str] | None) -> tuple[Measure, ...]:
@@ -136,7 +82,9 @@ def check_measures(names: Sequence[str] | None) -> tuple[Measure, ...]:
         return MEASURES
     for name in names:
         if name not in MEASURES:
-            raise ValueError(ERR_MEASURE.format(name=name, choices=", ".join(MEASURES)))
+            raise ValueError(
+                N_("Unknown measure '{name}'; use one of: {choices}.").format(name=name, choices=", ".join(MEASURES))
+            )
     return tuple(name for name in MEASURES if name in names)
 
 
@@ -144,10 +92,20 @@ def check_family(loaded: LoadedModel, dense: bool = False) -> None:
     """InputError unless `loaded` is an encoder the measures can read (`dense`: and its
     attention is dense, for a caller that reads [N, N] matrices)."""
     if dense and loaded.family == "longformer":
-        raise InputError(ERR_BANDED.format(model=loaded.name))
+        raise InputError(
+            N_(
+                "'{model}' is a Longformer model: its context-mixing measures stay banded, and only `cli.py mixing` "
+                "reads them for now. Use the model's dense twin here (for example minilm instead of minilm-longformer)."
+            ).format(model=loaded.name)
+        )
     encoder = getattr(loaded.model, "encoder", None)
     if loaded.family not in MIXING_FAMILIES or not hasattr(encoder, "layer"):
-        raise InputError(ERR_MIXING_FAMILY.format(model=loaded.name, family=loaded.family))
+        raise InputError(
+            N_(
+                "'{model}' is a {family} model: the context-mixing measures support BERT, RoBERTa, ELECTRA and "
+                "XLM-RoBERTa models for now."
+            ).format(model=loaded.name, family=loaded.family)
+        )
 
 
 def context_mixing(
@@ -172,9 +130,9 @@ def context_mixing(
     text_b = text_b if isinstance(text_b, str) and text_b.strip() else None
     tokenizer = loaded.tokenizer
     limit = loaded.spec.max_tokens
-    _prepared, first, second, chars_cut = _cut(text, text_b, tokenizer, limit)
+    _prepared, first, second, chars_cut = cut_text(text, text_b, tokenizer, limit)
     with loaded.lock:
-        encoding = _encode(tokenizer, first, second, limit)
+        encoding = encode_text(tokenizer, first, second, limit)
         ids = encoding["input_ids"][0]
         special_mask = encoding["special_tokens_mask"][0].numpy().astype(bool)
         if special_mask.all():
@@ -186,12 +144,12 @@ def context_mixing(
                 tokenizer(first, second, truncation=False, split_special_tokens=True, verbose=False)["input_ids"]
             )
     n = len(ids)
-    cls = _positions(ids, special_mask, tokenizer.cls_token_id)
-    seps = _positions(ids, special_mask, tokenizer.sep_token_id)
+    cls = token_positions(ids, special_mask, tokenizer.cls_token_id)
+    seps = token_positions(ids, special_mask, tokenizer.sep_token_id)
     truncated = chars_cut or full_length > limit
     notices = [NOTICE_TRUNCATED.format(limit=limit, dropped=max(full_length - n, 0))] if truncated else []
     if loaded.family == "longformer":
-        globals_ = _check_globals(cls[:1] if global_positions is None else global_positions, n)
+        globals_ = check_global_positions(cls[:1] if global_positions is None else global_positions, n)
         chosen = _banded_measures(loaded, chosen, measures is None, n, notices)
         forward = run_forward(loaded, model_inputs(loaded, encoding, globals_), _kinds(globals_), n)
         result = banded_measures_of(loaded, forward, globals_, chosen, cls, seps)
@@ -215,49 +173,74 @@ def _banded_measures(loaded: LoadedModel, chosen, by_default: bool, n: int, noti
     half = max(loaded.model.config.attention_window) // 2
     wording = dict(n=n, pairs=n * (2 * half + 2), limit=B.ZEROING_LIMIT)
     if not by_default:
-        raise InputError(ERR_ZEROING_LONG.format(**wording))
-    notices.append(NOTICE_ZEROING_SKIPPED.format(**wording))
+        raise InputError(
+            N_(
+                "Value zeroing on a Longformer input of {n} tokens would run the feed-forward block once per "
+                "(query, key) pair in the band, about {pairs:,} times per layer; it runs up to {limit} tokens. "
+                "Leave it out (the other six measures stay banded and fast), or shorten the input."
+            ).format(**wording)
+        )
+    notices.append(
+        N_(
+            "Value zeroing was left out: on a Longformer input of {n} tokens it would run the feed-forward "
+            "block about {pairs:,} times per layer (it runs up to {limit} tokens)."
+        ).format(**wording)
+    )
     return tuple(name for name in chosen if name != "value_zeroing")
 
 
-def layer_states(loaded: LoadedModel, forward: Forward):
-    """Every layer's M.LayerState, and its `finish` (LayerNorm-1 input → layer output) for
-    value zeroing, from one forward pass that captured "value" and "value_input" (each
-    layer's input) for batch item 0.
+def _layer_parts(loaded: LoadedModel):
+    """(index, parts) for every layer: what a dense and a banded layer state both take from
+    the model's modules (the attention output projection, both LayerNorms, the feed-forward
+    block and `finish`, LayerNorm-1 input → layer output, for value zeroing).
 
     The measures are computed on the CPU (models.load.device); the feed-forward block and the
     value-zeroing reruns call the layer's own modules on the model's device.
     """
     device = model_device(loaded.model)
-    states, finishes = [], []
 
     def on_cpu(parameter: torch.Tensor) -> torch.Tensor:
         return parameter.detach().cpu()
 
+    for index, layer in enumerate(loaded.model.encoder.layer):
+        attention_out = layer.attention.output
+        ln1, ln2 = attention_out.LayerNorm, layer.output.LayerNorm
+        chunk = layer.ff_chunk if hasattr(layer, "ff_chunk") else layer.feed_forward_chunk  # Longformer : BERT
+
+        def feed_forward(hidden, layer=layer):
+            return layer.output.dense(layer.intermediate(hidden.to(device))).cpu()
+
+        def finish(pre, chunk=chunk, ln1=ln1):
+            return chunk(ln1(pre.to(device))).cpu()
+
+        yield (
+            index,
+            dict(
+                out_weight=on_cpu(attention_out.dense.weight),
+                out_bias=on_cpu(attention_out.dense.bias),
+                ln1=M.LayerNormParams(on_cpu(ln1.weight), on_cpu(ln1.bias), ln1.eps),
+                ln2=M.LayerNormParams(on_cpu(ln2.weight), on_cpu(ln2.bias), ln2.eps),
+                feed_forward=feed_forward,
+                finish=finish,
+            ),
+        )
+
+
+def layer_states(loaded: LoadedModel, forward: Forward):
+    """Every layer's M.LayerState, and its `finish` for value zeroing, from one forward pass
+    that captured "value" and "value_input" (each layer's input) for batch item 0."""
+    states, finishes = [], []
     with torch.inference_mode():
-        for index, layer in enumerate(loaded.model.encoder.layer):
-            attention_out = layer.attention.output
-            ln1, ln2 = attention_out.LayerNorm, layer.output.LayerNorm
-
-            def feed_forward(hidden, layer=layer):
-                return layer.output.dense(layer.intermediate(hidden.to(device))).cpu()
-
-            def finish(pre, layer=layer, ln1=ln1):
-                return layer.feed_forward_chunk(ln1(pre.to(device))).cpu()
-
+        for index, parts in _layer_parts(loaded):
+            finishes.append(parts.pop("finish"))
             states.append(
                 M.layer_state(
                     attention=forward.output.attentions[index][0],
                     values=forward.captured["value"][index],
                     inputs=forward.captured["value_input"][index],
-                    out_weight=on_cpu(attention_out.dense.weight),
-                    out_bias=on_cpu(attention_out.dense.bias),
-                    ln1=M.LayerNormParams(on_cpu(ln1.weight), on_cpu(ln1.bias), ln1.eps),
-                    ln2=M.LayerNormParams(on_cpu(ln2.weight), on_cpu(ln2.bias), ln2.eps),
-                    feed_forward=feed_forward,
+                    **parts,
                 )
             )
-            finishes.append(finish)
     return states, finishes
 
 
@@ -304,43 +287,24 @@ def measures_of(
 def banded_states(loaded: LoadedModel, forward: Forward, global_positions: tuple[int, ...]) -> list[B.BandedState]:
     """Every Longformer layer's B.BandedState from one forward pass that captured "value",
     "value_input" (and "value_global" when there are global tokens) for batch item 0."""
-    device = model_device(loaded.model)
     n = forward.captured["value"][0].shape[0]
+    captured_global = forward.captured.get("value_global")
     states = []
-
-    def on_cpu(parameter: torch.Tensor) -> torch.Tensor:
-        return parameter.detach().cpu()
-
     with torch.inference_mode():
-        for index, layer in enumerate(loaded.model.encoder.layer):
-            attention_out = layer.attention.output
-            ln1, ln2 = attention_out.LayerNorm, layer.output.LayerNorm
-            weight = on_cpu(attention_out.dense.weight)
-            captured_global = forward.captured.get("value_global")
-
-            def feed_forward(hidden, layer=layer):
-                return layer.output.dense(layer.intermediate(hidden.to(device))).cpu()
-
-            def finish(pre, layer=layer, ln1=ln1):
-                return layer.ff_chunk(ln1(pre.to(device))).cpu()
-
+        for index, parts in _layer_parts(loaded):
+            weight = parts["out_weight"]
             states.append(
                 B.BandedState(
                     band=forward.output.attentions[index][0],
                     global_rows=forward.output.global_attentions[index][0, :, :n] if global_positions else None,
                     global_positions=tuple(global_positions),
                     values=forward.captured["value"][index],
-                    out_weight=weight,
                     moved=M.head_moved(forward.captured["value"][index], weight, loaded.heads),
                     moved_global=(
                         M.head_moved(captured_global[index], weight, loaded.heads) if captured_global else None
                     ),
                     inputs=forward.captured["value_input"][index],
-                    out_bias=on_cpu(attention_out.dense.bias),
-                    ln1=M.LayerNormParams(on_cpu(ln1.weight), on_cpu(ln1.bias), ln1.eps),
-                    ln2=M.LayerNormParams(on_cpu(ln2.weight), on_cpu(ln2.bias), ln2.eps),
-                    finish=finish,
-                    feed_forward=feed_forward,
+                    **parts,
                 )
             )
     return states

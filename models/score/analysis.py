@@ -11,6 +11,7 @@ from types import MappingProxyType
 import numpy as np
 
 from i18n import N_, as_text
+from models.frozen import read_only
 from models.result import AttentionResult
 from models.score import scores as S
 from models.score.roles import (
@@ -28,7 +29,6 @@ from models.score.view_compare import compare_views
 from models.score.words import result_words
 
 JSON_DECIMALS = 6
-ERR_VIEW = N_("Unknown view '{view}': use 'weight' (attention weights) or 'norm' (what the heads move).")
 ERR_NO_NORMS = N_("This result has no value norms, so only the 'weight' view can be analysed.")
 
 
@@ -67,19 +67,11 @@ class Analysis:
     def __post_init__(self):
         """Read-only arrays and score table: a cached Analysis is shared by every session of
         the app, so no caller may change it in place."""
-        object.__setattr__(self, "scores", MappingProxyType({name: _read_only(a) for name, a in self.scores.items()}))
+        object.__setattr__(self, "scores", MappingProxyType({name: read_only(a) for name, a in self.scores.items()}))
         for name in ("partition", "roles", "layer_partition", "layer_roles", "layer_summary", "rollout"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, _read_only(value))
-
-
-def _read_only(array: np.ndarray) -> np.ndarray:
-    array = np.asarray(array)
-    if array.flags.writeable:
-        array = array.view()
-        array.setflags(write=False)
-    return array
+                object.__setattr__(self, name, read_only(value))
 
 
 def analyze(
@@ -91,7 +83,11 @@ def analyze(
     """The analysis of one view, with its [CLS] rollout (both views' scores are computed:
     the diagnosis compares them)."""
     if view not in VIEWS:
-        raise ValueError(ERR_VIEW.format(view=view))
+        raise ValueError(
+            N_("Unknown view '{view}': use 'weight' (attention weights) or 'norm' (what the heads move).").format(
+                view=view
+            )
+        )
     analyses = analyze_views(result, exclude_special, thresholds, rollout_views=(view,))
     if view not in analyses:
         raise ValueError(ERR_NO_NORMS)
@@ -219,13 +215,7 @@ def to_json_dict(result: AttentionResult, analysis: Analysis, word_level: bool =
     word_level merges word pieces in the rollout (models/score/words.py; dense inputs only).
     """
     document = {
-        "model": {
-            "key": result.model.key,
-            "family": result.model.family,
-            "layers": result.model.layers,
-            "heads": result.model.heads,
-            "window": result.model.window,
-        },
+        "model": result.model.as_json(),
         "view": analysis.view,
         "tokens": list(result.tokens),
         "special": {"cls": list(result.cls_positions), "sep": list(result.sep_positions)},

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from models.extract.banded import BandedLayer, Layer
+from models.frozen import read_only
 
 
 def value_norms(values: Sequence[torch.Tensor], factors: Sequence[torch.Tensor], heads: int) -> np.ndarray:
@@ -75,12 +76,12 @@ def norm_weighted(
         rows = None
         if layer.global_rows is not None:
             rows = layer.global_rows * (norms if global_norms is None else global_norms)[:, :, None]
-        return BandedLayer(_frozen(band), _frozen(rows) if rows is not None else None, layer.global_positions)
+        return BandedLayer(read_only(band), read_only(rows) if rows is not None else None, layer.global_positions)
     weighted = np.asarray(layer, dtype=np.float32) * norms[:, None, :]
     if global_norms is not None:
         for position in global_positions:
             weighted[:, position, :] = layer[:, position, :] * global_norms
-    return _frozen(weighted.astype(np.float32, copy=False))
+    return read_only(weighted.astype(np.float32, copy=False))
 
 
 def row_normalised(weighted: Layer) -> Layer:
@@ -93,8 +94,8 @@ def row_normalised(weighted: Layer) -> Layer:
             totals[:, list(weighted.global_positions)] = global_totals
             rows = _divide(weighted.global_rows, global_totals[:, None, :])
         band = _divide(weighted.band, totals[:, :, None])
-        return BandedLayer(_frozen(band), _frozen(rows) if rows is not None else None, weighted.global_positions)
-    return _frozen(_divide(weighted, weighted.sum(axis=-1, dtype=np.float64)[:, :, None]))
+        return BandedLayer(read_only(band), read_only(rows) if rows is not None else None, weighted.global_positions)
+    return read_only(_divide(weighted, weighted.sum(axis=-1, dtype=np.float64)[:, :, None]))
 
 
 def norm_layer(
@@ -108,8 +109,3 @@ def _divide(values: np.ndarray, totals: np.ndarray) -> np.ndarray:
     out = np.zeros(values.shape, dtype=np.float32)
     np.divide(values, totals, out=out, where=totals > 0, casting="unsafe")
     return out
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array.setflags(write=False)
-    return array

@@ -31,16 +31,13 @@ ROLE_LABELS: dict[Role, str] = {
 }
 
 LAYER = N_("layer {layer}")
-LAYERS = N_("layers {first}–{last}")
 LAYER_START = N_("Layer {layer}")  # the same at the start of a sentence
-LAYERS_START = N_("Layers {first}–{last}")
 # {span} is a layer span ("Layers 1–2"); {n} is its number of layers (English verb agreement).
 DIAG_CLOGGED = N_(
     "{share:.0%} of heads, in every part of the stack, put most of their attention on [CLS]/[SEP]. "
     "Words barely exchange information, which can point to over-fitting or too little variety in the "
     "training input. When fine-tuning, freezing or re-initialising some layers can help."
 )
-DIAG_SHALLOW = N_("The model has fewer than three layers, so there is no layer story to tell.")
 DIAG_LOCAL = lazy_ngettext(
     "{span} looks at itself and its neighbours: {local:.0%} of its heads are local, and {near:.0%} of "
     "its attention stays near the diagonal (the token itself and its neighbours). Word-level, syntax-like "
@@ -73,26 +70,11 @@ DIAG_CLS_MID = lazy_ngettext(
     "{span} gather {share:.0%} of attention into [CLS]: the middle of the stack pools the sentence's "
     "information. This is normal.",
 )
-DIAG_LOOK_BACK = N_(
-    "In {span}, [CLS] spends {share:.0%} of its own attention on the words: it looks back over the "
-    "sentence, getting ready to summarise it."
-)
 DIAG_SUMMARY = lazy_ngettext(
     "Best [CLS] sentence-summary candidate: {layers}.",
     "Best [CLS] sentence-summary candidates: {layers}.",
 )
-SUMMARY_REASON = N_("layer {layer} (its [CLS] puts {out:.0%} of its attention on the words and spreads it over them)")
-DIAG_SEP_PEAK = N_(
-    "[SEP] receives the most attention in layer {layer} ({share:.0%}), the least in layer {least} ({low:.0%})."
-)
-DIAG_SEP_PAIR = N_(
-    "In this pair, [SEP] (between the two sentences and at the end) receives the most attention in layer "
-    "{layer} ({share:.0%}), the least in layer {least} ({low:.0%})."
-)
-DIAG_SEP_FLAT = N_("[SEP] receives about {share:.0%} of the attention in every layer.")
-DIAG_SEP_UNUSED = N_("This model hardly uses [SEP] here: no layer sends more than {share:.0%} of its attention to it.")
 SEP_FLAT = 0.02  # a per-layer [SEP] share that varies less than this is "about the same everywhere"
-DIAG_MIXED = N_("No clear layer story for this input: heads are mostly mixed.")
 
 
 @dataclass(frozen=True)
@@ -158,7 +140,7 @@ def layer_span(layers: np.ndarray, start: bool = False) -> LazyText:
     first, last = int(layers[0]) + 1, int(layers[-1]) + 1
     if first == last:
         return (LAYER_START if start else LAYER).format(layer=first)
-    return (LAYERS_START if start else LAYERS).format(first=first, last=last)
+    return (N_("Layers {first}–{last}") if start else N_("layers {first}–{last}")).format(first=first, last=last)
 
 
 def diagnose(
@@ -186,7 +168,9 @@ def diagnose(
     if warn and special_share >= thresholds.clog_share:
         found.append(Diagnosis("warning", DIAG_CLOGGED.format(share=special_share)))
     if roles.shape[0] < 3:
-        found.append(Diagnosis("info", DIAG_SHALLOW))
+        found.append(
+            Diagnosis("info", N_("The model has fewer than three layers, so there is no layer story to tell."))
+        )
         return tuple(found)
 
     bands = layer_bands(roles.shape[0])
@@ -194,31 +178,13 @@ def diagnose(
     near_low = float(parts["near_diagonal"][lower].mean())
     near_above = float(parts["near_diagonal"][np.concatenate([middle, upper])].mean())
     local_low = float((roles[lower] == "local").mean())
+    lower_story = dict(
+        span=layer_span(lower, start=True), n=lower.size, local=local_low, near=near_low, above=near_above
+    )
     if local_low >= 0.25:
-        found.append(
-            Diagnosis(
-                "info",
-                DIAG_LOCAL.format(
-                    span=layer_span(lower, start=True),
-                    n=lower.size,
-                    local=local_low,
-                    near=near_low,
-                ),
-            )
-        )
+        found.append(Diagnosis("info", DIAG_LOCAL.format(**lower_story)))
     elif near_low >= thresholds.neighbours and near_low > near_above:
-        found.append(
-            Diagnosis(
-                "info",
-                DIAG_NEAR.format(
-                    span=layer_span(lower, start=True),
-                    n=lower.size,
-                    near=near_low,
-                    above=near_above,
-                    local=local_low,
-                ),
-            )
-        )
+        found.append(Diagnosis("info", DIAG_NEAR.format(**lower_story)))
     low_span, middle_span = layer_span(lower, start=True), layer_span(middle, start=True)
     cls_low = float(parts["to_cls"][lower].mean())
     cls_mid, sep_mid = float(parts["to_cls"][middle].mean()), float(parts["to_sep"][middle].mean())
@@ -241,13 +207,26 @@ def diagnose(
     looking = [int(layer) for layer in upper if per_layer_out[layer] >= thresholds.look_back]
     if looking:
         share = float(per_layer_out[looking].mean())
-        found.append(Diagnosis("info", DIAG_LOOK_BACK.format(span=layer_span(np.array(looking)), share=share)))
+        found.append(
+            Diagnosis(
+                "info",
+                N_(
+                    "In {span}, [CLS] spends {share:.0%} of its own attention on the words: it looks back over the "
+                    "sentence, getting ready to summarise it."
+                ).format(span=layer_span(np.array(looking)), share=share),
+            )
+        )
     candidates = [layer for layer in summary if per_layer_out[layer] >= thresholds.summary_out]  # not broad alone
     if candidates:
-        reasons = [SUMMARY_REASON.format(layer=layer + 1, out=float(per_layer_out[layer])) for layer in candidates]
+        reasons = [
+            N_(
+                "layer {layer} (its [CLS] puts {out:.0%} of its attention on the words and spreads it over them)"
+            ).format(layer=layer + 1, out=float(per_layer_out[layer]))
+            for layer in candidates
+        ]
         found.append(Diagnosis("info", DIAG_SUMMARY.format(layers=format_list(reasons), n=len(candidates))))
     if not found:
-        found.append(Diagnosis("info", DIAG_MIXED))
+        found.append(Diagnosis("info", N_("No clear layer story for this input: heads are mostly mixed.")))
     return tuple(found)
 
 
@@ -256,10 +235,33 @@ def _sep_story(to_sep: np.ndarray, said: bool, pair: bool, thresholds: RoleThres
     peak, least = int(np.argmax(to_sep)), int(np.argmin(to_sep))
     high, low = float(to_sep[peak]), float(to_sep[least])
     if high < thresholds.sep_unused:
-        return [Diagnosis("info", DIAG_SEP_UNUSED.format(share=high))]
+        return [
+            Diagnosis(
+                "info",
+                N_(
+                    "This model hardly uses [SEP] here: no layer sends more than {share:.0%} of its attention to it."
+                ).format(share=high),
+            )
+        ]
     if said and not pair:
         return []  # the middle layers' [SEP] focus already says it
     if high - low < SEP_FLAT:
-        return [Diagnosis("info", DIAG_SEP_FLAT.format(share=float(to_sep.mean())))]
-    message = DIAG_SEP_PAIR if pair else DIAG_SEP_PEAK
+        return [
+            Diagnosis(
+                "info",
+                N_("[SEP] receives about {share:.0%} of the attention in every layer.").format(
+                    share=float(to_sep.mean())
+                ),
+            )
+        ]
+    message = (
+        N_(
+            "In this pair, [SEP] (between the two sentences and at the end) receives the most attention in layer "
+            "{layer} ({share:.0%}), the least in layer {least} ({low:.0%})."
+        )
+        if pair
+        else N_(
+            "[SEP] receives the most attention in layer {layer} ({share:.0%}), the least in layer {least} ({low:.0%})."
+        )
+    )
     return [Diagnosis("info", message.format(layer=peak + 1, share=high, least=least + 1, low=low))]

@@ -29,11 +29,6 @@ from models.score.sweep import View
 
 RESIDUAL = 0.5  # the identity's share in Â
 
-ERR_BANDED_FULL = N_(
-    "This input has {n} tokens and keeps its attention banded: the full N × N rollout is only "
-    "built up to 512 tokens. Ask for the rows of a few query tokens instead."
-)
-ERR_QUERY = N_("Query position {position} is out of range: this input has {n} tokens (positions 0 to {last}).")
 ERR_NO_NORMS = N_("This result has no value norms, so the norm view is not available; use the weight view.")
 
 
@@ -97,7 +92,12 @@ def rollout_rows(means: Sequence[Layer], queries: Sequence[int]) -> np.ndarray:
 def attention_rollout(result: AttentionResult, view: View = "weight") -> np.ndarray:
     """[L, N, N] float64 rollout of a dense result (up to 512 tokens)."""
     if result.is_banded:
-        raise ValueError(ERR_BANDED_FULL.format(n=result.n_tokens))
+        raise ValueError(
+            N_(
+                "This input has {n} tokens and keeps its attention banded: the full N × N rollout is only "
+                "built up to 512 tokens. Ask for the rows of a few query tokens instead."
+            ).format(n=result.n_tokens)
+        )
     return rollout_matrices(view_means(result, view))
 
 
@@ -114,7 +114,11 @@ def check_queries(result: AttentionResult, queries: Sequence[int] | None) -> tup
     n = result.n_tokens
     for position in queries:
         if isinstance(position, bool) or not isinstance(position, (int, np.integer)) or not 0 <= position < n:
-            raise ValueError(ERR_QUERY.format(position=position, n=n, last=n - 1))
+            raise ValueError(
+                N_(
+                    "Query position {position} is out of range: this input has {n} tokens (positions 0 to {last})."
+                ).format(position=position, n=n, last=n - 1)
+            )
     return tuple(int(position) for position in queries)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from i18n import N_
 from models.extract.banded import LOG_FLOOR, Layer, entries
+from models.pieces import SUBWORD_MARKS
 from models.score.sweep import sweep
 from models.types import PartName, ScoreName
 
@@ -34,10 +35,8 @@ KEY_GROUPS: tuple[KeyGroup, ...] = get_args(KeyGroup)
 OFFSETS = (-1, 0, 1)
 
 PUNCTUATION = frozenset({".", ","})
-SUBWORD_MARKS = ("##", "Ġ", "▁")
 PUNCTUATION_TOKENS = frozenset(PUNCTUATION | {mark + p for mark in SUBWORD_MARKS for p in PUNCTUATION})
 Attention = Sequence[Layer]  # L × [H, N, N], or L banded Longformer layers (models.extract.banded)
-ERR_NO_ROWS = N_("No query rows to average over: the query mask selects no token.")
 
 
 @dataclass(frozen=True)
@@ -296,7 +295,7 @@ def _selected(query_mask: np.ndarray | None, n: int) -> slice | np.ndarray:
 def _rows(query_mask: np.ndarray | None, n: int) -> np.ndarray:
     rows = np.arange(n) if query_mask is None else np.nonzero(query_mask)[0]
     if rows.size == 0:
-        raise ValueError(ERR_NO_ROWS)
+        raise ValueError(N_("No query rows to average over: the query mask selects no token."))
     return rows
 
 

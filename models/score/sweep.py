@@ -30,6 +30,7 @@ from typing import get_args
 import numpy as np
 
 from models.extract.banded import LOG_FLOOR, BandedLayer, Layer, entries
+from models.frozen import read_only
 from models.types import View
 
 VIEWS: tuple[View, ...] = get_args(View)
@@ -110,11 +111,11 @@ def sweep(
     for mean in head_means.values():
         mean /= heads
     return RowStats(
-        _frozen(entropy),
-        _frozen(z),
-        _frozen(norm_entropy),
-        {k: _frozen(m) for k, m in head_means.items()},
-        _frozen(gathered) if gathered is not None else None,
+        read_only(entropy),
+        read_only(z),
+        read_only(norm_entropy),
+        {k: read_only(m) for k, m in head_means.items()},
+        read_only(gathered) if gathered is not None else None,
     )
 
 
@@ -257,8 +258,3 @@ def _windows(values: np.ndarray, half: int) -> np.ndarray:
 def _xlogx_weights(norms: np.ndarray) -> np.ndarray:
     """v ln v per key (0 where v is 0)."""
     return norms * np.log(np.maximum(norms, LOG_FLOOR))
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array.setflags(write=False)
-    return array

@@ -17,13 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from i18n import N_
+from models.pieces import bare
 from models.result import AttentionResult
 from models.score.rollout import query_rollout
-from models.score.scores import SUBWORD_MARKS
 from models.score.sweep import View
-
-ERR_WORD = N_("Word {word} is out of range: this input has {count} words (0 to {last}).")
-ERR_LENGTH = N_("Word ids ({ids}) and tokens ({tokens}) differ in length; pass the result's own word_ids.")
 
 
 @dataclass(frozen=True)
@@ -50,7 +47,11 @@ def word_groups(
 ) -> WordGroups:
     """Group tokens by (segment, word id); tokens without a word id (special) stay single."""
     if len(word_ids) != len(tokens):
-        raise ValueError(ERR_LENGTH.format(ids=len(word_ids), tokens=len(tokens)))
+        raise ValueError(
+            N_("Word ids ({ids}) and tokens ({tokens}) differ in length; pass the result's own word_ids.").format(
+                ids=len(word_ids), tokens=len(tokens)
+            )
+        )
     segments = segment_ids if segment_ids is not None else [0] * len(tokens)
     order: dict[object, list[int]] = {}
     for position, (word, segment) in enumerate(zip(word_ids, segments)):
@@ -95,7 +96,11 @@ def word_rollout(
         word_queries = [next(w for w, group in enumerate(words.groups) if first in group)]
     for word in word_queries:
         if isinstance(word, bool) or not isinstance(word, (int, np.integer)) or not 0 <= word < len(words.groups):
-            raise ValueError(ERR_WORD.format(word=word, count=len(words.groups), last=len(words.groups) - 1))
+            raise ValueError(
+                N_("Word {word} is out of range: this input has {count} words (0 to {last}).").format(
+                    word=word, count=len(words.groups), last=len(words.groups) - 1
+                )
+            )
     pieces = sorted({p for word in word_queries for p in words.groups[word]})
     rows = dict(zip(pieces, query_rollout(result, pieces, view)))  # position → [L, N]
     merged = np.stack([np.mean([rows[p] for p in words.groups[word]], axis=0) for word in word_queries])
@@ -104,11 +109,4 @@ def word_rollout(
 
 def _label(pieces: list[str]) -> str:
     """The pieces joined, each without its subword mark ("##", "Ġ", "▁")."""
-    text = ""
-    for piece in pieces:
-        for mark in SUBWORD_MARKS:
-            if piece.startswith(mark) and len(piece) > len(mark):
-                piece = piece[len(mark) :]
-                break
-        text += piece
-    return text
+    return "".join(bare(piece) for piece in pieces)

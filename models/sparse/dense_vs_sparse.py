@@ -22,7 +22,6 @@ from models.score.analysis import Analysis, analyze
 
 SWEEP_WINDOWS = (4, 8, 16, 32, 64)
 SWEEP_SCORES = ("cls", "sep", "diagonal", "entropy")
-ERR_TOKENS = N_("The dense and windowed runs tokenised the text differently.")
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ def window_sweep(
             progress(index / len(windows), f"window {window}")
         windowed = run_windowed(window)
         if windowed.tokens != dense.tokens:
-            raise RuntimeError(ERR_TOKENS)
+            raise RuntimeError(N_("The dense and windowed runs tokenised the text differently."))
         moved = moved_mass(dense.layer_attention, windowed.layer_attention)
         points.append(_point(window, analyze(windowed, exclude_special), moved))
     if progress:

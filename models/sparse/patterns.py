@@ -20,7 +20,7 @@ import numpy as np
 
 from i18n import N_
 from models.extract.banded import masked_mass
-from models.extract.window import PATTERN_MIN_WINDOW, validate_window
+from models.extract.window import PATTERN_MIN_WINDOW, check_global_positions, validate_window
 
 PatternName = Literal["local", "dilated", "global", "longformer", "bigbird", "lsh", "topk"]
 PATTERNS: tuple[PatternName, ...] = get_args(PatternName)
@@ -35,16 +35,7 @@ COMPLEXITY: dict[PatternName, str] = {
     "topk": N_("O(N·k) kept, O(N²) to choose"),
 }
 
-ERR_DILATION = N_("The dilation must be at least 1; got {dilation}.")
-ERR_BLOCK = N_("The BigBird block size must be at least 1; got {block}.")
-ERR_RANDOM = N_("The number of BigBird random blocks must be at least 0; got {random}.")
-ERR_BUCKETS = N_("The number of LSH buckets must be an even number of at least 2; got {buckets}.")
-ERR_TOPK = N_("Top-k must keep at least 1 key per query; got {k}.")
 ERR_SHARE = N_("The share of attention to keep must be above 0 and at most 1; got {share}.")
-ERR_GLOBAL = N_("Global token position {position} is out of range: this input has {n} tokens (positions 0 to {last}).")
-ERR_QK = N_("The LSH pattern hashes the model's own queries and keys, and this result has none.")
-ERR_QK_LAYERS = N_("LSH needs queries and keys for each of the {layers} layers; got {queries} and {keys}.")
-ERR_PATTERN = N_("Unknown pattern '{pattern}'; choose one of: {choices}.")
 
 
 @dataclass(frozen=True)
@@ -68,12 +59,6 @@ def _distance(n: int) -> np.ndarray:
     return positions[:, None] - positions[None, :]
 
 
-def _check_globals(n: int, positions: Sequence[int]) -> None:
-    for position in positions:
-        if not 0 <= position < n:
-            raise ValueError(ERR_GLOBAL.format(position=position, n=n, last=n - 1))
-
-
 def local_mask(n: int, window: int) -> np.ndarray:
     """[N, N]: |i − j| ≤ W/2."""
     validate_window(window, minimum=PATTERN_MIN_WINDOW)
@@ -84,14 +69,14 @@ def dilated_mask(n: int, window: int, dilation: int) -> np.ndarray:
     """[N, N]: |i − j| ≤ (W/2)·d and (i − j) divisible by d: W/2 keys each side, d apart."""
     validate_window(window, minimum=PATTERN_MIN_WINDOW)
     if dilation < 1:
-        raise ValueError(ERR_DILATION.format(dilation=dilation))
+        raise ValueError(N_("The dilation must be at least 1; got {dilation}.").format(dilation=dilation))
     distance = _distance(n)
     return (np.abs(distance) <= (window // 2) * dilation) & (distance % dilation == 0)
 
 
 def global_mask(n: int, positions: Sequence[int]) -> np.ndarray:
     """[N, N]: i ∈ G or j ∈ G (global tokens attend to all and are attended by all)."""
-    _check_globals(n, positions)
+    check_global_positions(positions, n)
     mask = np.zeros((n, n), dtype=bool)
     positions = list(positions)
     mask[positions, :] = True
@@ -114,9 +99,11 @@ def bigbird_mask(
     (capped at the number of blocks), and allows every pair between the two blocks.
     """
     if block < 1:
-        raise ValueError(ERR_BLOCK.format(block=block))
+        raise ValueError(N_("The BigBird block size must be at least 1; got {block}.").format(block=block))
     if random_blocks < 0:
-        raise ValueError(ERR_RANDOM.format(random=random_blocks))
+        raise ValueError(
+            N_("The number of BigBird random blocks must be at least 0; got {random}.").format(random=random_blocks)
+        )
     mask = longformer_mask(n, window, positions)
     rng = np.random.default_rng(seed)
     n_blocks = -(-n // block)
@@ -128,14 +115,24 @@ def bigbird_mask(
     return mask
 
 
+def check_buckets(n_buckets: int) -> int:
+    """`n_buckets` when it is an even number of at least 2, else ValueError that says so."""
+    if n_buckets < 2 or n_buckets % 2:
+        raise ValueError(
+            N_("The number of LSH buckets must be an even number of at least 2; got {buckets}.").format(
+                buckets=n_buckets
+            )
+        )
+    return n_buckets
+
+
 def lsh_buckets(vectors: np.ndarray, n_buckets: int, seed: int) -> np.ndarray:
     """[H, N] bucket of each vector [H, N, d] by angular LSH.
 
     Per head a random rotation R [d, n_buckets/2] (default_rng(seed), drawn in head order);
     bucket = argmax([xR, −xR]) of the L2-normalised vector.
     """
-    if n_buckets < 2 or n_buckets % 2:
-        raise ValueError(ERR_BUCKETS.format(buckets=n_buckets))
+    check_buckets(n_buckets)
     rotations = _rotations(vectors.shape[0], vectors.shape[-1], n_buckets, seed)
     return _hash(vectors, rotations)
 
@@ -158,8 +155,7 @@ def lsh_mask(queries: np.ndarray, keys: np.ndarray, n_buckets: int, seed: int) -
 
     A head's queries and keys are hashed with the same rotation, so similar vectors meet.
     """
-    if n_buckets < 2 or n_buckets % 2:
-        raise ValueError(ERR_BUCKETS.format(buckets=n_buckets))
+    check_buckets(n_buckets)
     rotations = _rotations(queries.shape[0], queries.shape[-1], n_buckets, seed)
     query_buckets, key_buckets = _hash(queries, rotations), _hash(keys, rotations)
     mask = query_buckets[:, :, None] == key_buckets[:, None, :]
@@ -173,7 +169,7 @@ def topk_mask(weights: np.ndarray, k: int) -> np.ndarray:
     Ties are broken towards the lower key index.
     """
     if k < 1:
-        raise ValueError(ERR_TOPK.format(k=k))
+        raise ValueError(N_("Top-k must keep at least 1 key per query; got {k}.").format(k=k))
     weights = np.asarray(weights)
     n = weights.shape[-1]
     k = min(k, n)
@@ -324,13 +320,21 @@ def pattern_mask(
         return bigbird_mask(n, p.window, p.global_positions, p.block, p.random_blocks, p.seed)
     if pattern == "lsh":
         if queries is None or keys is None:
-            raise ValueError(ERR_QK)
+            raise ValueError(N_("The LSH pattern hashes the model's own queries and keys, and this result has none."))
         if not len(queries) == len(keys) == len(attention):
-            raise ValueError(ERR_QK_LAYERS.format(layers=len(attention), queries=len(queries), keys=len(keys)))
+            raise ValueError(
+                N_("LSH needs queries and keys for each of the {layers} layers; got {queries} and {keys}.").format(
+                    layers=len(attention), queries=len(queries), keys=len(keys)
+                )
+            )
         return np.stack([lsh_mask(q, k, p.buckets, p.seed) for q, k in zip(queries, keys)])
     if pattern == "topk":
         return np.stack([topk_mask(weights, p.topk) for weights in attention])
-    raise ValueError(ERR_PATTERN.format(pattern=pattern, choices=", ".join(PATTERNS)))
+    raise ValueError(
+        N_("Unknown pattern '{pattern}'; choose one of: {choices}.").format(
+            pattern=pattern, choices=", ".join(PATTERNS)
+        )
+    )
 
 
 def explore(

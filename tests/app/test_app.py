@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from app_runs import APP, open_page
 from plotly_specs import heatmap_z
 from streamlit.testing.v1 import AppTest
+from tiers import run_without_chromium
 
 TIMEOUT = 120
 PAGES = ("analysis", "sparse", "dense-vs-window")
@@ -102,19 +102,18 @@ def test_hide_specials_and_score_choice(app):
     assert "[CLS]" not in " ".join(_chart_titled(app, "Layer 1, head 1")["data"][0]["x"])
 
 
-def test_empty_text_shows_an_error_and_recovers(app):
-    app.text_area(key="text").set_value("   ").run()
+@pytest.mark.parametrize(
+    "widget,key,bad,needle,good",
+    [
+        ("text_area", "text", "   ", "empty", "Back again."),  # an empty text
+        ("text_input", "dir", "/no/such/model/dir", "/no/such/model/dir", ""),  # an unknown local directory
+    ],
+)
+def test_bad_input_shows_an_error_and_recovers(app, widget, key, bad, needle, good):
+    getattr(app, widget)(key=key).set_value(bad).run()
     assert not app.exception
-    assert any("empty" in error.value for error in app.error)
-    app.text_area(key="text").set_value("Back again.").run()
-    assert not app.exception and not app.error and _charts(app)
-
-
-def test_unknown_local_directory_shows_an_error(app):
-    app.text_input(key="dir").set_value("/no/such/model/dir").run()
-    assert not app.exception
-    assert any("/no/such/model/dir" in error.value for error in app.error)
-    app.text_input(key="dir").set_value("").run()
+    assert any(needle in error.value for error in app.error)
+    getattr(app, widget)(key=key).set_value(good).run()
     assert not app.exception and not app.error and _charts(app)
 
 
@@ -223,9 +222,6 @@ def test_bertviz_views(app):
 
 def test_without_a_browser_image_buttons_become_a_caption(tmp_path):
     """A fresh process with no Chrome: no PNG/SVG/PDF buttons, a caption saying why instead."""
-    import os
-    import subprocess
-    import sys
 
     script = (
         "from streamlit.testing.v1 import AppTest\n"
@@ -236,10 +232,7 @@ def test_without_a_browser_image_buttons_become_a_caption(tmp_path):
         "assert any('Chromium' in caption.value for caption in at.caption)\n"
         "print('ok')\n"
     )
-    env = dict(os.environ, BROWSER_PATH=str(tmp_path / "no-chrome"), PATH=str(tmp_path))
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=Path(APP).parent, env=env, capture_output=True, text=True, timeout=300
-    )
+    done = run_without_chromium(script, tmp_path)
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-3000:]
 
 

@@ -31,12 +31,18 @@ def _shows(page, text: str, word: str) -> None:
     assert parse_qs(urlparse(page.url).query)["text"] == [text]
 
 
-def test_back_after_three_sentences_shows_the_second_then_the_first(server, browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+def _opened(browser, server, height: int):
+    """A new browser context on the app, its first sentence shown and the page settled."""
+    context = browser.new_context(viewport={"width": 1400, "height": height})
     page = context.new_page()
     page.goto(server, timeout=90_000)
     wait_shown(page, "Layer 1, head 1", 120)
     settle(page)
+    return context, page
+
+
+def test_back_after_three_sentences_shows_the_second_then_the_first(server, browser):
+    context, page = _opened(browser, server, height=1800)
     for text, word in SENTENCES:
         _analyse(page, text, word)
     choose(page, "Layer", "3")  # a tweak: replaces the third sentence's entry
@@ -56,11 +62,7 @@ def test_back_after_three_sentences_shows_the_second_then_the_first(server, brow
 
 
 def test_a_new_model_is_a_new_entry_and_a_rollout_token_is_not(server, browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 2400})
-    page = context.new_page()
-    page.goto(server, timeout=90_000)
-    wait_shown(page, "Layer 1, head 1", 120)
-    settle(page)
+    context, page = _opened(browser, server, height=2400)
     entries = page.evaluate("() => history.length")
 
     choose(page, "Token", "3·sat")  # the rollout's token: a tweak, written by position

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 
-from tiers import ROOT
+from tiers import ROOT, run_python
 
 
 def spawn_cli(*args: str) -> tuple[subprocess.Popen, list[bytes], threading.Thread]:
@@ -25,6 +25,4 @@ def spawn_cli(*args: str) -> tuple[subprocess.Popen, list[bytes], threading.Thre
 def run_cli(*args: str, timeout: float = 600, **options) -> subprocess.CompletedProcess:
     """Run `cli.py ARGS` in the checkout to its end → its exit code and its output as text;
     `options` go to subprocess.run (input=, env=)."""
-    return subprocess.run(
-        [sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, **options
-    )
+    return run_python("cli.py", *args, timeout=timeout, **options)

@@ -37,6 +37,15 @@ def _main(capsys, *args):
     return code, captured.out, captured.err
 
 
+def _faithfulness_of(capsys, text, folder, measure) -> dict:
+    """The JSON of `cli.py mixing TEXT --model FOLDER --faithfulness --measure MEASURE`."""
+    code, out, err = _main(
+        capsys, text, "--model", str(folder), "--faithfulness", "--measure", measure, "--format", "json"
+    )
+    assert code == 0, err
+    return json.loads(out)
+
+
 def _content(tokens, specials=("[CLS]", "[SEP]")) -> list[int]:
     return [k for k, token in enumerate(tokens) if token not in specials]
 
@@ -106,11 +115,7 @@ def test_classifier_folder_ranks_against_gradient_x_input(tmp_path, capsys):
 
     folder = save_bert_classifier(tmp_path / "classifier")
     text = SENTENCES[2]
-    code, out, err = _main(
-        capsys, text, "--model", str(folder), "--faithfulness", "--measure", "globenc", "--format", "json"
-    )
-    assert code == 0, err
-    document = json.loads(out)
+    document = _faithfulness_of(capsys, text, folder, "globenc")
     assert document["faithfulness_basis"]["head"] == "sequence_classification"
     assert document["faithfulness_basis"]["reader"] == "cls"
     entry = document["faithfulness"]["globenc"]
@@ -157,11 +162,7 @@ def test_a_make_finetune_folder_uses_its_classifier_safetensors(tmp_path, capsys
     )
 
     text = SENTENCES[0]
-    code, out, err = _main(
-        capsys, text, "--model", str(tuned), "--faithfulness", "--measure", "alti", "--format", "json"
-    )
-    assert code == 0, err
-    document = json.loads(out)
+    document = _faithfulness_of(capsys, text, tuned, "alti")
     assert document["faithfulness_basis"]["head"] == "cls_linear"
     saliency, _drops = _gradient_x_input_and_drop(_ClsLinear(encoder, head), AutoTokenizer.from_pretrained(tuned), text)
     expected = _rho_of_rollout(document, "alti", saliency, "cls")

@@ -4,11 +4,9 @@ comparison with minilm sees the change."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
-from tiers import ROOT
+from tiers import run_python
 
 from models.compare.heads import compare_models
 from models.load.loading import load_model
@@ -16,13 +14,7 @@ from models.load.loading import load_model
 
 def test_a_short_run_saves_a_loadable_finetuned_copy(tmp_path, minilm):
     out = tmp_path / "finetuned"
-    done = subprocess.run(
-        [sys.executable, "scripts/finetune_minilm.py", "--steps", "3", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_python("scripts/finetune_minilm.py", "--steps", "3", "--out", str(out))
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((out / "finetune.json").read_text())
     assert report["steps"] == 3 and report["train_examples"] + report["held_out"] == 200

@@ -94,18 +94,8 @@ def test_tokens_spans_and_special_positions(loaded):
     assert result.cls_positions == (0,) and result.sep_positions == (11,)
     assert result.special_mask.tolist() == [True] + [False] * 10 + [True]
     assert result.spans[0] == result.spans[-1] == (0, 0)
-    assert [SENTENCE[start:end] for start, end in result.spans[1:-1]] == [
-        "猫",
-        "が",
-        "マット",
-        "の",
-        "上",
-        "に",
-        "座",
-        "っ",
-        "た",
-        "。",
-    ]
+    words = ["猫", "が", "マット", "の", "上", "に", "座", "っ", "た", "。"]
+    assert [SENTENCE[start:end] for start, end in result.spans[1:-1]] == words
     assert result.segment_ids == (0,) * 12
     assert result.unk_share == 0.0 and result.notices == ()
     attention = result.attention

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from tiers import ROOT
+from tiers import ROOT, run_python
 from tiny_encoders import tiny_config
 from transformers import AutoTokenizer, BertConfig, BertModel
 
@@ -87,13 +85,7 @@ def test_loader_says_what_is_wrong(broken):
 
 def test_cli_prints_one_line_and_exits_2(broken):
     folder, needle = broken
-    done = subprocess.run(
-        [sys.executable, "cli.py", "analyze", "A small test.", "--model", str(folder)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_python("cli.py", "analyze", "A small test.", "--model", str(folder), timeout=300)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], done.stderr[-2000:]

@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
-from tiny_encoders import tiny_config, tiny_loaded
+from tiny_encoders import reference_longformer_attention, tiny_config, tiny_loaded
 from transformers import (
     BertConfig,
     BertModel,
@@ -132,26 +132,12 @@ def _longformer_reference(model, input_ids, global_positions):
     global_mask = torch.zeros_like(input_ids)
     global_mask[0, list(global_positions)] = 1
     layers, local_norms, global_norms = [], [], []
-    d = HIDDEN // HEADS
     with torch.no_grad():
         out = model(input_ids=input_ids, global_attention_mask=global_mask, output_hidden_states=True)
         for index, layer in enumerate(model.encoder.layer):
             attn, dense = layer.attention.self, layer.attention.output.dense
             hidden = out.hidden_states[index][0][:n]
-
-            def split(x):
-                return x.view(n, HEADS, d).transpose(0, 1)
-
-            half = model.config.attention_window[index] // 2
-            distance = (torch.arange(n)[:, None] - torch.arange(n)[None, :]).abs()
-            allowed = distance <= half
-            allowed[:, list(global_positions)] = True
-            scores = split(attn.query(hidden)) @ split(attn.key(hidden)).transpose(1, 2) / math.sqrt(d)
-            probs = scores.masked_fill(~allowed, float("-inf")).softmax(-1)
-            global_scores = split(attn.query_global(hidden)) @ split(attn.key_global(hidden)).transpose(1, 2)
-            global_probs = (global_scores / math.sqrt(d)).softmax(-1)
-            for position in global_positions:
-                probs[:, position] = global_probs[:, position]
+            probs = reference_longformer_attention(attn, hidden, model.config.attention_window[index], global_positions)
             layers.append(probs.double().numpy())
             local_norms.append(_head_norms(hidden, attn.value, dense, HEADS))
             global_norms.append(_head_norms(hidden, attn.value_global, dense, HEADS))

@@ -1,12 +1,11 @@
 """Tiny random BERT and Longformer built from a config: extraction and the banded rebuild."""
 
-import math
 from functools import partial
 
 import numpy as np
 import pytest
 import torch
-from tiny_encoders import tiny_config, tiny_loaded
+from tiny_encoders import reference_longformer_attention, tiny_config, tiny_loaded
 from transformers import BertConfig, BertModel, LongformerConfig, LongformerModel
 
 from models.extract.attention import extract
@@ -41,7 +40,6 @@ def test_tiny_bert_shapes_and_rows(tiny_bert):
 
 def _independent_longformer(model, input_ids, global_positions):
     """Dense masked softmax from each layer's own query/key(+global) weights: [L, H, N, N]."""
-    n = input_ids.shape[1]
     global_mask = torch.zeros_like(input_ids)
     global_mask[0, list(global_positions)] = 1
     with torch.no_grad():
@@ -49,22 +47,8 @@ def _independent_longformer(model, input_ids, global_positions):
         layers = []
         for index, layer in enumerate(model.encoder.layer):
             attn = layer.attention.self
-            heads, dim = attn.num_heads, attn.head_dim
             hidden = out.hidden_states[index][0]  # [N, hidden]
-
-            def split(x, heads=heads, dim=dim):
-                return x.view(n, heads, dim).transpose(0, 1)  # [H, N, d]
-
-            half = model.config.attention_window[index] // 2
-            distance = (torch.arange(n)[:, None] - torch.arange(n)[None, :]).abs()
-            allowed = distance <= half
-            allowed[:, list(global_positions)] = True
-            scores = split(attn.query(hidden)) @ split(attn.key(hidden)).transpose(1, 2) / math.sqrt(dim)
-            probs = scores.masked_fill(~allowed, float("-inf")).softmax(-1)
-            global_scores = split(attn.query_global(hidden)) @ split(attn.key_global(hidden)).transpose(1, 2)
-            global_probs = (global_scores / math.sqrt(dim)).softmax(-1)
-            for position in global_positions:
-                probs[:, position] = global_probs[:, position]
+            probs = reference_longformer_attention(attn, hidden, model.config.attention_window[index], global_positions)
             layers.append(probs)
     return torch.stack(layers).numpy()
 

@@ -14,6 +14,7 @@ A test file binds its own seed and limits once: `_config = partial(tiny_config, 
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 import torch
@@ -89,3 +90,25 @@ def with_layer_redrawn(loaded: LoadedModel, layer: int, folder: Path) -> LoadedM
     model.save_pretrained(folder)
     loaded.tokenizer.save_pretrained(folder)
     return load_model(str(folder))
+
+
+def reference_longformer_attention(attn, hidden: torch.Tensor, window: int, global_positions) -> torch.Tensor:
+    """[H, N, N] one Longformer self-attention layer's weights, recomputed by hand (no
+    banded kernel): a query sees keys within window/2 and every global key; the global
+    keys' columns come from the global projections' softmax."""
+    n = hidden.shape[0]
+    heads, dim = attn.num_heads, attn.head_dim
+
+    def split(x):
+        return x.view(n, heads, dim).transpose(0, 1)  # [H, N, d]
+
+    distance = (torch.arange(n)[:, None] - torch.arange(n)[None, :]).abs()
+    allowed = distance <= window // 2
+    allowed[:, list(global_positions)] = True
+    scores = split(attn.query(hidden)) @ split(attn.key(hidden)).transpose(1, 2) / math.sqrt(dim)
+    probs = scores.masked_fill(~allowed, float("-inf")).softmax(-1)
+    global_scores = split(attn.query_global(hidden)) @ split(attn.key_global(hidden)).transpose(1, 2)
+    global_probs = (global_scores / math.sqrt(dim)).softmax(-1)
+    for position in global_positions:
+        probs[:, position] = global_probs[:, position]
+    return probs

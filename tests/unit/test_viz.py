@@ -12,6 +12,7 @@ import zipfile
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from tiers import run_without_chromium
 
 from viz import export, heatmaps, overview
 from viz.labels import token_labels
@@ -153,9 +154,6 @@ def test_zip_of_pngs():
 
 def test_missing_browser_raises_export_unavailable(tmp_path):
     """With no Chrome, image export fails fast with a plain message instead of hanging."""
-    import subprocess
-    import sys
-    from pathlib import Path
 
     script = (
         "import plotly.graph_objects as go\n"
@@ -167,14 +165,6 @@ def test_missing_browser_raises_export_unavailable(tmp_path):
         "except export.ExportUnavailable:\n"
         "    print('unavailable')\n"
     )
-    env = dict(os.environ, BROWSER_PATH=str(tmp_path / "no-chrome"), PATH=str(tmp_path))
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_without_chromium(script, tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "unavailable" in done.stdout

@@ -42,8 +42,6 @@ UNIT_MEANINGS: dict[Unit, str] = {
     "words": N_("word pieces merged into words"),
 }
 BERTVIZ_VIEWS = {"head": N_("one layer's heads, token by token"), "model": N_("every layer and head, small")}
-SHOWING_TOKENS = N_("{error} Showing tokens.")
-WHY_NOT_A_VIEW = N_("not a view of this model")
 ROLE_SHARES = N_("Share of each layer's heads in each role")
 
 
@@ -72,7 +70,7 @@ def page() -> None:
     try:
         drawn = shown(result, view, unit)
     except ValueError as error:
-        st.caption(str(SHOWING_TOKENS.format(error=message_of(error))))
+        st.caption(str(N_("{error} Showing tokens.").format(error=message_of(error))))
         drawn = shown(result, view, "tokens")
     common.diagnosis_summary(analysis.diagnosis)
     overview_section(analysis)
@@ -94,7 +92,7 @@ def view_switches(result: AttentionResult, analyses: dict[View, Analysis]) -> tu
     views = [view for view in VIEW_MEANINGS if view in analyses]
     with left:
         view = view_switch("view", views)
-        state.check("view", view, WHY_NOT_A_VIEW)
+        state.check("view", view, N_("not a view of this model"))
         st.caption(meaning(view, VIEW_MEANINGS))
         if len(views) == 1:
             st.caption(_("This model's family has no value capture, so only the attention weights are shown."))

@@ -24,16 +24,8 @@ from viz import export, heatmaps, overview
 
 FINETUNED_DIR = Path(__file__).resolve().parents[2] / "out" / "minilm-finetuned"  # made by `make finetune`
 VIEWS: tuple[View, ...] = ("weight", "norm")
-MODEL_LABEL = N_("Model {side}")
-DIRECTORY_LABEL = N_("…or a local model directory for {side}")
-MODELS_CAPTION = N_("A: `{key_a}` ({layers_a} × {heads_a}); B: `{key_b}` ({layers_b} × {heads_b}); {tokens} tokens.")
 WHAT_CHANGED = N_("What changed from A to B")
 DIAGNOSIS_OF = N_("Diagnosis of {name}")
-CHANGED_MOST = N_("**The heads that changed most** (mean cosine similarity of their rows, Kovaleva et al. 2019)")
-MOST_CHANGED_HEAD = N_("The head that changed most is layer {layer}, head {head}.")
-PAIR_TITLE = N_("Layer {layer}, head {head}: A vs B")
-LAYER_BY_LAYER = N_("**Layer by layer** (where each layer's attention goes, A then B)")
-PARTITION_OF = N_("{name}: where each layer's attention goes")
 
 
 def page() -> None:
@@ -68,14 +60,14 @@ def _model_picker(side: str, default: str) -> str:
     keys = list(REGISTRY)
     in_registry = default in REGISTRY
     key = st.selectbox(
-        str(MODEL_LABEL.format(side=side.upper())),
+        str(N_("Model {side}").format(side=side.upper())),
         keys,
         index=keys.index(default) if in_registry else keys.index(DEFAULT_MODEL),
         key=f"cmp_model_{side}",
         bind=state.BIND,
     )
     folder = st.text_input(
-        str(DIRECTORY_LABEL.format(side=side.upper())),
+        str(N_("…or a local model directory for {side}").format(side=side.upper())),
         key=f"cmp_dir_{side}",
         value="" if in_registry else default,
         placeholder="/path/to/model",
@@ -86,7 +78,9 @@ def _model_picker(side: str, default: str) -> str:
 
 def _summary(comparison: Comparison) -> None:
     a, b = comparison.result_a.model, comparison.result_b.model
-    caption = MODELS_CAPTION.format(
+    caption = N_(
+        "A: `{key_a}` ({layers_a} × {heads_a}); B: `{key_b}` ({layers_b} × {heads_b}); {tokens} tokens."
+    ).format(
         key_a=a.key,
         layers_a=a.layers,
         heads_a=a.heads,
@@ -111,7 +105,7 @@ def _summary(comparison: Comparison) -> None:
 
 
 def _heads(comparison: Comparison, settings) -> None:
-    st.markdown(str(CHANGED_MOST))
+    st.markdown(_("**The heads that changed most** (mean cosine similarity of their rows, Kovaleva et al. 2019)"))
     st.dataframe(compare_corpus.changed_head_rows(comparison.changed), hide_index=True)
     left, right = st.columns(2)
     with left:
@@ -136,7 +130,13 @@ def _head_maps(comparison: Comparison, settings) -> None:
     first = comparison.changed[0] if comparison.changed else None
     layer, head = common.layer_head_picker(result_a.model.layers, result_a.model.heads, prefix="cmp_")
     if first is not None:
-        st.caption(str(MOST_CHANGED_HEAD.format(layer=first.layer + 1, head=first.head + 1)))
+        st.caption(
+            str(
+                N_("The head that changed most is layer {layer}, head {head}.").format(
+                    layer=first.layer + 1, head=first.head + 1
+                )
+            )
+        )
     n = result_a.n_tokens
 
     def make():
@@ -149,7 +149,7 @@ def _head_maps(comparison: Comparison, settings) -> None:
             f"A: {SHORT_HEAD.format(layer=layer, head=head)}",
             f"B: {SHORT_HEAD.format(layer=layer, head=head)}",
             settings=settings,
-            title=str(PAIR_TITLE.format(layer=layer, head=head)),
+            title=str(N_("Layer {layer}, head {head}: A vs B").format(layer=layer, head=head)),
         )
 
     common.show(make(), "cmp_heads")
@@ -157,14 +157,8 @@ def _head_maps(comparison: Comparison, settings) -> None:
 
 
 def _layers(comparison: Comparison) -> None:
-    st.markdown(str(LAYER_BY_LAYER))
-    layers = comparison.layers
-    left, right = st.columns(2)
-    for column, name, partition in zip((left, right), ("A", "B"), (layers.partition_a, layers.partition_b)):
-        with column:
-            fig = overview.partition_bar(partition)  # [L, 4]
-            fig.update_layout(title=str(PARTITION_OF.format(name=name)))
-            common.show(fig, f"cmp_partition_{name}", sized=False, stem=f"partition_{name}")
+    st.markdown(_("**Layer by layer** (where each layer's attention goes, A then B)"))
+    compare_corpus.partition_pair(comparison.layers, "cmp_partition", "partition")
 
 
 def _downloads(comparison: Comparison) -> None:

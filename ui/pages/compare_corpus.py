@@ -24,30 +24,16 @@ from models.load.loading import ModelLoadError
 from models.score.roles import ROLE_LABELS
 from models.score.sweep import View
 from ui import cache, common
-from ui.pages.corpus import corpus_upload
+from ui.pages.corpus import corpus_upload, source_radio, time_left
 from viz import export, overview
-
-ROLE_IN = N_("role in {name}")
 
 SAMPLE = sample_corpus()
 SOURCES = ("sample", "upload")
 SOURCE_CAPTIONS = {"sample": N_("sample sentences the team wrote"), "upload": N_("your own file")}
-SECTION = N_("Over a corpus")
-SECTION_HELP = N_(
-    "The same comparison over many sentences: each model's per-head corpus means, their difference, "
-    "and the similarity of the two maps on every sentence both tokenizers split alike."
-)
-RUN_LABEL = N_("Compare over the corpus")
-PRESS_RUN = N_("Press *{button}* to run both models over it.")
 PROGRESS = lazy_ngettext(
     "{n:,} sentence scored by both models, {rate:.0f} per second{eta}",
     "{n:,} sentences scored by both models, {rate:.0f} per second{eta}",
 )
-ETA = N_(", about {seconds:.0f} s left")
-OVER = N_("Over {sentences:,} sentences of {source}; {aligned:,} split alike by both tokenizers.")
-SIMILARITY_TITLE = N_("Head similarity over the corpus (mean)")
-DIFF_TITLE = N_("{score}: B − A of the corpus means")
-MATCHED = N_("**Layers at matching depth** (corpus means, A then B)")
 RESULT_KEY = "_cmp_corpus_result"
 
 
@@ -66,25 +52,33 @@ class CorpusCompareRequest:
 def section(model_a: str, model_b: str, exclude_special: bool, view: View) -> None:
     """The section, under the single-input comparison."""
     st.divider()
-    if not st.toggle(str(SECTION), key="cmp_corpus", help=str(SECTION_HELP)):
+    if not st.toggle(
+        _("Over a corpus"),
+        key="cmp_corpus",
+        help=_(
+            "The same comparison over many sentences: each model's per-head corpus means, their difference, "
+            "and the similarity of the two maps on every sentence both tokenizers split alike."
+        ),
+    ):
         return
     request, data = _choose(model_a, model_b, exclude_special)
     if request is None:
         return
     held = st.session_state.get(RESULT_KEY)
-    comparison = common.held_or_run(request, held, RUN_LABEL, PRESS_RUN, "cmp_corpus_run", lambda: _run(request, data))
+    comparison = common.held_or_run(
+        request,
+        held,
+        N_("Compare over the corpus"),
+        N_("Press *{button}* to run both models over it."),
+        "cmp_corpus_run",
+        lambda: _run(request, data),
+    )
     if comparison is not None:
         _show(comparison, view)
 
 
 def _choose(model_a: str, model_b: str, exclude_special: bool) -> tuple[CorpusCompareRequest | None, bytes | None]:
-    source = st.radio(
-        _("Corpus"),
-        SOURCES,
-        key="cmp_corpus_source",
-        horizontal=True,
-        captions=[str(SOURCE_CAPTIONS[name]) for name in SOURCES],
-    )
+    source = source_radio(SOURCES, SOURCE_CAPTIONS, "cmp_corpus_source")
     if source == "upload":
         upload = corpus_upload("cmp_corpus_upload")
         if upload is None:
@@ -103,7 +97,7 @@ def _run(request: CorpusCompareRequest, data: bytes) -> tuple[CorpusCompareReque
     bar = st.progress(0.0, text=_("Loading the model…"))
 
     def progress(done: CorpusProgress) -> None:
-        eta = ETA.format(seconds=done.eta_s) if done.eta_s is not None else ""
+        eta = time_left(done.eta_s)
         bar.progress(done.fraction or 0.0, text=str(PROGRESS.format(n=done.sentences, rate=done.rate, eta=eta)))
 
     try:
@@ -121,7 +115,13 @@ def _run(request: CorpusCompareRequest, data: bytes) -> tuple[CorpusCompareReque
 
 
 def _show(comparison: CorpusComparison, view: View) -> None:
-    st.caption(str(OVER.format(sentences=comparison.sentences, source=comparison.a.source, aligned=comparison.aligned)))
+    st.caption(
+        str(
+            N_("Over {sentences:,} sentences of {source}; {aligned:,} split alike by both tokenizers.").format(
+                sentences=comparison.sentences, source=comparison.a.source, aligned=comparison.aligned
+            )
+        )
+    )
     for notice in comparison.notices:
         st.info(str(notice), icon=":material/info:")
     if comparison.summary:
@@ -142,7 +142,7 @@ def changed_head_rows(changed) -> list[dict]:
     """The ranked head table of a comparison (one input or a corpus): one row per HeadChange,
     headed in the active language; score names stay identifiers, as in the JSON."""
     layer_column, head_column, similarity_column = _("layer"), _("head"), _("similarity")
-    role_a, role_b = (str(ROLE_IN.format(name=name)) for name in ("A", "B"))
+    role_a, role_b = (str(N_("role in {name}").format(name=name)) for name in ("A", "B"))
     return [
         {
             layer_column: c.layer + 1,
@@ -162,23 +162,24 @@ def _heads(comparison: CorpusComparison, view: View) -> None:
     left, right = st.columns(2)
     with left:
         fig = overview.score_heatmap(comparison.similarity.mean, "similarity")
-        fig.update_layout(title=str(SIMILARITY_TITLE))
+        fig.update_layout(title=_("Head similarity over the corpus (mean)"))
         common.show(fig, "cmp_corpus_similarity", sized=False, stem="corpus_similarity", of_text=False)
     with right:
         score = st.selectbox(_("Score difference (B − A)"), list(diff), key="cmp_corpus_score")
         fig = overview.difference_heatmap(diff[score], score)
-        fig.update_layout(title=str(DIFF_TITLE.format(score=score)))
+        fig.update_layout(title=str(N_("{score}: B − A of the corpus means").format(score=score)))
         common.show(fig, "cmp_corpus_diff", sized=False, stem=f"corpus_diff_{score}", of_text=False)
 
 
 def _layers(comparison: CorpusComparison) -> None:
-    st.markdown(str(MATCHED))
-    layers = comparison.layers
-    left, right = st.columns(2)
-    for column, name, partition in zip((left, right), ("A", "B"), (layers.partition_a, layers.partition_b)):
+    st.markdown(_("**Layers at matching depth** (corpus means, A then B)"))
+    partition_pair(comparison.layers, "cmp_corpus_partition", "corpus_partition", of_text=False)
+
+
+def partition_pair(layers, key: str, stem: str, of_text: bool = True) -> None:
+    """Model A's and model B's layer partition (a LayerComparison's), side by side."""
+    for column, name, partition in zip(st.columns(2), ("A", "B"), (layers.partition_a, layers.partition_b)):
         with column:
             fig = overview.partition_bar(partition)  # [L, 4]
             fig.update_layout(title=_("{name}: where each layer's attention goes").format(name=name))
-            common.show(
-                fig, f"cmp_corpus_partition_{name}", sized=False, stem=f"corpus_partition_{name}", of_text=False
-            )
+            common.show(fig, f"{key}_{name}", sized=False, stem=f"{stem}_{name}", of_text=of_text)

@@ -47,46 +47,22 @@ SOURCE_CAPTIONS = {
 LEGACY_SOURCES = {"Sample sentences": "sentences", "Sample sentence pairs": "pairs", "Upload a file": "upload"}
 RUN_LABEL = N_("Analyse the corpus")
 PRESS_RUN = N_("Press *{button}* to run the model over it.")
-UPLOAD_LABEL = N_("One sentence per line (.txt), a CSV/TSV with a header, or JSONL (at most {limit:g} MB)")
 PROGRESS = lazy_ngettext(
     "Scoring: {n:,} sentence scored, {rate:.0f} per second lately{eta}",
     "Scoring: {n:,} sentences scored, {rate:.0f} per second lately{eta}",
 )
-ETA = N_(", about {seconds:.0f} s left")
-ETA_MINUTES = N_(", about {minutes} min {seconds:02d} s left")
-ETA_HOURS = N_(", about {hours} h {minutes:02d} min left")
 SO_FAR = lazy_ngettext("So far, over {n:,} sentence:", "So far, over {n:,} sentences:")
 OVER = lazy_ngettext(
     "`{key}` over {n:,} sentence of {source}{skipped}{truncated}.",
     "`{key}` over {n:,} sentences of {source}{skipped}{truncated}.",
 )
-SKIPPED = N_("; skipped: {counts}")
 SKIP_REASONS = {
     "blank": N_("{count} blank"),
     "empty": N_("{count} without tokens"),
     "missing": N_("{count} without the text column or field"),
 }
-TRUNCATED = N_("; {count} cut to the model's limit")
-CORPUS_STORY = N_("What the layers do over this corpus")
-AT_LEAST = N_("Heads whose mean {score} is at least")
-HEADS_SHOWN = N_("{shown} of {total} heads.")
-MAIN_ROLE = N_("main role")
-STD = N_("{score} (std)")
-SHARE_OF_SENTENCES = N_("{role} (share of sentences)")
-TOP_HEADING = N_("Sentences with the highest and lowest {score} in layer {layer}, head {head}")
 DIRECTIONS = {"highest": N_("highest"), "lowest": N_("lowest")}
 FIRST_SENTENCE = N_("The corpus's first sentence: ")
-KEPT_UPLOAD = N_(
-    "The result of your last run on the upload '{name}' ({size}), kept while you visited other pages. "
-    "Upload a file to run again."
-)
-PARTIAL_RESULT = N_(
-    "A partial result: the run stopped after {n:,} records, when the page was left or changed while it ran. "
-    "Press *{button}* to run it to the end."
-)
-LOADING = N_("Loading the model…")
-READING = N_("Model ready. Reading the corpus (every record is checked before the run)…")
-SCORING_FIRST = N_("Model ready. Scoring the first {n:,} sentences (then the speed and time left show here)…")
 RESULT_KEY = "_corpus_result"
 OPEN_KEY = "_corpus_open"  # set by an Open button: go to the analysis page
 TEXT_KEY, PAIR_KEY = "text", "pair"  # the shared inputs a top sentence is sent to
@@ -120,7 +96,16 @@ def page() -> None:
     held = st.session_state.get(RESULT_KEY)
     if request is None:  # no upload (now): the last upload's result, if that is what was run
         if held is not None and held[0].upload and st.session_state.get("corpus_source") == UPLOAD:
-            st.info(str(KEPT_UPLOAD.format(name=held[0].name, size=_size(held[0].size))), icon=":material/history:")
+            st.info(
+                str(
+                    N_(
+                        "The result of your last run on the upload '{name}' "
+                        "({size}), kept while you visited other pages. "
+                        "Upload a file to run again."
+                    ).format(name=held[0].name, size=_size(held[0].size))
+                ),
+                icon=":material/history:",
+            )
             _show(held[1], shared)
         return
     _vocabulary_warning(request, data)
@@ -154,17 +139,16 @@ def _vocabulary_warning(request: CorpusRequest, data: bytes) -> None:
             st.warning(f"{FIRST_SENTENCE}{notice}", icon=":material/translate:")
 
 
+def source_radio(sources, captions, key: str, **options) -> str:
+    """The "Corpus" choice: one option a source, each with its caption."""
+    labels = [str(captions[name]) for name in sources]
+    return st.radio(_("Corpus"), sources, key=key, horizontal=True, captions=labels, **options)
+
+
 def _choose_corpus(shared: inputs.Inputs) -> tuple[CorpusRequest | None, bytes | None]:
     sources = [*SAMPLES, UPLOAD]
     state.adopt_aliases("corpus_source", LEGACY_SOURCES)
-    source = st.radio(
-        _("Corpus"),
-        sources,
-        key="corpus_source",
-        horizontal=True,
-        captions=[str(SOURCE_CAPTIONS[name]) for name in sources],
-        bind=state.BIND,
-    )
+    source = source_radio(sources, SOURCE_CAPTIONS, "corpus_source", bind=state.BIND)
     state.check("corpus_source", source)
     column = pair_column = None
     if source == UPLOAD:
@@ -210,12 +194,18 @@ def corpus_upload(key: str):
     """The corpus file box (one sentence a line, CSV/TSV with a header, or JSONL, up to the
     upload limit): the uploaded file, or None."""
     return st.file_uploader(
-        str(UPLOAD_LABEL.format(limit=upload_limit_mb())), type=["txt", "csv", "tsv", "jsonl", "json"], key=key
+        str(
+            N_("One sentence per line (.txt), a CSV/TSV with a header, or JSONL (at most {limit:g} MB)").format(
+                limit=upload_limit_mb()
+            )
+        ),
+        type=["txt", "csv", "tsv", "jsonl", "json"],
+        key=key,
     )
 
 
 def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResult] | None:
-    bar = st.progress(0.0, text=str(LOADING))
+    bar = st.progress(0.0, text=_("Loading the model…"))
     partial_box = st.empty()
     records, sentences = RecentRate(), RecentRate()  # the time left, and the speed shown
 
@@ -242,10 +232,17 @@ def _run(request: CorpusRequest, data: bytes) -> tuple[CorpusRequest, CorpusResu
 
     try:
         loaded = cache.get_model(request.model, request.window)
-        bar.progress(0.0, text=str(READING))
+        bar.progress(0.0, text=_("Model ready. Reading the corpus (every record is checked before the run)…"))
         source = open_upload(data, request.name, request.column, request.pair_column)
         options = CorpusOptions(limit=request.limit, exclude_special=request.exclude_special)
-        bar.progress(0.0, text=str(SCORING_FIRST.format(n=options.chunk_records)))
+        bar.progress(
+            0.0,
+            text=str(
+                N_("Model ready. Scoring the first {n:,} sentences (then the speed and time left show here)…").format(
+                    n=options.chunk_records
+                )
+            ),
+        )
         records.add(0.0, 0)  # the engine's clock starts at the run's start
         sentences.add(0.0, 0)
         result = run_corpus(loaded, source, options, progress=progress, on_partial=partial)
@@ -266,10 +263,10 @@ def time_left(seconds: float | None) -> str:
         return ""
     hours, minutes, rest = split_duration(seconds)
     if hours:
-        return str(ETA_HOURS.format(hours=hours, minutes=minutes))
+        return str(N_(", about {hours} h {minutes:02d} min left").format(hours=hours, minutes=minutes))
     if minutes:
-        return str(ETA_MINUTES.format(minutes=minutes, seconds=rest))
-    return str(ETA.format(seconds=rest))
+        return str(N_(", about {minutes} min {seconds:02d} s left").format(minutes=minutes, seconds=rest))
+    return str(N_(", about {seconds:.0f} s left").format(seconds=rest))
 
 
 def _show(result: CorpusResult, shared: inputs.Inputs) -> None:
@@ -283,31 +280,30 @@ def _show(result: CorpusResult, shared: inputs.Inputs) -> None:
         key=result.model.key,
         n=result.sentences,
         source=result.source,
-        skipped=SKIPPED.format(counts=counts) if skipped else "",
-        truncated=TRUNCATED.format(count=result.truncated) if result.truncated else "",
+        skipped=N_("; skipped: {counts}").format(counts=counts) if skipped else "",
+        truncated=N_("; {count} cut to the model's limit").format(count=result.truncated) if result.truncated else "",
     )
     st.caption(str(caption))
     if not result.complete:
-        st.warning(str(PARTIAL_RESULT.format(n=result.records, button=RUN_LABEL)), icon=":material/pending:")
+        st.warning(
+            str(
+                N_(
+                    "A partial result: the run stopped after {n:,} records, when "
+                    "the page was left or changed while it ran. "
+                    "Press *{button}* to run it to the end."
+                ).format(n=result.records, button=RUN_LABEL)
+            ),
+            icon=":material/pending:",
+        )
     view = result.weights
-    common.diagnosis_summary(view.diagnosis, heading=CORPUS_STORY)
-    left, right = st.columns(2)
-    with left:
-        common.show(
-            corpus_figures.role_split_bars(view.layer_roles, result.sentences),
-            "corpus_roles",
-            sized=False,
-            stem=_corpus_stem(result, "roles"),
-            of_text=False,
-        )
-    with right:
-        common.show(
-            corpus_figures.partition_bars(view.layer_partition, result.sentences),
-            "corpus_partition",
-            sized=False,
-            stem=_corpus_stem(result, "partition"),
-            of_text=False,
-        )
+    common.diagnosis_summary(view.diagnosis, heading=N_("What the layers do over this corpus"))
+    side_by_side = (
+        ("roles", corpus_figures.role_split_bars(view.layer_roles, result.sentences)),
+        ("partition", corpus_figures.partition_bars(view.layer_partition, result.sentences)),
+    )
+    for column, (name, figure) in zip(st.columns(2), side_by_side):
+        with column:
+            common.show(figure, f"corpus_{name}", sized=False, stem=_corpus_stem(result, name), of_text=False)
     _heads(result, shared)
     _downloads(result)
 
@@ -331,7 +327,7 @@ def _heads(result: CorpusResult, shared: inputs.Inputs) -> None:
     )
     left, right = st.columns(2)
     threshold = left.slider(
-        str(AT_LEAST.format(score=overview.SCORE_LABELS.get(score, score))),
+        str(N_("Heads whose mean {score} is at least").format(score=overview.SCORE_LABELS.get(score, score))),
         0.0,
         1.0,
         0.0,
@@ -344,7 +340,7 @@ def _heads(result: CorpusResult, shared: inputs.Inputs) -> None:
         for row in head_rows(result)
         if row[score] >= threshold
     ]
-    right.caption(str(HEADS_SHOWN.format(shown=len(rows), total=estimate.mean.size)))
+    right.caption(str(N_("{shown} of {total} heads.").format(shown=len(rows), total=estimate.mean.size)))
     st.dataframe(
         rows,
         hide_index=True,
@@ -352,12 +348,14 @@ def _heads(result: CorpusResult, shared: inputs.Inputs) -> None:
         column_config={
             "layer": st.column_config.NumberColumn(_("layer")),
             "head": st.column_config.NumberColumn(_("head")),
-            "main_role": st.column_config.TextColumn(str(MAIN_ROLE)),
+            "main_role": st.column_config.TextColumn(_("main role")),
             score: st.column_config.NumberColumn(score, format="percent"),
-            f"{score}_std": st.column_config.NumberColumn(str(STD.format(score=score)), format="percent"),
+            f"{score}_std": st.column_config.NumberColumn(
+                str(N_("{score} (std)").format(score=score)), format="percent"
+            ),
             **{
                 f"share_{role}": st.column_config.NumberColumn(
-                    str(SHARE_OF_SENTENCES.format(role=label)), format="percent"
+                    str(N_("{role} (share of sentences)").format(role=label)), format="percent"
                 )
                 for role, label in ROLE_LABELS.items()
             },
@@ -370,7 +368,9 @@ def _top_sentences(result: CorpusResult, score: str, shared: inputs.Inputs) -> N
     top = result.weights.top[score]
     layers, heads = result.model.layers, result.model.heads
     layer, head = common.layer_head_picker(layers, heads, prefix="corpus_")
-    heading = TOP_HEADING.format(score=overview.SCORE_LABELS.get(score, score), layer=layer, head=head)
+    heading = N_("Sentences with the highest and lowest {score} in layer {layer}, head {head}").format(
+        score=overview.SCORE_LABELS.get(score, score), layer=layer, head=head
+    )
     st.markdown(f"**{heading}**")
     for direction, indices, values in (
         ("highest", top.high_index, top.high_value),

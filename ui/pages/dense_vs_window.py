@@ -18,23 +18,6 @@ from viz import heatmaps
 from viz import window_sweep as sweep_figures
 
 COMPARE_MAX_TOKENS = 256  # three token-level heatmaps stay well under 5 MB of plotly JSON
-ERR_NOT_BERT = N_(
-    "This comparison runs a BERT model's own weights under Longformer's window, and `{name}` is a {family} "
-    "model. Choose `minilm` (or `minilm-longformer`, its windowed twin), another BERT model or a local BERT "
-    "directory in the sidebar."
-)
-RUNNING = N_("Running `{name}` densely and under {count} windows…")
-DENSE_PREFIX = N_("Dense model: ")
-RUNS = N_(
-    "This page runs `{name}` densely and under windows {windows}, each time with [CLS] as the global token. "
-    "The sidebar's window applies to the other pages."
-)
-FIRST_TOKENS = N_("The heatmaps show the first {limit} tokens; the sweep uses all {n}.")
-DENSE_HEAD = N_("dense L{layer} H{head}")
-WINDOW_HEAD = N_("window {window} L{layer} H{head}")
-DENSE = N_("dense")
-ROLE_CHANGES = N_("Role shares, dense → window {window}: {changes}.")
-ROLE_CHANGE = N_("{role}: {before:.0%} → {after:.0%}")
 
 
 def dense_model_name(name: str, family: str) -> str | None:
@@ -56,9 +39,21 @@ def page() -> None:
         chosen = cache.get_model(shared.model, shared.window)
         name = dense_model_name(shared.model, chosen.family)
         if name is None:
-            st.info(str(ERR_NOT_BERT.format(name=shared.model, family=chosen.family)))
+            st.info(
+                str(
+                    N_(
+                        "This comparison runs a BERT model's own weights under "
+                        "Longformer's window, and `{name}` is a {family} "
+                        "model. Choose `minilm` (or `minilm-longformer`, its windowed "
+                        "twin), another BERT model or a local BERT "
+                        "directory in the sidebar."
+                    ).format(name=shared.model, family=chosen.family)
+                )
+            )
             return
-        running = str(RUNNING.format(name=name, count=len(SWEEP_WINDOWS)))
+        running = str(
+            N_("Running `{name}` densely and under {count} windows…").format(name=name, count=len(SWEEP_WINDOWS))
+        )
         with st.spinner(running, show_time=True):
             dense, _analysis = cache.run_analysis(name, None, shared.text, shared.text_b, None, shared.exclude_special)
             points = cache.sweep(name, shared.text, shared.text_b, shared.exclude_special)
@@ -66,8 +61,16 @@ def page() -> None:
         st.error(str(error))
         return
     common.model_caption(dense)
-    common.notices(dense, prefix=str(DENSE_PREFIX))
-    st.caption(str(RUNS.format(name=name, windows=format_list(map(str, SWEEP_WINDOWS)))))
+    common.notices(dense, prefix=_("Dense model: "))
+    st.caption(
+        str(
+            N_(
+                "This page runs `{name}` densely and under windows {windows}, "
+                "each time with [CLS] as the global token. "
+                "The sidebar's window applies to the other pages."
+            ).format(name=name, windows=format_list(map(str, SWEEP_WINDOWS)))
+        )
+    )
     heads_side_by_side(name, dense, shared)
     _sweep_figures(points)
 
@@ -80,15 +83,21 @@ def heads_side_by_side(name: str, dense, shared: inputs.Inputs) -> None:
     windowed = cache.windowed_run(name, window, shared.text, shared.text_b)  # cached by the sweep
     n = min(dense.n_tokens, COMPARE_MAX_TOKENS)
     if dense.n_tokens > COMPARE_MAX_TOKENS:
-        st.info(str(FIRST_TOKENS.format(limit=COMPARE_MAX_TOKENS, n=dense.n_tokens)))
+        st.info(
+            str(
+                N_("The heatmaps show the first {limit} tokens; the sweep uses all {n}.").format(
+                    limit=COMPARE_MAX_TOKENS, n=dense.n_tokens
+                )
+            )
+        )
 
     def make():
         return heatmaps.compare_heads(
             dense.layer_attention[layer - 1][head - 1][:n, :n],
             windowed.layer_attention[layer - 1][head - 1][:n, :n],
             dense.tokens[:n],
-            str(DENSE_HEAD.format(layer=layer, head=head)),
-            str(WINDOW_HEAD.format(window=window, layer=layer, head=head)),
+            str(N_("dense L{layer} H{head}").format(layer=layer, head=head)),
+            str(N_("window {window} L{layer} H{head}").format(window=window, layer=layer, head=head)),
             settings=shared.figure,
         )
 
@@ -99,7 +108,7 @@ def heads_side_by_side(name: str, dense, shared: inputs.Inputs) -> None:
 def _sweep_figures(points) -> None:
     # dense first, then the widest window: read left to right as the window shrinks
     ordered = (points[0], *sorted(points[1:], key=lambda p: -p.window))
-    labels = [str(DENSE), *(str(p.window) for p in ordered[1:])]
+    labels = [_("dense"), *(str(p.window) for p in ordered[1:])]
     left, right = st.columns(2)
     with left:
         scores = {s: [p.layer_scores[s].mean() for p in ordered] for s in ("cls", "sep", "diagonal", "entropy")}
@@ -116,10 +125,14 @@ def _sweep_figures(points) -> None:
     dense_roles, narrow = ordered[0].layer_roles.mean(axis=0), ordered[-1]
     narrow_roles = narrow.layer_roles.mean(axis=0)
     changes = [
-        ROLE_CHANGE.format(role=ROLE_LABELS[role], before=dense_roles[k], after=narrow_roles[k])
+        N_("{role}: {before:.0%} → {after:.0%}").format(
+            role=ROLE_LABELS[role], before=dense_roles[k], after=narrow_roles[k]
+        )
         for k, role in enumerate(ROLES)
         if abs(dense_roles[k] - narrow_roles[k]) >= 0.01
     ]
     if changes:
         joined = str(common.SEPARATOR).join(str(change) for change in changes)
-        st.caption(str(ROLE_CHANGES.format(window=narrow.window, changes=joined)))
+        st.caption(
+            str(N_("Role shares, dense → window {window}: {changes}.").format(window=narrow.window, changes=joined))
+        )

@@ -35,17 +35,6 @@ PATTERN_LABELS: dict[str, str] = {
     "lsh": N_("LSH buckets (Reformer)"),
     "topk": N_("top-k of the real attention (yardstick)"),
 }
-ERR_BUCKETS = N_("The number of LSH buckets must be an even number of at least 2; got {buckets}.")
-TOO_LONG = N_(
-    "The explorer compares N×N masks with the model's dense attention, so it runs on inputs of up to "
-    "{limit} tokens; this one has {n}. Paste a shorter passage to explore it."
-)
-NO_LSH = N_("No LSH pattern for this model: it needs plain queries and keys, and {note}.")
-SUMMARY = N_(
-    "**Every pattern at a glance.** *Coverage* is the share of the model's real attention that the pattern "
-    "keeps, averaged over layers, heads and queries. *Top-k, same density* keeps the model's own largest "
-    "weights with the same number of keys in every row: no pattern with that many keys per query keeps more."
-)
 SUMMARY_COLUMNS = (
     N_("pattern"),
     N_("density"),
@@ -56,26 +45,9 @@ SUMMARY_COLUMNS = (
     N_("top-k, same density"),
     N_("reach ≤ 2 hops"),
 )
-PER_HEAD = N_("per head")
-PER_HEAD_WHERE = N_(" (layer {layer}, head {head}: it differs per head)")
-COVERAGE_OF = N_("Coverage of {pattern}")
-HUB_STORY = N_(
-    " With hub tokens every pair connects in two steps: any token reaches a hub, and the hub reaches everyone."
-)
-NO_HUB_STORY = N_(" Without hub tokens, far-apart tokens need many layers to reach each other.")
-REACH = N_("{one:.0%} of token pairs are connected directly, {two:.0%} within two hops.{story}")
-OWN_GLOBAL = N_("global (every token)")
-OWN_LOCAL = N_("local, window {window} ({half} each side)")
 BIGBIRD_NOTE = lazy_ngettext(
     "BigBird block-sparse: blocks of {block} tokens, {n} random block per query block as configured. {how}",
     "BigBird block-sparse: blocks of {block} tokens, {n} random blocks per query block as configured. {how}",
-)
-BIGBIRD_REBUILT = N_("The returned weights were rebuilt exactly.")
-BIGBIRD_FULL = N_("It ran full attention on this input (too short for blocks).")
-OWN_TITLE = N_("Layer {layer}, head {head}: the model's own pattern vs simulated {pattern}")
-OWN_OVERLAP = N_(
-    "Here {covered:.0%} of the model's own pairs are inside the simulated pattern (Jaccard {jaccard:.2f}); "
-    "set the window and block sizes above to match the model's configuration."
 )
 
 
@@ -95,7 +67,14 @@ def page() -> None:
     common.model_caption(result)
     common.notices(result)
     if result.is_banded or result.n_tokens > EXPLORER_MAX_TOKENS:
-        st.info(str(TOO_LONG.format(limit=EXPLORER_MAX_TOKENS, n=result.n_tokens)))
+        st.info(
+            str(
+                N_(
+                    "The explorer compares N×N masks with the model's dense attention, so it runs on inputs of up to "
+                    "{limit} tokens; this one has {n}. Paste a shorter passage to explore it."
+                ).format(limit=EXPLORER_MAX_TOKENS, n=result.n_tokens)
+            )
+        )
         return
     params, share = _params(result)
     if params is None:
@@ -109,7 +88,9 @@ def page() -> None:
     _summary(reports)
     if "lsh" not in reports:
         note = family_info(result.model.family).query_key_note
-        st.caption(str(NO_LSH.format(note=note)))  # the family's note translates itself
+        st.caption(
+            str(N_("No LSH pattern for this model: it needs plain queries and keys, and {note}.").format(note=note))
+        )  # the family's note translates itself
     _one_pattern(result, reports, params, share, shared.figure)
     _own_pattern(result, reports, shared.figure)
 
@@ -141,8 +122,10 @@ def _params(result: AttentionResult) -> tuple[sparse.PatternParams | None, float
         window = validate_window(window, minimum=PATTERN_MIN_WINDOW, maximum=2 * n)
     except ValueError as error:
         problems.append(str(error))
-    if buckets < 2 or buckets % 2:
-        problems.append(str(ERR_BUCKETS.format(buckets=buckets)))
+    try:
+        sparse.check_buckets(buckets)
+    except ValueError as error:
+        problems.append(str(error))
     for problem in problems:
         st.error(problem)
     if problems:
@@ -181,7 +164,13 @@ def _global_picker(result: AttentionResult) -> tuple[int, ...]:
 
 
 def _summary(reports: dict[str, sparse.PatternReport]) -> None:
-    st.markdown(str(SUMMARY))
+    st.markdown(
+        _(
+            "**Every pattern at a glance.** *Coverage* is the share of the model's real attention that the pattern "
+            "keeps, averaged over layers, heads and queries. *Top-k, same density* keeps the model's own largest "
+            "weights with the same number of keys in every row: no pattern with that many keys per query keeps more."
+        )
+    )
     table: dict[str, list] = {str(column): [] for column in SUMMARY_COLUMNS}
     for pattern, report in reports.items():
         reach = sparse.reach_summary(report.hops)["two_hops"] if report.hops is not None else None
@@ -193,7 +182,7 @@ def _summary(reports: dict[str, sparse.PatternReport]) -> None:
             str(report.complexity),
             f"{report.coverage.mean():.1%}",
             f"{report.oracle.mean():.1%}",
-            f"{reach:.0%}" if reach is not None else str(PER_HEAD),
+            f"{reach:.0%}" if reach is not None else _("per head"),
         )
         for column, value in zip(table, row):
             table[column].append(value)
@@ -226,7 +215,10 @@ def _one_pattern(result, reports, params: sparse.PatternParams, share: float, se
         mask, where = report.mask, ""
     else:
         layer, head = common.layer_head_picker(result.model.layers, result.model.heads)
-        mask, where = report.mask[layer - 1, head - 1], PER_HEAD_WHERE.format(layer=layer, head=head)
+        mask, where = (
+            report.mask[layer - 1, head - 1],
+            N_(" (layer {layer}, head {head}: it differs per head)").format(layer=layer, head=head),
+        )
     hubs = params.global_positions if pattern in HUB_PATTERNS else ()
 
     def mask_figure():
@@ -241,7 +233,7 @@ def _one_pattern(result, reports, params: sparse.PatternParams, share: float, se
     with left:
         common.show(
             sparse_figures.coverage_heatmap(
-                report.coverage, title=str(COVERAGE_OF.format(pattern=PATTERN_LABELS[pattern]))
+                report.coverage, title=str(N_("Coverage of {pattern}").format(pattern=PATTERN_LABELS[pattern]))
             ),
             "sp_coverage",
             sized=False,
@@ -263,8 +255,21 @@ def _one_pattern(result, reports, params: sparse.PatternParams, share: float, se
             stem=f"sparse_{pattern}_reach",
         )
         summary = sparse.reach_summary(report.hops)
-        story = HUB_STORY if pattern in HUB_PATTERNS and params.global_positions else NO_HUB_STORY
-        st.caption(str(REACH.format(one=summary["one_hop"], two=summary["two_hops"], story=story)))
+        story = (
+            N_(
+                " With hub tokens every pair connects in two steps: any token "
+                "reaches a hub, and the hub reaches everyone."
+            )
+            if pattern in HUB_PATTERNS and params.global_positions
+            else N_(" Without hub tokens, far-apart tokens need many layers to reach each other.")
+        )
+        st.caption(
+            str(
+                N_("{one:.0%} of token pairs are connected directly, {two:.0%} within two hops.{story}").format(
+                    one=summary["one_hop"], two=summary["two_hops"], story=story
+                )
+            )
+        )
     else:
         st.caption(_("This pattern differs per head, so reachability is not drawn for it."))
     columns = st.columns(2)
@@ -306,14 +311,21 @@ def _own_pattern(result: AttentionResult, reports: dict[str, sparse.PatternRepor
         {
             _("layer"): list(range(1, len(windows) + 1)),
             _("attention"): [
-                str(OWN_GLOBAL) if w is None else str(OWN_LOCAL.format(window=w, half=w // 2)) for w in windows
+                _("global (every token)")
+                if w is None
+                else str(N_("local, window {window} ({half} each side)").format(window=w, half=w // 2))
+                for w in windows
             ],
         },
         hide_index=True,
     )
     if pattern.block_sparse is not None:
         note = pattern.block_sparse
-        how = BIGBIRD_REBUILT if note.rebuilt else BIGBIRD_FULL
+        how = (
+            N_("The returned weights were rebuilt exactly.")
+            if note.rebuilt
+            else N_("It ran full attention on this input (too short for blocks).")
+        )
         st.caption(str(BIGBIRD_NOTE.format(block=note.block, n=note.random_blocks, how=how)))
     real = own_pattern.real_mask(result)
     simulated_name = (
@@ -324,7 +336,11 @@ def _own_pattern(result: AttentionResult, reports: dict[str, sparse.PatternRepor
     layer, head = common.layer_head_picker(result.model.layers, result.model.heads, prefix="own_")
     simulated = report.mask if report.mask.ndim == 2 else report.mask[layer - 1, head - 1]
     codes = own_pattern.overlap_view(real[layer - 1, head - 1], simulated)
-    title = str(OWN_TITLE.format(layer=layer, head=head, pattern=PATTERN_LABELS[simulated_name]))
+    title = str(
+        N_("Layer {layer}, head {head}: the model's own pattern vs simulated {pattern}").format(
+            layer=layer, head=head, pattern=PATTERN_LABELS[simulated_name]
+        )
+    )
     common.show(
         sparse_figures.overlap_figure(codes, result.tokens, title, settings=settings),
         "own_overlap",
@@ -332,7 +348,10 @@ def _own_pattern(result: AttentionResult, reports: dict[str, sparse.PatternRepor
     )
     st.caption(
         str(
-            OWN_OVERLAP.format(
+            N_(
+                "Here {covered:.0%} of the model's own pairs are inside the simulated pattern (Jaccard {jaccard:.2f}); "
+                "set the window and block sizes above to match the model's configuration."
+            ).format(
                 covered=agreement.real_covered[layer - 1, head - 1], jaccard=agreement.jaccard[layer - 1, head - 1]
             )
         )
