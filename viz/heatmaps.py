@@ -169,6 +169,65 @@ def size_token_figure(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class _Grid:
+    """Where layer_grid puts each head's panel: px sizes, and the plot area they are fractions of."""
+
+    side: float  # a panel's width and height
+    gap_x: float
+    gap_y: float  # holds a panel title
+    inner_w: float
+    inner_h: float
+    step: int  # tick label step
+    font: float
+    n_heads: int
+
+    def panel(self, head: int, z: np.ndarray, labels: Sequence[str], title: str):
+        """(the heatmap trace, its x and y axes, its title annotation) for one head."""
+        row, col = divmod(head, GRID_COLUMNS)
+        axis = "" if head == 0 else str(head + 1)
+        left = col * (self.side + self.gap_x)  # px from the plot area's left and top edges
+        top = self.gap_y + row * (self.side + self.gap_y)
+        trace = go.Heatmap(
+            z=z,
+            x=labels,
+            y=labels,
+            coloraxis="coloraxis",
+            hovertemplate=f"{title}<br>" + HOVER,
+            xaxis=f"x{axis}",
+            yaxis=f"y{axis}",
+        )
+        bottom_row = head + GRID_COLUMNS >= self.n_heads
+        axes = {
+            f"xaxis{axis}": dict(
+                domain=list(axis_domain(left / self.inner_w, (left + self.side) / self.inner_w)),
+                anchor=f"y{axis}",
+                showticklabels=bottom_row,
+                ticks="outside" if bottom_row else "",
+                **axis_ticks(labels, self.step),
+            ),
+            f"yaxis{axis}": dict(
+                domain=list(axis_domain(1.0 - (top + self.side) / self.inner_h, 1.0 - top / self.inner_h)),
+                anchor=f"x{axis}",
+                autorange="reversed",
+                showticklabels=col == 0,
+                ticks="outside" if col == 0 else "",
+                **axis_ticks(labels, self.step),
+            ),
+        }
+        annotation = dict(
+            text=title,
+            x=(left + self.side / 2) / self.inner_w,
+            y=1.0 - top / self.inner_h,
+            xref="paper",
+            yref="paper",
+            yanchor="bottom",
+            showarrow=False,
+            font=dict(size=self.font),
+        )
+        return trace, axes, annotation
+
+
 def layer_grid(
     layer_weights: np.ndarray,
     tokens: Sequence[str],
@@ -200,51 +259,13 @@ def layer_grid(
     height = math.ceil(margin["t"] + n_rows * side + (n_rows - 1) * gap_y + gap_y + margin["b"])
     inner_w = width - margin["l"] - margin["r"]  # the plot area plotly draws: fractions of it
     inner_h = height - margin["t"] - margin["b"]
+    grid = _Grid(side, gap_x, gap_y, inner_w, inner_h, step, font, n_heads)
     traces, axes, annotations = [], {}, []  # built as plain dicts and applied at once: plotly validates per call
     for head in range(n_heads):
-        row, col = divmod(head, GRID_COLUMNS)
-        axis = "" if head == 0 else str(head + 1)
-        left = col * (side + gap_x)  # px from the plot area's left and top edges
-        top = gap_y + row * (side + gap_y)
-        traces.append(
-            go.Heatmap(
-                z=layer_weights[head],
-                x=labels,
-                y=labels,
-                coloraxis="coloraxis",
-                hovertemplate=f"{titles[head]}<br>" + HOVER,
-                xaxis=f"x{axis}",
-                yaxis=f"y{axis}",
-            )
-        )
-        bottom_row = head + GRID_COLUMNS >= n_heads
-        axes[f"xaxis{axis}"] = dict(
-            domain=list(axis_domain(left / inner_w, (left + side) / inner_w)),
-            anchor=f"y{axis}",
-            showticklabels=bottom_row,
-            ticks="outside" if bottom_row else "",
-            **axis_ticks(labels, step),
-        )
-        axes[f"yaxis{axis}"] = dict(
-            domain=list(axis_domain(1.0 - (top + side) / inner_h, 1.0 - top / inner_h)),
-            anchor=f"x{axis}",
-            autorange="reversed",
-            showticklabels=col == 0,
-            ticks="outside" if col == 0 else "",
-            **axis_ticks(labels, step),
-        )
-        annotations.append(
-            dict(
-                text=titles[head],
-                x=(left + side / 2) / inner_w,
-                y=1.0 - top / inner_h,
-                xref="paper",
-                yref="paper",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=settings.font_size),
-            )
-        )
+        trace, panel_axes, annotation = grid.panel(head, layer_weights[head], labels, titles[head])
+        traces.append(trace)
+        axes.update(panel_axes)
+        annotations.append(annotation)
     fig = go.Figure(data=traces, layout=dict(annotations=annotations))
     layout = MatrixLayout(
         width=width,

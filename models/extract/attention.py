@@ -103,93 +103,39 @@ def extract(
     Every result carries the value norms of the norm view (models/score/norms.py), captured in
     the same single forward pass.
     """
-    if not isinstance(text, str):
-        raise InputError(ERR_NOT_TEXT.format(kind=type(text).__name__))
-    if text_b is not None and not isinstance(text_b, str):
-        raise InputError(ERR_NOT_TEXT.format(kind=type(text_b).__name__))
-    if text_b is not None and not text_b.strip():
-        text_b = None
-    if not text.strip():
-        raise InputError(ERR_EMPTY)
-    is_longformer = loaded.family == "longformer"
-    if global_positions and not is_longformer:
-        raise InputError(ERR_GLOBAL_DENSE.format(key=loaded.name))
-
-    tokenizer = loaded.tokenizer
+    text_b = _checked_input(loaded, text, text_b, global_positions)
     limit = min(loaded.spec.max_tokens, max_tokens or loaded.spec.max_tokens)
-    prepared, first, second, chars_cut = cut_text(text, text_b, tokenizer, limit)
+    prepared, first, second, chars_cut = cut_text(text, text_b, loaded.tokenizer, limit)
+    encoded = _tokenize(loaded, first, second, limit, global_positions)
+    keep_banded = loaded.family == "longformer" and (encoded.n > DENSE_LIMIT if banded is None else banded)
+    run = _run(
+        loaded, encoded.encoding, encoded.global_positions, keep_banded
+    )  # outside the lock: passes run side by side
 
-    with loaded.lock:  # fast tokenizers are not safe under concurrent calls
-        encoding = encode_text(tokenizer, first, second, limit)
-        ids = encoding["input_ids"][0]
-        special_mask = encoding["special_tokens_mask"][0].numpy().astype(bool)
-        if special_mask.all():
-            raise InputError(ERR_NO_TOKENS)
-        n = ids.shape[0]
-        full_length = n
-        if n >= limit:  # only a full-length encoding can have been cut: count what was dropped
-            full_length = len(
-                tokenizer(first, second, truncation=False, split_special_tokens=True, verbose=False)["input_ids"]
-            )
-        if is_longformer:
-            if global_positions is None:
-                global_positions = tuple(int(i) for i in np.nonzero(ids.numpy() == tokenizer.cls_token_id)[0][:1])
-            global_positions = check_global_positions(global_positions, n)
-        else:
-            global_positions = ()
-        tokens = tuple(tokenizer.convert_ids_to_tokens(ids.tolist()))
-        token_layout = layout(tokenizer, encoding, special_mask, (first, second))
-        sequence_ids, word_ids = token_layout.sequence_ids, token_layout.word_ids
-    keep_banded = is_longformer and (n > DENSE_LIMIT if banded is None else banded)
-    run = _run(loaded, encoding, global_positions, keep_banded)  # outside the lock: passes run side by side
-
-    truncated = chars_cut or full_length > limit
-    spans = _spans(token_layout.offsets, sequence_ids, special_mask, prepared)
+    token_layout, special_mask, tokenizer = encoded.layout, encoded.special_mask, loaded.tokenizer
+    truncated = chars_cut or encoded.full_length > limit
     vocabulary = vocab_check.check_vocabulary(
-        tokens, special_mask, token_layout.offsets, sequence_ids, (first, second or ""), tokenizer.unk_token
+        encoded.tokens,
+        special_mask,
+        token_layout.offsets,
+        token_layout.sequence_ids,
+        (first, second or ""),
+        tokenizer.unk_token,
     )
-    notices: list[Notice] = []
-    unreadable = vocab_check.notice(vocabulary, loaded.name, f"{first} {second or ''}")
-    if unreadable:
-        notices.append(Notice("vocabulary", "warning", unreadable))
-    if truncated:
-        dropped = max(full_length - n, 0)
-        cut = NOTICE_TRUNCATED.format(limit=limit, dropped=dropped if not chars_cut else f"{dropped}+")
-        notices.append(Notice("truncated", "info", cut))
-    if prepared.markers:
-        notices.append(
-            Notice(
-                "markers",
-                "info",
-                N_(
-                    "Recognised the typed {markers} and used the model's own "
-                    "special tokens instead, so they are not doubled."
-                ).format(markers=format_list(prepared.markers)),
-            )
-        )
-    if prepared.split_at_typed_sep:
-        notices.append(
-            Notice(
-                "pair_split",
-                "info",
-                N_("The typed {sep} in the middle splits the text into a sentence pair.").format(
-                    sep=tokenizer.sep_token
-                ),
-            )
-        )
+    notices = _notices(loaded, prepared, encoded, f"{first} {second or ''}", vocabulary, limit, chars_cut)
     if run.pattern.block_sparse is not None:
-        notices.append(Notice("block_sparse", "info", bigbird.notice(run.pattern.block_sparse, n)))
+        notices.append(Notice("block_sparse", "info", bigbird.notice(run.pattern.block_sparse, encoded.n)))
 
     return AttentionResult(
         text=text,
         text_b=text_b,
-        tokens=tokens,
-        spans=spans,
-        segment_ids=_segments(sequence_ids),
+        tokens=encoded.tokens,
+        spans=_spans(token_layout.offsets, token_layout.sequence_ids, special_mask, prepared),
+        segment_ids=_segments(token_layout.sequence_ids),
         special_mask=read_only(special_mask),
-        cls_positions=token_positions(ids, special_mask, tokenizer.cls_token_id),
-        sep_positions=token_positions(ids, special_mask, tokenizer.sep_token_id),
-        global_positions=global_positions,
+        cls_positions=token_positions(encoded.ids, special_mask, tokenizer.cls_token_id),
+        sep_positions=token_positions(encoded.ids, special_mask, tokenizer.sep_token_id),
+        global_positions=encoded.global_positions,
         truncated=truncated,
         typed_markers=prepared.markers,
         notices=tuple(notices),
@@ -197,12 +143,98 @@ def extract(
         layer_attention=run.layers,
         queries=run.queries,
         keys=run.keys,
-        word_ids=tuple(None if special else word for word, special in zip(word_ids, special_mask)),
+        word_ids=tuple(None if special else word for word, special in zip(token_layout.word_ids, special_mask)),
         value_norms=run.value_norms,
         global_value_norms=run.global_value_norms,
         pattern=run.pattern,
         unk_share=vocabulary.unk_share,
     )
+
+
+def _checked_input(loaded: LoadedModel, text, text_b, global_positions) -> str | None:
+    """InputError for what cannot be analysed (not text, empty, global tokens on a dense
+    model); else the second text, None when it is blank."""
+    if not isinstance(text, str):
+        raise InputError(ERR_NOT_TEXT.format(kind=type(text).__name__))
+    if text_b is not None and not isinstance(text_b, str):
+        raise InputError(ERR_NOT_TEXT.format(kind=type(text_b).__name__))
+    if not text.strip():
+        raise InputError(ERR_EMPTY)
+    if global_positions and loaded.family != "longformer":
+        raise InputError(ERR_GLOBAL_DENSE.format(key=loaded.name))
+    return text_b if text_b is not None and text_b.strip() else None
+
+
+@dataclass(frozen=True, eq=False)
+class _Encoded:
+    """One input as the tokenizer gave it (batch item 0)."""
+
+    encoding: object
+    ids: torch.Tensor  # [N]
+    special_mask: np.ndarray  # [N] bool
+    tokens: tuple[str, ...]
+    layout: object  # models.extract.text layout: offsets, sequence_ids, word_ids
+    full_length: int  # tokens before truncation (== n unless the encoding was cut)
+    global_positions: tuple[int, ...]
+
+    @property
+    def n(self) -> int:
+        return self.ids.shape[0]
+
+
+def _tokenize(loaded: LoadedModel, first: str, second: str | None, limit: int, global_positions) -> _Encoded:
+    """Encode under the model's lock (fast tokenizers are not safe under concurrent calls);
+    InputError when nothing but special tokens is left.  Longformer's global tokens default
+    to the cls token and are checked against the length; dense models get none."""
+    tokenizer = loaded.tokenizer
+    with loaded.lock:
+        encoding = encode_text(tokenizer, first, second, limit)
+        ids = encoding["input_ids"][0]
+        special_mask = encoding["special_tokens_mask"][0].numpy().astype(bool)
+        if special_mask.all():
+            raise InputError(ERR_NO_TOKENS)
+        n = full_length = ids.shape[0]
+        if n >= limit:  # only a full-length encoding can have been cut: count what was dropped
+            full_length = len(
+                tokenizer(first, second, truncation=False, split_special_tokens=True, verbose=False)["input_ids"]
+            )
+        if loaded.family != "longformer":
+            global_positions = ()
+        elif global_positions is None:
+            global_positions = tuple(int(i) for i in np.nonzero(ids.numpy() == tokenizer.cls_token_id)[0][:1])
+        return _Encoded(
+            encoding=encoding,
+            ids=ids,
+            special_mask=special_mask,
+            tokens=tuple(tokenizer.convert_ids_to_tokens(ids.tolist())),
+            layout=layout(tokenizer, encoding, special_mask, (first, second)),
+            full_length=full_length,
+            global_positions=check_global_positions(global_positions, n),
+        )
+
+
+def _notices(loaded, prepared, encoded: _Encoded, text: str, vocabulary, limit: int, chars_cut: bool) -> list[Notice]:
+    """What the reader should know about this input: unreadable words, truncation, typed
+    markers replaced, a pair split at a typed separator."""
+    notices: list[Notice] = []
+    unreadable = vocab_check.notice(vocabulary, loaded.name, text)
+    if unreadable:
+        notices.append(Notice("vocabulary", "warning", unreadable))
+    if chars_cut or encoded.full_length > limit:
+        dropped = max(encoded.full_length - encoded.n, 0)
+        cut = NOTICE_TRUNCATED.format(limit=limit, dropped=dropped if not chars_cut else f"{dropped}+")
+        notices.append(Notice("truncated", "info", cut))
+    if prepared.markers:
+        markers = N_(
+            "Recognised the typed {markers} and used the model's own special tokens instead, so they are not doubled."
+        ).format(markers=format_list(prepared.markers))
+        notices.append(Notice("markers", "info", markers))
+    if prepared.split_at_typed_sep:
+        split = N_("The typed {sep} in the middle splits the text into a sentence pair.").format(
+            sep=loaded.tokenizer.sep_token
+        )
+        notices.append(Notice("pair_split", "info", split))
+    return notices
 
 
 def preview_tokens(loaded: LoadedModel, text: str, text_b: str | None = None) -> tuple[str, ...]:
